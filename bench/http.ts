@@ -1,0 +1,511 @@
+/**
+ * HTTP throughput benchmark: Trellis against a bare `node:http` baseline (`npm run bench`).
+ *
+ * Each server runs in its own child process (its CPU and RSS apart from the load generator);
+ * autocannon in this process loads one server at a time, never two at once. Prints figures
+ * only: it fails (exit 1) when something is broken (a server does not start, a probe or a run
+ * sees non-2xx answers or socket errors), never on speed.
+ *
+ * Environment:
+ *   BENCH_SECONDS           seconds per measured run (default 10; e.g. 3 for a quick run)
+ *   BENCH_WARMUP_SECONDS    warm-up before each measured run, not counted (default 2)
+ *   BENCH_CONNECTIONS       comma-separated connection counts (default 1,50)
+ *   BENCH_ONLY              run only scenarios whose name contains this text
+ *   BENCH_LOG_LEVELS        Trellis log levels to run, one server start each (default info,warn;
+ *                           at info every request writes an access-log line)
+ *   BENCH_TRELLIS_NODE_ARGS extra node flags for the Trellis child, e.g.
+ *                           "--cpu-prof --cpu-prof-dir=tmp/prof" (written when it stops)
+ *   BENCH_KEEP_LOGS         set to 1 to keep the temp dir (server logs) and print its path
+ * Other TRELLIS_* variables (e.g. TRELLIS_LOG_FORMAT=json) pass through to the Trellis child.
+ *
+ * To add a scenario (e.g. a prompts SDK fetch), append to `scenarios` below: `prepare` creates
+ * its fixtures through the API once per server start and returns the request to load.
+ */
+import autocannon from "autocannon"
+import { spawn, type ChildProcess } from "node:child_process"
+import { randomBytes } from "node:crypto"
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync } from "node:fs"
+import { createServer } from "node:net"
+import { cpus, loadavg, tmpdir } from "node:os"
+import { join } from "node:path"
+
+// ---------------------------------------------------------------------------------------------
+// Settings
+
+const intFromEnv = (name: string, fallback: number, min: number): number => {
+  const raw = process.env[name]
+  if (raw === undefined || raw.trim() === "") return fallback
+  const value = Number(raw)
+  if (!Number.isInteger(value) || value < min) throw new Error(`${name} must be an integer >= ${min}, got "${raw}"`)
+  return value
+}
+
+const listFromEnv = (name: string, fallback: string): Array<string> =>
+  (process.env[name] ?? fallback).split(",").map((s) => s.trim()).filter((s) => s !== "")
+
+const root = join(import.meta.dirname, "..")
+const seconds = intFromEnv("BENCH_SECONDS", 10, 1)
+const warmupSeconds = intFromEnv("BENCH_WARMUP_SECONDS", 2, 0)
+const connectionCounts = listFromEnv("BENCH_CONNECTIONS", "1,50").map((s) => {
+  const n = Number(s)
+  if (!Number.isInteger(n) || n < 1) throw new Error(`BENCH_CONNECTIONS: bad count "${s}"`)
+  return n
+})
+const only = process.env.BENCH_ONLY ?? ""
+const logLevels = listFromEnv("BENCH_LOG_LEVELS", "info,warn")
+const trellisNodeArgs = (process.env.BENCH_TRELLIS_NODE_ARGS ?? "").split(/\s+/).filter((s) => s !== "")
+const keepLogs = process.env.BENCH_KEEP_LOGS === "1"
+const readyTimeoutMs = 180_000
+const token = `bench-${randomBytes(24).toString("base64url")}`
+const ratioTarget = 0.6
+
+// ---------------------------------------------------------------------------------------------
+// Scenarios: the hook for later issues
+
+type ServerKind = "trellis" | "bare"
+
+interface Target {
+  readonly kind: ServerKind
+  /** e.g. `trellis(log=info)` or `bare` */
+  readonly label: string
+  readonly baseUrl: string
+  readonly token: string
+  readonly pid: number
+}
+
+interface RequestSpec {
+  readonly method: "GET" | "POST" | "PUT" | "PATCH" | "DELETE"
+  readonly path: string
+  readonly headers: Readonly<Record<string, string>>
+  readonly body?: string
+}
+
+interface Scenario {
+  readonly name: string
+  readonly runsOn: ReadonlyArray<ServerKind>
+  /** Runs once per server start, before its runs: create fixtures, return the request to load. */
+  readonly prepare: (target: Target) => Promise<RequestSpec>
+}
+
+const bearer = (target: Target): Record<string, string> => ({ authorization: `Bearer ${target.token}` })
+
+const scenarios: ReadonlyArray<Scenario> = [
+  {
+    name: "GET /api/plugins",
+    runsOn: ["bare", "trellis"], // on both: the Trellis/bare ratio is printed
+    prepare: async (target) => ({ method: "GET", path: "/api/plugins", headers: bearer(target) })
+  },
+  {
+    name: "GET /api/hello/greetings/:id",
+    runsOn: ["trellis"],
+    prepare: async (target) => {
+      const response = await fetch(`${target.baseUrl}/api/hello/greetings`, {
+        method: "POST",
+        headers: { ...bearer(target), "content-type": "application/json" },
+        body: JSON.stringify({ name: "bench" })
+      })
+      const text = await response.text()
+      if (response.status !== 201) throw new Error(`creating a greeting answered ${response.status}: ${text}`)
+      const created: unknown = JSON.parse(text)
+      const id = typeof created === "object" && created !== null && "id" in created ? created.id : undefined
+      if (typeof id !== "string") throw new Error(`creating a greeting returned no id: ${text}`)
+      return { method: "GET", path: `/api/hello/greetings/${encodeURIComponent(id)}`, headers: bearer(target) }
+    }
+  }
+]
+
+// ---------------------------------------------------------------------------------------------
+// Child processes
+
+interface Child {
+  readonly label: string
+  readonly proc: ChildProcess
+  readonly logFile: string
+  readonly exited: Promise<void>
+}
+
+const children = new Set<Child>()
+let tempDir: string | undefined
+let running: autocannon.Instance | undefined
+let interrupted = false
+
+const isAlive = (child: Child): boolean => child.proc.exitCode === null && child.proc.signalCode === null
+
+const tail = (file: string, lines = 40): string => {
+  if (!existsSync(file)) return "(no output)"
+  const text = readFileSync(file, "utf8").trimEnd()
+  return text === "" ? "(no output)" : text.split("\n").slice(-lines).join("\n")
+}
+
+/** Spawns with stdout and stderr going to a log file: nothing can block on a full pipe. */
+const startChild = (label: string, args: ReadonlyArray<string>, env: NodeJS.ProcessEnv, logFile: string, pipeStdout: boolean): Child => {
+  const fd = openSync(logFile, "a")
+  const proc = spawn(process.execPath, args, { cwd: root, env, stdio: ["ignore", pipeStdout ? "pipe" : fd, fd] })
+  closeSync(fd)
+  const exited = new Promise<void>((resolve) => {
+    if (proc.exitCode !== null || proc.signalCode !== null) resolve()
+    else proc.once("exit", () => resolve())
+  })
+  proc.once("error", (error) => process.stderr.write(`${label}: ${error.message}\n`))
+  const child: Child = { label, proc, logFile, exited }
+  children.add(child)
+  return child
+}
+
+const stopChild = async (child: Child): Promise<void> => {
+  if (isAlive(child)) {
+    child.proc.kill("SIGTERM")
+    const timer = setTimeout(() => {
+      if (isAlive(child)) child.proc.kill("SIGKILL")
+    }, 20_000)
+    await child.exited
+    clearTimeout(timer)
+  }
+  children.delete(child)
+}
+
+const cleanup = async (): Promise<void> => {
+  running?.stop()
+  await Promise.all([...children].map(stopChild))
+  if (tempDir !== undefined) {
+    if (keepLogs) console.log(`kept logs and data in ${tempDir}`)
+    else rmSync(tempDir, { recursive: true, force: true })
+    tempDir = undefined
+  }
+}
+
+process.on("exit", () => {
+  for (const child of children) if (isAlive(child)) child.proc.kill("SIGKILL")
+  if (tempDir !== undefined && !keepLogs) rmSync(tempDir, { recursive: true, force: true })
+})
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.once(signal, () => {
+    interrupted = true
+    console.error(`\n${signal}: stopping servers and removing the temp dir`)
+    void cleanup().finally(() => process.exit(130))
+  })
+}
+
+const freePort = (): Promise<number> =>
+  new Promise((resolve, reject) => {
+    const server = createServer()
+    server.once("error", reject)
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address()
+      if (address === null || typeof address === "string") return reject(new Error("no TCP address"))
+      server.close(() => resolve(address.port))
+    })
+  })
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
+
+const startTrellis = async (logLevel: string, dataDir: string): Promise<Server> => {
+  if (tempDir === undefined) throw new Error("no temp dir")
+  const port = await freePort()
+  const label = `trellis(log=${logLevel})`
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    TRELLIS_PORT: String(port),
+    TRELLIS_HOST: "127.0.0.1",
+    TRELLIS_DATA_DIR: dataDir,
+    TRELLIS_ADMIN_TOKEN: token,
+    TRELLIS_LOG_LEVEL: logLevel,
+    TRELLIS_PLUGINS: "./examples/hello-plugin/mod.ts",
+    TRELLIS_SHUTDOWN_GRACE_SECONDS: "2"
+  }
+  const logFile = join(tempDir, `trellis-${logLevel}.log`)
+  const started = Date.now()
+  const child = startChild(label, [...trellisNodeArgs, "src/main.ts", "serve"], env, logFile, false)
+  const baseUrl = `http://127.0.0.1:${port}`
+  for (;;) {
+    if (interrupted) throw new Error("interrupted")
+    if (!isAlive(child)) throw new Error(`${label} exited (code ${child.proc.exitCode}, signal ${child.proc.signalCode}) before ready:\n${tail(logFile)}`)
+    if (Date.now() - started > readyTimeoutMs) throw new Error(`${label} not ready after ${readyTimeoutMs / 1000} s:\n${tail(logFile)}`)
+    try {
+      const response = await fetch(`${baseUrl}/ready`, { signal: AbortSignal.timeout(2_000) })
+      await response.arrayBuffer()
+      if (response.status === 200) break
+    } catch {
+      // not listening yet: the port opens once the database is ready
+    }
+    await sleep(200)
+  }
+  console.log(`${label}: ready in ${((Date.now() - started) / 1000).toFixed(1)} s, pid ${child.proc.pid}, RSS ${fmtMb(procStats(child).rssMb)}`)
+  return { child, target: { kind: "trellis", label, baseUrl, token, pid: child.proc.pid ?? -1 } }
+}
+
+const startBare = async (reference: { body: string; contentType: string; headers: Record<string, string> }): Promise<Server> => {
+  if (tempDir === undefined) throw new Error("no temp dir")
+  const logFile = join(tempDir, "bare.log")
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    BENCH_BARE_TOKEN: token,
+    BENCH_BARE_BODY: reference.body,
+    BENCH_BARE_CONTENT_TYPE: reference.contentType,
+    BENCH_BARE_HEADERS: JSON.stringify(reference.headers)
+  }
+  const child = startChild("bare", [join("bench", "bare-server.ts")], env, logFile, true)
+  const stdout = child.proc.stdout
+  if (stdout === null) throw new Error("bare: no stdout")
+  const port = await new Promise<number>((resolve, reject) => {
+    let buffered = ""
+    const onData = (chunk: Buffer): void => {
+      buffered += chunk.toString("utf8")
+      const line = buffered.split("\n", 1)[0]
+      if (buffered.includes("\n") && line !== undefined) {
+        stdout.off("data", onData)
+        stdout.resume() // keep draining whatever else it writes
+        const parsed: unknown = JSON.parse(line)
+        const p = typeof parsed === "object" && parsed !== null && "port" in parsed ? parsed.port : undefined
+        if (typeof p === "number") resolve(p)
+        else reject(new Error(`bare: unexpected first line ${line}`))
+      }
+    }
+    stdout.on("data", onData)
+    child.proc.once("exit", () => reject(new Error(`bare server exited before listening:\n${tail(logFile)}`)))
+  })
+  console.log(`bare: listening, pid ${child.proc.pid}, RSS ${fmtMb(procStats(child).rssMb)}`)
+  return { child, target: { kind: "bare", label: "bare", baseUrl: `http://127.0.0.1:${port}`, token, pid: child.proc.pid ?? -1 } }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Measuring
+
+/** RSS (MB) and CPU seconds (user + system) of a child, from /proc; undefined off Linux. */
+const procStats = (child: Child): { rssMb: number | undefined; cpuSeconds: number | undefined } => {
+  const pid = child.proc.pid
+  if (pid === undefined || process.platform !== "linux") return { rssMb: undefined, cpuSeconds: undefined }
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, "utf8")
+    const rss = /^VmRSS:\s+(\d+)\s+kB/m.exec(status)
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8")
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
+    // fields[0] is field 3 (state); utime and stime are fields 14 and 15, in USER_HZ (100/s)
+    const ticks = Number(fields[11]) + Number(fields[12])
+    return { rssMb: rss?.[1] !== undefined ? Number(rss[1]) / 1024 : undefined, cpuSeconds: Number.isFinite(ticks) ? ticks / 100 : undefined }
+  } catch {
+    return { rssMb: undefined, cpuSeconds: undefined }
+  }
+}
+
+interface Row {
+  /** The Trellis start (log level) this run belongs to. */
+  readonly round: string
+  readonly server: string
+  readonly kind: ServerKind
+  readonly scenario: string
+  readonly connections: number
+  readonly reqPerSec: number
+  readonly p99Ms: number
+  readonly non2xx: number
+  readonly errors: number
+  readonly cpuPercent: number | undefined
+  readonly rssMb: number | undefined
+}
+
+const rows: Array<Row> = []
+const problems: Array<string> = []
+
+const load = async (target: Target, spec: RequestSpec, connections: number, duration: number): Promise<autocannon.Result> => {
+  const instance = autocannon({
+    url: `${target.baseUrl}${spec.path}`,
+    connections,
+    duration,
+    timeout: 10,
+    method: spec.method,
+    headers: spec.body === undefined ? spec.headers : { "content-type": "application/json", ...spec.headers },
+    ...(spec.body === undefined ? {} : { body: spec.body })
+  })
+  running = instance
+  try {
+    return await instance
+  } finally {
+    running = undefined
+  }
+}
+
+const probe = async (target: Target, scenario: Scenario, spec: RequestSpec): Promise<void> => {
+  const response = await fetch(`${target.baseUrl}${spec.path}`, {
+    method: spec.method,
+    headers: spec.headers,
+    ...(spec.body === undefined ? {} : { body: spec.body })
+  })
+  const text = await response.text()
+  if (response.status < 200 || response.status > 299) throw new Error(`${target.label} ${scenario.name}: probe answered ${response.status}: ${text.slice(0, 300)}`)
+}
+
+interface Server {
+  readonly target: Target
+  readonly child: Child
+}
+
+const measure = async (server: Server, scenario: Scenario, spec: RequestSpec, connections: number, round: string): Promise<void> => {
+  const { target, child } = server
+  const what = `${target.label} ${scenario.name} c=${connections}`
+  if (warmupSeconds > 0) {
+    const warm = await load(target, spec, connections, warmupSeconds)
+    if (warm.non2xx + warm.errors > 0) problems.push(`${what}: warm-up saw ${warm.non2xx} non-2xx, ${warm.errors} errors`)
+  }
+  const before = procStats(child)
+  const started = performance.now()
+  const result = await load(target, spec, connections, seconds)
+  const elapsed = (performance.now() - started) / 1000
+  const after = procStats(child)
+  const cpuPercent = before.cpuSeconds !== undefined && after.cpuSeconds !== undefined ? ((after.cpuSeconds - before.cpuSeconds) / elapsed) * 100 : undefined
+  const row: Row = {
+    round,
+    server: target.label,
+    kind: target.kind,
+    scenario: scenario.name,
+    connections,
+    reqPerSec: result.requests.average,
+    p99Ms: result.latency.p99,
+    non2xx: result.non2xx,
+    errors: result.errors,
+    cpuPercent,
+    rssMb: after.rssMb
+  }
+  rows.push(row)
+  if (row.non2xx + row.errors > 0) {
+    const codes = Object.entries(result.statusCodeStats).map(([code, { count }]) => `${code}x${count}`).join(" ")
+    problems.push(`${what}: ${row.non2xx} non-2xx (${codes}), ${row.errors} errors (${result.timeouts} timeouts)`)
+  }
+  console.log(
+    `  ${what.padEnd(58)} ${fmtInt(row.reqPerSec).padStart(7)} req/s  p99 ${fmtMs(row.p99Ms).padStart(6)} ms  non-2xx ${row.non2xx}  errors ${row.errors}  cpu ${fmtPct(row.cpuPercent)}  RSS ${fmtMb(row.rssMb)}`
+  )
+}
+
+/**
+ * One round per Trellis start. A scenario that also runs on the bare server is measured there
+ * right before Trellis at each connection count (one server loaded at a time), so each ratio
+ * compares runs taken close together on a machine whose background load drifts.
+ */
+const runRound = async (round: string, trellis: Server, bare: Server): Promise<void> => {
+  for (const scenario of scenarios) {
+    if (!scenario.name.includes(only)) continue
+    const onBare = scenario.runsOn.includes("bare")
+    const onTrellis = scenario.runsOn.includes("trellis")
+    const bareSpec = onBare ? await scenario.prepare(bare.target) : undefined
+    const trellisSpec = onTrellis ? await scenario.prepare(trellis.target) : undefined
+    if (bareSpec !== undefined) await probe(bare.target, scenario, bareSpec)
+    if (trellisSpec !== undefined) await probe(trellis.target, scenario, trellisSpec)
+    for (const connections of connectionCounts) {
+      if (interrupted) return
+      if (bareSpec !== undefined) await measure(bare, scenario, bareSpec, connections, round)
+      if (interrupted) return
+      if (trellisSpec !== undefined) await measure(trellis, scenario, trellisSpec, connections, round)
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Printing
+
+const fmtLoad = (): string => loadavg().map((n) => n.toFixed(2)).join(" ")
+const fmtInt = (n: number): string => Math.round(n).toLocaleString("en-US")
+/** autocannon records latencies in whole milliseconds. */
+const fmtMs = (n: number): string => (n < 1 ? "<1" : String(Math.round(n)))
+const fmtMb = (n: number | undefined): string => (n === undefined ? "n/a" : `${Math.round(n)} MB`)
+const fmtPct = (n: number | undefined): string => (n === undefined ? "n/a" : `${Math.round(n)}%`)
+
+const printTable = (): void => {
+  const header = ["round", "server", "scenario", "conns", "req/s", "p99 ms", "non-2xx", "errors", "cpu", "RSS"]
+  const scenarioIndex = (r: Row): number => scenarios.findIndex((s) => s.name === r.scenario)
+  const sorted = rows.toSorted((a, b) =>
+    logLevels.indexOf(a.round) - logLevels.indexOf(b.round) ||
+    scenarioIndex(a) - scenarioIndex(b) ||
+    a.connections - b.connections ||
+    (a.kind === b.kind ? 0 : a.kind === "bare" ? -1 : 1)
+  )
+  const body = sorted.map((r) => [
+    `log=${r.round}`,
+    r.kind,
+    r.scenario,
+    String(r.connections),
+    fmtInt(r.reqPerSec),
+    fmtMs(r.p99Ms),
+    String(r.non2xx),
+    String(r.errors),
+    fmtPct(r.cpuPercent),
+    fmtMb(r.rssMb)
+  ])
+  const widths = header.map((h, i) => Math.max(h.length, ...body.map((cells) => cells[i]?.length ?? 0)))
+  const line = (cells: ReadonlyArray<string>): string =>
+    cells.map((c, i) => (i < 3 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join("  ")
+  console.log(`\n${line(header)}\n${widths.map((w) => "-".repeat(w)).join("  ")}`)
+  for (const cells of body) console.log(line(cells))
+}
+
+const printRatios = (): void => {
+  for (const scenario of scenarios) {
+    if (!(scenario.runsOn.includes("bare") && scenario.runsOn.includes("trellis"))) continue
+    console.log(`\nTrellis/bare req/s, ${scenario.name} (target >= ${ratioTarget.toFixed(2)} at 50 connections):`)
+    for (const round of logLevels) {
+      const parts = connectionCounts.map((c) => {
+        const find = (kind: ServerKind): Row | undefined =>
+          rows.find((r) => r.round === round && r.kind === kind && r.scenario === scenario.name && r.connections === c)
+        const t = find("trellis")
+        const b = find("bare")
+        if (t === undefined || b === undefined || b.reqPerSec === 0) return `c=${c} n/a`
+        const ratio = t.reqPerSec / b.reqPerSec
+        const verdict = c === 50 ? (ratio >= ratioTarget ? " (meets target)" : " (BELOW target)") : ""
+        return `c=${c} ${ratio.toFixed(2)}${verdict}`
+      })
+      console.log(`  log=${round.padEnd(6)} ${parts.join("   ")}`)
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Main
+
+const main = async (): Promise<void> => {
+  console.log(`Node ${process.version}, ${cpus().length} CPUs (${cpus()[0]?.model ?? "?"}), ${process.platform}/${process.arch}`)
+  console.log(`runs: ${seconds} s each after ${warmupSeconds} s warm-up, connections ${connectionCounts.join(",")}, Trellis log levels ${logLevels.join(",")}`)
+  console.log(`load generator (autocannon) shares the machine with the server under test; load average ${fmtLoad()}\n`)
+
+  tempDir = mkdtempSync(join(tmpdir(), "bench-http-"))
+  const dataDir = join(tempDir, "data")
+
+  // One database for all Trellis starts: created by the first, reopened (fast) by the others.
+  let bare: Server | undefined
+  for (const logLevel of logLevels) {
+    const trellis = await startTrellis(logLevel, dataDir)
+    if (bare === undefined) {
+      // The baseline answers with exactly what Trellis answers for GET /api/plugins.
+      const response = await fetch(`${trellis.target.baseUrl}/api/plugins`, { headers: bearer(trellis.target) })
+      const body = await response.text()
+      if (response.status !== 200) throw new Error(`GET /api/plugins answered ${response.status}: ${body}`)
+      const skip = new Set(["date", "connection", "keep-alive", "content-length", "transfer-encoding", "content-type", "x-request-id"])
+      const headers: Record<string, string> = {}
+      response.headers.forEach((value, key) => {
+        if (!skip.has(key)) headers[key] = value
+      })
+      const contentType = response.headers.get("content-type") ?? "application/json"
+      console.log(`reference: GET /api/plugins -> ${response.status} ${contentType}, ${Buffer.byteLength(body)} bytes`)
+      bare = await startBare({ body, contentType, headers })
+    }
+    await runRound(logLevel, trellis, bare)
+    await stopChild(trellis.child)
+    if (trellis.child.proc.exitCode !== 0) problems.push(`${trellis.target.label} exited with code ${trellis.child.proc.exitCode} signal ${trellis.child.proc.signalCode}`)
+    if (interrupted) return
+  }
+  if (bare !== undefined) await stopChild(bare.child)
+
+  printTable()
+  printRatios()
+  console.log(`\nload average at the end ${fmtLoad()} (other processes on the machine skew the figures)`)
+}
+
+try {
+  await main()
+} catch (error) {
+  problems.push(error instanceof Error ? error.message : String(error))
+} finally {
+  await cleanup()
+}
+if (problems.length > 0) {
+  console.error(`\nBROKEN (${problems.length}):`)
+  for (const p of problems) console.error(`  - ${p}`)
+  process.exitCode = 1
+}

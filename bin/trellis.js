@@ -1,0 +1,10 @@
+#!/usr/bin/env node
+// The `trellis` command (package.json "bin"). Needs Node 24+, which runs the TypeScript
+// sources directly (type stripping). Node refuses to strip types under node_modules, so this
+// entry point serves a checkout (`npm link`, `npx trellis` inside the repository).
+const [major] = process.versions.node.split(".").map(Number)
+if (major < 24) {
+  process.stderr.write(`trellis needs Node 24 or newer (this is ${process.version}). Use \`npm start\` or \`npx trellis\` inside the repository, which run the project's own Node 24.\n`)
+  process.exit(1)
+}
+await import("../src/main.ts")

@@ -1,0 +1,73 @@
+/**
+ * The example plugin's service: greetings stored in `hello.greetings`. Other plugins could
+ * depend on this service (never on the table).
+ */
+import { Context, Effect, Layer, Option, Schema } from "effect"
+import { SqlClient } from "effect/sql"
+import { EventLog } from "trellis/plugin"
+import { Greeting, GreetingId } from "./Domain.ts"
+import { GreetingNotFound } from "./Errors.ts"
+
+const Row = Schema.Struct({
+  id: Schema.String,
+  name: Schema.String,
+  message: Schema.String,
+  created_at: Schema.Union([Schema.String, Schema.Date])
+})
+
+const toGreeting = (row: typeof Row.Type) =>
+  new Greeting({
+    id: GreetingId.make(row.id),
+    name: row.name,
+    message: row.message,
+    createdAt: typeof row.created_at === "string" ? new Date(row.created_at).toISOString() : row.created_at.toISOString()
+  })
+
+export class Greetings extends Context.Service<Greetings, {
+  readonly create: (name: string) => Effect.Effect<Greeting>
+  readonly get: (id: string) => Effect.Effect<Greeting, GreetingNotFound>
+  readonly list: Effect.Effect<ReadonlyArray<Greeting>>
+}>()("hello/Greetings") {
+  /** The event stream of new greetings (`GET /api/hello/events`). */
+  static readonly stream = "hello.greetings"
+
+  static readonly layer = Layer.effect(
+    Greetings,
+    Effect.gen(function*() {
+      const sql = yield* SqlClient.SqlClient
+      const events = yield* EventLog
+      const decodeRows = Schema.decodeUnknownEffect(Schema.Array(Row))
+
+      // The row and its event commit together: a subscriber never sees an event for a
+      // greeting that does not exist, and no greeting is created without its event.
+      const create = Effect.fn("Greetings.create")(function*(name: string) {
+        return yield* sql.withTransaction(Effect.gen(function*() {
+          const rows = yield* sql`
+            INSERT INTO hello.greetings (id, name, message)
+            VALUES (${crypto.randomUUID()}, ${name}, ${`Hello, ${name}!`})
+            RETURNING id, name, message, created_at
+          `.pipe(Effect.flatMap(decodeRows))
+          const greeting = toGreeting(rows[0])
+          yield* events.append(Greetings.stream, "greeting.created", Schema.encodeSync(Greeting)(greeting))
+          return greeting
+        })).pipe(Effect.orDie)
+      })
+
+      const get = Effect.fn("Greetings.get")(function*(id: string) {
+        const rows = yield* sql`
+          SELECT id, name, message, created_at FROM hello.greetings WHERE id = ${id}
+        `.pipe(Effect.flatMap(decodeRows), Effect.orDie)
+        return yield* Option.match(Option.fromNullishOr(rows[0]), {
+          onNone: () => Effect.fail(new GreetingNotFound({ greetingId: id, detail: `No greeting with id ${id}.` })),
+          onSome: (row) => Effect.succeed(toGreeting(row))
+        })
+      })
+
+      const list = sql`
+        SELECT id, name, message, created_at FROM hello.greetings ORDER BY created_at, id
+      `.pipe(Effect.flatMap(decodeRows), Effect.map((rows) => rows.map(toGreeting)), Effect.orDie)
+
+      return Greetings.of({ create, get, list })
+    })
+  )
+}

@@ -1,0 +1,19 @@
+/** The example plugin's HTTP handlers: thin, they call the service. */
+import { Effect } from "effect"
+import { HttpApiBuilder } from "effect/http-api"
+import { Sse } from "trellis/plugin"
+import { HelloApi } from "./Api.ts"
+import { Greetings } from "./Greetings.ts"
+
+export const HelloHttp = HttpApiBuilder.group(
+  HelloApi,
+  "hello",
+  Effect.fn(function*(handlers) {
+    const greetings = yield* Greetings
+    return handlers
+      .handle("list", () => Effect.map(greetings.list, (items) => ({ items })))
+      .handle("create", ({ payload }) => greetings.create(payload.name))
+      .handle("get", ({ params }) => greetings.get(params.id))
+      .handle("events", () => Sse.response(Greetings.stream))
+  })
+)

@@ -1,0 +1,24 @@
+/**
+ * The example plugin value: what `TRELLIS_PLUGINS` loads. Its layer implements the HTTP group
+ * and the RPCs and exports `Greetings` for plugins listed after it.
+ */
+import { Layer } from "effect"
+import { Plugin } from "trellis/plugin"
+import { HelloGroup } from "./Api.ts"
+import { GreetingNotFound } from "./Errors.ts"
+import { Greetings } from "./Greetings.ts"
+import { HelloHttp } from "./Http.ts"
+import { migration as createGreetings } from "./migrations/0001_create_greetings.ts"
+import { HelloRpcs } from "./Rpc.ts"
+import { HelloRpcHandlers } from "./RpcHandlers.ts"
+
+export const HelloPlugin = Plugin.make({
+  id: "hello",
+  version: "1.0.0",
+  description: "Example third-party plugin: greetings",
+  groups: [HelloGroup],
+  rpc: HelloRpcs,
+  migrations: [createGreetings],
+  problems: [GreetingNotFound],
+  layer: Layer.mergeAll(HelloHttp, HelloRpcHandlers).pipe(Layer.provideMerge(Greetings.layer))
+})

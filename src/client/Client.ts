@@ -1,0 +1,64 @@
+/**
+ * The typed TypeScript client of a Trellis server, built from the same contract the server
+ * serves. Its import graph holds only contract modules (no server code), so browser and Node
+ * apps can use it.
+ *
+ * ```ts
+ * const program = Effect.gen(function*() {
+ *   const trellis = yield* Client.make(Client.FirstPartyApi, { baseUrl: "http://127.0.0.1:8080", token })
+ *   const { plugins } = yield* trellis.plugins.list()
+ * }).pipe(Effect.provide(FetchHttpClient.layer))
+ * ```
+ */
+import { Effect, Layer } from "effect"
+import { HttpClientRequest } from "effect/http"
+import { HttpApi, HttpApiClient, HttpApiMiddleware } from "effect/http-api"
+import type { HttpApiGroup } from "effect/http-api"
+import { RpcClient, RpcMiddleware, RpcSerialization } from "effect/rpc"
+import type { Rpc, RpcGroup } from "effect/rpc"
+import { Authentication } from "../auth/Authentication.ts"
+import { RpcAuthentication } from "../auth/RpcAuthentication.ts"
+import { PluginsApi, SystemApi } from "../http/SystemApi.ts"
+
+/** The first-party API: the platform's endpoints plus every first-party plugin's groups. */
+export class FirstPartyApi extends HttpApi.make("trellis").add(SystemApi).add(PluginsApi) {}
+
+export interface ClientOptions {
+  readonly baseUrl: string
+  /** Bearer token (admin token, user key, service key...). */
+  readonly token?: string | undefined
+}
+
+/** The client side of `Authentication`: adds the bearer token to every request. */
+export const authenticationLayer = (token: string | undefined) =>
+  HttpApiMiddleware.layerClient(
+    Authentication,
+    ({ next, request }) => next(token === undefined ? request : HttpClientRequest.bearerToken(request, token))
+  )
+
+/** A typed client for `api` (the first-party API, or a plugin's own `HttpApi`). */
+export const make = <Id extends string, Groups extends HttpApiGroup.Constraint>(
+  api: HttpApi.HttpApi<Id, Groups>,
+  options: ClientOptions
+) =>
+  HttpApiClient.make(api, { baseUrl: options.baseUrl }).pipe(
+    Effect.provide(authenticationLayer(options.token))
+  )
+
+/** The client side of `RpcAuthentication`. */
+export const rpcAuthenticationLayer = (token: string | undefined) =>
+  RpcMiddleware.layerClient(RpcAuthentication, ({ next, request }) =>
+    next(token === undefined ? request : { ...request, headers: { ...request.headers, authorization: `Bearer ${token}` } }))
+
+/** The RPC protocol over HTTP at `<baseUrl>/rpc`, as the server speaks it (NDJSON). */
+export const rpcProtocolLayer = (baseUrl: string) =>
+  RpcClient.layerProtocolHttp({ url: `${baseUrl.replace(/\/$/, "")}/rpc` }).pipe(
+    Layer.provide(RpcSerialization.layerNdjson)
+  )
+
+/** A typed RPC client for a plugin's RpcGroup. Needs `HttpClient` and a `Scope`. */
+export const makeRpc = <Rpcs extends Rpc.Any>(group: RpcGroup.RpcGroup<Rpcs>, options: ClientOptions) =>
+  RpcClient.make(group).pipe(
+    Effect.provide(Layer.mergeAll(rpcProtocolLayer(options.baseUrl), rpcAuthenticationLayer(options.token)))
+  )
+

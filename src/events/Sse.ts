@@ -1,0 +1,131 @@
+/**
+ * Server-Sent Events over the event log, for plugin handlers: `return yield* Sse.response(stream)`.
+ *
+ * Why it exists: every live endpoint needs the same care. It resumes after the client's
+ * `Last-Event-ID` (what browsers send when an EventSource reconnects) by replaying from the
+ * table, sends a heartbeat comment so proxies do not close idle connections, and ends the body
+ * normally as soon as the server starts shutting down. Without that last point an open stream
+ * holds the process for the whole grace period and is then cut mid-chunk.
+ */
+import { Duration, Effect, Stream } from "effect"
+import { Headers, HttpServerRequest, HttpServerResponse } from "effect/http"
+import { TrellisConfig } from "../config/TrellisConfig.ts"
+import { Lifecycle } from "../server/Lifecycle.ts"
+import { EventLog, invalidStreamName } from "./EventLog.ts"
+import type { StoredEvent } from "./EventLog.ts"
+
+export interface Options {
+  /** Resume after this event id, instead of the request's `Last-Event-ID` header or query. */
+  readonly lastEventId?: string | number | undefined
+  /**
+   * Where a client that names no event id starts: `"beginning"` replays the whole stream
+   * (the default), `"end"` sends only events appended from now on.
+   */
+  readonly start?: "beginning" | "end" | undefined
+  /** Heartbeat interval; defaults to the server's `sseHeartbeatSeconds`. */
+  readonly heartbeat?: Duration.Input | undefined
+  /** Extra response headers. */
+  readonly headers?: Headers.Input | undefined
+}
+
+/** The comment sent first (so the response starts at once) and the heartbeat comment. */
+export const openFrame = ":ok\n\n"
+export const heartbeatFrame = ":ping\n\n"
+/** Sent when the server starts shutting down, just before the body ends. */
+export const shutdownFrame = "event: shutdown\ndata: {}\n\n"
+
+/** One event as an SSE frame. JSON never contains a raw newline, so `data` is one line. */
+export const frame = (event: StoredEvent): string =>
+  `id: ${event.seq}\nevent: ${event.event}\ndata: ${JSON.stringify(event.data) ?? "null"}\n\n`
+
+const parseSeq = (value: string | number | undefined | null): number | undefined => {
+  if (value === undefined || value === null) return undefined
+  const text = String(value).trim()
+  if (!/^\d{1,15}$/.test(text)) return undefined
+  return Number(text)
+}
+
+/**
+ * The event id the client already has: `Last-Event-ID`, else `?lastEventId=` or `?after=`
+ * (for clients that cannot set headers). `undefined` when none is given or it is not a
+ * non-negative integer.
+ */
+export const lastEventIdOf = (request: HttpServerRequest.HttpServerRequest): number | undefined => {
+  const header = parseSeq(request.headers["last-event-id"])
+  if (header !== undefined) return header
+  const query = request.url.indexOf("?")
+  if (query === -1) return undefined
+  const params = new URLSearchParams(request.url.slice(query + 1))
+  return parseSeq(params.get("lastEventId")) ?? parseSeq(params.get("after"))
+}
+
+/**
+ * The SSE body for `stream`: an opening comment, the events after `afterSeq` (or, if
+ * `afterSeq` is "end", after the stream's last event at the time the body starts), heartbeat
+ * comments, and on `shutdown` a final `shutdown` event and a normal end. A database failure
+ * ends the body (logged); the client reconnects with its Last-Event-ID.
+ */
+export const body = (
+  log: EventLog["Service"],
+  stream: string,
+  afterSeq: number | "end",
+  options: { readonly heartbeat: Duration.Input; readonly shutdown: Effect.Effect<void> }
+): Stream.Stream<Uint8Array> =>
+  Stream.suspend(() => {
+    let shuttingDown = false
+    const events = Stream.unwrap(
+      Effect.map(afterSeq === "end" ? log.lastSeq(stream) : Effect.succeed(afterSeq), (after) => log.subscribe(stream, after))
+    ).pipe(
+      Stream.map(frame),
+      Stream.tapError((error) => Effect.logWarning(`Event stream ${stream} ended: ${error.message}`)),
+      Stream.ignore({ log: false })
+    )
+    const heartbeat = Stream.tick(options.heartbeat).pipe(Stream.drop(1), Stream.map(() => heartbeatFrame))
+    const live = Stream.merge(events, heartbeat, { haltStrategy: "left" }).pipe(
+      Stream.interruptWhen(Effect.andThen(options.shutdown, Effect.sync(() => {
+        shuttingDown = true
+      })))
+    )
+    return Stream.succeed(openFrame).pipe(
+      Stream.concat(live),
+      Stream.concat(Stream.suspend(() => shuttingDown ? Stream.succeed(shutdownFrame) : Stream.empty)),
+      Stream.encodeText
+    )
+  })
+
+/**
+ * A `text/event-stream` response following `stream` from the client's last event id. Return
+ * it from a handler; the body ends when the client goes away or the server shuts down.
+ */
+export const response = Effect.fn("Sse.response")(function*(
+  stream: string,
+  options?: Options
+): Effect.fn.Return<
+  HttpServerResponse.HttpServerResponse,
+  never,
+  EventLog | Lifecycle | TrellisConfig | HttpServerRequest.HttpServerRequest
+> {
+  // A bad stream name is the handler's bug: answer 500 rather than a body that ends at once
+  // (which an EventSource would reconnect to forever).
+  const invalid = invalidStreamName(stream)
+  if (invalid !== undefined) return yield* Effect.die(invalid)
+  const log = yield* EventLog
+  const lifecycle = yield* Lifecycle
+  const config = yield* TrellisConfig
+  const request = yield* HttpServerRequest.HttpServerRequest
+  const given = parseSeq(options?.lastEventId) ?? lastEventIdOf(request)
+  const afterSeq = given ?? (options?.start === "end" ? "end" : 0)
+  return HttpServerResponse.stream(
+    body(log, stream, afterSeq, {
+      heartbeat: options?.heartbeat ?? Duration.seconds(config.sseHeartbeatSeconds),
+      shutdown: lifecycle.shutdownStarted
+    }),
+    {
+      contentType: "text/event-stream",
+      headers: Headers.setAll(Headers.fromInput(options?.headers), {
+        "cache-control": "no-cache",
+        "x-accel-buffering": "no"
+      })
+    }
+  )
+})

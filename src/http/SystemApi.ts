@@ -1,0 +1,49 @@
+/**
+ * The platform's own endpoints: liveness, readiness and the list of loaded plugins.
+ * `/metrics`, `/openapi.json`, `/docs` and `/rpc` are served by the host outside the HttpApi.
+ *
+ * Client-safe: imports only `effect`.
+ */
+import { Schema } from "effect"
+import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "effect/http-api"
+import { Authentication } from "../auth/Authentication.ts"
+import { ServiceUnavailable } from "../problem/Problems.ts"
+
+export const Health = Schema.Struct({ status: Schema.Literal("ok") })
+
+export const Readiness = Schema.Struct({
+  status: Schema.Literals(["ready", "not_ready"]),
+  database: Schema.Struct({ kind: Schema.Literals(["embedded", "postgres"]), reachable: Schema.Boolean }),
+  migrations: Schema.Struct({ pending: Schema.Array(Schema.String) }),
+  shuttingDown: Schema.Boolean
+})
+export type Readiness = typeof Readiness.Type
+
+export const PluginInfo = Schema.Struct({
+  id: Schema.String,
+  version: Schema.String,
+  description: Schema.String,
+  firstParty: Schema.Boolean,
+  groups: Schema.Array(Schema.String),
+  rpcs: Schema.Array(Schema.String),
+  migrations: Schema.Array(Schema.String)
+})
+export type PluginInfo = typeof PluginInfo.Type
+
+export const PluginList = Schema.Struct({ plugins: Schema.Array(PluginInfo) })
+
+/** Health and readiness are public (load balancers probe them without credentials). */
+export class SystemApi extends HttpApiGroup.make("system", { topLevel: true })
+  .add(
+    HttpApiEndpoint.get("health", "/health", { success: Health }),
+    HttpApiEndpoint.get("ready", "/ready", { success: Readiness, error: ServiceUnavailable })
+  )
+  .annotateMerge(OpenApi.annotations({ title: "System", description: "Liveness and readiness" }))
+{}
+
+/** The plugin list needs a credential: it tells what a server runs. */
+export class PluginsApi extends HttpApiGroup.make("plugins")
+  .add(HttpApiEndpoint.get("list", "/api/plugins", { success: PluginList }))
+  .middleware(Authentication)
+  .annotateMerge(OpenApi.annotations({ title: "Plugins", description: "The plugins this server runs" }))
+{}

@@ -1,0 +1,17 @@
+/**
+ * Process entry point: `node src/main.ts <command>` (Node 24) or `deno run -A src/main.ts`.
+ * `NodeRuntime.runMain` turns SIGTERM/SIGINT into an orderly shutdown of the server layer; a
+ * shutdown that completed in order exits 0 (Effect's default would be 130 for "interrupted"),
+ * so supervisors see a clean stop.
+ */
+import { NodeRuntime, NodeServices } from "@effect/platform-node"
+import { Cause, Effect, Exit, Runtime } from "effect"
+import * as Cli from "./cli/Cli.ts"
+
+const teardown: Runtime.Teardown = (exit, onExit) =>
+  Exit.isFailure(exit) && Cause.hasInterruptsOnly(exit.cause) ? onExit(0) : Runtime.defaultTeardown(exit, onExit)
+
+Cli.run.pipe(
+  Effect.provide(NodeServices.layer),
+  NodeRuntime.runMain({ teardown })
+)

@@ -1,0 +1,62 @@
+/**
+ * The plugin contract: what a domain contributes to a Trellis server.
+ *
+ * A plugin is a plain value. Its contract parts (HttpApi groups, RpcGroup, problem classes)
+ * are client-safe and live in the plugin's `Api.ts` / `Rpc.ts` / `Errors.ts`; its `layer`
+ * implements the group handlers (`HttpApiBuilder.group`) and RPC handlers, and outputs the
+ * services it offers to other plugins. What it needs is the layer's requirement type: platform
+ * services (`SqlClient`, `TrellisConfig`, `EventLog`, ...) and services of plugins listed
+ * before it.
+ *
+ * The host refuses to start on a duplicate plugin id, group identifier, RPC tag or
+ * method+path, naming both owners: Effect finds handlers by global keys, so two plugins with
+ * the same group name would otherwise collide silently.
+ */
+import { Predicate } from "effect"
+import type { Layer } from "effect"
+import type { Migration } from "../database/Migrations.ts"
+import type { HttpApiGroup } from "effect/http-api"
+import type { Rpc } from "effect/rpc"
+import type { ProblemSpecHolder } from "../problem/Problem.ts"
+
+/** One schema migration of a plugin (see `src/database/Migrations.ts`). */
+export type { Migration } from "../database/Migrations.ts"
+
+/** An RpcGroup with its request types erased, as the host handles it. */
+export interface AnyRpcGroup {
+  readonly requests: ReadonlyMap<string, Rpc.Any>
+}
+
+export interface Plugin<ROut = never, E = never, RIn = never> {
+  /** Lowercase identifier; also the name of the plugin's PostgreSQL schema. */
+  readonly id: string
+  /** The plugin's version (semver). */
+  readonly version: string
+  readonly description: string
+  /** The HttpApi groups the plugin serves (its HTTP contract). */
+  readonly groups: ReadonlyArray<HttpApiGroup.Constraint>
+  /** The plugin's RPC contract, served at `/rpc`. */
+  readonly rpc?: AnyRpcGroup | undefined
+  /** Loaded statically (imported), so a single-file binary needs no files on disk. */
+  readonly migrations: ReadonlyArray<Migration>
+  /** The problem classes the plugin's endpoints answer with, for `schema/problems.json`. */
+  readonly problems?: ReadonlyArray<ProblemSpecHolder> | undefined
+  /** Implements the groups and RPCs; outputs the services the plugin offers others. */
+  readonly layer: Layer.Layer<ROut, E, RIn>
+}
+
+/** A plugin with its layer types erased, as the host composes it. */
+export interface Any extends Omit<Plugin, "layer"> {
+  readonly layer: Layer.Layer<never, unknown, unknown>
+}
+
+/** Declares a plugin. An identity function that keeps the layer's types for the author's tests. */
+export const make = <ROut, E, RIn>(plugin: Plugin<ROut, E, RIn>): Plugin<ROut, E, RIn> => plugin
+
+/** A module that a `TRELLIS_PLUGINS` entry names: its default export (or `plugin` export) is a plugin. */
+export const isPlugin = (u: unknown): u is Any =>
+  Predicate.hasProperty(u, "id") && Predicate.isString(u.id) &&
+  Predicate.hasProperty(u, "version") && Predicate.isString(u.version) &&
+  Predicate.hasProperty(u, "groups") && Array.isArray(u.groups) &&
+  Predicate.hasProperty(u, "migrations") && Array.isArray(u.migrations) &&
+  Predicate.hasProperty(u, "layer") && Predicate.isObject(u.layer)

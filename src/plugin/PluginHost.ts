@@ -1,0 +1,160 @@
+/**
+ * Composes plugins into one application: one HttpApi (and so one OpenAPI document), one RPC
+ * group, one migration plan, one problem catalogue, one layer.
+ *
+ * Composition is where collisions are caught. Effect registers group handlers and RPC handlers
+ * under global keys (`effect/httpapi/HttpApiGroup/<id>`, the RPC tag), so two plugins using the
+ * same name would silently replace each other; the router would also take the first of two
+ * identical routes. The host refuses instead, naming both plugins.
+ */
+import { Effect, Schema } from "effect"
+import { HttpApi, OpenApi } from "effect/http-api"
+import type { HttpApiGroup } from "effect/http-api"
+import type { ProblemSpec } from "../problem/Problem.ts"
+import type * as Plugin from "./Plugin.ts"
+
+export class PluginConflict extends Schema.TaggedError<PluginConflict>()("PluginConflict", {
+  kind: Schema.Literals(["plugin id", "group identifier", "RPC tag", "route", "invalid plugin id"]),
+  name: Schema.String,
+  first: Schema.String,
+  second: Schema.String
+}) {
+  override get message(): string {
+    return this.kind === "invalid plugin id"
+      ? `Plugin id ${JSON.stringify(this.name)} (from ${this.second}) is invalid: use lowercase letters, digits and _ (start with a letter, at most 40), and not a reserved name.`
+      : `Plugins conflict: ${this.kind} ${JSON.stringify(this.name)} is declared by both "${this.first}" and "${this.second}". Rename one of them or remove one plugin from TRELLIS_PLUGINS.`
+  }
+}
+
+/** A route as the host sees it: method and path pattern, with the plugin that owns it. */
+export interface RouteInfo {
+  readonly method: string
+  readonly path: string
+  readonly owner: string
+}
+
+export interface CatalogEntry extends ProblemSpec {
+  readonly owner: string
+}
+
+/** The composed API, with its groups widened. */
+export type TrellisApi = HttpApi.HttpApi<string, HttpApiGroup.Constraint>
+
+export interface Composition {
+  readonly plugins: ReadonlyArray<Plugin.Any>
+  readonly api: TrellisApi
+  readonly routes: ReadonlyArray<RouteInfo>
+  readonly rpcTags: ReadonlyArray<{ readonly tag: string; readonly owner: string }>
+  readonly problems: ReadonlyArray<CatalogEntry>
+}
+
+interface EndpointShape {
+  readonly method: string
+  readonly path: string
+}
+
+const idPattern = /^[a-z][a-z0-9_]{0,39}$/
+const reservedIds = new Set(["public", "information_schema", "pg_catalog", "pg_toast"])
+
+/**
+ * Paths the host serves itself, outside any plugin's HttpApi. Listed so that a plugin
+ * declaring one of them is refused like any other duplicate route.
+ */
+export const hostRoutes: ReadonlyArray<Omit<RouteInfo, "owner">> = [
+  { method: "GET", path: "/metrics" },
+  { method: "GET", path: "/openapi.json" },
+  { method: "GET", path: "/docs" },
+  { method: "POST", path: "/rpc" }
+]
+
+/** `/a/:id/b` and `/a/:key/b` are the same route. */
+const routeKey = (method: string, path: string) =>
+  `${method.toUpperCase()} ${path.replace(/:[^/]+/g, ":").replace(/\/+$/, "") || "/"}`
+
+export const compose = Effect.fnUntraced(function*(
+  plugins: ReadonlyArray<Plugin.Any>,
+  options: {
+    readonly platformProblems: ReadonlyArray<ProblemSpec>
+    readonly platformOwner: string
+    readonly title?: string | undefined
+    readonly version?: string | undefined
+  }
+) {
+  const ids = new Map<string, string>()
+  const groupOwners = new Map<string, string>()
+  const routeOwners = new Map<string, RouteInfo>()
+  const rpcOwners = new Map<string, string>()
+  const routes: Array<RouteInfo> = []
+  const rpcTags: Array<{ tag: string; owner: string }> = []
+  const problems: Array<CatalogEntry> = options.platformProblems.map((p) => ({ ...p, owner: options.platformOwner }))
+  const problemOwners = new Map(problems.map((p) => [p.type, p.owner]))
+
+  for (const route of hostRoutes) {
+    const info = { ...route, owner: options.platformOwner }
+    routeOwners.set(routeKey(route.method, route.path), info)
+  }
+
+  for (const plugin of plugins) {
+    if (!idPattern.test(plugin.id) || reservedIds.has(plugin.id)) {
+      return yield* new PluginConflict({ kind: "invalid plugin id", name: plugin.id, first: "", second: plugin.id })
+    }
+    const sameId = ids.get(plugin.id)
+    if (sameId !== undefined) {
+      return yield* new PluginConflict({ kind: "plugin id", name: plugin.id, first: sameId, second: plugin.id })
+    }
+    ids.set(plugin.id, plugin.id)
+
+    for (const group of plugin.groups) {
+      const owner = groupOwners.get(group.identifier)
+      if (owner !== undefined) {
+        return yield* new PluginConflict({ kind: "group identifier", name: group.identifier, first: owner, second: plugin.id })
+      }
+      groupOwners.set(group.identifier, plugin.id)
+      // Every endpoint value has `method` and `path` at runtime; the widened type omits them.
+      for (const endpoint of Object.values(group.endpoints) as ReadonlyArray<unknown> as ReadonlyArray<EndpointShape>) {
+        const key = routeKey(endpoint.method, endpoint.path)
+        const existing = routeOwners.get(key)
+        if (existing !== undefined) {
+          return yield* new PluginConflict({
+            kind: "route",
+            name: `${endpoint.method} ${endpoint.path}`,
+            first: existing.owner,
+            second: plugin.id
+          })
+        }
+        const info = { method: endpoint.method, path: endpoint.path, owner: plugin.id }
+        routeOwners.set(key, info)
+        routes.push(info)
+      }
+    }
+
+    for (const tag of plugin.rpc?.requests.keys() ?? []) {
+      const owner = rpcOwners.get(tag)
+      if (owner !== undefined) {
+        return yield* new PluginConflict({ kind: "RPC tag", name: tag, first: owner, second: plugin.id })
+      }
+      rpcOwners.set(tag, plugin.id)
+      rpcTags.push({ tag, owner: plugin.id })
+    }
+
+    for (const holder of plugin.problems ?? []) {
+      const owner = problemOwners.get(holder.problem.type)
+      if (owner === undefined) {
+        problemOwners.set(holder.problem.type, plugin.id)
+        problems.push({ ...holder.problem, owner: plugin.id })
+      }
+    }
+  }
+
+  // Groups are added one by one at run time, so the precise group union is not known here.
+  let api = HttpApi.make("trellis").annotateMerge(OpenApi.annotations({
+    title: options.title ?? "Trellis",
+    version: options.version ?? "0.0.0",
+    description: "The HTTP API of a Trellis server: the platform and its plugins. Every error is application/problem+json (RFC 9457) with a stable `code`."
+  })) as unknown as TrellisApi
+  for (const plugin of plugins) {
+    for (const group of plugin.groups) api = api.add(group)
+  }
+  const composition: Composition = { plugins, api, routes, rpcTags, problems }
+  return composition
+})

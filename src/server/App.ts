@@ -1,0 +1,82 @@
+/**
+ * The HTTP application of a composition: every plugin's HttpApi groups and RPCs, the host's
+ * own routes (`/openapi.json`, `/docs`, `/metrics`, `/rpc`) and the global pipeline.
+ *
+ * Plugin layers are chained in order with `provideMerge`, so a plugin can use the services of
+ * the plugins listed before it (never the reverse): that is the only dependency rule between
+ * plugins.
+ */
+import { Effect, Layer, Metric } from "effect"
+import { HttpRouter, HttpServerResponse } from "effect/http"
+import { HttpApiBuilder, HttpApiScalar } from "effect/http-api"
+import { PrometheusMetrics } from "effect/observability"
+import { RpcGroup, RpcSerialization, RpcServer } from "effect/rpc"
+import type { Rpc } from "effect/rpc"
+import type { TrellisConfigShape } from "../config/TrellisConfig.ts"
+import { DatabaseInfo } from "../database/Database.ts"
+import * as HttpPipeline from "../http/HttpPipeline.ts"
+import * as RouteTable from "../http/RouteTable.ts"
+import { hostRoutes } from "../plugin/PluginHost.ts"
+import type { Composition } from "../plugin/PluginHost.ts"
+
+/** The chained plugin layers: each plugin sees the platform and the plugins before it. */
+export const pluginsLayer = (composition: Composition): Layer.Layer<never, unknown, unknown> =>
+  composition.plugins.reduce<Layer.Layer<never, unknown, unknown>>(
+    (acc, plugin) => Layer.provideMerge(plugin.layer, acc),
+    Layer.empty
+  )
+
+/** All RPC groups merged into one, served at `/rpc`. */
+export const rpcGroup = (composition: Composition): RpcGroup.RpcGroup<Rpc.Any> | undefined => {
+  const groups = composition.plugins.flatMap((p) => (p.rpc === undefined ? [] : [p.rpc as RpcGroup.RpcGroup<Rpc.Any>]))
+  if (groups.length === 0) return undefined
+  const [first, ...rest] = groups
+  return rest.length === 0 ? first : first.merge(...rest) as RpcGroup.RpcGroup<Rpc.Any>
+}
+
+const databaseUp = Metric.gauge("trellis_database_up", {
+  description: "1 when the database answered a ping at the last scrape, else 0"
+})
+
+/** Prometheus text format; the database gauge is refreshed at each scrape. */
+const MetricsRoute = HttpRouter.add(
+  "GET",
+  "/metrics",
+  Effect.gen(function*() {
+    const database = yield* DatabaseInfo
+    const up = yield* database.ping
+    yield* Metric.update(Metric.withAttributes(databaseUp, { kind: database.kind }), up ? 1 : 0)
+    const body = yield* PrometheusMetrics.format()
+    return HttpServerResponse.text(body, { contentType: "text/plain; version=0.0.4; charset=utf-8" })
+  })
+)
+
+/**
+ * The routes and middleware of the server. Requires the platform services (database,
+ * config, credentials, lifecycle, ...) that the plugins' layers need.
+ */
+export const layer = (composition: Composition, config: TrellisConfigShape): Layer.Layer<never, unknown, unknown> => {
+  const routes = RouteTable.make([...composition.routes, ...hostRoutes, { method: "GET", path: "/docs" }])
+  const api = HttpApiBuilder.layer(composition.api, { openapiPath: "/openapi.json" }) as Layer.Layer<never, never, unknown>
+  const group = rpcGroup(composition)
+  const rpc = group === undefined
+    ? Layer.empty
+    : RpcServer.layerHttp({ group, path: "/rpc", protocol: "http" }).pipe(
+      Layer.provide(RpcSerialization.layerNdjson)
+    ) as Layer.Layer<never, never, unknown>
+  const docs = HttpApiScalar.layer(composition.api, { path: "/docs" })
+  const pipeline = HttpPipeline.layer({
+    maxBodyBytes: config.maxBodyBytes,
+    routes,
+    https: config.publicUrl?.startsWith("https:") === true
+  })
+  const cors = config.corsOrigins.length === 0 ? Layer.empty : HttpRouter.cors({
+    allowedOrigins: config.corsOrigins,
+    allowedHeaders: ["authorization", "content-type", "idempotency-key", "last-event-id", "x-request-id"],
+    exposedHeaders: ["x-request-id", "retry-after", "ratelimit", "ratelimit-policy", "etag", "location"],
+    maxAge: 600
+  })
+  return Layer.mergeAll(api, rpc, docs, MetricsRoute, pipeline, cors).pipe(
+    Layer.provide(pluginsLayer(composition))
+  )
+}

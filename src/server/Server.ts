@@ -1,0 +1,141 @@
+/**
+ * The whole server as one Layer: configuration, database, migrations, platform services, the
+ * composed plugins and the HTTP listener, in the order that keeps it safe.
+ *
+ * - The port opens only after the database is ready and migrated (requests that arrive during
+ *   PGlite's start would otherwise hang).
+ * - On shutdown the first thing that happens is `Lifecycle.beginShutdown`: `/ready` answers
+ *   503 and live streams end cleanly; then the HTTP server stops accepting and lets in-flight
+ *   requests finish; then the database checkpoints and closes (and releases its lock).
+ */
+import { NodeHttpServer } from "@effect/platform-node"
+import { Effect, Layer, References } from "effect"
+import { Logger } from "effect"
+import { HttpRouter } from "effect/http"
+import type { HttpServer } from "effect/http"
+import { createServer } from "node:http"
+import { AuthenticationLive, RpcAuthenticationLive } from "../auth/AuthenticationLive.ts"
+import { Credentials } from "../auth/Credentials.ts"
+import { TrellisConfig } from "../config/TrellisConfig.ts"
+import type { LogLevel, TrellisConfigShape } from "../config/TrellisConfig.ts"
+import * as Database from "../database/Database.ts"
+import * as Migrations from "../database/Migrations.ts"
+import { EventLog } from "../events/EventLog.ts"
+import type * as Plugin from "../plugin/Plugin.ts"
+import * as PluginHost from "../plugin/PluginHost.ts"
+import { platformProblems } from "../problem/Problems.ts"
+import * as App from "./App.ts"
+import { CorePlugin, coreId, coreVersion } from "./CorePlugin.ts"
+import { Lifecycle } from "./Lifecycle.ts"
+import { PluginRegistry } from "./PluginRegistry.ts"
+
+/** The first-party plugins, in dependency order. Third-party plugins come after them. */
+export const firstParty: ReadonlyArray<Plugin.Any> = []
+
+export interface ServerOptions {
+  readonly config: TrellisConfigShape
+  /** Plugins to serve besides the core (first-party and third-party, in dependency order). */
+  readonly plugins: ReadonlyArray<Plugin.Any>
+  /** Which of `plugins` are first-party (shown in `/api/plugins`). */
+  readonly firstPartyIds?: ReadonlySet<string> | undefined
+}
+
+/** Composes the core and the given plugins; fails with `PluginConflict` on a collision. */
+export const compose = (plugins: ReadonlyArray<Plugin.Any>) =>
+  PluginHost.compose([CorePlugin, ...plugins], {
+    platformProblems: platformProblems.map((p) => p.problem),
+    platformOwner: coreId,
+    version: coreVersion
+  })
+
+export const migrationPlan = (composition: PluginHost.Composition): ReadonlyArray<Migrations.PluginMigrations> =>
+  composition.plugins.map((p) => ({ pluginId: p.id, schema: p.id, migrations: p.migrations }))
+
+const logLevels: Record<LogLevel, "Trace" | "Debug" | "Info" | "Warn" | "Error" | "Fatal" | "None"> = {
+  trace: "Trace",
+  debug: "Debug",
+  info: "Info",
+  warn: "Warn",
+  error: "Error",
+  fatal: "Fatal",
+  none: "None"
+}
+
+/** Logging as configured: JSON lines or pretty, at the configured minimum level. */
+export const loggingLayer = (config: Pick<TrellisConfigShape, "logFormat" | "logLevel">) =>
+  Layer.mergeAll(
+    Logger.layer([config.logFormat === "json" ? Logger.consoleJson : Logger.consolePretty({ colors: false })]),
+    Layer.succeed(References.MinimumLogLevel, logLevels[config.logLevel])
+  )
+
+/** Database, configuration and the platform services plugins may require. */
+export const platformLayer = (config: TrellisConfigShape, composition: PluginHost.Composition, firstPartyIds: ReadonlySet<string>) => {
+  const registry = Layer.succeed(PluginRegistry, {
+    composition,
+    migrationPlan: migrationPlan(composition),
+    plugins: composition.plugins.map((p) => ({
+      id: p.id,
+      version: p.version,
+      description: p.description,
+      firstParty: p.id === coreId || firstPartyIds.has(p.id),
+      groups: p.groups.map((g) => g.identifier),
+      rpcs: [...(p.rpc?.requests.keys() ?? [])],
+      migrations: p.migrations.map((m) => `${m.id}_${m.name}`)
+    }))
+  })
+  const base = Layer.mergeAll(
+    Database.layer({ databaseUrl: config.databaseUrl, dataDir: config.dataDir }),
+    TrellisConfig.layer(config),
+    Lifecycle.layer,
+    registry
+  )
+  const migrated = Layer.effectDiscard(Migrations.run(migrationPlan(composition))).pipe(Layer.provideMerge(base))
+  const services = Layer.mergeAll(Credentials.layerAdminToken, EventLog.layer).pipe(Layer.provideMerge(migrated))
+  return Layer.mergeAll(AuthenticationLive, RpcAuthenticationLive).pipe(Layer.provideMerge(services))
+}
+
+/** Begins shutdown before anything else closes (its finalizer is registered last). */
+const shutdownHook = Layer.effectDiscard(Effect.gen(function*() {
+  const lifecycle = yield* Lifecycle
+  yield* Effect.addFinalizer(() =>
+    Effect.logInfo("shutting down").pipe(Effect.andThen(lifecycle.beginShutdown))
+  )
+}))
+
+/**
+ * The server layer. Its output includes `HttpServer`, whose `address` tells the bound port
+ * (use port 0 to pick a free one).
+ */
+export const layer = (options: ServerOptions) =>
+  Layer.unwrap(Effect.gen(function*() {
+    const { config } = options
+    const composition = yield* compose(options.plugins)
+    const platform = platformLayer(config, composition, options.firstPartyIds ?? new Set(firstParty.map((p) => p.id)))
+    const http = HttpRouter.serve(App.layer(composition, config), { disableLogger: true, disableListenLog: true }).pipe(
+      Layer.provideMerge(NodeHttpServer.layer(createServer, {
+        port: config.port,
+        host: config.host,
+        gracefulShutdownTimeout: `${config.shutdownGraceSeconds} seconds`
+      }))
+    )
+    const listening = Layer.effectDiscard(Effect.gen(function*() {
+      if (config.adminToken === undefined) {
+        yield* Effect.logWarning(
+          "TRELLIS_ADMIN_TOKEN is not set: no credential can call the authenticated endpoints yet. Set it (16+ characters) and restart."
+        )
+      }
+      yield* Effect.logInfo("Trellis is listening").pipe(Effect.annotateLogs({
+        host: config.host,
+        port: config.port,
+        database: config.databaseUrl === undefined ? `embedded (${config.dataDir})` : "postgres",
+        plugins: composition.plugins.map((p) => `${p.id}@${p.version}`).join(", ")
+      }))
+    }))
+    // The platform's remaining requirements are what plugins declare; a plugin that needs a
+    // service nobody provides fails here at start with Effect's "Service not found" error.
+    return Layer.mergeAll(shutdownHook, listening).pipe(
+      Layer.provideMerge(http),
+      Layer.provideMerge(platform)
+    ) as unknown as Layer.Layer<HttpServer.HttpServer, unknown, never>
+  })).pipe(Layer.provide(loggingLayer(options.config)))
+

@@ -1,0 +1,2 @@
+/** The test kit for plugin authors: `import * as TestKit from "trellis/testing"`. */
+export * from "./TestKit.ts"

@@ -1,0 +1,75 @@
+/** Configuration: defaults, every variable parsed, and a clear message for each kind of bad value. */
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, Redacted } from "effect"
+import { TrellisConfig, variables } from "../../src/config/TrellisConfig.ts"
+
+const messageOf = (env: Record<string, string>) =>
+  Effect.flip(TrellisConfig.fromRecord(env)).pipe(Effect.map((e) => e.message))
+
+describe("configuration", () => {
+  it.effect("defaults serve on 127.0.0.1:8080 with data in ./.trellis and the embedded database", () =>
+    Effect.gen(function*() {
+      const config = yield* TrellisConfig.fromRecord({})
+      assert.strictEqual(config.port, 8080)
+      assert.strictEqual(config.host, "127.0.0.1")
+      assert.strictEqual(config.dataDir, "./.trellis")
+      assert.isUndefined(config.databaseUrl)
+      assert.isUndefined(config.adminToken)
+      assert.strictEqual(config.maxBodyBytes, 1048576)
+      assert.deepStrictEqual(config.corsOrigins, [])
+    }))
+
+  it.effect("reads every variable", () =>
+    Effect.gen(function*() {
+      const config = yield* TrellisConfig.fromRecord({
+        TRELLIS_PORT: "9000",
+        TRELLIS_HOST: "0.0.0.0",
+        TRELLIS_DATA_DIR: "/srv/trellis",
+        DATABASE_URL: "postgres://u:p@db:5432/trellis",
+        TRELLIS_PUBLIC_URL: "https://trellis.example.org",
+        TRELLIS_LOG_LEVEL: "DEBUG",
+        TRELLIS_LOG_FORMAT: "json",
+        TRELLIS_MAX_BODY_BYTES: "2048",
+        TRELLIS_CORS_ORIGINS: "https://a.example.org, http://localhost:5173",
+        TRELLIS_PLUGINS: "./a.ts,@acme/trellis-b",
+        TRELLIS_ADMIN_TOKEN: "0123456789abcdef",
+        TRELLIS_SSE_HEARTBEAT_SECONDS: "5",
+        TRELLIS_SHUTDOWN_GRACE_SECONDS: "3"
+      })
+      assert.strictEqual(config.port, 9000)
+      assert.strictEqual(config.host, "0.0.0.0")
+      assert.strictEqual(config.dataDir, "/srv/trellis")
+      assert.strictEqual(config.databaseUrl && Redacted.value(config.databaseUrl), "postgres://u:p@db:5432/trellis")
+      assert.strictEqual(config.publicUrl, "https://trellis.example.org")
+      assert.strictEqual(config.logLevel, "debug")
+      assert.strictEqual(config.logFormat, "json")
+      assert.strictEqual(config.maxBodyBytes, 2048)
+      assert.deepStrictEqual(config.corsOrigins, ["https://a.example.org", "http://localhost:5173"])
+      assert.deepStrictEqual(config.plugins, ["./a.ts", "@acme/trellis-b"])
+      assert.strictEqual(config.adminToken && Redacted.value(config.adminToken), "0123456789abcdef")
+      assert.strictEqual(config.sseHeartbeatSeconds, 5)
+      assert.strictEqual(config.shutdownGraceSeconds, 3)
+    }))
+
+  it.effect("names the variable and what it accepts on a bad value, without echoing secrets", () =>
+    Effect.gen(function*() {
+      assert.include(yield* messageOf({ TRELLIS_PORT: "70000" }), "TRELLIS_PORT=\"70000\"; expected an integer from 0 to 65535")
+      assert.include(yield* messageOf({ TRELLIS_LOG_FORMAT: "xml" }), "expected one of json, pretty")
+      assert.include(yield* messageOf({ TRELLIS_CORS_ORIGINS: "https://a.org/path" }), "TRELLIS_CORS_ORIGINS")
+      const url = yield* messageOf({ DATABASE_URL: "mysql://u:secret@db/x" })
+      assert.include(url, "DATABASE_URL")
+      assert.notInclude(url, "secret")
+      const token = yield* messageOf({ TRELLIS_ADMIN_TOKEN: "short-secret" })
+      assert.include(token, "at least 16 characters")
+      assert.notInclude(token, "short-secret")
+    }))
+
+  it("documents every variable it reads", () => {
+    const names = variables.map((v) => v.name)
+    assert.includeMembers(names, [
+      "TRELLIS_PORT", "TRELLIS_HOST", "TRELLIS_DATA_DIR", "DATABASE_URL", "TRELLIS_PUBLIC_URL",
+      "TRELLIS_LOG_LEVEL", "TRELLIS_LOG_FORMAT", "TRELLIS_MAX_BODY_BYTES", "TRELLIS_CORS_ORIGINS",
+      "TRELLIS_PLUGINS", "TRELLIS_ADMIN_TOKEN"
+    ])
+  })
+})
