@@ -1,6 +1,7 @@
 /** Configuration: defaults, every variable parsed, and a clear message for each kind of bad value. */
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Redacted } from "effect"
+import * as NodeFs from "node:fs"
 import { TrellisConfig, variables } from "../../src/config/TrellisConfig.ts"
 
 const messageOf = (env: Record<string, string>) =>
@@ -71,5 +72,7 @@ describe("configuration", () => {
       "TRELLIS_LOG_LEVEL", "TRELLIS_LOG_FORMAT", "TRELLIS_MAX_BODY_BYTES", "TRELLIS_CORS_ORIGINS",
       "TRELLIS_PLUGINS", "TRELLIS_ADMIN_TOKEN"
     ])
+    const readme = NodeFs.readFileSync("README.md", "utf8")
+    for (const v of variables) assert.include(readme, `| \`${v.name}\` | \`${v.flag}\` |`, `README lacks ${v.name}`)
   })
 })
