@@ -16,6 +16,9 @@
  *   BENCH_TRELLIS_NODE_ARGS extra node flags for the Trellis child, e.g.
  *                           "--cpu-prof --cpu-prof-dir=tmp/prof" (written when it stops)
  *   BENCH_KEEP_LOGS         set to 1 to keep the temp dir (server logs) and print its path
+ *   BENCH_FLOOR             set to 1 to also load the framework floor (bench/floor-server.ts:
+ *                           the smallest Effect HttpApi server with the same authenticated GET)
+ *                           and print its ratio to bare: what Effect itself costs
  * Other TRELLIS_* variables (e.g. TRELLIS_LOG_FORMAT=json) pass through to the Trellis child.
  *
  * To add a scenario (e.g. a prompts SDK fetch), append to `scenarios` below: `prepare` creates
@@ -55,6 +58,7 @@ const only = process.env.BENCH_ONLY ?? ""
 const logLevels = listFromEnv("BENCH_LOG_LEVELS", "info,warn")
 const trellisNodeArgs = (process.env.BENCH_TRELLIS_NODE_ARGS ?? "").split(/\s+/).filter((s) => s !== "")
 const keepLogs = process.env.BENCH_KEEP_LOGS === "1"
+const withFloor = process.env.BENCH_FLOOR === "1"
 const readyTimeoutMs = 180_000
 const token = `bench-${randomBytes(24).toString("base64url")}`
 const ratioTarget = 0.6
@@ -62,11 +66,11 @@ const ratioTarget = 0.6
 // ---------------------------------------------------------------------------------------------
 // Scenarios: the hook for later issues
 
-type ServerKind = "trellis" | "bare"
+type ServerKind = "trellis" | "bare" | "floor"
 
 interface Target {
   readonly kind: ServerKind
-  /** e.g. `trellis(log=info)` or `bare` */
+  /** e.g. `trellis(log=info)`, `bare` or `floor` */
   readonly label: string
   readonly baseUrl: string
   readonly token: string
@@ -92,7 +96,7 @@ const bearer = (target: Target): Record<string, string> => ({ authorization: `Be
 const scenarios: ReadonlyArray<Scenario> = [
   {
     name: "GET /api/plugins",
-    runsOn: ["bare", "trellis"], // on both: the Trellis/bare ratio is printed
+    runsOn: ["bare", "floor", "trellis"], // the Trellis/bare (and floor/bare) ratios are printed
     prepare: async (target) => ({ method: "GET", path: "/api/plugins", headers: bearer(target) })
   },
   {
@@ -234,9 +238,20 @@ const startTrellis = async (logLevel: string, dataDir: string): Promise<Server> 
   return { child, target: { kind: "trellis", label, baseUrl, token, pid: child.proc.pid ?? -1 } }
 }
 
-const startBare = async (reference: { body: string; contentType: string; headers: Record<string, string> }): Promise<Server> => {
+const startBare = (reference: { body: string; contentType: string; headers: Record<string, string> }): Promise<Server> =>
+  startReference("bare", "bare-server.ts", reference)
+
+const startFloor = (reference: { body: string; contentType: string; headers: Record<string, string> }): Promise<Server> =>
+  startReference("floor", "floor-server.ts", reference)
+
+/** Starts a reference server (`bench/<script>`) that prints `{"port":n}` once listening. */
+const startReference = async (
+  kind: "bare" | "floor",
+  script: string,
+  reference: { body: string; contentType: string; headers: Record<string, string> }
+): Promise<Server> => {
   if (tempDir === undefined) throw new Error("no temp dir")
-  const logFile = join(tempDir, "bare.log")
+  const logFile = join(tempDir, `${kind}.log`)
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     BENCH_BARE_TOKEN: token,
@@ -244,9 +259,9 @@ const startBare = async (reference: { body: string; contentType: string; headers
     BENCH_BARE_CONTENT_TYPE: reference.contentType,
     BENCH_BARE_HEADERS: JSON.stringify(reference.headers)
   }
-  const child = startChild("bare", [join("bench", "bare-server.ts")], env, logFile, true)
+  const child = startChild(kind, [join("bench", script)], env, logFile, true)
   const stdout = child.proc.stdout
-  if (stdout === null) throw new Error("bare: no stdout")
+  if (stdout === null) throw new Error(`${kind}: no stdout`)
   const port = await new Promise<number>((resolve, reject) => {
     let buffered = ""
     const onData = (chunk: Buffer): void => {
@@ -258,14 +273,14 @@ const startBare = async (reference: { body: string; contentType: string; headers
         const parsed: unknown = JSON.parse(line)
         const p = typeof parsed === "object" && parsed !== null && "port" in parsed ? parsed.port : undefined
         if (typeof p === "number") resolve(p)
-        else reject(new Error(`bare: unexpected first line ${line}`))
+        else reject(new Error(`${kind}: unexpected first line ${line}`))
       }
     }
     stdout.on("data", onData)
-    child.proc.once("exit", () => reject(new Error(`bare server exited before listening:\n${tail(logFile)}`)))
+    child.proc.once("exit", () => reject(new Error(`${kind} server exited before listening:\n${tail(logFile)}`)))
   })
-  console.log(`bare: listening, pid ${child.proc.pid}, RSS ${fmtMb(procStats(child).rssMb)}`)
-  return { child, target: { kind: "bare", label: "bare", baseUrl: `http://127.0.0.1:${port}`, token, pid: child.proc.pid ?? -1 } }
+  console.log(`${kind}: listening, pid ${child.proc.pid}, RSS ${fmtMb(procStats(child).rssMb)}`)
+  return { child, target: { kind, label: kind, baseUrl: `http://127.0.0.1:${port}`, token, pid: child.proc.pid ?? -1 } }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -300,6 +315,8 @@ interface Row {
   readonly non2xx: number
   readonly errors: number
   readonly cpuPercent: number | undefined
+  /** CPU time (user + system) the server spent per answered request, in microseconds. */
+  readonly cpuUsPerRequest: number | undefined
   readonly rssMb: number | undefined
 }
 
@@ -351,7 +368,9 @@ const measure = async (server: Server, scenario: Scenario, spec: RequestSpec, co
   const result = await load(target, spec, connections, seconds)
   const elapsed = (performance.now() - started) / 1000
   const after = procStats(child)
-  const cpuPercent = before.cpuSeconds !== undefined && after.cpuSeconds !== undefined ? ((after.cpuSeconds - before.cpuSeconds) / elapsed) * 100 : undefined
+  const cpuSeconds = before.cpuSeconds !== undefined && after.cpuSeconds !== undefined ? after.cpuSeconds - before.cpuSeconds : undefined
+  const cpuPercent = cpuSeconds !== undefined ? (cpuSeconds / elapsed) * 100 : undefined
+  const cpuUsPerRequest = cpuSeconds !== undefined && result.requests.total > 0 ? (cpuSeconds * 1e6) / result.requests.total : undefined
   const row: Row = {
     round,
     server: target.label,
@@ -363,6 +382,7 @@ const measure = async (server: Server, scenario: Scenario, spec: RequestSpec, co
     non2xx: result.non2xx,
     errors: result.errors,
     cpuPercent,
+    cpuUsPerRequest,
     rssMb: after.rssMb
   }
   rows.push(row)
@@ -371,29 +391,30 @@ const measure = async (server: Server, scenario: Scenario, spec: RequestSpec, co
     problems.push(`${what}: ${row.non2xx} non-2xx (${codes}), ${row.errors} errors (${result.timeouts} timeouts)`)
   }
   console.log(
-    `  ${what.padEnd(58)} ${fmtInt(row.reqPerSec).padStart(7)} req/s  p99 ${fmtMs(row.p99Ms).padStart(6)} ms  non-2xx ${row.non2xx}  errors ${row.errors}  cpu ${fmtPct(row.cpuPercent)}  RSS ${fmtMb(row.rssMb)}`
+    `  ${what.padEnd(58)} ${fmtInt(row.reqPerSec).padStart(7)} req/s  p99 ${fmtMs(row.p99Ms).padStart(6)} ms  non-2xx ${row.non2xx}  errors ${row.errors}  cpu ${fmtPct(row.cpuPercent)} ${fmtUs(row.cpuUsPerRequest)}/req  RSS ${fmtMb(row.rssMb)}`
   )
 }
 
 /**
- * One round per Trellis start. A scenario that also runs on the bare server is measured there
- * right before Trellis at each connection count (one server loaded at a time), so each ratio
- * compares runs taken close together on a machine whose background load drifts.
+ * One round per Trellis start. A scenario that also runs on the bare server (and the floor) is
+ * measured there right before Trellis at each connection count (one server loaded at a time),
+ * so each ratio compares runs taken close together on a machine whose background load drifts.
  */
-const runRound = async (round: string, trellis: Server, bare: Server): Promise<void> => {
+const runRound = async (round: string, servers: ReadonlyArray<Server>): Promise<void> => {
   for (const scenario of scenarios) {
     if (!scenario.name.includes(only)) continue
-    const onBare = scenario.runsOn.includes("bare")
-    const onTrellis = scenario.runsOn.includes("trellis")
-    const bareSpec = onBare ? await scenario.prepare(bare.target) : undefined
-    const trellisSpec = onTrellis ? await scenario.prepare(trellis.target) : undefined
-    if (bareSpec !== undefined) await probe(bare.target, scenario, bareSpec)
-    if (trellisSpec !== undefined) await probe(trellis.target, scenario, trellisSpec)
+    const prepared: Array<{ server: Server; spec: RequestSpec }> = []
+    for (const server of servers) {
+      if (!scenario.runsOn.includes(server.target.kind)) continue
+      const spec = await scenario.prepare(server.target)
+      await probe(server.target, scenario, spec)
+      prepared.push({ server, spec })
+    }
     for (const connections of connectionCounts) {
-      if (interrupted) return
-      if (bareSpec !== undefined) await measure(bare, scenario, bareSpec, connections, round)
-      if (interrupted) return
-      if (trellisSpec !== undefined) await measure(trellis, scenario, trellisSpec, connections, round)
+      for (const { server, spec } of prepared) {
+        if (interrupted) return
+        await measure(server, scenario, spec, connections, round)
+      }
     }
   }
 }
@@ -407,15 +428,18 @@ const fmtInt = (n: number): string => Math.round(n).toLocaleString("en-US")
 const fmtMs = (n: number): string => (n < 1 ? "<1" : String(Math.round(n)))
 const fmtMb = (n: number | undefined): string => (n === undefined ? "n/a" : `${Math.round(n)} MB`)
 const fmtPct = (n: number | undefined): string => (n === undefined ? "n/a" : `${Math.round(n)}%`)
+const fmtUs = (n: number | undefined): string => (n === undefined ? "n/a" : `${Math.round(n)} µs`)
+
+const kindOrder: ReadonlyArray<ServerKind> = ["bare", "floor", "trellis"]
 
 const printTable = (): void => {
-  const header = ["round", "server", "scenario", "conns", "req/s", "p99 ms", "non-2xx", "errors", "cpu", "RSS"]
+  const header = ["round", "server", "scenario", "conns", "req/s", "p99 ms", "non-2xx", "errors", "cpu", "cpu/req", "RSS"]
   const scenarioIndex = (r: Row): number => scenarios.findIndex((s) => s.name === r.scenario)
   const sorted = rows.toSorted((a, b) =>
     logLevels.indexOf(a.round) - logLevels.indexOf(b.round) ||
     scenarioIndex(a) - scenarioIndex(b) ||
     a.connections - b.connections ||
-    (a.kind === b.kind ? 0 : a.kind === "bare" ? -1 : 1)
+    kindOrder.indexOf(a.kind) - kindOrder.indexOf(b.kind)
   )
   const body = sorted.map((r) => [
     `log=${r.round}`,
@@ -427,6 +451,7 @@ const printTable = (): void => {
     String(r.non2xx),
     String(r.errors),
     fmtPct(r.cpuPercent),
+    fmtUs(r.cpuUsPerRequest),
     fmtMb(r.rssMb)
   ])
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((cells) => cells[i]?.length ?? 0)))
@@ -439,19 +464,32 @@ const printTable = (): void => {
 const printRatios = (): void => {
   for (const scenario of scenarios) {
     if (!(scenario.runsOn.includes("bare") && scenario.runsOn.includes("trellis"))) continue
+    const find = (round: string, kind: ServerKind, c: number): Row | undefined =>
+      rows.find((r) => r.round === round && r.kind === kind && r.scenario === scenario.name && r.connections === c)
+    /** `kind` against bare at each connection count: req/s over bare's, or bare's CPU per request over its own. */
+    const ratios = (round: string, kind: ServerKind, measure: "req/s" | "cpu", target: boolean): string =>
+      connectionCounts.map((c) => {
+        const k = find(round, kind, c)
+        const b = find(round, "bare", c)
+        const kv = measure === "req/s" ? k?.reqPerSec : k?.cpuUsPerRequest
+        const bv = measure === "req/s" ? b?.reqPerSec : b?.cpuUsPerRequest
+        if (kv === undefined || bv === undefined || bv === 0 || kv === 0) return `c=${c} n/a`
+        const ratio = measure === "req/s" ? kv / bv : bv / kv
+        const verdict = target && c === 50 ? (ratio >= ratioTarget ? " (meets target)" : " (BELOW target)") : ""
+        return `c=${c} ${ratio.toFixed(2)}${verdict}`
+      }).join("   ")
     console.log(`\nTrellis/bare req/s, ${scenario.name} (target >= ${ratioTarget.toFixed(2)} at 50 connections):`)
     for (const round of logLevels) {
-      const parts = connectionCounts.map((c) => {
-        const find = (kind: ServerKind): Row | undefined =>
-          rows.find((r) => r.round === round && r.kind === kind && r.scenario === scenario.name && r.connections === c)
-        const t = find("trellis")
-        const b = find("bare")
-        if (t === undefined || b === undefined || b.reqPerSec === 0) return `c=${c} n/a`
-        const ratio = t.reqPerSec / b.reqPerSec
-        const verdict = c === 50 ? (ratio >= ratioTarget ? " (meets target)" : " (BELOW target)") : ""
-        return `c=${c} ${ratio.toFixed(2)}${verdict}`
-      })
-      console.log(`  log=${round.padEnd(6)} ${parts.join("   ")}`)
+      console.log(`  log=${round.padEnd(6)} ${ratios(round, "trellis", "req/s", true)}`)
+      if (withFloor) console.log(`    floor/bare (Effect HttpApi alone) ${ratios(round, "floor", "req/s", false)}`)
+    }
+    // The same comparison in CPU time per request (bare ÷ Trellis): it moves less than req/s
+    // when other processes take CPU from the servers, so it tells a slower server from a
+    // starved one.
+    console.log(`CPU time per request, bare/Trellis (cross-check, less sensitive to other load):`)
+    for (const round of logLevels) {
+      console.log(`  log=${round.padEnd(6)} ${ratios(round, "trellis", "cpu", false)}`)
+      if (withFloor) console.log(`    bare/floor (Effect HttpApi alone) ${ratios(round, "floor", "cpu", false)}`)
     }
   }
 }
@@ -469,6 +507,7 @@ const main = async (): Promise<void> => {
 
   // One database for all Trellis starts: created by the first, reopened (fast) by the others.
   let bare: Server | undefined
+  let floor: Server | undefined
   for (const logLevel of logLevels) {
     const trellis = await startTrellis(logLevel, dataDir)
     if (bare === undefined) {
@@ -484,13 +523,15 @@ const main = async (): Promise<void> => {
       const contentType = response.headers.get("content-type") ?? "application/json"
       console.log(`reference: GET /api/plugins -> ${response.status} ${contentType}, ${Buffer.byteLength(body)} bytes`)
       bare = await startBare({ body, contentType, headers })
+      if (withFloor) floor = await startFloor({ body, contentType, headers })
     }
-    await runRound(logLevel, trellis, bare)
+    await runRound(logLevel, floor === undefined ? [bare, trellis] : [bare, floor, trellis])
     await stopChild(trellis.child)
     if (trellis.child.proc.exitCode !== 0) problems.push(`${trellis.target.label} exited with code ${trellis.child.proc.exitCode} signal ${trellis.child.proc.signalCode}`)
     if (interrupted) return
   }
   if (bare !== undefined) await stopChild(bare.child)
+  if (floor !== undefined) await stopChild(floor.child)
 
   printTable()
   printRatios()

@@ -7,6 +7,9 @@
  *
  * `--from`/`--to` keep only samples in that window, in seconds from the profile start (use them
  * to leave out server start-up); the sample timeline is printed to help choose it.
+ * `--inclusive <text>` also lists functions by inclusive time (self plus callees), keeping those
+ * whose name or file contains the text (`--inclusive ""` keeps all): the way to see what a
+ * middleware or a layer costs as a whole, e.g. `--inclusive src/`.
  */
 import { readFileSync } from "node:fs"
 
@@ -18,6 +21,7 @@ interface CallFrame {
 interface ProfileNode {
   readonly id: number
   readonly callFrame: CallFrame
+  readonly children?: ReadonlyArray<number>
 }
 interface Profile {
   readonly nodes: ReadonlyArray<ProfileNode>
@@ -42,9 +46,13 @@ const option = (name: string, fallback: number): number => {
 const from = option("--from", 0)
 const to = option("--to", Number.POSITIVE_INFINITY)
 const top = option("--top", 30)
+const inclusiveIndex = args.indexOf("--inclusive")
+const inclusiveFilter = inclusiveIndex >= 0 ? (args[inclusiveIndex + 1] ?? "") : undefined
 
 const profile = JSON.parse(readFileSync(file, "utf8")) as Profile
 const nodes = new Map(profile.nodes.map((n) => [n.id, n]))
+const parents = new Map<number, number>()
+for (const node of profile.nodes) for (const child of node.children ?? []) parents.set(child, node.id)
 
 /** Where a function lives: a package name, a repo folder, or a V8 category. */
 const area = (url: string, functionName: string): string => {
@@ -59,7 +67,13 @@ const area = (url: string, functionName: string): string => {
   return m === null ? url : `${m[1]}/${m[2]}`
 }
 
+const keyOf = ({ functionName, url, lineNumber }: CallFrame): string => {
+  const short = url.replace(/^file:\/\/.*?\/(node_modules|src|plugins|examples|bench)\//, "$1/")
+  return `${functionName || "(anonymous)"}  ${short}${url === "" ? "" : `:${lineNumber + 1}`}`
+}
+
 const self = new Map<string, number>()
+const inclusive = new Map<string, number>()
 const byArea = new Map<string, number>()
 const perSecond = new Map<number, number>()
 let t = 0
@@ -73,10 +87,20 @@ for (let i = 0; i < profile.samples.length; i++) {
   const idle = node.callFrame.functionName === "(idle)"
   if (!idle) perSecond.set(second, (perSecond.get(second) ?? 0) + dt)
   if (t / 1e6 < from || t / 1e6 > to || idle) continue
-  const { functionName, url, lineNumber } = node.callFrame
-  const short = url.replace(/^file:\/\/.*?\/(node_modules|src|plugins|examples|bench)\//, "$1/")
-  const key = `${functionName || "(anonymous)"}  ${short}${url === "" ? "" : `:${lineNumber + 1}`}`
+  const { functionName, url } = node.callFrame
+  const key = keyOf(node.callFrame)
   self.set(key, (self.get(key) ?? 0) + dt)
+  if (inclusiveFilter !== undefined) {
+    const seen = new Set<string>()
+    for (let id: number | undefined = node.id; id !== undefined; id = parents.get(id)) {
+      const frame = nodes.get(id)?.callFrame
+      if (frame === undefined) break
+      const k = keyOf(frame)
+      if (seen.has(k) || !k.includes(inclusiveFilter)) continue
+      seen.add(k)
+      inclusive.set(k, (inclusive.get(k) ?? 0) + dt)
+    }
+  }
   const a = area(url, functionName)
   byArea.set(a, (byArea.get(a) ?? 0) + dt)
   total += dt
@@ -97,3 +121,4 @@ const print = (title: string, map: Map<string, number>, n: number): void => {
 }
 print("self time by package / area", byArea, 20)
 print("top functions by self time", self, top)
+if (inclusiveFilter !== undefined) print(`top functions by inclusive time, matching "${inclusiveFilter}"`, inclusive, top)

@@ -5,7 +5,7 @@
  */
 import { Schema } from "effect"
 import { HttpApi, HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "effect/http-api"
-import { Authentication } from "trellis/plugin"
+import { Authentication, Requirement, Requires } from "trellis/contract"
 import { CreateGreeting, Greeting } from "./Domain.ts"
 import { GreetingNotFound } from "./Errors.ts"
 
@@ -13,21 +13,21 @@ export class HelloGroup extends HttpApiGroup.make("hello")
   .add(
     HttpApiEndpoint.get("list", "/api/hello/greetings", {
       success: Schema.Struct({ items: Schema.Array(Greeting) })
-    }),
+    }).annotate(Requires, Requirement.read("hello")),
     HttpApiEndpoint.post("create", "/api/hello/greetings", {
       payload: CreateGreeting,
       success: Greeting.pipe(HttpApiSchema.status(201))
-    }),
+    }).annotate(Requires, Requirement.write("hello")),
     HttpApiEndpoint.get("events", "/api/hello/events", {
       // A live stream (Server-Sent Events): one `greeting.created` event per new greeting.
       // Reconnecting clients send `Last-Event-ID` and receive exactly what they missed.
       success: Schema.String.pipe(HttpApiSchema.asText({ contentType: "text/event-stream" }))
-    }),
+    }).annotate(Requires, Requirement.stream("hello")),
     HttpApiEndpoint.get("get", "/api/hello/greetings/:id", {
       params: { id: Schema.String },
       success: Greeting,
       error: GreetingNotFound
-    })
+    }).annotate(Requires, Requirement.read("hello"))
   )
   .middleware(Authentication)
   .annotateMerge(OpenApi.annotations({ title: "Hello (example plugin)", description: "Greetings, stored in the plugin's own schema" }))

@@ -1,7 +1,7 @@
 /** The example plugin's HTTP handlers: thin, they call the service. */
 import { Effect } from "effect"
 import { HttpApiBuilder } from "effect/http-api"
-import { Sse } from "trellis/plugin"
+import { CurrentPrincipal, Sse } from "trellis/plugin"
 import { HelloApi } from "./Api.ts"
 import { Greetings } from "./Greetings.ts"
 
@@ -14,6 +14,6 @@ export const HelloHttp = HttpApiBuilder.group(
       .handle("list", () => Effect.map(greetings.list, (items) => ({ items })))
       .handle("create", ({ payload }) => greetings.create(payload.name))
       .handle("get", ({ params }) => greetings.get(params.id))
-      .handle("events", () => Sse.response(Greetings.stream))
+      .handle("events", () => Effect.flatMap(CurrentPrincipal, (principal) => Sse.response(Greetings.stream(principal.organizationId))))
   })
 )

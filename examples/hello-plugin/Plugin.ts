@@ -9,6 +9,7 @@ import { GreetingNotFound } from "./Errors.ts"
 import { Greetings } from "./Greetings.ts"
 import { HelloHttp } from "./Http.ts"
 import { migration as createGreetings } from "./migrations/0001_create_greetings.ts"
+import { migration as greetingsPerOrganization } from "./migrations/0002_greetings_per_organization.ts"
 import { HelloRpcs } from "./Rpc.ts"
 import { HelloRpcHandlers } from "./RpcHandlers.ts"
 
@@ -18,7 +19,8 @@ export const HelloPlugin = Plugin.make({
   description: "Example third-party plugin: greetings",
   groups: [HelloGroup],
   rpc: HelloRpcs,
-  migrations: [createGreetings],
+  migrations: [createGreetings, greetingsPerOrganization],
+  scopes: ["hello:read", "hello:write"],
   problems: [GreetingNotFound],
   layer: Layer.mergeAll(HelloHttp, HelloRpcHandlers).pipe(Layer.provideMerge(Greetings.layer))
 })

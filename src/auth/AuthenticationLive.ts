@@ -1,52 +1,116 @@
 /**
- * The server side of the `Authentication` middleware: resolves the bearer credential through
- * `Credentials` and provides `CurrentPrincipal`, or fails with a 401 problem.
+ * The server side of `Authentication` and `RpcAuthentication`: resolves the credential through
+ * `Credentials`, applies `X-Trellis-Organization`, checks CSRF on cookie-authenticated writes,
+ * enforces the endpoint's `Requires`, spends the principal's rate-limit budget (and a stream
+ * slot for live streams), applies `Idempotency-Key` to POSTs, and provides `CurrentPrincipal`.
  */
-import { Effect, Layer, Option, Redacted } from "effect"
+import { Context, Effect, Layer, Option, Redacted } from "effect"
+import { HttpServerRequest } from "effect/http"
 import { Unauthorized } from "../problem/Problems.ts"
-import { Authentication } from "./Authentication.ts"
-import { RpcAuthentication } from "./RpcAuthentication.ts"
+import { Authentication, csrfHeader, organizationHeader, sessionCookie } from "./Authentication.ts"
+import { CsrfFailed } from "./AuthProblems.ts"
+import { authorize } from "./Authorization.ts"
 import { Credentials } from "./Credentials.ts"
 import { CurrentPrincipal } from "./Principal.ts"
+import type { Principal } from "./Principal.ts"
+import { Requires } from "./Requirement.ts"
+import type { Requirement } from "./Requirement.ts"
+import * as Idempotency from "../idempotency/Idempotency.ts"
+import { IdempotencyStore } from "../idempotency/IdempotencyStore.ts"
+import * as HttpRateLimit from "../ratelimit/HttpRateLimit.ts"
+import { RateLimiter } from "../ratelimit/RateLimiter.ts"
+import { RpcAuthentication } from "./RpcAuthentication.ts"
+import { createHash, timingSafeEqual } from "node:crypto"
+
+const safeMethods = new Set(["GET", "HEAD", "OPTIONS"])
+
+const sha256 = (value: string): Buffer => createHash("sha256").update(value).digest()
+
+const csrfMatches = (presented: string | undefined, expectedDigest: string): boolean =>
+  presented !== undefined && presented !== "" && timingSafeEqual(sha256(presented), Buffer.from(expectedDigest, "hex"))
+
+const missingToken = (where: string) =>
+  new Unauthorized({ detail: `${where} needs a credential: send Authorization: Bearer <token>.` })
+
+const invalidToken = new Unauthorized({ detail: "The credential is not valid." })
+
+/** Resolves a token and the organization header into the principal (no authorization yet). */
+const principalFor = (
+  credentials: Credentials["Service"],
+  token: string,
+  organization: string | undefined,
+  csrf: { readonly cookie: boolean; readonly method: string; readonly header: string | undefined }
+) =>
+  Effect.gen(function*() {
+    const resolved = yield* credentials.resolve(token)
+    if (Option.isNone(resolved)) return yield* invalidToken
+    const { csrfDigest, principal } = resolved.value
+    if (csrf.cookie && !safeMethods.has(csrf.method) && (csrfDigest === null || !csrfMatches(csrf.header, csrfDigest))) {
+      return yield* new CsrfFailed({
+        detail: "A write authenticated by the session cookie must send the session's CSRF token in X-CSRF-Token."
+      })
+    }
+    return organization === undefined || organization === ""
+      ? principal
+      : yield* credentials.actAs(principal, organization)
+  })
+
+/** Enforces the requirement; returns it (defined) for the rate limiter. */
+const authorized = (principal: Principal, requirement: Requirement | undefined) =>
+  Effect.as(authorize(principal, requirement), requirement as Requirement)
 
 export const AuthenticationLive = Layer.effect(
   Authentication,
   Effect.gen(function*() {
     const credentials = yield* Credentials
+    const limiter = yield* RateLimiter
+    const idempotency = yield* IdempotencyStore
     return Authentication.of({
-      bearer: Effect.fnUntraced(function*(httpEffect, { credential }) {
-        const token = Redacted.value(credential)
+      bearer: Effect.fnUntraced(function*(httpEffect, { credential, endpoint }) {
+        const request = yield* HttpServerRequest.HttpServerRequest
+        let token = Redacted.value(credential)
+        let cookie = false
         if (token === "") {
-          return yield* new Unauthorized({
-            detail: "This endpoint needs a bearer token: send Authorization: Bearer <token>."
-          })
+          token = request.cookies[sessionCookie] ?? ""
+          cookie = token !== ""
         }
-        const principal = yield* credentials.resolve(token)
-        if (Option.isNone(principal)) {
-          return yield* new Unauthorized({ detail: "The bearer token is not valid." })
-        }
-        return yield* Effect.provideService(httpEffect, CurrentPrincipal, principal.value)
+        if (token === "") return yield* missingToken("This endpoint")
+        const principal: Principal = yield* principalFor(credentials, token, request.headers[organizationHeader], {
+          cookie,
+          method: request.method,
+          header: request.headers[csrfHeader]
+        })
+        const requirement = yield* authorized(principal, Context.get(endpoint.annotations, Requires))
+        return yield* HttpRateLimit.enforce(
+          principal,
+          requirement,
+          Idempotency.wrap(principal, Effect.provideService(httpEffect, CurrentPrincipal, principal))
+        ).pipe(
+          Effect.provideService(RateLimiter, limiter),
+          Effect.provideService(IdempotencyStore, idempotency)
+        )
       })
     })
   })
 )
 
-/** Server side of `RpcAuthentication`: the same credentials, read from the RPC request's headers. */
 export const RpcAuthenticationLive = Layer.effect(
   RpcAuthentication,
   Effect.gen(function*() {
     const credentials = yield* Credentials
-    return RpcAuthentication.of(Effect.fnUntraced(function*(effect, { headers }) {
-      const header = headers["authorization"] ?? ""
-      const match = /^Bearer\s+(.+)$/i.exec(header)
-      if (match === null) {
-        return yield* new Unauthorized({ detail: "RPC calls need a bearer token: send Authorization: Bearer <token>." })
-      }
-      const principal = yield* credentials.resolve(match[1].trim())
-      if (Option.isNone(principal)) {
-        return yield* new Unauthorized({ detail: "The bearer token is not valid." })
-      }
-      return yield* Effect.provideService(effect, CurrentPrincipal, principal.value)
+    const limiter = yield* RateLimiter
+    return RpcAuthentication.of(Effect.fnUntraced(function*(effect, { headers, rpc }) {
+      const match = /^Bearer\s+(.+)$/i.exec(headers["authorization"] ?? "")
+      if (match === null) return yield* missingToken("An RPC call")
+      const principal = yield* principalFor(credentials, match[1].trim(), headers[organizationHeader], {
+        cookie: false,
+        method: "POST",
+        header: undefined
+      })
+      const requirement = yield* authorized(principal, Context.get(rpc.annotations, Requires))
+      const decision = yield* limiter.consume(principal, requirement.limit)
+      if (decision._tag === "Refused") return yield* decision.error.problem
+      return yield* Effect.provideService(effect, CurrentPrincipal, principal)
     }))
   })
 )

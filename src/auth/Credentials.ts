@@ -1,32 +1,47 @@
 /**
- * The seam where a bearer token becomes a principal.
+ * The seam where a secret becomes a principal.
  *
- * The `Authentication` middleware asks `Credentials.resolve`; this first implementation knows
- * one credential, `TRELLIS_ADMIN_TOKEN`. Users, sessions and API keys plug in here by
- * providing another `Credentials` layer (or one that chains to this one), without touching
- * the middleware or any handler.
+ * The authentication middleware asks `Credentials.resolve` for every request's bearer token
+ * (or session cookie). `layerAdminToken` knows only `TRELLIS_ADMIN_TOKEN`; the identity
+ * module's layer (`src/identity/CredentialsLive.ts`) adds sessions, user keys and service
+ * keys on top of it. Either way the middleware and the handlers stay the same.
  */
 import { Context, Effect, Layer, Option, Redacted } from "effect"
 import { createHash, timingSafeEqual } from "node:crypto"
 import { TrellisConfig } from "../config/TrellisConfig.ts"
+import type { ApiKeyExpired, ApiKeyRevoked, CrossOrgDenied, SessionExpired } from "./AuthProblems.ts"
 import { Principal } from "./Principal.ts"
 
+/** Why a recognised credential no longer works (an unknown one is simply `None`). */
+export type CredentialFailure = ApiKeyRevoked | ApiKeyExpired | SessionExpired
+
+export interface Resolved {
+  readonly principal: Principal
+  /**
+   * For sessions: the SHA-256 hex digest of the session's CSRF token, which a
+   * cookie-authenticated write must present in `X-CSRF-Token`. `null` for other credentials.
+   */
+  readonly csrfDigest: string | null
+}
+
 export class Credentials extends Context.Service<Credentials, {
-  readonly resolve: (token: string) => Effect.Effect<Option.Option<Principal>>
+  readonly resolve: (token: string) => Effect.Effect<Option.Option<Resolved>, CredentialFailure>
+  /**
+   * The same principal acting in another organization (`X-Trellis-Organization`): the
+   * admin token may act in any existing organization, a user in those they are a member of
+   * (with their role there); service keys never leave their organization.
+   */
+  readonly actAs: (principal: Principal, organizationId: string) => Effect.Effect<Principal, CrossOrgDenied>
 }>()("trellis/auth/Credentials") {
   /** Resolves only the static admin token of the configuration. */
   static readonly layerAdminToken = Layer.effect(
     Credentials,
     Effect.gen(function*() {
       const config = yield* TrellisConfig
-      const expected = config.adminToken === undefined ? undefined : digest(Redacted.value(config.adminToken))
+      const isAdmin = adminTokenMatcher(config.adminToken)
       const resolve = (token: string) =>
-        Effect.sync(() =>
-          expected !== undefined && timingSafeEqual(digest(token), expected)
-            ? Option.some(adminPrincipal)
-            : Option.none()
-        )
-      return Credentials.of({ resolve })
+        Effect.sync(() => isAdmin(token) ? Option.some({ principal: adminPrincipal, csrfDigest: null }) : Option.none())
+      return Credentials.of({ resolve, actAs: (principal) => Effect.succeed(principal) })
     })
   )
 }
@@ -34,11 +49,28 @@ export class Credentials extends Context.Service<Credentials, {
 /** Fixed-length digests, so the comparison takes the same time whatever the token's length. */
 const digest = (token: string): Buffer => createHash("sha256").update(token).digest()
 
-/** The principal of the static admin token: every scope, no organization. */
+/** A constant-time test for the configured admin token (always false when none is set). */
+export const adminTokenMatcher = (adminToken: Redacted.Redacted<string> | undefined): (token: string) => boolean => {
+  if (adminToken === undefined) return () => false
+  const expected = digest(Redacted.value(adminToken))
+  return (token) => timingSafeEqual(digest(token), expected)
+}
+
+/**
+ * The organization that exists from the first start: the admin token acts in it, and a
+ * single-team installation never needs another.
+ */
+export const defaultOrganizationId = "org_default"
+
+/** The principal of the static admin token: every scope, in the default organization. */
 export const adminPrincipal = new Principal({
   id: "admin",
   kind: "admin-token",
-  organizationId: null,
+  organizationId: defaultOrganizationId,
   role: "owner",
-  scopes: ["*"]
+  scopes: ["*"],
+  userId: null,
+  credentialId: null,
+  projectIds: null,
+  agent: false
 })

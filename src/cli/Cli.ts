@@ -1,5 +1,5 @@
 /**
- * The `trellis` command: `serve`, `migrate`, `openapi`. Flags override the matching
+ * The `trellis` command: `serve`, `migrate`, `openapi`, `users create`, `keys create`. Flags override the matching
  * environment variables (see the README's configuration table).
  */
 import { Console, Effect, Layer, Option, Predicate } from "effect"
@@ -10,6 +10,17 @@ import * as Database from "../database/Database.ts"
 import * as Migrations from "../database/Migrations.ts"
 import * as PluginLoader from "../plugin/PluginLoader.ts"
 import * as Server from "../server/Server.ts"
+import { AuditLog } from "../audit/AuditLog.ts"
+import * as AuditLogLive from "../audit/AuditLogLive.ts"
+import { defaultOrganizationId } from "../auth/Credentials.ts"
+import type { TrellisConfigShape } from "../config/TrellisConfig.ts"
+import { EventLog } from "../events/EventLog.ts"
+import { ApiKeys } from "../identity/ApiKeys.ts"
+import type { ApiKeyRecord } from "../identity/ApiKeys.ts"
+import * as IdentityServices from "../identity/IdentityServices.ts"
+import { Passwords } from "../identity/Passwords.ts"
+import { Users } from "../identity/Users.ts"
+import { randomBytes } from "node:crypto"
 
 /** One optional string flag per configuration variable, named as in the README table. */
 const configFlags = Object.fromEntries(
@@ -72,9 +83,153 @@ const openapi = Command.make("openapi", { plugins: configFlags.TRELLIS_PLUGINS }
     yield* Console.log(JSON.stringify(OpenApi.fromApi(composition.api), null, 2))
   }).pipe(reportFailure)).pipe(Command.withDescription("Print the OpenAPI document of the core and the configured plugins"))
 
+/**
+ * Runs an identity task against the configured database (migrated first) with the identity
+ * services and the audit log. On the embedded database the server must be stopped (the data
+ * directory lock refuses a second process); on PostgreSQL it can run any time.
+ */
+const withIdentity = <A, E>(
+  flags: Record<string, unknown>,
+  task: (context: { readonly config: TrellisConfigShape; readonly scopes: ReadonlySet<string> }) => Effect.Effect<A, E, Users | ApiKeys | Passwords | AuditLog>
+) =>
+  Effect.gen(function*() {
+    const config = yield* resolveConfig(configOnly(flags))
+    const plugins = yield* loadPlugins(config)
+    const composition = yield* Server.compose(plugins)
+    const database = Database.layer({ databaseUrl: config.databaseUrl, dataDir: config.dataDir })
+    const migrated = Layer.effectDiscard(Migrations.run(Server.migrationPlan(composition))).pipe(Layer.provideMerge(database))
+    const services = Layer.mergeAll(IdentityServices.layer, AuditLogLive.layer).pipe(
+      Layer.provideMerge(EventLog.layer),
+      Layer.provideMerge(TrellisConfig.layer(config)),
+      Layer.provideMerge(migrated)
+    )
+    const scopes = new Set(composition.plugins.flatMap((p) => p.scopes ?? []))
+    return yield* Effect.scoped(Effect.provide(task({ config, scopes }), services))
+  }).pipe(Effect.provide(Server.loggingLayer({ logFormat: "pretty", logLevel: "warn" })), reportFailure)
+
+const cliActor = { id: "cli", kind: "cli" }
+
+/** The configuration flags among a command's flags. */
+const configOnly = (flags: Record<string, unknown>): Record<string, Option.Option<string>> =>
+  Object.fromEntries(variables.map((v) => [v.name, flags[v.name] as Option.Option<string>]))
+
+const usersCreate = Command.make("create", {
+  ...configFlags,
+  username: Flag.String("username").pipe(Flag.withDescription("The new user's login name")),
+  email: Flag.String("email").pipe(Flag.optional),
+  password: Flag.String("password").pipe(
+    Flag.withDescription("The password (12+ characters); omitted: a random one is generated and printed"),
+    Flag.optional
+  ),
+  admin: Flag.Boolean("admin").pipe(Flag.withDescription("Make the user an admin of the default organization")),
+  role: Flag.Literals("role", ["viewer", "editor", "admin", "owner"]).pipe(Flag.optional)
+}, (flags) =>
+  withIdentity(flags, () =>
+    Effect.gen(function*() {
+      const users = yield* Users
+      const passwords = yield* Passwords
+      const audit = yield* AuditLog
+      const given = Option.getOrUndefined(flags.password)
+      if (given !== undefined && given.length < 12) return yield* Effect.fail(new Error("--password must have at least 12 characters"))
+      const password = given ?? randomBytes(18).toString("base64url")
+      const role = flags.admin ? "admin" as const : Option.getOrElse(flags.role, () => "viewer" as const)
+      const user = yield* users.create({
+        username: flags.username,
+        email: Option.getOrNull(flags.email),
+        passwordHash: yield* passwords.hash(password),
+        organizationId: defaultOrganizationId,
+        role,
+        emailVerified: true
+      })
+      yield* audit.append({
+        organizationId: defaultOrganizationId,
+        actor: cliActor,
+        action: "identity.user.create",
+        target: { type: "user", id: user.id },
+        details: { username: user.username, role }
+      })
+      yield* Console.log(`created user ${user.username} (${user.id}) with role ${role}`)
+      if (given === undefined) yield* Console.log(`password: ${password}`)
+    }))).pipe(Command.withDescription("Create a user in the default organization (--admin for an admin)"))
+
+const keysCreate = Command.make("create", {
+  ...configFlags,
+  name: Flag.String("name").pipe(Flag.withDescription("A label for the key")),
+  user: Flag.String("user").pipe(Flag.withDescription("Username: mint a user key acting as this user"), Flag.optional),
+  scopes: Flag.String("scopes").pipe(
+    Flag.withDescription("Comma-separated scopes: mint an organization service key with exactly these"),
+    Flag.optional
+  ),
+  expiresInDays: Flag.Int("expires-in-days").pipe(Flag.optional)
+}, (flags) =>
+  withIdentity(flags, ({ scopes: declared }) =>
+    Effect.gen(function*() {
+      const users = yield* Users
+      const keys = yield* ApiKeys
+      const audit = yield* AuditLog
+      const expiresAt = Option.match(flags.expiresInDays, {
+        onNone: () => null,
+        onSome: (days) => new Date(Date.now() + days * 86_400_000)
+      })
+      let created: { readonly record: ApiKeyRecord; readonly secret: string }
+      if (Option.isSome(flags.scopes)) {
+        const scopes = flags.scopes.value.split(",").map((s) => s.trim()).filter((s) => s !== "")
+        const unknown = scopes.filter((s) => !declared.has(s))
+        if (scopes.length === 0 || unknown.length > 0) {
+          return yield* Effect.fail(new Error(
+            `--scopes must list declared scopes (no *); unknown: ${unknown.join(", ") || "(none given)"}; available: ${[...declared].sort().join(", ")}`
+          ))
+        }
+        created = yield* keys.create({
+          kind: "service",
+          organizationId: defaultOrganizationId,
+          userId: null,
+          name: flags.name,
+          scopes,
+          expiresAt,
+          createdBy: cliActor.id,
+          secretKind: "serviceKey"
+        })
+      } else if (Option.isSome(flags.user)) {
+        const user = yield* users.findForLogin(flags.user.value)
+        if (Option.isNone(user)) return yield* Effect.fail(new Error(`no user ${flags.user.value}`))
+        created = yield* keys.create({
+          kind: "user",
+          organizationId: user.value.defaultOrganizationId,
+          userId: user.value.id,
+          name: flags.name,
+          scopes: ["*"],
+          expiresAt,
+          createdBy: cliActor.id,
+          secretKind: "userKey"
+        })
+      } else {
+        return yield* Effect.fail(new Error("give --user <username> for a user key or --scopes <a,b> for a service key"))
+      }
+      yield* audit.append({
+        organizationId: created.record.organizationId,
+        actor: cliActor,
+        action: "identity.key.create",
+        target: { type: "api_key", id: created.record.id },
+        details: { name: created.record.name, kind: created.record.kind, scopes: created.record.scopes }
+      })
+      // Only the secret on stdout, so scripts can capture it: KEY=$(trellis keys create ...)
+      yield* Console.log(created.secret)
+    }))).pipe(Command.withDescription("Mint an API key and print its secret (shown only this once)"))
+
+const users = Command.make("users").pipe(
+  Command.withDescription("Manage users"),
+  Command.withSubcommands([usersCreate])
+)
+
+const keys = Command.make("keys").pipe(
+  Command.withDescription("Manage API keys"),
+  Command.withSubcommands([keysCreate])
+)
+
 export const trellis = Command.make("trellis").pipe(
   Command.withDescription("Trellis: a self-hosted, plugin-driven server for running AI work in production"),
-  Command.withSubcommands([serve, migrate, openapi])
+  Command.withSubcommands([serve, migrate, openapi, users, keys])
 )
 
 export const run = trellis.pipe(Command.run({ version: "0.1.0" }))

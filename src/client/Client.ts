@@ -18,10 +18,48 @@ import { RpcClient, RpcMiddleware, RpcSerialization } from "effect/rpc"
 import type { Rpc, RpcGroup } from "effect/rpc"
 import { Authentication } from "../auth/Authentication.ts"
 import { RpcAuthentication } from "../auth/RpcAuthentication.ts"
+import { PromptsGroup, PromptsHotReloadGroup, PromptsPlaygroundGroup, PromptsSdkGroup } from "../../plugins/prompts/Api.ts"
+import { PromptsRpcs } from "../../plugins/prompts/Rpc.ts"
+import { ProjectsGroup, TicketSettingsGroup, TicketsGroup } from "../../plugins/tickets/Api.ts"
+import { TicketsRpcs } from "../../plugins/tickets/Rpc.ts"
+import { AuditGroup, AuditVerifyGroup } from "../audit/AuditApi.ts"
 import { PluginsApi, SystemApi } from "../http/SystemApi.ts"
+import { LoginApi, SessionApi, SessionFsAuthApi, SignupApi, SurfletAuthApi } from "../identity/AuthApi.ts"
+import {
+  TenancyAgentApi,
+  TenancyOrgApi,
+  TenancyTenantApi,
+  TenancyUsersApi,
+  TenancyWorkspacesApi
+} from "../identity/TenancyApi.ts"
 
 /** The first-party API: the platform's endpoints plus every first-party plugin's groups. */
-export class FirstPartyApi extends HttpApi.make("trellis").add(SystemApi).add(PluginsApi) {}
+export class FirstPartyApi extends HttpApi.make("trellis")
+  .add(SystemApi)
+  .add(PluginsApi)
+  .add(AuditGroup)
+  .add(AuditVerifyGroup)
+  .add(LoginApi)
+  .add(SessionApi)
+  .add(SurfletAuthApi)
+  .add(SignupApi)
+  .add(SessionFsAuthApi)
+  .add(TenancyWorkspacesApi)
+  .add(TenancyUsersApi)
+  .add(TenancyOrgApi)
+  .add(TenancyTenantApi)
+  .add(TenancyAgentApi)
+  .add(PromptsGroup)
+  .add(PromptsSdkGroup)
+  .add(PromptsPlaygroundGroup)
+  .add(PromptsHotReloadGroup)
+  .add(ProjectsGroup)
+  .add(TicketsGroup)
+  .add(TicketSettingsGroup)
+{}
+
+/** The first-party RPC groups, for `makeRpc`. */
+export { PromptsRpcs, TicketsRpcs }
 
 export interface ClientOptions {
   readonly baseUrl: string

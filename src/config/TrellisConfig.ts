@@ -23,8 +23,35 @@ export interface TrellisConfigShape {
   readonly corsOrigins: ReadonlyArray<string>
   readonly plugins: ReadonlyArray<string>
   readonly adminToken: Redacted.Redacted<string> | undefined
+  /** The first admin's password, used once: at a start that finds no user at all. */
+  readonly adminPassword: Redacted.Redacted<string> | undefined
   readonly sseHeartbeatSeconds: number
   readonly shutdownGraceSeconds: number
+  readonly rateLimits: RateLimitConfig
+  /** SMTP relay for outgoing email (`smtp://user:pass@host:587`, `smtps://…`); unset: emails are logged. */
+  readonly smtpUrl: Redacted.Redacted<string> | undefined
+  /** The sender of outgoing email; unset: `noreply@` the public URL's host. */
+  readonly mailFrom: string | undefined
+}
+
+/**
+ * In-process rate limits (see `src/ratelimit/`). Each is a count; 0 disables that limit.
+ * Request budgets are per principal within its organization and count over a sliding minute;
+ * login budgets count over a sliding 15 minutes.
+ */
+export interface RateLimitConfig {
+  /** Authenticated requests per minute per principal (every call, runs and settings included). */
+  readonly perMinute: number
+  /** Run-start calls per minute per principal (they also spend `perMinute`). */
+  readonly runPerMinute: number
+  /** Settings writes per minute per principal (they also spend `perMinute`). */
+  readonly settingsPerMinute: number
+  /** Live streams one principal may hold open at once. */
+  readonly streams: number
+  /** Login attempts per account per 15 minutes. */
+  readonly loginPerAccount: number
+  /** Login attempts per client address per 15 minutes. */
+  readonly loginPerAddress: number
 }
 
 /** One documented variable: the README table is generated from this list. */
@@ -47,8 +74,17 @@ export const variables: ReadonlyArray<Variable> = [
   { name: "TRELLIS_CORS_ORIGINS", flag: "--cors-origins", default: "(unset: no CORS)", description: "Comma-separated origins allowed by CORS, or * for any." },
   { name: "TRELLIS_PLUGINS", flag: "--plugins", default: "(unset)", description: "Comma-separated module paths (or package names) of third-party plugins to load." },
   { name: "TRELLIS_ADMIN_TOKEN", flag: "--admin-token", default: "(unset)", description: "A static admin bearer token, for bootstrap and scripts. At least 16 characters." },
+  { name: "TRELLIS_ADMIN_PASSWORD", flag: "--admin-password", default: "(unset)", description: "Password of the first admin user (`admin`), created at the first start. Unset: a one-time password is printed once instead. At least 12 characters." },
   { name: "TRELLIS_SSE_HEARTBEAT_SECONDS", flag: "--sse-heartbeat-seconds", default: "15", description: "Interval of the comment line that keeps idle event streams open." },
-  { name: "TRELLIS_SHUTDOWN_GRACE_SECONDS", flag: "--shutdown-grace-seconds", default: "10", description: "How long in-flight requests may take to finish after SIGTERM." }
+  { name: "TRELLIS_SHUTDOWN_GRACE_SECONDS", flag: "--shutdown-grace-seconds", default: "10", description: "How long in-flight requests may take to finish after SIGTERM." },
+  { name: "TRELLIS_RATE_LIMIT_PER_MINUTE", flag: "--rate-limit-per-minute", default: "60", description: "Authenticated requests per minute per principal (runs and settings writes included). 0 disables." },
+  { name: "TRELLIS_RATE_LIMIT_RUN_PER_MINUTE", flag: "--rate-limit-run-per-minute", default: "6", description: "Run-start calls per minute per principal. 0 disables." },
+  { name: "TRELLIS_RATE_LIMIT_SETTINGS_PER_MINUTE", flag: "--rate-limit-settings-per-minute", default: "20", description: "Settings writes per minute per principal. 0 disables." },
+  { name: "TRELLIS_RATE_LIMIT_STREAMS", flag: "--rate-limit-streams", default: "4", description: "Live streams one principal may hold open at once. 0 disables." },
+  { name: "TRELLIS_RATE_LIMIT_LOGIN_PER_ACCOUNT", flag: "--rate-limit-login-per-account", default: "10", description: "Failed sign-ins per account per 15 minutes before it is locked for the rest of the window. 0 disables." },
+  { name: "TRELLIS_RATE_LIMIT_LOGIN_PER_ADDRESS", flag: "--rate-limit-login-per-address", default: "30", description: "Failed sign-ins (and signups) per client address per 15 minutes. 0 disables." },
+  { name: "TRELLIS_SMTP_URL", flag: "--smtp-url", default: "(unset: emails are logged)", description: "SMTP relay for invites and verification emails: `smtp://user:pass@host:587` (STARTTLS when offered) or `smtps://…:465`. Unset: each email is written to the log instead." },
+  { name: "TRELLIS_MAIL_FROM", flag: "--mail-from", default: "(unset: `noreply@` the public URL's host)", description: "Sender address of outgoing email, e.g. `Trellis <trellis@example.com>`." }
 ]
 
 export class ConfigInvalid extends Schema.TaggedError<ConfigInvalid>()("ConfigInvalid", {
@@ -96,13 +132,16 @@ const oneOf = <A extends string>(
     : Effect.fail(new ConfigInvalid({ variable: name, value: raw, expected: `one of ${allowed.join(", ")}` }))
 }
 
+/** Variables whose value may hold a password: never echoed in an error. */
+const hiddenValues: ReadonlySet<string> = new Set(["DATABASE_URL", "TRELLIS_SMTP_URL"])
+
 const url = (name: string, env: Readonly<Record<string, string | undefined>>, protocols: ReadonlyArray<string>) => {
   const raw = env[name]
   if (!present(raw)) return Effect.succeed(undefined)
   const parsed = URL.canParse(raw.trim()) ? new URL(raw.trim()) : undefined
   return parsed !== undefined && protocols.includes(parsed.protocol)
     ? Effect.succeed(raw.trim())
-    : Effect.fail(new ConfigInvalid({ variable: name, value: name === "DATABASE_URL" ? "(hidden)" : raw, expected: `a ${protocols.join(" or ")} URL` }))
+    : Effect.fail(new ConfigInvalid({ variable: name, value: hiddenValues.has(name) ? "(hidden)" : raw, expected: `a ${protocols.join(" or ")} URL` }))
 }
 
 const list = (raw: string | undefined): ReadonlyArray<string> =>
@@ -119,6 +158,23 @@ const parse = Effect.fnUntraced(function*(env: Readonly<Record<string, string | 
   const maxBodyBytes = yield* int("TRELLIS_MAX_BODY_BYTES", env, 1024 * 1024, 1, 1024 * 1024 * 1024)
   const sseHeartbeatSeconds = yield* int("TRELLIS_SSE_HEARTBEAT_SECONDS", env, 15, 1, 3600)
   const shutdownGraceSeconds = yield* int("TRELLIS_SHUTDOWN_GRACE_SECONDS", env, 10, 0, 600)
+  const rateLimits: RateLimitConfig = {
+    perMinute: yield* int("TRELLIS_RATE_LIMIT_PER_MINUTE", env, 60, 0, 1_000_000),
+    runPerMinute: yield* int("TRELLIS_RATE_LIMIT_RUN_PER_MINUTE", env, 6, 0, 1_000_000),
+    settingsPerMinute: yield* int("TRELLIS_RATE_LIMIT_SETTINGS_PER_MINUTE", env, 20, 0, 1_000_000),
+    streams: yield* int("TRELLIS_RATE_LIMIT_STREAMS", env, 4, 0, 1_000_000),
+    loginPerAccount: yield* int("TRELLIS_RATE_LIMIT_LOGIN_PER_ACCOUNT", env, 10, 0, 1_000_000),
+    loginPerAddress: yield* int("TRELLIS_RATE_LIMIT_LOGIN_PER_ADDRESS", env, 30, 0, 1_000_000)
+  }
+  const smtpUrl = yield* url("TRELLIS_SMTP_URL", env, ["smtp:", "smtps:"])
+  const mailFrom = present(env.TRELLIS_MAIL_FROM) ? env.TRELLIS_MAIL_FROM.trim() : undefined
+  if (mailFrom !== undefined && !/^[^\s@<>]+@[^\s@<>]+$|^[^<>]*<[^\s@<>]+@[^\s@<>]+>$/.test(mailFrom)) {
+    return yield* new ConfigInvalid({
+      variable: "TRELLIS_MAIL_FROM",
+      value: mailFrom,
+      expected: "an address like trellis@example.com or Trellis <trellis@example.com>"
+    })
+  }
   const corsOrigins = list(env.TRELLIS_CORS_ORIGINS)
   for (const origin of corsOrigins) {
     if (origin !== "*" && !(URL.canParse(origin) && new URL(origin).origin === origin)) {
@@ -130,6 +186,10 @@ const parse = Effect.fnUntraced(function*(env: Readonly<Record<string, string | 
     }
   }
   const adminToken = env.TRELLIS_ADMIN_TOKEN
+  const adminPassword = env.TRELLIS_ADMIN_PASSWORD
+  if (present(adminPassword) && adminPassword.length < 12) {
+    return yield* new ConfigInvalid({ variable: "TRELLIS_ADMIN_PASSWORD", value: "(hidden)", expected: "at least 12 characters" })
+  }
   if (present(adminToken) && adminToken.trim().length < 16) {
     return yield* new ConfigInvalid({ variable: "TRELLIS_ADMIN_TOKEN", value: "(hidden)", expected: "at least 16 characters" })
   }
@@ -145,8 +205,12 @@ const parse = Effect.fnUntraced(function*(env: Readonly<Record<string, string | 
     corsOrigins,
     plugins: list(env.TRELLIS_PLUGINS),
     adminToken: present(adminToken) ? Redacted.make(adminToken.trim()) : undefined,
+    adminPassword: present(adminPassword) ? Redacted.make(adminPassword) : undefined,
     sseHeartbeatSeconds,
-    shutdownGraceSeconds
+    shutdownGraceSeconds,
+    rateLimits,
+    smtpUrl: smtpUrl === undefined ? undefined : Redacted.make(smtpUrl),
+    mailFrom
   }
   return config
 })

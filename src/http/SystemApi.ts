@@ -7,6 +7,8 @@
 import { Schema } from "effect"
 import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "effect/http-api"
 import { Authentication } from "../auth/Authentication.ts"
+import * as Requirement from "../auth/Requirement.ts"
+import { Requires } from "../auth/Requirement.ts"
 import { ServiceUnavailable } from "../problem/Problems.ts"
 
 export const Health = Schema.Struct({ status: Schema.Literal("ok") })
@@ -43,7 +45,7 @@ export class SystemApi extends HttpApiGroup.make("system", { topLevel: true })
 
 /** The plugin list needs a credential: it tells what a server runs. */
 export class PluginsApi extends HttpApiGroup.make("plugins")
-  .add(HttpApiEndpoint.get("list", "/api/plugins", { success: PluginList }))
+  .add(HttpApiEndpoint.get("list", "/api/plugins", { success: PluginList }).annotate(Requires, Requirement.member()))
   .middleware(Authentication)
   .annotateMerge(OpenApi.annotations({ title: "Plugins", description: "The plugins this server runs" }))
 {}

@@ -39,6 +39,11 @@ export interface Plugin<ROut = never, E = never, RIn = never> {
   readonly rpc?: AnyRpcGroup | undefined
   /** Loaded statically (imported), so a single-file binary needs no files on disk. */
   readonly migrations: ReadonlyArray<Migration>
+  /**
+   * The scopes the plugin's endpoints require of service keys (`prompts:read`, ...). A
+   * service key may only be created with declared scopes.
+   */
+  readonly scopes?: ReadonlyArray<string> | undefined
   /** The problem classes the plugin's endpoints answer with, for `schema/problems.json`. */
   readonly problems?: ReadonlyArray<ProblemSpecHolder> | undefined
   /** Implements the groups and RPCs; outputs the services the plugin offers others. */

@@ -64,7 +64,8 @@ export const layer = (composition: Composition, config: TrellisConfigShape): Lay
     : RpcServer.layerHttp({ group, path: "/rpc", protocol: "http" }).pipe(
       Layer.provide(RpcSerialization.layerNdjson)
     ) as Layer.Layer<never, never, unknown>
-  const docs = HttpApiScalar.layer(composition.api, { path: "/docs" })
+  // Bundled Scalar (no CDN) and no web fonts: the page must work on a machine with no internet.
+  const docs = HttpApiScalar.layer(composition.api, { path: "/docs", scalar: { withDefaultFonts: false } })
   const pipeline = HttpPipeline.layer({
     maxBodyBytes: config.maxBodyBytes,
     routes,
@@ -72,8 +73,8 @@ export const layer = (composition: Composition, config: TrellisConfigShape): Lay
   })
   const cors = config.corsOrigins.length === 0 ? Layer.empty : HttpRouter.cors({
     allowedOrigins: config.corsOrigins,
-    allowedHeaders: ["authorization", "content-type", "idempotency-key", "last-event-id", "x-request-id"],
-    exposedHeaders: ["x-request-id", "retry-after", "ratelimit", "ratelimit-policy", "etag", "location"],
+    allowedHeaders: ["authorization", "content-type", "idempotency-key", "last-event-id", "x-request-id", "x-csrf-token", "x-trellis-organization"],
+    exposedHeaders: ["x-request-id", "retry-after", "ratelimit", "ratelimit-policy", "etag", "location", "idempotent-replayed"],
     maxAge: 600
   })
   return Layer.mergeAll(api, rpc, docs, MetricsRoute, pipeline, cors).pipe(

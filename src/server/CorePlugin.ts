@@ -8,6 +8,8 @@ import { HttpApi, HttpApiBuilder } from "effect/http-api"
 import { DatabaseInfo } from "../database/Database.ts"
 import * as Migrations from "../database/Migrations.ts"
 import * as EventLogMigrations from "../events/migrations.ts"
+import { idempotencyProblems } from "../idempotency/IdempotencyProblems.ts"
+import * as IdempotencyMigrations from "../idempotency/migrations.ts"
 import { PluginsApi, SystemApi } from "../http/SystemApi.ts"
 import * as Plugin from "../plugin/Plugin.ts"
 import { platformProblems } from "../problem/Problems.ts"
@@ -71,7 +73,7 @@ export const CorePlugin = Plugin.make({
   version: coreVersion,
   description: "The Trellis platform: health, readiness, plugin list, event log",
   groups: [SystemApi, PluginsApi],
-  migrations: EventLogMigrations.migrations,
-  problems: platformProblems,
+  migrations: [...EventLogMigrations.migrations, ...IdempotencyMigrations.migrations],
+  problems: [...platformProblems, ...idempotencyProblems],
   layer: Layer.mergeAll(SystemHandlers, PluginsHandlers)
 })

@@ -9,18 +9,25 @@
  *   requests finish; then the database checkpoints and closes (and releases its lock).
  */
 import { NodeHttpServer } from "@effect/platform-node"
-import { Effect, Layer, References } from "effect"
-import { Logger } from "effect"
+import { Effect, Layer } from "effect"
 import { HttpRouter } from "effect/http"
 import type { HttpServer } from "effect/http"
 import { createServer } from "node:http"
 import { AuthenticationLive, RpcAuthenticationLive } from "../auth/AuthenticationLive.ts"
-import { Credentials } from "../auth/Credentials.ts"
+import { AuditPlugin } from "../audit/AuditPlugin.ts"
+import { PromptsPlugin } from "../../plugins/prompts/Plugin.ts"
+import { TicketsPlugin } from "../../plugins/tickets/Plugin.ts"
+import * as Bootstrap from "../identity/Bootstrap.ts"
+import { IdempotencyStore } from "../idempotency/IdempotencyStore.ts"
+import { RateLimiter } from "../ratelimit/RateLimiter.ts"
+import * as IdentityServices from "../identity/IdentityServices.ts"
+import { IdentityPlugin } from "../identity/IdentityPlugin.ts"
 import { TrellisConfig } from "../config/TrellisConfig.ts"
-import type { LogLevel, TrellisConfigShape } from "../config/TrellisConfig.ts"
+import type { TrellisConfigShape } from "../config/TrellisConfig.ts"
 import * as Database from "../database/Database.ts"
 import * as Migrations from "../database/Migrations.ts"
 import { EventLog } from "../events/EventLog.ts"
+import * as TrellisLogger from "../logging/TrellisLogger.ts"
 import type * as Plugin from "../plugin/Plugin.ts"
 import * as PluginHost from "../plugin/PluginHost.ts"
 import { platformProblems } from "../problem/Problems.ts"
@@ -29,8 +36,14 @@ import { CorePlugin, coreId, coreVersion } from "./CorePlugin.ts"
 import { Lifecycle } from "./Lifecycle.ts"
 import { PluginRegistry } from "./PluginRegistry.ts"
 
+/**
+ * The platform's own plugins, always loaded first: the core (health, plugin list, event log),
+ * the audit log (its layer outputs `AuditLog` for every later plugin) and identity.
+ */
+export const platformPlugins: ReadonlyArray<Plugin.Any> = [CorePlugin, AuditPlugin, IdentityPlugin]
+
 /** The first-party plugins, in dependency order. Third-party plugins come after them. */
-export const firstParty: ReadonlyArray<Plugin.Any> = []
+export const firstParty: ReadonlyArray<Plugin.Any> = [PromptsPlugin, TicketsPlugin]
 
 export interface ServerOptions {
   readonly config: TrellisConfigShape
@@ -42,7 +55,7 @@ export interface ServerOptions {
 
 /** Composes the core and the given plugins; fails with `PluginConflict` on a collision. */
 export const compose = (plugins: ReadonlyArray<Plugin.Any>) =>
-  PluginHost.compose([CorePlugin, ...plugins], {
+  PluginHost.compose([...platformPlugins, ...plugins], {
     platformProblems: platformProblems.map((p) => p.problem),
     platformOwner: coreId,
     version: coreVersion
@@ -51,22 +64,12 @@ export const compose = (plugins: ReadonlyArray<Plugin.Any>) =>
 export const migrationPlan = (composition: PluginHost.Composition): ReadonlyArray<Migrations.PluginMigrations> =>
   composition.plugins.map((p) => ({ pluginId: p.id, schema: p.id, migrations: p.migrations }))
 
-const logLevels: Record<LogLevel, "Trace" | "Debug" | "Info" | "Warn" | "Error" | "Fatal" | "None"> = {
-  trace: "Trace",
-  debug: "Debug",
-  info: "Info",
-  warn: "Warn",
-  error: "Error",
-  fatal: "Fatal",
-  none: "None"
-}
-
-/** Logging as configured: JSON lines or pretty, at the configured minimum level. */
+/**
+ * Logging as configured: JSON lines or pretty, at the configured minimum level, written to
+ * stdout in batches and flushed when the layer closes (see `src/logging/`).
+ */
 export const loggingLayer = (config: Pick<TrellisConfigShape, "logFormat" | "logLevel">) =>
-  Layer.mergeAll(
-    Logger.layer([config.logFormat === "json" ? Logger.consoleJson : Logger.consolePretty({ colors: false })]),
-    Layer.succeed(References.MinimumLogLevel, logLevels[config.logLevel])
-  )
+  TrellisLogger.layer({ format: config.logFormat, level: config.logLevel })
 
 /** Database, configuration and the platform services plugins may require. */
 export const platformLayer = (config: TrellisConfigShape, composition: PluginHost.Composition, firstPartyIds: ReadonlySet<string>) => {
@@ -77,7 +80,7 @@ export const platformLayer = (config: TrellisConfigShape, composition: PluginHos
       id: p.id,
       version: p.version,
       description: p.description,
-      firstParty: p.id === coreId || firstPartyIds.has(p.id),
+      firstParty: platformPlugins.some((core) => core.id === p.id) || firstPartyIds.has(p.id),
       groups: p.groups.map((g) => g.identifier),
       rpcs: [...(p.rpc?.requests.keys() ?? [])],
       migrations: p.migrations.map((m) => `${m.id}_${m.name}`)
@@ -90,8 +93,12 @@ export const platformLayer = (config: TrellisConfigShape, composition: PluginHos
     registry
   )
   const migrated = Layer.effectDiscard(Migrations.run(migrationPlan(composition))).pipe(Layer.provideMerge(base))
-  const services = Layer.mergeAll(Credentials.layerAdminToken, EventLog.layer).pipe(Layer.provideMerge(migrated))
-  return Layer.mergeAll(AuthenticationLive, RpcAuthenticationLive).pipe(Layer.provideMerge(services))
+  const services = Layer.mergeAll(IdentityServices.layer, RateLimiter.layer, IdempotencyStore.layer).pipe(
+    Layer.provideMerge(EventLog.layer),
+    Layer.provideMerge(migrated)
+  )
+  const bootstrapped = Layer.effectDiscard(Bootstrap.run).pipe(Layer.provideMerge(services))
+  return Layer.mergeAll(AuthenticationLive, RpcAuthenticationLive).pipe(Layer.provideMerge(bootstrapped))
 }
 
 /** Begins shutdown before anything else closes (its finalizer is registered last). */

@@ -34,6 +34,9 @@ import * as Server from "../server/Server.ts"
 
 export const adminToken = "test-admin-token-0123456789"
 
+/** The password of the first admin user, `admin` (owner of the default organization). */
+export const adminPassword = "test-admin-password-0123"
+
 export interface RequestOptions {
   readonly body?: unknown
   readonly token?: string | null | undefined
@@ -115,6 +118,7 @@ export const layer = (options: KitOptions): Layer.Layer<TrellisTest | SqlClient.
     const config: TrellisConfigShape = {
       ...base,
       adminToken: Redacted.make(adminToken),
+      adminPassword: Redacted.make(adminPassword),
       ...options.config,
       port: 0,
       host: "127.0.0.1",

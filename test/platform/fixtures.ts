@@ -1,11 +1,15 @@
 /**
- * A test-only plugin with endpoints that exercise the platform's error paths: one that dies
- * (a bug), one that takes a JSON body with a constrained field.
+ * A test-only plugin with endpoints that exercise the platform: one that dies (a bug), one
+ * that takes a JSON body with a constrained field, one that tells who called, and one that
+ * returns the request id the pipeline gave its handler.
  */
 import { Effect, Layer, Schema } from "effect"
 import { HttpApi, HttpApiBuilder, HttpApiEndpoint, HttpApiGroup } from "effect/http-api"
 import { Authentication } from "../../src/auth/Authentication.ts"
 import { CurrentPrincipal } from "../../src/auth/Principal.ts"
+import { CurrentRequestId } from "../../src/http/RequestId.ts"
+import * as Requirement from "../../src/auth/Requirement.ts"
+import { Requires } from "../../src/auth/Requirement.ts"
 import * as Plugin from "../../src/plugin/Plugin.ts"
 
 export class ProbeGroup extends HttpApiGroup.make("probe")
@@ -15,8 +19,12 @@ export class ProbeGroup extends HttpApiGroup.make("probe")
       payload: Schema.Struct({ count: Schema.Int.check(Schema.isGreaterThan(0)), label: Schema.String }),
       success: Schema.Struct({ count: Schema.Int, label: Schema.String })
     }),
-    HttpApiEndpoint.get("whoami", "/api/probe/whoami", { success: Schema.Struct({ id: Schema.String, kind: Schema.String }) })
+    HttpApiEndpoint.get("whoami", "/api/probe/whoami", { success: Schema.Struct({ id: Schema.String, kind: Schema.String }) }),
+    HttpApiEndpoint.get("requestId", "/api/probe/request-id", {
+      success: Schema.Struct({ requestId: Schema.NullOr(Schema.String) })
+    })
   )
+  .annotateEndpoints(Requires, Requirement.member())
   .middleware(Authentication)
 {}
 
@@ -26,7 +34,8 @@ const ProbeHttp = HttpApiBuilder.group(ProbeApi, "probe", (handlers) =>
   handlers
     .handle("boom", () => Effect.die(new Error("secret internal detail: the probe exploded")))
     .handle("echo", ({ payload }) => Effect.succeed(payload))
-    .handle("whoami", () => Effect.map(CurrentPrincipal, (p) => ({ id: p.id, kind: p.kind }))))
+    .handle("whoami", () => Effect.map(CurrentPrincipal, (p) => ({ id: p.id, kind: p.kind })))
+    .handle("requestId", () => Effect.map(CurrentRequestId, (requestId) => ({ requestId: requestId ?? null }))))
 
 export const ProbePlugin = Plugin.make({
   id: "probe",

@@ -32,7 +32,7 @@ describe("the example plugin loaded through TRELLIS_PLUGINS", () => {
         assert.strictEqual(entry?.firstParty, false)
         assert.deepStrictEqual(entry?.groups, ["hello"])
         assert.deepStrictEqual(entry?.rpcs, ["hello.Greet", "hello.GetGreeting"])
-        assert.deepStrictEqual(entry?.migrations, ["1_create_greetings"])
+        assert.deepStrictEqual(entry?.migrations, ["1_create_greetings", "2_greetings_per_organization"])
         assert.strictEqual(plugins[0].id, "trellis")
       }))
 

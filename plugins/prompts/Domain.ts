@@ -1,0 +1,313 @@
+/**
+ * The prompts plugin's wire shapes. They follow PromptOps (seed 004) field for field, in its
+ * snake_case casing, so PromptOps's web UI and SDKs read them unchanged; fields Trellis adds
+ * (version numbers, rollout ids, stickiness) use the same casing.
+ *
+ * Client-safe: imports only `effect`.
+ */
+import { Schema } from "effect"
+
+const Timestamp = Schema.String
+
+/** A prompt key: what SDKs fetch by. Letters, digits and `._:-`, 1 to 200 characters. */
+export const PromptKey = Schema.String.check(Schema.isPattern(/^[A-Za-z0-9_][A-Za-z0-9._:-]{0,199}$/))
+/** An environment name (`dev`, `test`, `prod`, ...). */
+export const EnvName = Schema.String.check(Schema.isPattern(/^[A-Za-z0-9_][A-Za-z0-9._-]{0,63}$/))
+/** A workspace id; the empty string is the organization's default workspace. */
+export const WorkspaceId = Schema.String.check(Schema.isMaxLength(200))
+
+/** A prompt: its working copy (what editors change) and which published version is live. */
+export const Prompt = Schema.Struct({
+  id: Schema.String,
+  workspace_id: Schema.String,
+  key: Schema.String,
+  name: Schema.String,
+  description: Schema.String,
+  /** The working copy, with `{{variable}}` placeholders. SDKs get the live version instead. */
+  content: Schema.String,
+  /** Label of the live (served) version, `v1`, `v2`...; `null` until the first publish. */
+  version: Schema.NullOr(Schema.String),
+  version_number: Schema.NullOr(Schema.Number),
+  /** Number of the newest version (0 before the first publish). */
+  latest_version_number: Schema.Number,
+  /** Whether the working copy differs from the live version (or nothing is published yet). */
+  has_unpublished_changes: Schema.Boolean,
+  env: Schema.String,
+  category: Schema.String,
+  /** Comma-separated, as PromptOps sends and expects them. */
+  tags: Schema.String,
+  model: Schema.String,
+  created_by: Schema.String,
+  updated_by: Schema.String,
+  created_at: Timestamp,
+  updated_at: Timestamp
+})
+export type Prompt = typeof Prompt.Type
+
+/** An immutable snapshot made by a publish. */
+export const PromptVersion = Schema.Struct({
+  id: Schema.String,
+  prompt_id: Schema.String,
+  key: Schema.String,
+  /** `v<number>`. */
+  version: Schema.String,
+  version_number: Schema.Number,
+  env: Schema.String,
+  name: Schema.String,
+  model: Schema.String,
+  content: Schema.String,
+  note: Schema.String,
+  /** Who published it. */
+  created_by: Schema.String,
+  created_at: Timestamp
+})
+export type PromptVersion = typeof PromptVersion.Type
+
+/** Tags: a comma-separated string (PromptOps) or a list. */
+export const TagsInput = Schema.Union([Schema.String, Schema.Array(Schema.String)])
+
+const optionalText = (max: number) => Schema.optionalKey(Schema.String.check(Schema.isMaxLength(max)))
+
+export const CreatePrompt = Schema.Struct({
+  key: PromptKey,
+  name: optionalText(500),
+  description: optionalText(5000),
+  content: optionalText(200_000),
+  /** Defaults to `dev`, as in PromptOps. */
+  env: Schema.optionalKey(EnvName),
+  model: optionalText(200),
+  category: optionalText(200),
+  tags: Schema.optionalKey(TagsInput),
+  workspace_id: Schema.optionalKey(WorkspaceId),
+  /** Accepted for PromptOps compatibility and ignored: Trellis numbers versions itself. */
+  version: Schema.optionalKey(Schema.String)
+})
+export type CreatePrompt = typeof CreatePrompt.Type
+
+/** A partial update: omitted fields keep their value. */
+export const UpdatePrompt = Schema.Struct({
+  key: Schema.optionalKey(PromptKey),
+  name: optionalText(500),
+  description: optionalText(5000),
+  content: optionalText(200_000),
+  env: Schema.optionalKey(EnvName),
+  model: optionalText(200),
+  category: optionalText(200),
+  tags: Schema.optionalKey(TagsInput),
+  workspace_id: Schema.optionalKey(WorkspaceId),
+  /** Accepted for PromptOps compatibility and ignored: Trellis numbers versions itself. */
+  version: Schema.optionalKey(Schema.String)
+})
+export type UpdatePrompt = typeof UpdatePrompt.Type
+
+export const ListQuery = {
+  q: Schema.optionalKey(Schema.String),
+  env: Schema.optionalKey(Schema.String),
+  category: Schema.optionalKey(Schema.String),
+  tag: Schema.optionalKey(Schema.String),
+  workspace: Schema.optionalKey(Schema.String)
+}
+
+export const PublishRequest = Schema.Struct({
+  id: Schema.String,
+  /** A short release note kept with the version. */
+  note: optionalText(2000)
+})
+
+/** A version reference: a label (`v2`), a number (`2`) or a version id. */
+export const VersionRef = Schema.Union([Schema.String, Schema.Number])
+
+export const RollbackRequest = Schema.Struct({
+  id: Schema.String,
+  version: VersionRef
+})
+
+/** One variant of a rollout, as stored and shown. Weights are percentages (two decimals at most). */
+export const RolloutVariant = Schema.Struct({
+  version: Schema.String,
+  version_number: Schema.Number,
+  version_id: Schema.String,
+  weight: Schema.Number
+})
+
+/**
+ * A gray release. `variant_a`, `variant_b` and `weight_a` are PromptOps's two-variant view
+ * (with more than two variants they show the first two); `variants` is the full list in
+ * assignment order.
+ */
+export const Rollout = Schema.Struct({
+  id: Schema.String,
+  prompt_id: Schema.String,
+  key: Schema.String,
+  env: Schema.String,
+  enabled: Schema.Boolean,
+  variant_a: Schema.String,
+  variant_b: Schema.String,
+  weight_a: Schema.Number,
+  variants: Schema.Array(RolloutVariant),
+  /** Per-rollout salt of the assignment hash (see the plugin README). */
+  salt: Schema.String,
+  created_by: Schema.String,
+  updated_by: Schema.String,
+  created_at: Timestamp,
+  updated_at: Timestamp
+})
+export type Rollout = typeof Rollout.Type
+
+/** The PUT body: PromptOps's two-variant form, or `variants` (up to ten). */
+export const RolloutInput = Schema.Struct({
+  enabled: Schema.optionalKey(Schema.Boolean),
+  variant_a: Schema.optionalKey(VersionRef),
+  variant_b: Schema.optionalKey(VersionRef),
+  weight_a: Schema.optionalKey(Schema.Number),
+  variants: Schema.optionalKey(Schema.Array(Schema.Struct({ version: VersionRef, weight: Schema.Number }))),
+  /**
+   * Pins the assignment salt (kept otherwise; new rollouts draw a random one): the same salt
+   * on two rollouts of one key gives every caller the same bucket in both.
+   */
+  salt: Schema.optionalKey(Schema.String.check(Schema.isPattern(/^[A-Za-z0-9._:-]{1,64}$/)))
+})
+export type RolloutInput = typeof RolloutInput.Type
+
+/** What `GET /api/sdk/prompts/:key` answers: PromptOps's five fields plus what was served and why. */
+export const SdkPrompt = Schema.Struct({
+  key: Schema.String,
+  version: Schema.String,
+  env: Schema.String,
+  model: Schema.String,
+  content: Schema.String,
+  /** The variant letter (`A`, `B`, ...) when a rollout chose the version. */
+  variant: Schema.optionalKey(Schema.String),
+  version_number: Schema.Number,
+  rollout_id: Schema.NullOr(Schema.String),
+  /** Whether every call with the same stickiness value gets this version. */
+  sticky: Schema.Boolean,
+  id: Schema.String,
+  workspace_id: Schema.String
+})
+export type SdkPrompt = typeof SdkPrompt.Type
+
+export const SdkQuery = {
+  env: Schema.optionalKey(Schema.String),
+  workspace: Schema.optionalKey(Schema.String),
+  sticky_key: Schema.optionalKey(Schema.String),
+  stickyKey: Schema.optionalKey(Schema.String),
+  user_id: Schema.optionalKey(Schema.String),
+  userId: Schema.optionalKey(Schema.String),
+  session_id: Schema.optionalKey(Schema.String),
+  sessionId: Schema.optionalKey(Schema.String)
+}
+
+/** One run of a line diff. */
+export const DiffChange = Schema.Struct({
+  op: Schema.Literals(["equal", "insert", "delete"]),
+  lines: Schema.Array(Schema.String)
+})
+
+export const VersionDiff = Schema.Struct({
+  prompt_id: Schema.String,
+  from: Schema.String,
+  to: Schema.String,
+  /** Unified diff text (empty when equal). */
+  unified: Schema.String,
+  changes: Schema.Array(DiffChange),
+  added: Schema.Number,
+  removed: Schema.Number
+})
+
+/** A live hot-reload connection (`GET /api/clients`), as PromptOps lists them. */
+export const ClientConnection = Schema.Struct({
+  id: Schema.String,
+  client_type: Schema.String,
+  app: Schema.String,
+  namespace: Schema.String,
+  remote_addr: Schema.String,
+  user_agent: Schema.String,
+  connected_at: Timestamp,
+  /** The principal that opened it. */
+  principal_id: Schema.String,
+  /** Events delivered so far; the last event sequence number sent. */
+  delivered: Schema.Number,
+  last_seq: Schema.Number
+})
+
+/** A hot-reload event as pushed on `/ws` (PromptOps's `{type, id, key, env, version}` plus more). */
+export const ChangeEvent = Schema.Struct({
+  type: Schema.String,
+  id: Schema.String,
+  key: Schema.String,
+  env: Schema.String,
+  version: Schema.NullOr(Schema.String),
+  version_number: Schema.NullOr(Schema.Number),
+  workspace_id: Schema.String,
+  /** Whether what SDKs are served changed (publish, rollback, rollout, delete), not just the working copy. */
+  served: Schema.Boolean,
+  /** Position in the organization's change stream: reconnect with `?since=<seq>` to catch up. */
+  seq: Schema.Number
+})
+export type ChangeEvent = typeof ChangeEvent.Type
+
+export const VariableValue = Schema.Union([Schema.String, Schema.Number, Schema.Boolean])
+
+export const PlaygroundRunRequest = Schema.Struct({
+  /** Render a prompt's working copy by id... */
+  id: Schema.optionalKey(Schema.String),
+  /** ...or what SDKs are served for a key and environment... */
+  key: Schema.optionalKey(Schema.String),
+  env: Schema.optionalKey(Schema.String),
+  workspace_id: Schema.optionalKey(Schema.String),
+  /** ...pinned to a published version of the prompt (`v2`, `2`)... */
+  version: Schema.optionalKey(VersionRef),
+  /** ...or inline content. */
+  content: Schema.optionalKey(Schema.String.check(Schema.isMaxLength(200_000))),
+  variables: Schema.optionalKey(Schema.Record(Schema.String, VariableValue)),
+  /** `mock` (default) or `openai`. */
+  provider: Schema.optionalKey(Schema.String),
+  model: Schema.optionalKey(Schema.String),
+  api_key: Schema.optionalKey(Schema.String),
+  base_url: Schema.optionalKey(Schema.String)
+})
+export type PlaygroundRunRequest = typeof PlaygroundRunRequest.Type
+
+export const PlaygroundResult = Schema.Struct({
+  provider: Schema.String,
+  model: Schema.String,
+  output: Schema.String,
+  prompt_tokens: Schema.Number,
+  output_tokens: Schema.Number,
+  latency_ms: Schema.Number
+})
+
+export const PlaygroundRunResponse = Schema.Struct({
+  rendered: Schema.String,
+  result: PlaygroundResult,
+  run_id: Schema.String
+})
+
+export const ModelInfo = Schema.Struct({
+  id: Schema.String,
+  provider: Schema.String,
+  name: Schema.String
+})
+
+export const UsageRow = Schema.Struct({
+  day: Schema.String,
+  provider: Schema.String,
+  model: Schema.String,
+  calls: Schema.Number,
+  errors: Schema.Number,
+  prompt_tokens: Schema.Number,
+  output_tokens: Schema.Number
+})
+
+export const LlmUsage = Schema.Struct({
+  usage: Schema.Array(UsageRow),
+  totals: Schema.Struct({
+    calls: Schema.Number,
+    errors: Schema.Number,
+    prompt_tokens: Schema.Number,
+    output_tokens: Schema.Number
+  })
+})
+
+export const Ok = Schema.Struct({ ok: Schema.Boolean })

@@ -1,0 +1,353 @@
+/**
+ * The playground: render a prompt (a prompt's working copy by id, what SDKs are served for a
+ * key, a published version of either, or inline content) with variables, call a provider,
+ * and record the call in the run log (`prompts.runs`: provider, model, tokens, latency,
+ * outcome), which `GET /api/v1/llm-usage` sums per day and model.
+ *
+ * Unlike the SDKs' `render`, the playground refuses a template whose variables were not all
+ * given: a 400 naming each missing one.
+ */
+import { Context, Effect, Layer, Stream } from "effect"
+import { HttpServerResponse } from "effect/http"
+import { SqlClient } from "effect/sql"
+import { CurrentPrincipal } from "trellis/plugin"
+import type { PlaygroundRunRequest } from "./Domain.ts"
+import {
+  InvalidPlaygroundRequest,
+  MissingVariables,
+  PromptNotFound,
+  ProviderAddressRefused,
+  ProviderFailed,
+  ProviderNotConfigured,
+  PublishedPromptNotFound,
+  UnknownProvider,
+  VersionNotFound,
+  VersionOfAnotherPrompt
+} from "./Errors.ts"
+import { Prompts } from "./Prompts.ts"
+import * as Providers from "./Providers.ts"
+import { missingVariables, render } from "./Render.ts"
+
+export interface RunResponse {
+  readonly rendered: string
+  readonly result: {
+    readonly provider: string
+    readonly model: string
+    readonly output: string
+    readonly prompt_tokens: number
+    readonly output_tokens: number
+    readonly latency_ms: number
+  }
+  readonly run_id: string
+}
+
+export type RunError =
+  | PromptNotFound
+  | PublishedPromptNotFound
+  | VersionNotFound
+  | VersionOfAnotherPrompt
+  | MissingVariables
+  | InvalidPlaygroundRequest
+  | UnknownProvider
+  | ProviderAddressRefused
+  | ProviderNotConfigured
+  | ProviderFailed
+
+export interface UsageReport {
+  readonly usage: ReadonlyArray<{
+    readonly day: string
+    readonly provider: string
+    readonly model: string
+    readonly calls: number
+    readonly errors: number
+    readonly prompt_tokens: number
+    readonly output_tokens: number
+  }>
+  readonly totals: { readonly calls: number; readonly errors: number; readonly prompt_tokens: number; readonly output_tokens: number }
+}
+
+export class Playground extends Context.Service<Playground, {
+  readonly run: (request: PlaygroundRunRequest) => Effect.Effect<RunResponse, RunError, CurrentPrincipal>
+  readonly stream: (
+    request: PlaygroundRunRequest
+  ) => Effect.Effect<HttpServerResponse.HttpServerResponse, RunError, CurrentPrincipal>
+  readonly providers: ReadonlyArray<string>
+  readonly models: Effect.Effect<ReadonlyArray<{ readonly id: string; readonly provider: string; readonly name: string }>>
+  readonly usage: (days: number) => Effect.Effect<UsageReport, never, CurrentPrincipal>
+}>()("prompts/Playground") {
+  static readonly layer = Layer.effect(
+    Playground,
+    Effect.gen(function*() {
+      const sql = yield* SqlClient.SqlClient
+      const prompts = yield* Prompts
+      const config = yield* Effect.orDie(Providers.loadConfig)
+
+      /** The template to render and the prompt it came from (for the run log). */
+      const template = Effect.fnUntraced(function*(request: PlaygroundRunRequest) {
+        const principal = yield* CurrentPrincipal
+        if (request.id !== undefined && request.id !== "") {
+          const prompt = yield* prompts.get(request.id)
+          if (request.version !== undefined) {
+            const version = yield* prompts.version(prompt.id, request.version)
+            return { content: version.content, model: version.model, key: prompt.key, promptId: prompt.id }
+          }
+          return { content: prompt.content, model: prompt.model, key: prompt.key, promptId: prompt.id }
+        }
+        if (request.key !== undefined && request.key !== "") {
+          const env = request.env ?? "prod"
+          const served = yield* Effect.orDie(prompts.served(principal.organizationId, request.key, env, request.workspace_id))
+          if (served === null) {
+            return yield* new PublishedPromptNotFound({
+              key: request.key,
+              env,
+              detail: `No published prompt with key ${request.key} in environment ${env}.`
+            })
+          }
+          if (request.version !== undefined) {
+            const version = yield* prompts.version(served.promptId, request.version)
+            return { content: version.content, model: version.model, key: served.key, promptId: served.promptId }
+          }
+          return { content: served.live.content, model: served.live.model, key: served.key, promptId: served.promptId }
+        }
+        if (request.content !== undefined) return { content: request.content, model: "", key: "", promptId: null }
+        return yield* new InvalidPlaygroundRequest({
+          detail: "Name what to render: id (a prompt), key and env (what SDKs are served), or content."
+        })
+      })
+
+      const record = (entry: {
+        readonly organizationId: string
+        readonly actorId: string
+        readonly key: string
+        readonly promptId: string | null
+        readonly provider: string
+        readonly model: string
+        readonly promptTokens: number
+        readonly outputTokens: number
+        readonly latencyMs: number
+        readonly error: string | null
+      }) => {
+        const id = crypto.randomUUID()
+        return sql`INSERT INTO prompts.runs
+            (id, organization_id, source, ref_key, prompt_id, provider, model, prompt_tokens, output_tokens, latency_ms, status, error, actor_id)
+          VALUES (${id}, ${entry.organizationId}, 'playground', ${entry.key}, ${entry.promptId}, ${entry.provider}, ${entry.model},
+            ${entry.promptTokens}, ${entry.outputTokens}, ${entry.latencyMs}, ${entry.error === null ? "ok" : "error"},
+            ${entry.error ?? ""}, ${entry.actorId})`.pipe(Effect.as(id), Effect.orDie)
+      }
+
+      /** Everything that can be refused before a provider is called. */
+      const prepare = Effect.fnUntraced(function*(request: PlaygroundRunRequest) {
+        const principal = yield* CurrentPrincipal
+        const provider = request.provider === undefined || request.provider === "" ? "mock" : request.provider
+        if (provider !== "mock" && provider !== "openai") {
+          return yield* new UnknownProvider({
+            provider,
+            available: [...Providers.providerNames],
+            detail: `Unknown provider ${provider}; available: ${Providers.providerNames.join(", ")}.`
+          })
+        }
+        const source = yield* template(request)
+        const variables = request.variables ?? {}
+        const missing = missingVariables(source.content, variables)
+        if (missing.length > 0) {
+          return yield* new MissingVariables({
+            missing,
+            detail: `Missing variable${missing.length === 1 ? "" : "s"}: ${missing.join(", ")}.`
+          })
+        }
+        const rendered = render(source.content, variables)
+        const completionRequest: Providers.CompletionRequest = {
+          model: request.model ?? (source.model === "" ? undefined : source.model),
+          prompt: rendered,
+          apiKey: request.api_key,
+          baseUrl: request.base_url
+        }
+        return { principal, provider, source, rendered, completionRequest }
+      })
+
+      /** A provider error before any output: a problem (and, for a failed call, an `error` run). */
+      const refuse = (
+        failure: Providers.ProviderError,
+        context: Effect.Success<ReturnType<typeof prepare>>,
+        latencyMs: number
+      ) =>
+        Effect.gen(function*() {
+          if (failure._tag === "AddressRefused") {
+            return yield* new ProviderAddressRefused({ base_url: failure.baseUrl, detail: failure.message })
+          }
+          if (failure._tag === "NotConfigured") {
+            return yield* new ProviderNotConfigured({ provider: context.provider, detail: failure.message })
+          }
+          const runId = yield* record({
+            organizationId: context.principal.organizationId,
+            actorId: context.principal.id,
+            key: context.source.key,
+            promptId: context.source.promptId,
+            provider: context.provider,
+            model: context.completionRequest.model ?? config.openaiModel,
+            promptTokens: Providers.estimateTokens(context.rendered),
+            outputTokens: 0,
+            latencyMs,
+            error: failure.message
+          })
+          return yield* new ProviderFailed({ provider: context.provider, rendered: context.rendered, run_id: runId, detail: failure.message })
+        })
+
+      const run = Effect.fn("Playground.run")(function*(request: PlaygroundRunRequest) {
+        const context = yield* prepare(request)
+        const { principal, provider, source, rendered, completionRequest } = context
+        const started = performance.now()
+        const outcome = yield* Effect.result(
+          provider === "mock"
+            ? Effect.succeed(Providers.mock(completionRequest))
+            : Providers.openai(config, completionRequest)
+        )
+        const latencyMs = Math.round(performance.now() - started)
+        if (outcome._tag === "Failure") return yield* refuse(outcome.failure, context, latencyMs)
+        const completion = outcome.success
+        const runId = yield* record({
+          organizationId: principal.organizationId,
+          actorId: principal.id,
+          key: source.key,
+          promptId: source.promptId,
+          provider: completion.provider,
+          model: completion.model,
+          promptTokens: completion.promptTokens,
+          outputTokens: completion.outputTokens,
+          latencyMs,
+          error: null
+        })
+        return {
+          rendered,
+          result: {
+            provider: completion.provider,
+            model: completion.model,
+            output: completion.output,
+            prompt_tokens: completion.promptTokens,
+            output_tokens: completion.outputTokens,
+            latency_ms: latencyMs
+          },
+          run_id: runId
+        } satisfies RunResponse
+      })
+
+      const models = Effect.succeed([
+        { id: "mock-1", provider: "mock", name: "Mock (offline, deterministic echo)" },
+        ...(config.openaiBaseUrl === undefined
+          ? []
+          : [{ id: config.openaiModel, provider: "openai", name: `${config.openaiModel} (OpenAI-compatible)` }])
+      ])
+
+      const usage = Effect.fn("Playground.usage")(function*(days: number) {
+        const principal = yield* CurrentPrincipal
+        const span = Number.isFinite(days) ? Math.min(Math.max(Math.floor(days), 1), 366) : 30
+        const rows = yield* sql<{
+          readonly day: string
+          readonly provider: string
+          readonly model: string
+          readonly calls: number | string | bigint
+          readonly errors: number | string | bigint
+          readonly prompt_tokens: number | string | bigint
+          readonly output_tokens: number | string | bigint
+        }>`SELECT to_char(date_trunc('day', created_at AT TIME ZONE 'UTC'), 'YYYY-MM-DD') AS day, provider, model,
+              count(*) AS calls, count(*) FILTER (WHERE status = 'error') AS errors,
+              coalesce(sum(prompt_tokens), 0) AS prompt_tokens, coalesce(sum(output_tokens), 0) AS output_tokens
+            FROM prompts.runs
+            WHERE organization_id = ${principal.organizationId} AND created_at > now() - make_interval(days => ${span})
+            GROUP BY 1, 2, 3 ORDER BY 1 DESC, 2, 3`.pipe(Effect.orDie)
+        const usage = rows.map((r) => ({
+          day: r.day,
+          provider: r.provider,
+          model: r.model,
+          calls: Number(r.calls),
+          errors: Number(r.errors),
+          prompt_tokens: Number(r.prompt_tokens),
+          output_tokens: Number(r.output_tokens)
+        }))
+        const totals = usage.reduce(
+          (t, r) => ({
+            calls: t.calls + r.calls,
+            errors: t.errors + r.errors,
+            prompt_tokens: t.prompt_tokens + r.prompt_tokens,
+            output_tokens: t.output_tokens + r.output_tokens
+          }),
+          { calls: 0, errors: 0, prompt_tokens: 0, output_tokens: 0 }
+        )
+        return { usage, totals } satisfies UsageReport
+      })
+
+      const sse = (event: string, data: unknown) => `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`
+
+      /**
+       * The same run, streamed as Server-Sent Events: `delta` events (`{"content"}`) as the model
+       * answers, then `done` (the result and run id) or `error` (`{"message", "run_id"}`).
+       */
+      const stream = Effect.fn("Playground.stream")(function*(request: PlaygroundRunRequest) {
+        const context = yield* prepare(request)
+        const { principal, provider, source, rendered, completionRequest } = context
+        const started = performance.now()
+        const opened = yield* Effect.result(
+          provider === "mock"
+            ? Effect.succeed({
+              model: Providers.mock(completionRequest).model,
+              chunks: Stream.fromIterable(Providers.mockChunks(Providers.mock(completionRequest)))
+            })
+            : Providers.openaiStream(config, completionRequest)
+        )
+        if (opened._tag === "Failure") return yield* refuse(opened.failure, context, Math.round(performance.now() - started))
+        let output = ""
+        let model = opened.success.model
+        let promptTokens: number | undefined
+        let outputTokens: number | undefined
+        const finish = (error: string | null) =>
+          Effect.gen(function*() {
+            const latencyMs = Math.round(performance.now() - started)
+            const runId = yield* record({
+              organizationId: principal.organizationId,
+              actorId: principal.id,
+              key: source.key,
+              promptId: source.promptId,
+              provider,
+              model,
+              promptTokens: promptTokens ?? Providers.estimateTokens(rendered),
+              outputTokens: outputTokens ?? Providers.estimateTokens(output),
+              latencyMs,
+              error
+            })
+            return error === null
+              ? sse("done", {
+                rendered,
+                result: {
+                  provider,
+                  model,
+                  output,
+                  prompt_tokens: promptTokens ?? Providers.estimateTokens(rendered),
+                  output_tokens: outputTokens ?? Providers.estimateTokens(output),
+                  latency_ms: latencyMs
+                },
+                run_id: runId
+              })
+              : sse("error", { message: error, run_id: runId })
+          })
+        const frames = opened.success.chunks.pipe(
+          Stream.map((chunk) => {
+            output += chunk.content
+            if (chunk.model !== undefined) model = chunk.model
+            if (chunk.promptTokens !== undefined) promptTokens = chunk.promptTokens
+            if (chunk.outputTokens !== undefined) outputTokens = chunk.outputTokens
+            return chunk.content === "" ? "" : sse("delta", { content: chunk.content })
+          }),
+          Stream.filter((frame) => frame !== ""),
+          Stream.concat(Stream.fromEffect(Effect.suspend(() => finish(null)))),
+          Stream.catchTag("Failed", (failure) => Stream.fromEffect(finish(failure.message)))
+        )
+        return HttpServerResponse.stream(Stream.encodeText(frames), {
+          contentType: "text/event-stream",
+          headers: { "cache-control": "no-cache", "x-accel-buffering": "no" }
+        })
+      })
+
+      return Playground.of({ run, stream, providers: Providers.providerNames, models, usage })
+    })
+  )
+}

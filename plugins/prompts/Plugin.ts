@@ -1,0 +1,37 @@
+/**
+ * The prompts plugin value (first-party). Its layer implements the HTTP groups and the RPCs and
+ * outputs `Prompts` (and the SDK services) for plugins listed after it. It needs the platform's
+ * `SqlClient`, `EventLog`, `Lifecycle`, `Credentials` and the audit plugin's `AuditLog`.
+ */
+import { Layer } from "effect"
+import { Plugin } from "trellis/plugin"
+import { PromptsGroup, PromptsHotReloadGroup, PromptsPlaygroundGroup, PromptsSdkGroup } from "./Api.ts"
+import { promptsProblems } from "./Errors.ts"
+import { HotReload } from "./HotReload.ts"
+import { PromptsHotReloadHttp, PromptsHttp, PromptsPlaygroundHttp, PromptsSdkHttp } from "./Http.ts"
+import { migration as createPrompts } from "./migrations/0001_create_prompts.ts"
+import { Playground } from "./Playground.ts"
+import { Prompts } from "./Prompts.ts"
+import { PromptsRpcs } from "./Rpc.ts"
+import { PromptsRpcHandlers } from "./RpcHandlers.ts"
+import { SdkPrompts } from "./SdkPrompts.ts"
+import { ServedCache } from "./ServedCache.ts"
+
+const services = Layer.mergeAll(SdkPrompts.layer, Playground.layer, HotReload.layer).pipe(
+  Layer.provideMerge(Prompts.layer),
+  Layer.provideMerge(ServedCache.layer)
+)
+
+export const PromptsPlugin = Plugin.make({
+  id: "prompts",
+  version: "1.0.0",
+  description: "PromptOps-compatible prompts: versions, publishing, sticky gray-release rollouts, SDK fetch, hot reload, playground",
+  groups: [PromptsGroup, PromptsSdkGroup, PromptsPlaygroundGroup, PromptsHotReloadGroup],
+  rpc: PromptsRpcs,
+  migrations: [createPrompts],
+  problems: promptsProblems,
+  scopes: ["prompts:read", "prompts:write", "prompts:publish", "prompts:run"],
+  layer: Layer.mergeAll(PromptsHttp, PromptsSdkHttp, PromptsPlaygroundHttp, PromptsHotReloadHttp, PromptsRpcHandlers).pipe(
+    Layer.provideMerge(services)
+  )
+})

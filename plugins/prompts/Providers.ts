@@ -1,0 +1,270 @@
+/**
+ * Model providers for the playground: `mock`, offline and deterministic (it echoes the
+ * rendered prompt, so everything works with no network and tests are exact), and `openai`,
+ * any OpenAI-compatible chat-completions endpoint.
+ *
+ * The OpenAI-compatible provider is configured by environment (`TRELLIS_OPENAI_BASE_URL`,
+ * `TRELLIS_OPENAI_API_KEY`, `TRELLIS_OPENAI_MODEL`) or per request (`base_url`, `api_key`,
+ * `model`). Its base URL must be http(s) and must not point at a loopback, private,
+ * link-local or otherwise internal address (the server would otherwise be a way into its own
+ * network) unless the operator sets `TRELLIS_PROVIDERS_ALLOW_PRIVATE=true`.
+ */
+import { Config, Effect, Option, Stream } from "effect"
+import { lookup } from "node:dns/promises"
+import { isIP } from "node:net"
+
+export interface CompletionRequest {
+  readonly model: string | undefined
+  readonly prompt: string
+  readonly apiKey: string | undefined
+  readonly baseUrl: string | undefined
+}
+
+export interface Completion {
+  readonly provider: string
+  readonly model: string
+  readonly output: string
+  readonly promptTokens: number
+  readonly outputTokens: number
+}
+
+export type ProviderError =
+  | { readonly _tag: "NotConfigured"; readonly message: string }
+  | { readonly _tag: "AddressRefused"; readonly baseUrl: string; readonly message: string }
+  | { readonly _tag: "Failed"; readonly message: string }
+
+export interface ProvidersConfig {
+  readonly openaiBaseUrl: string | undefined
+  readonly openaiApiKey: string | undefined
+  readonly openaiModel: string
+  readonly allowPrivate: boolean
+}
+
+/** Reads the providers' environment variables. */
+export const loadConfig = Effect.gen(function*() {
+  const optional = (name: string) => Config.option(Config.String(name))
+  const baseUrl = yield* optional("TRELLIS_OPENAI_BASE_URL")
+  const apiKey = yield* optional("TRELLIS_OPENAI_API_KEY")
+  const model = yield* optional("TRELLIS_OPENAI_MODEL")
+  const allow = yield* Config.Boolean("TRELLIS_PROVIDERS_ALLOW_PRIVATE").pipe(Config.withDefault(false))
+  return {
+    openaiBaseUrl: Option.getOrUndefined(baseUrl),
+    openaiApiKey: Option.getOrUndefined(apiKey),
+    openaiModel: Option.getOrElse(model, () => "gpt-4o-mini"),
+    allowPrivate: allow
+  } satisfies ProvidersConfig
+})
+
+/** A rough token count (about four characters a token), used when a provider reports none. */
+export const estimateTokens = (text: string): number => text === "" ? 0 : Math.ceil([...text].length / 4)
+
+/** The offline provider: the same input always gives the same output, which echoes the prompt. */
+export const mock = (request: CompletionRequest): Completion => {
+  const model = request.model === undefined || request.model === "" ? "mock-1" : request.model
+  const lines = request.prompt.split("\n").length
+  const output = `[mock completion]\nmodel: ${model}\nprompt: ${[...request.prompt].length} chars, ${lines} line(s)\n\n${request.prompt}`
+  return { provider: "mock", model, output, promptTokens: estimateTokens(request.prompt), outputTokens: estimateTokens(output) }
+}
+
+const ipv4Internal = (ip: string): boolean => {
+  const [a, b] = ip.split(".").map(Number)
+  return a === 0 || a === 10 || a === 127 || (a === 100 && b >= 64 && b <= 127) || (a === 169 && b === 254) ||
+    (a === 172 && b >= 16 && b <= 31) || (a === 192 && b === 168) || (a === 198 && (b === 18 || b === 19)) || a >= 224
+}
+
+/** Whether an IP address is loopback, private, link-local, CGNAT, multicast or unspecified. */
+export const isInternalAddress = (ip: string): boolean => {
+  const version = isIP(ip)
+  if (version === 4) return ipv4Internal(ip)
+  if (version !== 6) return true
+  const lower = ip.toLowerCase()
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(lower)
+  if (mapped !== null) return ipv4Internal(mapped[1])
+  return lower === "::" || lower === "::1" || /^f[cd]/.test(lower) || /^fe[89ab]/.test(lower) || lower.startsWith("ff")
+}
+
+/** Refuses base URLs that are not http(s) or that reach an internal address (after DNS). */
+export const checkBaseUrl = (baseUrl: string, allowPrivate: boolean): Effect.Effect<void, ProviderError> =>
+  Effect.gen(function*() {
+    let url: URL
+    try {
+      url = new URL(baseUrl)
+    } catch {
+      return yield* Effect.fail<ProviderError>({ _tag: "Failed", message: `The base URL ${baseUrl} is not a URL` })
+    }
+    if (url.protocol !== "http:" && url.protocol !== "https:") {
+      return yield* Effect.fail<ProviderError>({ _tag: "AddressRefused", baseUrl, message: "The base URL must be http or https" })
+    }
+    if (allowPrivate) return
+    const host = url.hostname.replace(/^\[|\]$/g, "")
+    const refused: ProviderError = {
+      _tag: "AddressRefused",
+      baseUrl,
+      message: `The base URL ${baseUrl} points at a loopback, private or internal address; an operator can allow that with TRELLIS_PROVIDERS_ALLOW_PRIVATE=true`
+    }
+    if (host === "localhost" || host.endsWith(".localhost") || host.endsWith(".local") || host.endsWith(".internal")) {
+      return yield* Effect.fail(refused)
+    }
+    const addresses = isIP(host) !== 0
+      ? [host]
+      : yield* Effect.tryPromise({
+        try: () => lookup(host, { all: true, verbatim: true }).then((list) => list.map((a) => a.address)),
+        catch: (): ProviderError => ({ _tag: "Failed", message: `Cannot resolve ${host}` })
+      })
+    if (addresses.length === 0 || addresses.some(isInternalAddress)) return yield* Effect.fail(refused)
+  })
+
+interface ChatCompletion {
+  readonly choices?: ReadonlyArray<{ readonly message?: { readonly content?: unknown } }>
+  readonly usage?: { readonly prompt_tokens?: unknown; readonly completion_tokens?: unknown }
+  readonly model?: unknown
+}
+
+interface Prepared {
+  readonly endpoint: string
+  readonly headers: Record<string, string>
+  readonly model: string
+}
+
+/** Checks the configuration and the base URL before any request is sent. */
+const prepareOpenai = (config: ProvidersConfig, request: CompletionRequest): Effect.Effect<Prepared, ProviderError> =>
+  Effect.gen(function*() {
+    const baseUrl = (request.baseUrl ?? config.openaiBaseUrl ?? "").replace(/\/+$/, "")
+    const apiKey = request.apiKey ?? config.openaiApiKey
+    if (baseUrl === "") {
+      return yield* Effect.fail<ProviderError>({ _tag: "NotConfigured", message: "No base URL: set TRELLIS_OPENAI_BASE_URL or send base_url" })
+    }
+    yield* checkBaseUrl(baseUrl, config.allowPrivate)
+    return {
+      endpoint: /\/v1$/.test(baseUrl) ? `${baseUrl}/chat/completions` : `${baseUrl}/v1/chat/completions`,
+      headers: {
+        "content-type": "application/json",
+        ...(apiKey === undefined || apiKey === "" ? {} : { authorization: `Bearer ${apiKey}` })
+      },
+      model: request.model === undefined || request.model === "" ? config.openaiModel : request.model
+    }
+  })
+
+const failed = (cause: unknown): ProviderError => ({
+  _tag: "Failed",
+  message: `openai: ${cause instanceof Error ? cause.message : String(cause)}`
+})
+
+/** Sends the chat-completions request; fails on a non-2xx answer (with the start of its body). */
+const post = (prepared: Prepared, prompt: string, stream: boolean) =>
+  Effect.tryPromise({
+    try: async (signal) => {
+      const response = await fetch(prepared.endpoint, {
+        method: "POST",
+        redirect: "error",
+        signal: AbortSignal.any([signal, AbortSignal.timeout(stream ? 300_000 : 60_000)]),
+        headers: prepared.headers,
+        body: JSON.stringify({
+          model: prepared.model,
+          messages: [{ role: "user", content: prompt }],
+          ...(stream ? { stream: true, stream_options: { include_usage: true } } : {})
+        })
+      })
+      if (!response.ok) throw new Error(`HTTP ${response.status}: ${(await response.text()).slice(0, 500)}`)
+      return response
+    },
+    catch: failed
+  })
+
+/** One chat completion from an OpenAI-compatible endpoint (`POST <base>/v1/chat/completions`). */
+export const openai = (config: ProvidersConfig, request: CompletionRequest): Effect.Effect<Completion, ProviderError> =>
+  Effect.gen(function*() {
+    const prepared = yield* prepareOpenai(config, request)
+    const response = yield* post(prepared, request.prompt, false)
+    const body = yield* Effect.tryPromise({ try: () => response.json() as Promise<ChatCompletion>, catch: failed })
+    const content = body.choices?.[0]?.message?.content
+    const output = typeof content === "string" ? content : ""
+    const usage = body.usage
+    return {
+      provider: "openai",
+      model: typeof body.model === "string" && body.model !== "" ? body.model : prepared.model,
+      output,
+      promptTokens: typeof usage?.prompt_tokens === "number" ? usage.prompt_tokens : estimateTokens(request.prompt),
+      outputTokens: typeof usage?.completion_tokens === "number" ? usage.completion_tokens : estimateTokens(output)
+    }
+  })
+
+/** A piece of a streamed completion: some text, or (at the end) the model and token counts. */
+export interface CompletionChunk {
+  readonly content: string
+  readonly model?: string | undefined
+  readonly promptTokens?: number | undefined
+  readonly outputTokens?: number | undefined
+}
+
+export type StreamFailure = Extract<ProviderError, { readonly _tag: "Failed" }>
+
+interface StreamedChunk {
+  readonly model?: unknown
+  readonly choices?: ReadonlyArray<{ readonly delta?: { readonly content?: unknown } }>
+  readonly usage?: { readonly prompt_tokens?: unknown; readonly completion_tokens?: unknown } | null
+}
+
+/** Parses one line of an OpenAI-compatible event stream (`data: {...}`; `data: [DONE]` ends it). */
+export const parseStreamLine = (line: string): ReadonlyArray<CompletionChunk> => {
+  const trimmed = line.trim()
+  if (!trimmed.startsWith("data:")) return []
+  const data = trimmed.slice(5).trim()
+  if (data === "" || data === "[DONE]") return []
+  let chunk: StreamedChunk
+  try {
+    chunk = JSON.parse(data) as StreamedChunk
+  } catch {
+    return []
+  }
+  const content = chunk.choices?.[0]?.delta?.content
+  return [{
+    content: typeof content === "string" ? content : "",
+    model: typeof chunk.model === "string" && chunk.model !== "" ? chunk.model : undefined,
+    promptTokens: typeof chunk.usage?.prompt_tokens === "number" ? chunk.usage.prompt_tokens : undefined,
+    outputTokens: typeof chunk.usage?.completion_tokens === "number" ? chunk.usage.completion_tokens : undefined
+  }]
+}
+
+/**
+ * A streamed chat completion (`"stream": true`). Configuration, address and HTTP-status
+ * failures happen before the stream is returned; a connection that breaks mid-answer fails
+ * the stream.
+ */
+export const openaiStream = (
+  config: ProvidersConfig,
+  request: CompletionRequest
+): Effect.Effect<{ readonly model: string; readonly chunks: Stream.Stream<CompletionChunk, StreamFailure> }, ProviderError> =>
+  Effect.gen(function*() {
+    const prepared = yield* prepareOpenai(config, request)
+    const response = yield* post(prepared, request.prompt, true)
+    const body = response.body
+    if (body === null) return yield* Effect.fail(failed("the response has no body"))
+    const chunks = Stream.fromReadableStream({
+      evaluate: () => body,
+      onError: (cause): StreamFailure => ({ _tag: "Failed", message: failed(cause).message })
+    }).pipe(
+      Stream.decodeText,
+      Stream.splitLines,
+      Stream.map(parseStreamLine),
+      Stream.flattenIterable
+    )
+    return { model: prepared.model, chunks }
+  })
+
+/** The mock completion cut into a few pieces, for the streaming playground. */
+export const mockChunks = (completion: Completion): ReadonlyArray<CompletionChunk> => {
+  const size = Math.max(1, Math.ceil(completion.output.length / 4))
+  const pieces: Array<CompletionChunk> = []
+  for (let i = 0; i < completion.output.length; i += size) pieces.push({ content: completion.output.slice(i, i + size) })
+  pieces.push({
+    content: "",
+    model: completion.model,
+    promptTokens: completion.promptTokens,
+    outputTokens: completion.outputTokens
+  })
+  return pieces
+}
+
+/** Provider names, in display order. */
+export const providerNames = ["mock", "openai"] as const

@@ -1,0 +1,105 @@
+/**
+ * The OpenAI-compatible provider against a fake chat-completions server on loopback, which an
+ * operator allowed (`TRELLIS_PROVIDERS_ALLOW_PRIVATE=true`, set before the server starts);
+ * a failing provider is a 502 problem and an `error` row in the run log.
+ */
+import { assert, describe, layer } from "@effect/vitest"
+import { Effect } from "effect"
+import { createServer } from "node:http"
+import type { AddressInfo } from "node:net"
+import { afterAll, beforeAll } from "vitest"
+import * as TestKit from "trellis/testing"
+import { PromptsPlugin } from "../Plugin.ts"
+import { call } from "./support.ts"
+
+process.env.TRELLIS_PROVIDERS_ALLOW_PRIVATE = "true"
+
+const received: Array<{ authorization: string | undefined; body: { model: string; messages: ReadonlyArray<{ content: string }> } }> = []
+const fake = createServer((request, response) => {
+  let text = ""
+  request.on("data", (chunk: Buffer) => { text += chunk.toString() })
+  request.on("end", () => {
+    const body = JSON.parse(text) as { model: string; messages: ReadonlyArray<{ content: string }>; stream?: boolean }
+    received.push({ authorization: request.headers.authorization, body })
+    if (body.stream === true) {
+      response.writeHead(200, { "content-type": "text/event-stream" })
+      for (const piece of ["str", "eamed: ", body.messages[0].content]) {
+        response.write(`data: ${JSON.stringify({ model: body.model, choices: [{ delta: { content: piece } }] })}\n\n`)
+      }
+      response.write(`data: ${JSON.stringify({ model: body.model, choices: [], usage: { prompt_tokens: 5, completion_tokens: 3 } })}\n\n`)
+      response.end("data: [DONE]\n\n")
+      return
+    }
+    if (body.model === "broken") {
+      response.writeHead(500, { "content-type": "application/json" }).end(JSON.stringify({ error: "boom" }))
+      return
+    }
+    response.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({
+      model: body.model,
+      choices: [{ message: { role: "assistant", content: `echo: ${body.messages[0].content}` } }],
+      usage: { prompt_tokens: 11, completion_tokens: 7 }
+    }))
+  })
+})
+let baseUrl = ""
+beforeAll(() => new Promise<void>((resolve) => fake.listen(0, "127.0.0.1", () => {
+  baseUrl = `http://127.0.0.1:${(fake.address() as AddressInfo).port}`
+  resolve()
+})))
+afterAll(() => new Promise<void>((resolve) => fake.close(() => resolve())))
+
+describe("prompts plugin: OpenAI-compatible provider", () => {
+  layer(TestKit.layer({ plugins: [PromptsPlugin] }), { timeout: 120_000 })((it) => {
+    it.effect("calls chat completions and records provider, model and tokens", () =>
+      Effect.gen(function*() {
+        const ok = yield* call<{ result: { provider: string; model: string; output: string; prompt_tokens: number; output_tokens: number } }>(
+          "POST",
+          "/api/playground/run",
+          { body: { content: "Hi {{x}}", variables: { x: 1 }, provider: "openai", base_url: baseUrl, api_key: "sk-test", model: "gpt-test" } }
+        )
+        assert.strictEqual(ok.status, 200)
+        assert.deepStrictEqual(ok.body.result, { ...ok.body.result, provider: "openai", model: "gpt-test", output: "echo: Hi 1", prompt_tokens: 11, output_tokens: 7 })
+        assert.strictEqual(received.at(-1)?.authorization, "Bearer sk-test")
+        assert.strictEqual(received.at(-1)?.body.messages[0].content, "Hi 1")
+
+        const failed = yield* call<{ code: string; run_id: string; rendered: string }>("POST", "/api/playground/run", {
+          body: { content: "fail", provider: "openai", base_url: baseUrl, model: "broken" }
+        })
+        assert.strictEqual(failed.status, 502)
+        assert.strictEqual(failed.body.code, "PROVIDER_FAILED")
+        assert.strictEqual(failed.body.rendered, "fail")
+        const usage = yield* call<{ usage: ReadonlyArray<{ model: string; calls: number; errors: number; prompt_tokens: number }> }>(
+          "GET",
+          "/api/v1/llm-usage"
+        )
+        assert.deepStrictEqual(
+          usage.body.usage.filter((r) => r.model === "gpt-test" || r.model === "broken").map((r) => [r.model, r.calls, r.errors]).sort(),
+          [["broken", 1, 1], ["gpt-test", 1, 0]]
+        )
+      }))
+
+    it.effect("streams a chat completion as Server-Sent Events and records it", () =>
+      Effect.gen(function*() {
+        const kit = yield* TestKit.TrellisTest
+        const response = yield* kit.request("POST", "/api/playground/run/stream", {
+          body: { content: "to {{who}}", variables: { who: "you" }, provider: "openai", base_url: baseUrl, model: "gpt-stream" }
+        })
+        assert.strictEqual(response.status, 200)
+        assert.include(response.headers["content-type"], "text/event-stream")
+        const text = yield* response.text
+        const events = text.trim().split("\n\n").map((frame) => {
+          const [event, data] = frame.split("\n")
+          return { event: event.slice(7), data: JSON.parse(data.slice(6)) as { content?: string; result?: { output: string; prompt_tokens: number; model: string }; run_id?: string } }
+        })
+        assert.deepStrictEqual(events.filter((e) => e.event === "delta").map((e) => e.data.content), ["str", "eamed: ", "to you"])
+        const done = events.at(-1)
+        assert.strictEqual(done?.event, "done")
+        assert.strictEqual(done?.data.result?.output, "streamed: to you")
+        assert.strictEqual(done?.data.result?.prompt_tokens, 5)
+        assert.strictEqual(done?.data.result?.model, "gpt-stream")
+        assert.isString(done?.data.run_id)
+        const usage = yield* call<{ usage: ReadonlyArray<{ model: string; calls: number; output_tokens: number }> }>("GET", "/api/v1/llm-usage")
+        assert.deepStrictEqual(usage.body.usage.filter((r) => r.model === "gpt-stream").map((r) => [r.calls, r.output_tokens]), [[1, 3]])
+      }))
+  })
+})

@@ -1,0 +1,263 @@
+/**
+ * The tickets plugin's HTTP contract: SessionFS's projects and tickets routes (seed 001) at
+ * their paths, with their snake_case bodies. Reads need `tickets:read` on a service key (viewer
+ * for users), writes `tickets:write` (editor); the organization setting needs an admin.
+ *
+ * Client-safe: imports only `effect` and `trellis/contract`.
+ */
+import { Schema } from "effect"
+import { HttpApi, HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "effect/http-api"
+import { AuthProblems, Authentication, Problems, Requirement, Requires } from "trellis/contract"
+import {
+  Comment,
+  CompleteTicket,
+  CreateComment,
+  CreateProject,
+  CreateTicket,
+  EscalateTicket,
+  ListCommentsQuery,
+  ListTicketsQuery,
+  Project,
+  ProjectDeleted,
+  RenewLease,
+  StartedTicket,
+  Ticket,
+  TicketDetail,
+  TicketEdit,
+  TicketReviewState,
+  TicketSettings,
+  UpdateTicket
+} from "./Domain.ts"
+import {
+  AgentTicketQuota,
+  AgentTicketRejected,
+  CloseRequiresIssue,
+  DependencyCycle,
+  InvalidDependency,
+  InvalidParent,
+  InvalidStatusTransition,
+  LeaseEpochRequired,
+  LeaseHeld,
+  LeaseNotHeld,
+  NestedIssue,
+  NoMutableFields,
+  NotProjectAdmin,
+  NotTicketEditor,
+  ProjectExists,
+  ProjectNotFound,
+  ReservedPersona,
+  StaleLeaseEpoch,
+  StatusNotMutable,
+  TicketNotFound,
+  UnknownCursor
+} from "./Errors.ts"
+
+const read = Requirement.read("tickets")
+const write = Requirement.write("tickets")
+
+const projectErrors = [ProjectNotFound, AuthProblems.ServiceKeyProjectNotRegistered] as const
+const ticketErrors = [...projectErrors, TicketNotFound] as const
+
+const ticketParams = { project_id: Schema.String, ticket_id: Schema.String }
+const ticketPath = "/api/v1/projects/:project_id/tickets/:ticket_id"
+
+/** `/api/v1/projects/`: the projects tickets live in. */
+export class ProjectsGroup extends HttpApiGroup.make("ticketProjects")
+  .add(
+    HttpApiEndpoint.get("list", "/api/v1/projects/", {
+      success: Schema.Array(Project)
+    }).annotate(Requires, read),
+    HttpApiEndpoint.post("create", "/api/v1/projects/", {
+      payload: CreateProject,
+      success: Project.pipe(HttpApiSchema.status(201)),
+      error: ProjectExists
+    }).annotate(Requires, write),
+    HttpApiEndpoint.get("get", "/api/v1/projects/:project", {
+      params: { project: Schema.String },
+      success: Project,
+      error: projectErrors
+    }).annotate(Requires, read).annotateMerge(OpenApi.annotations({
+      description: "A project by id, or by its normalized git remote: URL-encoded (`acme%2Frepo`), or written as a " +
+        "path (`/api/v1/projects/acme/repo`, `/api/v1/projects/github.com/acme/repo`)."
+    })),
+    // The remote written as a path. Left out of the OpenAPI document: a wildcard segment has no
+    // OpenAPI spelling, and `get` documents the form.
+    HttpApiEndpoint.get("getByRemote", "/api/v1/projects/:owner/:repo/*", {
+      params: { owner: Schema.String, repo: Schema.String, "*": Schema.optional(Schema.String) },
+      success: Project,
+      error: projectErrors
+    }).annotate(Requires, read).annotateMerge(OpenApi.annotations({ exclude: true })),
+    HttpApiEndpoint.delete("delete", "/api/v1/projects/:project_id", {
+      params: { project_id: Schema.String },
+      success: ProjectDeleted,
+      error: [...projectErrors, NotProjectAdmin]
+    }).annotate(Requires, Requirement.custom("editor", null))
+  )
+  .middleware(Authentication)
+  .annotateMerge(OpenApi.annotations({ title: "Projects", description: "Projects tickets belong to, keyed by git remote (SessionFS)." }))
+{}
+
+/** `/api/v1/projects/{id}/tickets`: tickets, their lifecycle, comments and review state. */
+export class TicketsGroup extends HttpApiGroup.make("tickets")
+  .add(
+    HttpApiEndpoint.get("list", "/api/v1/projects/:project_id/tickets", {
+      params: { project_id: Schema.String },
+      query: ListTicketsQuery,
+      success: Schema.Array(Ticket),
+      error: projectErrors
+    }).annotate(Requires, read),
+    HttpApiEndpoint.post("create", "/api/v1/projects/:project_id/tickets", {
+      params: { project_id: Schema.String },
+      payload: CreateTicket,
+      success: Ticket.pipe(HttpApiSchema.status(201)),
+      error: [
+        ...projectErrors,
+        NotProjectAdmin,
+        NestedIssue,
+        InvalidParent,
+        AgentTicketRejected,
+        AgentTicketQuota,
+        InvalidDependency
+      ]
+    }).annotate(Requires, write),
+    HttpApiEndpoint.get("get", ticketPath, {
+      params: ticketParams,
+      success: TicketDetail,
+      error: ticketErrors
+    }).annotate(Requires, read),
+    HttpApiEndpoint.put("update", ticketPath, {
+      params: ticketParams,
+      payload: UpdateTicket,
+      success: Ticket,
+      error: [
+        ...ticketErrors,
+        StatusNotMutable,
+        NoMutableFields,
+        NotTicketEditor,
+        StaleLeaseEpoch,
+        LeaseEpochRequired,
+        InvalidDependency,
+        DependencyCycle
+      ]
+    }).annotate(Requires, write),
+    HttpApiEndpoint.post("start", `${ticketPath}/start`, {
+      params: ticketParams,
+      query: {
+        /** Also claim a blocked task. */
+        force: Schema.optional(Schema.Boolean),
+        /** Size the compiled context for this tool (`claude-code`, `cursor`, ...). */
+        tool: Schema.optional(Schema.String)
+      },
+      headers: { "idempotency-key": Schema.optional(Schema.String.check(Schema.isMaxLength(255))) },
+      success: StartedTicket,
+      error: [...ticketErrors, LeaseHeld, InvalidStatusTransition]
+    }).annotate(Requires, write),
+    HttpApiEndpoint.post("renew", `${ticketPath}/renew`, {
+      params: ticketParams,
+      payload: RenewLease,
+      success: Ticket,
+      error: [...ticketErrors, StaleLeaseEpoch, LeaseNotHeld]
+    }).annotate(Requires, write),
+    HttpApiEndpoint.post("complete", `${ticketPath}/complete`, {
+      params: ticketParams,
+      payload: CompleteTicket,
+      success: Ticket,
+      error: [...ticketErrors, StaleLeaseEpoch, LeaseEpochRequired, InvalidStatusTransition]
+    }).annotate(Requires, write),
+    HttpApiEndpoint.post("resolve", `${ticketPath}/resolve`, {
+      params: ticketParams,
+      query: { lease_epoch: Schema.optional(Schema.Int) },
+      success: Ticket,
+      error: [...ticketErrors, StaleLeaseEpoch, LeaseEpochRequired, InvalidStatusTransition]
+    }).annotate(Requires, write),
+    HttpApiEndpoint.post("accept", `${ticketPath}/accept`, {
+      params: ticketParams,
+      query: { lease_epoch: Schema.optional(Schema.Int) },
+      success: Ticket,
+      error: [...ticketErrors, StaleLeaseEpoch, LeaseEpochRequired, InvalidStatusTransition]
+    }).annotate(Requires, write).annotateMerge(OpenApi.annotations({
+      description: "SessionFS's earlier name of resolve (review -> done)."
+    })),
+    HttpApiEndpoint.post("close", `${ticketPath}/close`, {
+      params: ticketParams,
+      success: Ticket,
+      error: [...ticketErrors, CloseRequiresIssue, NotProjectAdmin, InvalidStatusTransition]
+    }).annotate(Requires, write),
+    HttpApiEndpoint.post("approve", `${ticketPath}/approve`, {
+      params: ticketParams,
+      success: Ticket,
+      error: [...ticketErrors, InvalidStatusTransition]
+    }).annotate(Requires, write),
+    HttpApiEndpoint.post("block", `${ticketPath}/block`, {
+      params: ticketParams,
+      success: Ticket,
+      error: [...ticketErrors, InvalidStatusTransition]
+    }).annotate(Requires, write),
+    HttpApiEndpoint.post("unblock", `${ticketPath}/unblock`, {
+      params: ticketParams,
+      success: Ticket,
+      error: [...ticketErrors, InvalidStatusTransition]
+    }).annotate(Requires, write),
+    HttpApiEndpoint.post("reopen", `${ticketPath}/reopen`, {
+      params: ticketParams,
+      success: Ticket,
+      error: [...ticketErrors, InvalidStatusTransition]
+    }).annotate(Requires, write),
+    HttpApiEndpoint.post("dismiss", `${ticketPath}/dismiss`, {
+      params: ticketParams,
+      success: Ticket,
+      error: [...ticketErrors, InvalidStatusTransition]
+    }).annotate(Requires, write),
+    HttpApiEndpoint.post("escalate", `${ticketPath}/escalate`, {
+      params: ticketParams,
+      payload: [EscalateTicket, Schema.Null],
+      success: Ticket,
+      error: ticketErrors
+    }).annotate(Requires, write),
+    HttpApiEndpoint.post("addComment", `${ticketPath}/comments`, {
+      params: ticketParams,
+      payload: CreateComment,
+      success: Comment.pipe(HttpApiSchema.status(201)),
+      error: [...ticketErrors, StaleLeaseEpoch, LeaseEpochRequired, ReservedPersona]
+    }).annotate(Requires, write),
+    HttpApiEndpoint.get("listComments", `${ticketPath}/comments`, {
+      params: ticketParams,
+      query: ListCommentsQuery,
+      success: Schema.Array(Comment),
+      error: [...ticketErrors, UnknownCursor, Problems.InvalidRequest]
+    }).annotate(Requires, read),
+    HttpApiEndpoint.get("reviewState", `${ticketPath}/review-state`, {
+      params: ticketParams,
+      success: TicketReviewState,
+      error: ticketErrors
+    }).annotate(Requires, read),
+    HttpApiEndpoint.get("edits", `${ticketPath}/edits`, {
+      params: ticketParams,
+      success: Schema.Array(TicketEdit),
+      error: ticketErrors
+    }).annotate(Requires, read)
+  )
+  .middleware(Authentication)
+  .annotateMerge(OpenApi.annotations({
+    title: "Tickets",
+    description: "Tickets coding agents claim and complete: server-enforced lifecycle, lease epochs, dependencies, comments (SessionFS)."
+  }))
+{}
+
+/** Per-organization ticket settings. */
+export class TicketSettingsGroup extends HttpApiGroup.make("ticketSettings")
+  .add(
+    HttpApiEndpoint.get("get", "/api/v1/tickets/settings", {
+      success: TicketSettings
+    }).annotate(Requires, read),
+    HttpApiEndpoint.put("set", "/api/v1/tickets/settings", {
+      payload: TicketSettings,
+      success: TicketSettings
+    }).annotate(Requires, Requirement.settings())
+  )
+  .middleware(Authentication)
+  .annotateMerge(OpenApi.annotations({ title: "Ticket settings", description: "The organization's ticket settings." }))
+{}
+
+/** The plugin's own API value, for its handlers and for typed clients of just this plugin. */
+export class TicketsApi extends HttpApi.make("tickets").add(ProjectsGroup).add(TicketsGroup).add(TicketSettingsGroup) {}

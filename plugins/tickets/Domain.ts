@@ -1,0 +1,289 @@
+/**
+ * The tickets plugin's domain, on SessionFS's wire shapes (seed 001): projects keyed by a git
+ * remote, tickets with a server-enforced lifecycle and a lease epoch, their comment thread and
+ * the review state derived from it. JSON members are snake_case, as SessionFS clients expect.
+ *
+ * Client-safe: imports only `effect`.
+ */
+import { Schema } from "effect"
+
+export const Priority = Schema.Literals(["critical", "high", "medium", "low"])
+export type Priority = typeof Priority.Type
+
+export const Kind = Schema.Literals(["task", "issue"])
+export type Kind = typeof Kind.Type
+
+export const Status = Schema.Literals([
+  "suggested",
+  "open",
+  "in_progress",
+  "blocked",
+  "review",
+  "done",
+  "closed",
+  "cancelled"
+])
+export type Status = typeof Status.Type
+
+export const Source = Schema.Literals(["human", "agent"])
+export type Source = typeof Source.Type
+
+/** A non-blank, trimmed string of at most `max` characters. */
+const Text = (max: number) => Schema.Trim.check(Schema.isNonEmpty(), Schema.isMaxLength(max))
+
+const Strings = Schema.Array(Schema.String)
+
+// ── Projects ────────────────────────────────────────────────────────────────
+
+export class Project extends Schema.Class<Project>("Project")({
+  id: Schema.String,
+  name: Schema.String,
+  /** The normalized git remote (`acme/repo`) the project is keyed by; unique per organization. */
+  git_remote_normalized: Schema.String,
+  context_document: Schema.String,
+  owner_id: Schema.String,
+  created_at: Schema.String,
+  updated_at: Schema.String,
+  session_count: Schema.Number
+}) {}
+
+export const CreateProject = Schema.Struct({
+  name: Text(200),
+  git_remote_normalized: Text(500),
+  context_document: Schema.optionalKey(Schema.String)
+})
+export type CreateProject = typeof CreateProject.Type
+
+export const ProjectDeleted = Schema.Struct({
+  status: Schema.Literal("deleted"),
+  id: Schema.String
+})
+
+// ── Tickets ─────────────────────────────────────────────────────────────────
+
+export class Ticket extends Schema.Class<Ticket>("Ticket")({
+  id: Schema.String,
+  project_id: Schema.String,
+  title: Schema.String,
+  description: Schema.String,
+  priority: Priority,
+  kind: Kind,
+  status: Status,
+  source: Source,
+  assigned_to: Schema.NullOr(Schema.String),
+  created_by_user_id: Schema.String,
+  created_by_session_id: Schema.NullOr(Schema.String),
+  created_by_persona: Schema.NullOr(Schema.String),
+  /** Incremented by every claim (`start`); writes that pass it are fenced against it. */
+  lease_epoch: Schema.Number,
+  /** The principal that holds (or last held) the claim. */
+  lease_holder: Schema.NullOr(Schema.String),
+  /** When the current claim lapses and the ticket becomes claimable again; `null` when not held. */
+  lease_expires_at: Schema.NullOr(Schema.String),
+  context_refs: Strings,
+  file_refs: Strings,
+  related_sessions: Strings,
+  acceptance_criteria: Strings,
+  resolver_session_id: Schema.NullOr(Schema.String),
+  resolver_user_id: Schema.NullOr(Schema.String),
+  completion_notes: Schema.NullOr(Schema.String),
+  changed_files: Strings,
+  knowledge_entry_ids: Strings,
+  depends_on: Strings,
+  parent_ticket_id: Schema.NullOr(Schema.String),
+  /** Tasks filed under this issue; always empty for tasks. */
+  child_ticket_ids: Strings,
+  created_at: Schema.String,
+  updated_at: Schema.String,
+  resolved_at: Schema.NullOr(Schema.String)
+}) {}
+
+export class Comment extends Schema.Class<Comment>("Comment")({
+  id: Schema.String,
+  ticket_id: Schema.String,
+  author_user_id: Schema.String,
+  author_persona: Schema.NullOr(Schema.String),
+  content: Schema.String,
+  session_id: Schema.NullOr(Schema.String),
+  /** Microsecond precision: pass it back as `since` (with `since_id`) to poll for newer comments. */
+  created_at: Schema.String
+}) {}
+
+/** `GET .../tickets/{tid}`: the ticket with what depends on it and its latest comments. */
+export class TicketDetail extends Schema.Class<TicketDetail>("TicketDetail")({
+  ...Ticket.fields,
+  /** Tickets of the same project that list this one in their `depends_on`. */
+  dependents: Strings,
+  /** The last 10 comments, oldest first. */
+  recent_comments: Schema.Array(Comment)
+}) {}
+
+export const CreateTicket = Schema.Struct({
+  title: Text(200),
+  description: Schema.optionalKey(Schema.String),
+  priority: Schema.optionalKey(Priority),
+  kind: Schema.optionalKey(Kind),
+  assigned_to: Schema.optionalKey(Schema.NullOr(Schema.String)),
+  parent_ticket_id: Schema.optionalKey(Schema.NullOr(Schema.String)),
+  depends_on: Schema.optionalKey(Strings),
+  context_refs: Schema.optionalKey(Strings),
+  file_refs: Schema.optionalKey(Strings),
+  related_sessions: Schema.optionalKey(Strings),
+  acceptance_criteria: Schema.optionalKey(Strings),
+  /** `agent` files a `suggested` task (quality gates apply) that a human approves. */
+  source: Schema.optionalKey(Source),
+  created_by_session_id: Schema.optionalKey(Schema.NullOr(Schema.String)),
+  created_by_persona: Schema.optionalKey(Schema.NullOr(Schema.String))
+})
+export type CreateTicket = typeof CreateTicket.Type
+
+/**
+ * `PUT .../tickets/{tid}`: only the fields present change. `lease_epoch` is a fence (409 when
+ * stale), never a mutation. `status` is accepted only to be refused: it moves through the
+ * lifecycle routes.
+ */
+export const UpdateTicket = Schema.Struct({
+  title: Schema.optionalKey(Text(200)),
+  description: Schema.optionalKey(Schema.String),
+  priority: Schema.optionalKey(Priority),
+  acceptance_criteria: Schema.optionalKey(Strings),
+  context_refs: Schema.optionalKey(Strings),
+  file_refs: Schema.optionalKey(Strings),
+  depends_on: Schema.optionalKey(Strings),
+  assigned_to: Schema.optionalKey(Schema.NullOr(Schema.String)),
+  lease_epoch: Schema.optionalKey(Schema.Int),
+  status: Schema.optionalKey(Schema.Unknown)
+})
+export type UpdateTicket = typeof UpdateTicket.Type
+
+/** The fields `PUT` may change, in the order the diff comment lists them. */
+export const mutableFields = [
+  "title",
+  "description",
+  "priority",
+  "acceptance_criteria",
+  "context_refs",
+  "file_refs",
+  "depends_on",
+  "assigned_to"
+] as const
+export type MutableField = typeof mutableFields[number]
+
+export const ListTicketsQuery = {
+  status: Schema.optional(Status),
+  assigned_to: Schema.optional(Schema.String),
+  kind: Schema.optional(Kind),
+  priority: Schema.optional(Priority)
+}
+
+export const CompleteTicket = Schema.Struct({
+  notes: Schema.String,
+  changed_files: Schema.optionalKey(Strings),
+  knowledge_entry_ids: Schema.optionalKey(Strings),
+  resolver_session_id: Schema.optionalKey(Schema.NullOr(Schema.String)),
+  lease_epoch: Schema.optionalKey(Schema.Int)
+})
+export type CompleteTicket = typeof CompleteTicket.Type
+
+export const EscalateTicket = Schema.Struct({
+  /** Recorded in the escalation comment. */
+  reason: Schema.optionalKey(Schema.String)
+})
+export type EscalateTicket = typeof EscalateTicket.Type
+
+export const RenewLease = Schema.Struct({
+  lease_epoch: Schema.Int
+})
+
+/** `POST .../start`: the claimed ticket and the context an agent works from. */
+export class StartedTicket extends Schema.Class<StartedTicket>("StartedTicket")({
+  ticket: Ticket,
+  /** Markdown: the ticket, its acceptance criteria, files, completed dependencies' notes, recent comments. */
+  compiled_context: Schema.String,
+  /** Identifies this claim in the audit log. */
+  retrieval_audit_id: Schema.String
+}) {}
+
+// ── Comments ────────────────────────────────────────────────────────────────
+
+export const CreateComment = Schema.Struct({
+  content: Text(10_000),
+  author_persona: Schema.optionalKey(Schema.NullOr(Schema.String)),
+  session_id: Schema.optionalKey(Schema.NullOr(Schema.String)),
+  lease_epoch: Schema.optionalKey(Schema.Int)
+})
+export type CreateComment = typeof CreateComment.Type
+
+export const ListCommentsQuery = {
+  /** Only comments after this `created_at` (pair with `since_id` for same-timestamp ties). */
+  since: Schema.optional(Schema.String),
+  /** Tie-breaker: with `since`, comments at exactly `since` with a greater id also come back. */
+  since_id: Schema.optional(Schema.String),
+  limit: Schema.optional(Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 500 })))
+}
+
+/** One per-field row of the edit audit that every effective `PUT` writes. */
+export class TicketEdit extends Schema.Class<TicketEdit>("TicketEdit")({
+  id: Schema.String,
+  ticket_id: Schema.String,
+  edited_by_user_id: Schema.String,
+  field_name: Schema.String,
+  old_value: Schema.Unknown,
+  new_value: Schema.Unknown,
+  lease_epoch: Schema.Number,
+  edited_at: Schema.String
+}) {}
+
+// ── Review state ────────────────────────────────────────────────────────────
+
+export const Severity = Schema.Literals(["CRITICAL", "HIGH", "MEDIUM", "LOW"])
+export type Severity = typeof Severity.Type
+
+export const ReviewFinding = Schema.Struct({
+  severity: Severity,
+  text: Schema.String,
+  round: Schema.Number,
+  raised_at: Schema.String,
+  raised_comment_id: Schema.String,
+  status: Schema.Literals(["open", "closed"]),
+  closed_round: Schema.NullOr(Schema.Number)
+})
+export type ReviewFinding = typeof ReviewFinding.Type
+
+export const ReviewRound = Schema.Struct({
+  round: Schema.Number,
+  verdict: Schema.String,
+  comment_id: Schema.String,
+  timestamp: Schema.String,
+  findings_raised: Schema.Number
+})
+export type ReviewRound = typeof ReviewRound.Type
+
+export const ReviewState = Schema.Struct({
+  open_findings: Schema.Array(ReviewFinding),
+  closed_findings: Schema.Array(ReviewFinding),
+  last_verdict: Schema.NullOr(Schema.String),
+  /** Over open findings only: what still needs work. */
+  severity_counts: Schema.Struct({ CRITICAL: Schema.Number, HIGH: Schema.Number, MEDIUM: Schema.Number, LOW: Schema.Number }),
+  last_review_comment_id: Schema.NullOr(Schema.String),
+  last_implementer_comment_id: Schema.NullOr(Schema.String),
+  updated_at: Schema.NullOr(Schema.String),
+  rounds: Schema.Array(ReviewRound)
+})
+export type ReviewState = typeof ReviewState.Type
+
+export const TicketReviewState = Schema.Struct({
+  ticket_id: Schema.String,
+  /** `null` when no `codex-reviewer` comment has opened a review round. */
+  review_state: Schema.NullOr(ReviewState)
+})
+export type TicketReviewState = typeof TicketReviewState.Type
+
+// ── Settings ────────────────────────────────────────────────────────────────
+
+/** Per-organization ticket settings. */
+export const TicketSettings = Schema.Struct({
+  /** When true, complete / comment / resolve / update without `lease_epoch` answer 422. */
+  require_lease_epoch_on_ticket_writes: Schema.Boolean
+})
+export type TicketSettings = typeof TicketSettings.Type

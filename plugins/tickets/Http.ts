@@ -1,0 +1,75 @@
+/** The tickets plugin's HTTP handlers: thin, they call the services. */
+import { Effect, Layer } from "effect"
+import { HttpApiBuilder } from "effect/http-api"
+import { TicketsApi } from "./Api.ts"
+import { Comments } from "./Comments.ts"
+import { Projects } from "./Projects.ts"
+import { Tickets } from "./Tickets.ts"
+import { TicketSettings } from "./TicketSettings.ts"
+
+/** The remote a path spells; a trailing literal `*` (a typed client filling the pattern) adds nothing. */
+const remoteOf = (owner: string, repo: string, rest: string | undefined) =>
+  [owner, repo, ...(rest === undefined || rest === "" || rest === "*" ? [] : [rest])].join("/")
+
+const ProjectsHttp = HttpApiBuilder.group(
+  TicketsApi,
+  "ticketProjects",
+  Effect.fn(function*(handlers) {
+    const projects = yield* Projects
+    return handlers
+      .handle("list", () => projects.list)
+      .handle("create", ({ payload }) => projects.create(payload))
+      .handle("get", ({ params }) => projects.get(params.project))
+      .handle("getByRemote", ({ params }) => projects.get(remoteOf(params.owner, params.repo, params["*"])))
+      .handle("delete", ({ params }) => projects.remove(params.project_id))
+  })
+)
+
+const TicketGroupHttp = HttpApiBuilder.group(
+  TicketsApi,
+  "tickets",
+  Effect.fn(function*(handlers) {
+    const tickets = yield* Tickets
+    const comments = yield* Comments
+    return handlers
+      .handle("list", ({ params, query }) => tickets.list(params.project_id, query))
+      .handle("create", ({ params, payload }) => tickets.create(params.project_id, payload))
+      .handle("get", ({ params }) => tickets.get(params.project_id, params.ticket_id))
+      .handle("update", ({ params, payload }) => tickets.update(params.project_id, params.ticket_id, payload))
+      .handle("start", ({ params, query, headers }) =>
+        tickets.start(params.project_id, params.ticket_id, {
+          force: query.force ?? false,
+          tool: query.tool ?? "generic",
+          claimKey: headers["idempotency-key"]
+        }))
+      .handle("renew", ({ params, payload }) => tickets.renew(params.project_id, params.ticket_id, payload.lease_epoch))
+      .handle("complete", ({ params, payload }) => tickets.complete(params.project_id, params.ticket_id, payload))
+      .handle("resolve", ({ params, query }) => tickets.resolve(params.project_id, params.ticket_id, query.lease_epoch))
+      .handle("accept", ({ params, query }) => tickets.resolve(params.project_id, params.ticket_id, query.lease_epoch))
+      .handle("close", ({ params }) => tickets.close(params.project_id, params.ticket_id))
+      .handle("approve", ({ params }) => tickets.move(params.project_id, params.ticket_id, "approve"))
+      .handle("block", ({ params }) => tickets.move(params.project_id, params.ticket_id, "block"))
+      .handle("unblock", ({ params }) => tickets.move(params.project_id, params.ticket_id, "unblock"))
+      .handle("reopen", ({ params }) => tickets.move(params.project_id, params.ticket_id, "reopen"))
+      .handle("dismiss", ({ params }) => tickets.move(params.project_id, params.ticket_id, "dismiss"))
+      .handle("escalate", ({ params, payload }) => tickets.escalate(params.project_id, params.ticket_id, payload?.reason))
+      .handle("addComment", ({ params, payload }) => comments.add(params.project_id, params.ticket_id, payload))
+      .handle("listComments", ({ params, query }) => comments.list(params.project_id, params.ticket_id, query))
+      .handle("reviewState", ({ params }) => comments.reviewState(params.project_id, params.ticket_id))
+      .handle("edits", ({ params }) => tickets.edits(params.project_id, params.ticket_id))
+  })
+)
+
+const SettingsHttp = HttpApiBuilder.group(
+  TicketsApi,
+  "ticketSettings",
+  Effect.fn(function*(handlers) {
+    const settings = yield* TicketSettings
+    return handlers
+      .handle("get", () => settings.get)
+      .handle("set", ({ payload }) => settings.set(payload))
+  })
+)
+
+/** Every HTTP group of the plugin. */
+export const TicketsHttp = Layer.mergeAll(ProjectsHttp, TicketGroupHttp, SettingsHttp)

@@ -1,0 +1,48 @@
+/**
+ * The tickets plugin (first-party): SessionFS's projects and tickets (seed 001) in the
+ * `tickets` schema. Its layer requires the platform `AuditLog` (list the audit plugin before
+ * it) and outputs `Projects`, `Tickets`, `Comments` and `TicketSettings` for plugins listed
+ * after it.
+ *
+ * `TicketsPlugin` reads `TRELLIS_TICKETS_LEASE_SECONDS`; `makeTicketsPlugin` takes the settings
+ * directly (tests, embedding).
+ */
+import { Layer } from "effect"
+import { AuthProblems, Plugin } from "trellis/plugin"
+import { ProjectsGroup, TicketSettingsGroup, TicketsGroup } from "./Api.ts"
+import { Comments } from "./Comments.ts"
+import { ticketProblems } from "./Errors.ts"
+import { TicketsHttp } from "./Http.ts"
+import { migration as createTickets } from "./migrations/0001_create_tickets.ts"
+import { Projects } from "./Projects.ts"
+import { TicketsRpcs } from "./Rpc.ts"
+import { TicketsRpcHandlers } from "./RpcHandlers.ts"
+import { Tickets } from "./Tickets.ts"
+import { TicketsConfig } from "./TicketsConfig.ts"
+import type { TicketsConfigShape } from "./TicketsConfig.ts"
+import { TicketSettings } from "./TicketSettings.ts"
+
+const services = Layer.mergeAll(Tickets.layer, Comments.layer).pipe(
+  Layer.provideMerge(Layer.mergeAll(Projects.layer, TicketSettings.layer))
+)
+
+const pluginWith = <E>(config: Layer.Layer<TicketsConfig, E>) =>
+  Plugin.make({
+    id: "tickets",
+    version: "1.0.0",
+    description: "Tickets that coding agents claim and complete, with lease epochs (SessionFS)",
+    groups: [ProjectsGroup, TicketsGroup, TicketSettingsGroup],
+    rpc: TicketsRpcs,
+    migrations: [createTickets],
+    scopes: ["tickets:read", "tickets:write"],
+    problems: [...ticketProblems, AuthProblems.ServiceKeyProjectNotRegistered],
+    layer: Layer.mergeAll(TicketsHttp, TicketsRpcHandlers).pipe(
+      Layer.provideMerge(services),
+      Layer.provide(config)
+    )
+  })
+
+export const TicketsPlugin = pluginWith(TicketsConfig.layerFromEnv)
+
+/** The plugin with explicit settings instead of the environment's. */
+export const makeTicketsPlugin = (config: TicketsConfigShape) => pluginWith(TicketsConfig.layer(config))

@@ -1,0 +1,127 @@
+/**
+ * Projects, as far as tickets need them (SessionFS `/api/v1/projects/`): a name, a git remote
+ * it is keyed by (unique per organization), an owner. `require` is the gate every ticket
+ * operation passes: the project exists in the caller's organization (else 404, whoever owns
+ * it) and a project-restricted service key may reach it.
+ */
+import { Context, Effect, Layer, Option } from "effect"
+import { SqlClient } from "effect/sql"
+import { AuditLog, AuthProblems, CurrentPrincipal } from "trellis/plugin"
+import { actorId, isProjectAdmin, newId, reachesProject } from "./Access.ts"
+import type { CreateProject, Project } from "./Domain.ts"
+import { NotProjectAdmin, ProjectExists, ProjectNotFound } from "./Errors.ts"
+import { decodeProjects, projectColumns, toProject } from "./TicketRows.ts"
+import type { ProjectRow } from "./TicketRows.ts"
+
+export type ProjectAccessError = ProjectNotFound | AuthProblems.ServiceKeyProjectNotRegistered
+
+export class Projects extends Context.Service<Projects, {
+  readonly list: Effect.Effect<ReadonlyArray<Project>, never, CurrentPrincipal>
+  readonly create: (input: CreateProject) => Effect.Effect<Project, ProjectExists, CurrentPrincipal>
+  /** By id, or by normalized git remote. */
+  readonly get: (key: string) => Effect.Effect<Project, ProjectAccessError, CurrentPrincipal>
+  readonly remove: (id: string) => Effect.Effect<{ readonly status: "deleted"; readonly id: string }, ProjectAccessError | NotProjectAdmin, CurrentPrincipal>
+  /** The project the caller is about to work in, or why it may not. */
+  readonly require: (id: string) => Effect.Effect<ProjectRow, ProjectAccessError, CurrentPrincipal>
+}>()("tickets/Projects") {
+  static readonly layer = Layer.effect(
+    Projects,
+    Effect.gen(function*() {
+      const sql = yield* SqlClient.SqlClient
+      const audit = yield* AuditLog
+      const columns = sql.literal(projectColumns)
+
+      const find = (organizationId: string, key: string) =>
+        sql`
+          SELECT ${columns} FROM tickets.projects p
+          WHERE p.organization_id = ${organizationId} AND (p.id = ${key} OR p.git_remote_normalized = ${key})
+          ORDER BY (p.id = ${key}) DESC
+          LIMIT 1
+        `.pipe(Effect.flatMap(decodeProjects), Effect.map((rows) => Option.fromNullishOr(rows[0])), Effect.orDie)
+
+      const gate = Effect.fnUntraced(function*(key: string) {
+        const principal = yield* CurrentPrincipal
+        const row = yield* find(principal.organizationId, key)
+        if (Option.isNone(row)) {
+          return yield* new ProjectNotFound({ project_id: key, detail: `No project ${key} in this organization.` })
+        }
+        if (!reachesProject(principal, row.value.id)) {
+          return yield* new AuthProblems.ServiceKeyProjectNotRegistered({
+            detail: `This service key is restricted to other projects than ${row.value.id}.`
+          })
+        }
+        return row.value
+      })
+
+      const list = Effect.gen(function*() {
+        const principal = yield* CurrentPrincipal
+        const rows = yield* sql`
+          SELECT ${columns} FROM tickets.projects p
+          WHERE p.organization_id = ${principal.organizationId}
+          ORDER BY p.updated_at DESC, p.id
+        `.pipe(Effect.flatMap(decodeProjects), Effect.orDie)
+        return rows.filter((row) => reachesProject(principal, row.id)).map(toProject)
+      })
+
+      const create = Effect.fn("Projects.create")(function*(input: CreateProject) {
+        const principal = yield* CurrentPrincipal
+        const existing = yield* find(principal.organizationId, input.git_remote_normalized)
+        if (Option.isSome(existing) && existing.value.git_remote_normalized === input.git_remote_normalized) {
+          return yield* new ProjectExists({
+            detail: `Project already exists for this repository: ${existing.value.id}.`,
+            git_remote_normalized: input.git_remote_normalized,
+            project_id: existing.value.id
+          })
+        }
+        const id = newId("proj_")
+        const inserted = yield* sql.withTransaction(Effect.gen(function*() {
+          const rows = yield* sql`
+            INSERT INTO tickets.projects (id, organization_id, name, git_remote_normalized, context_document, owner_id)
+            VALUES (${id}, ${principal.organizationId}, ${input.name}, ${input.git_remote_normalized},
+                    ${input.context_document ?? ""}, ${actorId(principal)})
+            ON CONFLICT (organization_id, git_remote_normalized) DO NOTHING
+            RETURNING id
+          `
+          if (rows.length === 0) return false
+          yield* audit.record("tickets.project.create", { type: "project", id }, {
+            name: input.name,
+            git_remote_normalized: input.git_remote_normalized
+          })
+          return true
+        })).pipe(Effect.orDie)
+        if (!inserted) {
+          const winner = yield* find(principal.organizationId, input.git_remote_normalized)
+          return yield* new ProjectExists({
+            detail: "Project already exists for this repository.",
+            git_remote_normalized: input.git_remote_normalized,
+            project_id: Option.match(winner, { onNone: () => "", onSome: (row) => row.id })
+          })
+        }
+        const created = yield* find(principal.organizationId, id)
+        return toProject(Option.getOrThrow(created))
+      })
+
+      const get = Effect.fn("Projects.get")(function*(key: string) {
+        return toProject(yield* gate(key))
+      })
+
+      const remove = Effect.fn("Projects.remove")(function*(id: string) {
+        const principal = yield* CurrentPrincipal
+        const project = yield* gate(id)
+        if (!isProjectAdmin(principal, project)) {
+          return yield* new NotProjectAdmin({ detail: "Only the project owner or an organization admin can delete this project." })
+        }
+        yield* sql.withTransaction(Effect.gen(function*() {
+          yield* sql`DELETE FROM tickets.projects WHERE id = ${project.id} AND organization_id = ${principal.organizationId}`
+          yield* audit.record("tickets.project.delete", { type: "project", id: project.id }, {
+            name: project.name,
+            git_remote_normalized: project.git_remote_normalized
+          })
+        })).pipe(Effect.orDie)
+        return { status: "deleted" as const, id: project.id }
+      })
+
+      return Projects.of({ list, create, get, remove, require: gate })
+    })
+  )
+}

@@ -1,0 +1,179 @@
+/**
+ * How the tickets tables are read: the select lists (timestamps formatted by the database to
+ * microseconds, so a comment's `created_at` is an exact polling cursor) and the mapping of rows
+ * to the domain classes. Drivers hand `jsonb` back parsed or as text; both are accepted.
+ */
+import { Schema } from "effect"
+import { Comment, Project, Ticket, TicketEdit } from "./Domain.ts"
+import type { Kind, Priority, Source, Status } from "./Domain.ts"
+
+/** A timestamp column as ISO 8601 UTC text with microseconds. */
+export const isoColumn = (column: string): string =>
+  `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`
+
+export const projectColumns = `
+  p.id, p.name, p.git_remote_normalized, p.context_document, p.owner_id,
+  ${isoColumn("p.created_at")} AS created_at, ${isoColumn("p.updated_at")} AS updated_at`
+
+export const ticketColumns = `
+  t.id, t.project_id, t.title, t.description, t.priority, t.kind, t.status, t.source, t.assigned_to,
+  t.created_by_user_id, t.created_by_session_id, t.created_by_persona,
+  t.lease_epoch, t.lease_holder, t.lease_claim_key, t.lease_audit_id, ${isoColumn("t.lease_expires_at")} AS lease_expires_at,
+  (t.lease_expires_at IS NOT NULL AND t.lease_expires_at > now()) AS lease_active,
+  t.context_refs, t.file_refs, t.related_sessions, t.acceptance_criteria,
+  t.resolver_session_id, t.resolver_user_id, t.completion_notes, t.changed_files, t.knowledge_entry_ids,
+  COALESCE((SELECT jsonb_agg(d.depends_on_id ORDER BY d.position, d.depends_on_id)
+            FROM tickets.ticket_dependencies d WHERE d.ticket_id = t.id), '[]'::jsonb) AS depends_on,
+  t.parent_ticket_id,
+  COALESCE((SELECT jsonb_agg(c.id ORDER BY c.created_at, c.id)
+            FROM tickets.tickets c WHERE c.parent_ticket_id = t.id AND c.project_id = t.project_id), '[]'::jsonb) AS child_ticket_ids,
+  ${isoColumn("t.created_at")} AS created_at, ${isoColumn("t.updated_at")} AS updated_at,
+  ${isoColumn("t.resolved_at")} AS resolved_at`
+
+export const commentColumns = `
+  c.id, c.ticket_id, c.author_user_id, c.author_persona, c.content, c.session_id,
+  ${isoColumn("c.created_at")} AS created_at`
+
+export const editColumns = `
+  e.id, e.ticket_id, e.edited_by_user_id, e.field_name, e.old_value::text AS old_value, e.new_value::text AS new_value, e.lease_epoch,
+  ${isoColumn("e.edited_at")} AS edited_at`
+
+const NullableString = Schema.NullOr(Schema.String)
+
+export const ProjectRow = Schema.Struct({
+  id: Schema.String,
+  name: Schema.String,
+  git_remote_normalized: Schema.String,
+  context_document: Schema.String,
+  owner_id: Schema.String,
+  created_at: Schema.String,
+  updated_at: Schema.String
+})
+export type ProjectRow = typeof ProjectRow.Type
+
+export const TicketRow = Schema.Struct({
+  id: Schema.String,
+  project_id: Schema.String,
+  title: Schema.String,
+  description: Schema.String,
+  priority: Schema.String,
+  kind: Schema.String,
+  status: Schema.String,
+  source: Schema.String,
+  assigned_to: NullableString,
+  created_by_user_id: Schema.String,
+  created_by_session_id: NullableString,
+  created_by_persona: NullableString,
+  lease_epoch: Schema.Number,
+  lease_holder: NullableString,
+  lease_claim_key: NullableString,
+  lease_audit_id: NullableString,
+  lease_expires_at: NullableString,
+  lease_active: Schema.Boolean,
+  context_refs: Schema.Unknown,
+  file_refs: Schema.Unknown,
+  related_sessions: Schema.Unknown,
+  acceptance_criteria: Schema.Unknown,
+  resolver_session_id: NullableString,
+  resolver_user_id: NullableString,
+  completion_notes: NullableString,
+  changed_files: Schema.Unknown,
+  knowledge_entry_ids: Schema.Unknown,
+  depends_on: Schema.Unknown,
+  parent_ticket_id: NullableString,
+  child_ticket_ids: Schema.Unknown,
+  created_at: Schema.String,
+  updated_at: Schema.String,
+  resolved_at: NullableString
+})
+export type TicketRow = typeof TicketRow.Type
+
+export const CommentRow = Schema.Struct({
+  id: Schema.String,
+  ticket_id: Schema.String,
+  author_user_id: Schema.String,
+  author_persona: NullableString,
+  content: Schema.String,
+  session_id: NullableString,
+  created_at: Schema.String
+})
+
+export const EditRow = Schema.Struct({
+  id: Schema.String,
+  ticket_id: Schema.String,
+  edited_by_user_id: Schema.String,
+  field_name: Schema.String,
+  old_value: NullableString,
+  new_value: NullableString,
+  lease_epoch: Schema.Number,
+  edited_at: Schema.String
+})
+
+export const decodeProjects = Schema.decodeUnknownEffect(Schema.Array(ProjectRow))
+export const decodeTickets = Schema.decodeUnknownEffect(Schema.Array(TicketRow))
+export const decodeComments = Schema.decodeUnknownEffect(Schema.Array(CommentRow))
+export const decodeEdits = Schema.decodeUnknownEffect(Schema.Array(EditRow))
+
+/** A `jsonb` value as parsed JSON (some drivers return the text). */
+export const json = (value: unknown): unknown => (typeof value === "string" ? JSON.parse(value) : value)
+
+/** A `jsonb` string array. */
+export const strings = (value: unknown): ReadonlyArray<string> => {
+  const parsed = json(value)
+  return Array.isArray(parsed) ? parsed.filter((x): x is string => typeof x === "string") : []
+}
+
+export const toProject = (row: ProjectRow): Project =>
+  new Project({
+    id: row.id,
+    name: row.name,
+    git_remote_normalized: row.git_remote_normalized,
+    context_document: row.context_document,
+    owner_id: row.owner_id,
+    created_at: row.created_at,
+    updated_at: row.updated_at,
+    session_count: 0
+  })
+
+export const toTicket = (row: TicketRow): Ticket =>
+  new Ticket({
+    id: row.id,
+    project_id: row.project_id,
+    title: row.title,
+    description: row.description,
+    priority: row.priority as Priority,
+    kind: row.kind as Kind,
+    status: row.status as Status,
+    source: row.source as Source,
+    assigned_to: row.assigned_to,
+    created_by_user_id: row.created_by_user_id,
+    created_by_session_id: row.created_by_session_id,
+    created_by_persona: row.created_by_persona,
+    lease_epoch: row.lease_epoch,
+    lease_holder: row.lease_holder,
+    lease_expires_at: row.lease_expires_at,
+    context_refs: strings(row.context_refs),
+    file_refs: strings(row.file_refs),
+    related_sessions: strings(row.related_sessions),
+    acceptance_criteria: strings(row.acceptance_criteria),
+    resolver_session_id: row.resolver_session_id,
+    resolver_user_id: row.resolver_user_id,
+    completion_notes: row.completion_notes,
+    changed_files: strings(row.changed_files),
+    knowledge_entry_ids: strings(row.knowledge_entry_ids),
+    depends_on: strings(row.depends_on),
+    parent_ticket_id: row.parent_ticket_id,
+    child_ticket_ids: row.kind === "issue" ? strings(row.child_ticket_ids) : [],
+    created_at: row.created_at,
+    updated_at: row.updated_at,
+    resolved_at: row.resolved_at
+  })
+
+export const toComment = (row: typeof CommentRow.Type): Comment => new Comment(row)
+
+export const toEdit = (row: typeof EditRow.Type): TicketEdit =>
+  new TicketEdit({
+    ...row,
+    old_value: row.old_value === null ? null : JSON.parse(row.old_value),
+    new_value: row.new_value === null ? null : JSON.parse(row.new_value)
+  })

@@ -1,0 +1,28 @@
+/**
+ * Identity as a platform plugin: it owns the `identity` schema and serves the authentication
+ * and tenancy surfaces of the seeds. Its core services (`Users`, `Sessions`, `ApiKeys`,
+ * `Credentials`, ...) are built by the platform before any plugin (see `IdentityServices.ts`),
+ * because the authentication middleware needs them; the tenancy services (`Members`,
+ * `Workspaces`, `Invites`, `Organizations`) come with its layer, for the plugins after it.
+ */
+import { Layer } from "effect"
+import { authProblems } from "../auth/AuthProblems.ts"
+import * as Plugin from "../plugin/Plugin.ts"
+import { LoginApi, SessionApi, SessionFsAuthApi, SignupApi, SurfletAuthApi } from "./AuthApi.ts"
+import { AuthHttp } from "./AuthHttp.ts"
+import { identityProblems } from "./IdentityProblems.ts"
+import { migrations } from "./migrations.ts"
+import { tenancyGroups, TenancyLayer, tenancyMigration, tenancyProblems, tenancyScopes } from "./Tenancy.ts"
+
+export const identityPluginId = "identity"
+
+export const IdentityPlugin = Plugin.make({
+  id: identityPluginId,
+  version: "1.0.0",
+  description: "Users, sessions, API keys, organizations, workspaces and invites",
+  groups: [LoginApi, SessionApi, SurfletAuthApi, SignupApi, SessionFsAuthApi, ...tenancyGroups],
+  migrations: [...migrations, tenancyMigration],
+  scopes: [...tenancyScopes],
+  problems: [...authProblems, ...identityProblems, ...tenancyProblems],
+  layer: Layer.mergeAll(AuthHttp, TenancyLayer)
+})

@@ -1,0 +1,52 @@
+/**
+ * Rate limits around one authenticated HTTP call, for the authentication middleware: once the
+ * principal and the endpoint's `Requirement` are known,
+ *
+ * ```ts
+ * return yield* HttpRateLimit.enforce(principal, requirement, handler)
+ * ```
+ *
+ * spends the call's budgets and either answers a ready 429 problem response (with
+ * `Retry-After`, `RateLimit-Policy` and `RateLimit`; Surflet's `/v1/` paths get their `error`
+ * envelope from the pipeline like every problem) without running the handler, or runs it and
+ * adds `RateLimit-Policy` / `RateLimit` to the response it ends with (a handler's problem too). A live stream (`requirement.stream`)
+ * also holds one of the principal's stream slots until the response ends: the slot is released
+ * by the request's scope, which closes when the body stream finishes, fails or the client goes
+ * away, and also when the handler fails before streaming.
+ *
+ * The refusal is a response rather than a failure so that it needs no place in the endpoint's
+ * declared errors (nor in the middleware's).
+ */
+import { Effect } from "effect"
+import type { Scope } from "effect"
+import type { HttpServerRequest, HttpServerResponse } from "effect/http"
+import { addHeaders } from "./RateLimitExceeded.ts"
+import type { Requirement } from "../auth/Requirement.ts"
+import { RateLimiter } from "./RateLimiter.ts"
+import type { PrincipalKey } from "./RateLimiter.ts"
+
+export const enforce = <E, R>(
+  principal: PrincipalKey,
+  requirement: Pick<Requirement, "limit" | "stream">,
+  httpEffect: Effect.Effect<HttpServerResponse.HttpServerResponse, E, R>
+): Effect.Effect<
+  HttpServerResponse.HttpServerResponse,
+  E,
+  R | RateLimiter | Scope.Scope | HttpServerRequest.HttpServerRequest
+> =>
+  Effect.gen(function*() {
+    const limiter = yield* RateLimiter
+    const decision = yield* limiter.consume(principal, requirement.limit)
+    if (decision._tag === "Refused") return yield* decision.error.response
+    if (requirement.stream) {
+      const refused = yield* Effect.uninterruptible(Effect.gen(function*() {
+        const slot = yield* limiter.tryAcquireStream(principal)
+        if (slot._tag === "Refused") return slot.error
+        yield* Effect.addFinalizer(() => slot.release)
+        return undefined
+      }))
+      if (refused !== undefined) return yield* refused.response
+    }
+    yield* addHeaders(decision.headers)
+    return yield* httpEffect
+  })

@@ -1,0 +1,347 @@
+/**
+ * Identity over real HTTP: sign-in at the seeds' paths, sessions (bearer and cookie with CSRF),
+ * user keys and service keys, structured 401/403 codes, deny by default, and that no secret
+ * is stored in the clear.
+ */
+import { assert, describe, layer } from "@effect/vitest"
+import { Effect } from "effect"
+import { SqlClient } from "effect/sql"
+import type { HttpClientResponse } from "effect/http"
+import * as TestKit from "trellis/testing"
+import { HelloPlugin } from "../../examples/hello-plugin/Plugin.ts"
+import { Authentication } from "../../src/auth/Authentication.ts"
+import { Requires } from "../../src/auth/Requirement.ts"
+import * as Server from "../../src/server/Server.ts"
+import { Context } from "effect"
+import type { HttpApiEndpoint } from "effect/http-api"
+
+interface Problem {
+  readonly status: number
+  readonly code: string
+  readonly detail?: string
+  readonly required?: ReadonlyArray<string> | string
+  readonly current?: ReadonlyArray<string> | string
+}
+
+const json = <A>(response: HttpClientResponse.HttpClientResponse) => Effect.map(response.json, (body) => body as A)
+
+/** Signs in as a user and returns the session token. */
+const signIn = (username: string, password: string) =>
+  Effect.gen(function*() {
+    const kit = yield* TestKit.TrellisTest
+    const response = yield* kit.request("POST", "/api/login", { body: { username, password }, token: null })
+    assert.strictEqual(response.status, 200)
+    return (yield* json<{ token: string; csrf_token: string }>(response))
+  })
+
+/** A new user in the default organization with a role, and a session for them. */
+const userWithRole = (role: "viewer" | "editor" | "admin") =>
+  Effect.gen(function*() {
+    const kit = yield* TestKit.TrellisTest
+    const sql = yield* SqlClient.SqlClient
+    const name = `${role}-${crypto.randomUUID().slice(0, 8)}`
+    const password = "correct horse battery staple"
+    const signup = yield* kit.request("POST", "/api/v1/auth/signup", {
+      body: { email: `${name}@example.test`, username: name, password },
+      token: null
+    })
+    assert.strictEqual(signup.status, 201)
+    const created = yield* json<{ user_id: string; raw_key: string }>(signup)
+    yield* sql`UPDATE identity.memberships SET role = ${role} WHERE user_id = ${created.user_id}`
+    // The role changed behind the cache's back: wait out nothing, the key was never resolved yet.
+    const session = yield* signIn(name, password)
+    return { userId: created.user_id, key: created.raw_key, session: session.token, name, password }
+  })
+
+describe("identity", () => {
+  layer(TestKit.layer({ plugins: [HelloPlugin] }), { timeout: 180_000 })((it) => {
+    it.effect("signs in with the first admin's password at /api/login and reads /api/me", () =>
+      Effect.gen(function*() {
+        const kit = yield* TestKit.TrellisTest
+        const response = yield* kit.request("POST", "/api/login", {
+          body: { username: "admin", password: TestKit.adminPassword },
+          token: null
+        })
+        assert.strictEqual(response.status, 200)
+        const sessionCookie = response.cookies.cookies["trellis_session"]
+        assert.isTrue(sessionCookie?.value.startsWith("trs_"))
+        assert.strictEqual(sessionCookie?.options?.httpOnly, true)
+        assert.strictEqual(sessionCookie?.options?.sameSite, "lax")
+        assert.notStrictEqual(sessionCookie?.options?.secure, true)
+        assert.notStrictEqual(response.cookies.cookies["trellis_csrf"]?.options?.httpOnly, true)
+        const body = yield* json<{ ok: boolean; token: string; username: string; role: string }>(response)
+        assert.isTrue(body.token.startsWith("trs_"))
+        assert.deepStrictEqual([body.ok, body.username, body.role], [true, "admin", "owner"])
+        const me = yield* kit.request("GET", "/api/me", { token: body.token })
+        assert.strictEqual(me.status, 200)
+        const meBody = yield* json<{ username: string; role: string; organization_id: string }>(me)
+        assert.deepStrictEqual([meBody.username, meBody.role, meBody.organization_id], ["admin", "owner", "org_default"])
+        const surflet = yield* json<{ tenantId: string; type: string }>(yield* kit.request("GET", "/v1/auth/me", { token: body.token }))
+        assert.deepStrictEqual([surflet.tenantId, surflet.type], ["org_default", "human"])
+      }))
+
+    it.effect("refuses a wrong password with invalid_credentials, and the static token logs in too", () =>
+      Effect.gen(function*() {
+        const kit = yield* TestKit.TrellisTest
+        const wrong = yield* kit.request("POST", "/api/login", { body: { username: "admin", password: "nope-nope-nope" }, token: null })
+        assert.strictEqual(wrong.status, 401)
+        assert.strictEqual((yield* json<Problem>(wrong)).code, "invalid_credentials")
+        const unknownUser = yield* kit.request("POST", "/api/login", { body: { username: "ghost", password: "nope-nope-nope" }, token: null })
+        assert.strictEqual((yield* json<Problem>(unknownUser)).code, "invalid_credentials")
+        const byToken = yield* kit.request("POST", "/api/login", { body: { token: kit.adminToken }, token: null })
+        assert.strictEqual(byToken.status, 200)
+        const session = yield* json<{ token: string; role: string }>(byToken)
+        assert.strictEqual(session.role, "owner")
+        const plugins = yield* kit.request("GET", "/api/plugins", { token: session.token })
+        assert.strictEqual(plugins.status, 200)
+      }))
+
+    it.effect("locks an account out after repeated failures with a 429 and Retry-After", () =>
+      Effect.gen(function*() {
+        const kit = yield* TestKit.TrellisTest
+        const victim = yield* userWithRole("viewer")
+        let last: HttpClientResponse.HttpClientResponse | undefined
+        for (let i = 0; i < 11; i++) {
+          last = yield* kit.request("POST", "/api/login", { body: { username: victim.name, password: "wrong-password" }, token: null })
+        }
+        assert.strictEqual(last?.status, 429)
+        assert.isDefined(last?.headers["retry-after"])
+        assert.strictEqual((yield* json<Problem>(last!)).code, "RATE_LIMITED")
+        // Even the right password is refused while locked, so the lock cannot be used to probe.
+        const right = yield* kit.request("POST", "/api/login", { body: { username: victim.name, password: victim.password }, token: null })
+        assert.strictEqual(right.status, 429)
+      }))
+
+    it.effect("logout revokes the session: the next request is session_expired", () =>
+      Effect.gen(function*() {
+        const kit = yield* TestKit.TrellisTest
+        const { token } = yield* signIn("admin", TestKit.adminPassword)
+        assert.strictEqual((yield* kit.request("GET", "/api/me", { token })).status, 200)
+        assert.strictEqual((yield* kit.request("POST", "/api/logout", { token })).status, 200)
+        const after = yield* kit.request("GET", "/api/me", { token })
+        assert.strictEqual(after.status, 401)
+        assert.strictEqual((yield* json<Problem>(after)).code, "session_expired")
+      }))
+
+    it.effect("accepts the session cookie, and refuses a cookie write without the CSRF token", () =>
+      Effect.gen(function*() {
+        const kit = yield* TestKit.TrellisTest
+        const { csrf_token: csrfToken, token } = yield* signIn("admin", TestKit.adminPassword)
+        const cookie = { cookie: `trellis_session=${token}` }
+        const me = yield* kit.request("GET", "/api/me", { token: null, headers: cookie })
+        assert.strictEqual(me.status, 200)
+        const forged = yield* kit.request("POST", "/api/hello/greetings", { token: null, headers: cookie, body: { name: "csrf" } })
+        assert.strictEqual(forged.status, 403)
+        assert.strictEqual((yield* json<Problem>(forged)).code, "csrf_failed")
+        const wrong = yield* kit.request("POST", "/api/hello/greetings", {
+          token: null,
+          headers: { ...cookie, "x-csrf-token": "trc_wrong" },
+          body: { name: "csrf" }
+        })
+        assert.strictEqual(wrong.status, 403)
+        const good = yield* kit.request("POST", "/api/hello/greetings", {
+          token: null,
+          headers: { ...cookie, "x-csrf-token": csrfToken },
+          body: { name: "csrf" }
+        })
+        assert.strictEqual(good.status, 201)
+      }))
+
+    it.effect("signup returns a working key once; a duplicate email is 409 account_exists", () =>
+      Effect.gen(function*() {
+        const kit = yield* TestKit.TrellisTest
+        const email = `sig-${crypto.randomUUID().slice(0, 8)}@example.test`
+        const response = yield* kit.request("POST", "/api/v1/auth/signup", { body: { email }, token: null })
+        assert.strictEqual(response.status, 201)
+        const body = yield* json<{ user_id: string; raw_key: string; key_id: string; email: string }>(response)
+        assert.isTrue(body.raw_key.startsWith("sk_sfs_user_"))
+        const me = yield* json<{ user_id: string; email: string; org_role: string; email_verified: boolean }>(
+          yield* kit.request("GET", "/api/v1/auth/me", { token: body.raw_key })
+        )
+        assert.deepStrictEqual([me.user_id, me.email, me.org_role, me.email_verified], [body.user_id, email, "viewer", false])
+        const again = yield* kit.request("POST", "/api/v1/auth/signup", { body: { email }, token: null })
+        assert.strictEqual(again.status, 409)
+        assert.strictEqual((yield* json<Problem>(again)).code, "account_exists")
+        const bad = yield* kit.request("POST", "/api/v1/auth/signup", { body: { email: "not-an-email" }, token: null })
+        assert.strictEqual(bad.status, 400)
+      }))
+
+    it.effect("user keys: listed by prefix only, revoked keys fail with api_key_revoked", () =>
+      Effect.gen(function*() {
+        const kit = yield* TestKit.TrellisTest
+        const user = yield* userWithRole("editor")
+        const created = yield* kit.request("POST", "/api/v1/auth/keys", { token: user.session, body: { name: "ci" } })
+        assert.strictEqual(created.status, 201)
+        const key = yield* json<{ key_id: string; raw_key: string }>(created)
+        const list = yield* json<ReadonlyArray<Record<string, unknown>>>(yield* kit.request("GET", "/api/v1/auth/keys", { token: key.raw_key }))
+        const listed = list.find((k) => k.key_id === key.key_id)
+        assert.isDefined(listed)
+        assert.isTrue(String(listed?.key_prefix).startsWith("sk_sfs_user_"))
+        assert.notInclude(JSON.stringify(list), key.raw_key)
+        assert.strictEqual((yield* kit.request("DELETE", `/api/v1/auth/keys/${key.key_id}`, { token: user.session })).status, 204)
+        const after = yield* kit.request("GET", "/api/v1/auth/me", { token: key.raw_key })
+        assert.strictEqual(after.status, 401)
+        assert.strictEqual((yield* json<Problem>(after)).code, "api_key_revoked")
+        const surfletKey = yield* json<{ key: string; id: string }>(
+          yield* kit.request("POST", "/v1/account/api-keys", { token: (yield* signIn("admin", TestKit.adminPassword)).token, body: { name: "surflet" } })
+        )
+        assert.isTrue(surfletKey.key.startsWith("sk_live_"))
+        const surfletList = yield* json<{ keys: ReadonlyArray<{ id: string; prefix: string }> }>(
+          yield* kit.request("GET", "/v1/account/api-keys", { token: surfletKey.key })
+        )
+        assert.isTrue(surfletList.keys.some((k) => k.id === surfletKey.id && k.prefix.startsWith("sk_live_")))
+      }))
+
+    it.effect("service keys: deny by default, insufficient_scope with required/current, rotate, expiry", () =>
+      Effect.gen(function*() {
+        const kit = yield* TestKit.TrellisTest
+        const create = (body: unknown) => kit.request("POST", "/api/v1/orgs/org_default/service-keys", { body })
+        const made = yield* create({ name: "reader", scopes: ["hello:read"] })
+        assert.strictEqual(made.status, 201)
+        const reader = yield* json<{ id: string; key: string; key_prefix: string; scopes: Array<string> }>(made)
+        assert.isTrue(reader.key.startsWith("sk_sfs_svc_"))
+        assert.strictEqual((yield* kit.request("GET", "/api/hello/greetings", { token: reader.key })).status, 200)
+        const write = yield* kit.request("POST", "/api/hello/greetings", { token: reader.key, body: { name: "x" } })
+        assert.strictEqual(write.status, 403)
+        const scopeProblem = yield* json<Problem>(write)
+        assert.strictEqual(scopeProblem.code, "insufficient_scope")
+        assert.deepStrictEqual(scopeProblem.required, ["hello:write"])
+        assert.deepStrictEqual(scopeProblem.current, ["hello:read"])
+        const me = yield* kit.request("GET", "/api/me", { token: reader.key })
+        assert.strictEqual(me.status, 403)
+        assert.strictEqual((yield* json<Problem>(me)).code, "service_key_not_allowed")
+
+        const wildcard = yield* create({ name: "all", scopes: ["*"] })
+        assert.strictEqual(wildcard.status, 400)
+        assert.strictEqual((yield* json<Problem>(wildcard)).code, "unknown_scope")
+        assert.strictEqual((yield* create({ name: "nope", scopes: ["nothing:read"] })).status, 400)
+        const elsewhere = yield* kit.request("POST", "/api/v1/orgs/org_other/service-keys", { body: { name: "x", scopes: ["hello:read"] } })
+        assert.strictEqual(elsewhere.status, 404)
+
+        const rotated = yield* kit.request("POST", `/api/v1/orgs/org_default/service-keys/${reader.id}/rotate`)
+        assert.strictEqual(rotated.status, 200)
+        const fresh = yield* json<{ id: string; key: string; scopes: Array<string> }>(rotated)
+        assert.notStrictEqual(fresh.key, reader.key)
+        assert.deepStrictEqual(fresh.scopes, ["hello:read"])
+        const old = yield* kit.request("GET", "/api/hello/greetings", { token: reader.key })
+        assert.strictEqual(old.status, 401)
+        assert.strictEqual((yield* json<Problem>(old)).code, "api_key_revoked")
+        assert.strictEqual((yield* kit.request("GET", "/api/hello/greetings", { token: fresh.key })).status, 200)
+
+        const expiring = yield* json<{ id: string; key: string }>(
+          yield* create({ name: "short", scopes: ["hello:read"], expires_at: new Date(Date.now() + 1500).toISOString() })
+        )
+        assert.strictEqual((yield* kit.request("GET", "/api/hello/greetings", { token: expiring.key })).status, 200)
+        yield* Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 1700)))
+        const expired = yield* kit.request("GET", "/api/hello/greetings", { token: expiring.key })
+        assert.strictEqual(expired.status, 401)
+        assert.strictEqual((yield* json<Problem>(expired)).code, "api_key_expired")
+
+        const revoke = yield* kit.request("DELETE", `/api/v1/orgs/org_default/service-keys/${fresh.id}`, { body: { revoke_reason: "leaked" } })
+        assert.strictEqual(revoke.status, 204)
+        assert.strictEqual((yield* kit.request("GET", "/api/hello/greetings", { token: fresh.key })).status, 401)
+        const list = yield* json<ReadonlyArray<{ id: string; is_active: boolean; revoke_reason: string | null }>>(
+          yield* kit.request("GET", "/api/v1/orgs/org_default/service-keys")
+        )
+        const listed = list.find((k) => k.id === fresh.id)
+        assert.deepStrictEqual([listed?.is_active, listed?.revoke_reason], [false, "leaked"])
+      }))
+
+    it.effect("roles: a viewer reads but may not write (insufficient_role); an editor writes", () =>
+      Effect.gen(function*() {
+        const kit = yield* TestKit.TrellisTest
+        const viewer = yield* userWithRole("viewer")
+        const editor = yield* userWithRole("editor")
+        assert.strictEqual((yield* kit.request("GET", "/api/hello/greetings", { token: viewer.session })).status, 200)
+        const denied = yield* kit.request("POST", "/api/hello/greetings", { token: viewer.session, body: { name: "v" } })
+        assert.strictEqual(denied.status, 403)
+        const problem = yield* json<Problem>(denied)
+        assert.deepStrictEqual([problem.code, problem.required, problem.current], ["insufficient_role", "editor", "viewer"])
+        assert.strictEqual((yield* kit.request("POST", "/api/hello/greetings", { token: editor.key, body: { name: "e" } })).status, 201)
+        const adminOnly = yield* kit.request("POST", "/api/v1/orgs/org_default/service-keys", {
+          token: editor.session,
+          body: { name: "x", scopes: ["hello:read"] }
+        })
+        assert.strictEqual(adminOnly.status, 403)
+      }))
+
+    it.effect("X-Trellis-Organization: a member may switch, anyone else gets cross_org_denied", () =>
+      Effect.gen(function*() {
+        const kit = yield* TestKit.TrellisTest
+        const viewer = yield* userWithRole("viewer")
+        const denied = yield* kit.request("GET", "/api/me", { token: viewer.session, headers: { "x-trellis-organization": "org_elsewhere" } })
+        assert.strictEqual(denied.status, 403)
+        assert.strictEqual((yield* json<Problem>(denied)).code, "cross_org_denied")
+        const same = yield* kit.request("GET", "/api/me", { token: viewer.session, headers: { "x-trellis-organization": "org_default" } })
+        assert.strictEqual(same.status, 200)
+      }))
+
+    it.effect("stores no password, session token or key secret in the clear", () =>
+      Effect.gen(function*() {
+        const kit = yield* TestKit.TrellisTest
+        const sql = yield* SqlClient.SqlClient
+        const user = yield* userWithRole("admin")
+        const service = yield* json<{ key: string }>(
+          yield* kit.request("POST", "/api/v1/orgs/org_default/service-keys", { body: { name: "dump", scopes: ["hello:read"] } })
+        )
+        const tables = yield* sql<{ schema: string; name: string }>`
+          SELECT table_schema AS schema, table_name AS name FROM information_schema.tables
+          WHERE table_schema NOT IN ('pg_catalog', 'information_schema') AND table_type = 'BASE TABLE'`
+        let dump = ""
+        for (const table of tables) {
+          const rows = yield* sql.unsafe<{ row: unknown }>(`SELECT row_to_json(t)::text AS row FROM "${table.schema}"."${table.name}" t`)
+          dump += rows.map((r) => String(r.row)).join("\n")
+        }
+        assert.isAbove(dump.length, 0)
+        for (const secret of [user.password, user.session, user.key, service.key, TestKit.adminPassword, kit.adminToken]) {
+          assert.notInclude(dump, secret)
+        }
+      }))
+
+    it.effect("the real middleware rate-limits a principal (61st call: 429) but not another", () =>
+      Effect.gen(function*() {
+        const kit = yield* TestKit.TrellisTest
+        const busy = yield* userWithRole("viewer")
+        const other = yield* userWithRole("viewer")
+        const statuses: Array<number> = []
+        for (let i = 0; i < 61; i++) statuses.push((yield* kit.request("GET", "/api/hello/greetings", { token: busy.key })).status)
+        assert.deepStrictEqual(statuses.slice(0, 60).filter((s) => s !== 200), [])
+        assert.strictEqual(statuses[60], 429)
+        const limited = yield* kit.request("GET", "/api/hello/greetings", { token: busy.key })
+        assert.isDefined(limited.headers["retry-after"])
+        assert.match(limited.headers["ratelimit-policy"] ?? "", /q=60/)
+        assert.strictEqual((yield* kit.request("GET", "/api/hello/greetings", { token: other.key })).status, 200)
+      }))
+
+    it.effect("Idempotency-Key on a real create replays the first response without a second write", () =>
+      Effect.gen(function*() {
+        const kit = yield* TestKit.TrellisTest
+        const headers = { "idempotency-key": `idem-${crypto.randomUUID()}` }
+        const first = yield* kit.request("POST", "/api/hello/greetings", { body: { name: "once" }, headers })
+        const second = yield* kit.request("POST", "/api/hello/greetings", { body: { name: "once" }, headers })
+        assert.deepStrictEqual([first.status, second.status], [201, 201])
+        assert.strictEqual(second.headers["idempotent-replayed"], "true")
+        const a = yield* json<{ id: string }>(first)
+        const b = yield* json<{ id: string }>(second)
+        assert.strictEqual(a.id, b.id)
+        const different = yield* kit.request("POST", "/api/hello/greetings", { body: { name: "twice" }, headers })
+        assert.strictEqual(different.status, 422)
+      }))
+
+    it.effect("every authenticated endpoint of the composed API declares a requirement", () =>
+      Effect.gen(function*() {
+        const composition = yield* Server.compose([HelloPlugin, ...Server.firstParty])
+        const missing: Array<string> = []
+        let checked = 0
+        for (const group of Object.values(composition.api.groups)) {
+          for (const endpoint of Object.values(group.endpoints) as unknown as ReadonlyArray<HttpApiEndpoint.Top>) {
+            if (!endpoint.middlewares.has(Authentication)) continue
+            checked++
+            if (Context.get(endpoint.annotations, Requires) === undefined) missing.push(`${endpoint.method} ${endpoint.path}`)
+          }
+        }
+        assert.isAbove(checked, 10)
+        assert.deepStrictEqual(missing, [])
+      }))
+  })
+})

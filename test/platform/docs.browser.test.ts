@@ -1,0 +1,109 @@
+/**
+ * `/docs` in a real browser: headless Chromium opens the API reference of a running server and
+ * it renders the composed OpenAPI (the platform's and a plugin's operations) without a script
+ * error and without a single request leaving for another host: the page works offline.
+ *
+ * Uses Debian's `chromium` (`.ci/run` installs it when missing); skipped, saying so, on a
+ * machine without it. `TRELLIS_TEST_CHROMIUM` names another binary.
+ */
+import { assert, describe, it, layer } from "@effect/vitest"
+import { Effect } from "effect"
+import * as NodeFs from "node:fs"
+import * as NodeOs from "node:os"
+import * as NodePath from "node:path"
+import { chromium } from "playwright-core"
+import type { BrowserContext } from "playwright-core"
+import * as TestKit from "../../src/testing/TestKit.ts"
+import { ProbePlugin } from "./fixtures.ts"
+
+const executablePath = process.env.TRELLIS_TEST_CHROMIUM ?? "/usr/bin/chromium"
+const hasChromium = NodeFs.existsSync(executablePath)
+
+const localHosts = new Set(["127.0.0.1", "localhost", "[::1]"])
+
+/** True for the requests a page that works offline may make: to the server itself, or inline. */
+const isLocal = (url: string): boolean => {
+  const parsed = new URL(url)
+  if (parsed.protocol === "data:" || parsed.protocol === "blob:" || parsed.protocol === "about:") return true
+  return localHosts.has(parsed.hostname)
+}
+
+/** A headless Chromium with a fresh profile, closed (and its profile removed) afterwards. */
+const browser = Effect.acquireRelease(
+  Effect.promise(async () => {
+    const profile = NodeFs.mkdtempSync(NodePath.join(NodeOs.tmpdir(), "trellis-chromium-"))
+    const context = await chromium.launchPersistentContext(profile, {
+      executablePath,
+      headless: true,
+      args: [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync"
+      ]
+    })
+    return { context, profile }
+  }),
+  ({ context, profile }) =>
+    Effect.promise(async () => {
+      await context.close()
+      NodeFs.rmSync(profile, { recursive: true, force: true })
+    })
+)
+
+/**
+ * Records every request of the browser and lets only local ones through: a request to another
+ * host is a failure of the test, and is never actually sent.
+ */
+const recordRequests = async (context: BrowserContext) => {
+  const requested: Array<string> = []
+  await context.route("**/*", async (route) => {
+    const url = route.request().url()
+    requested.push(url)
+    await (isLocal(url) ? route.continue() : route.abort("blockedbyclient"))
+  })
+  return requested
+}
+
+if (!hasChromium) {
+  const reason = `no Chromium at ${executablePath} (apt-get install -y chromium; .ci/run installs it)`
+  process.stderr.write(`docs.browser.test.ts: skipped: ${reason}\n`)
+  describe("/docs in a browser", () => {
+    it.skip(`skipped: ${reason}`, () => {})
+  })
+} else {
+  describe("/docs in a browser", () => {
+    layer(TestKit.layer({ plugins: [ProbePlugin] }), { timeout: 120_000 })((it) => {
+      it.effect("renders the API reference of the composed API, offline", () =>
+        Effect.scoped(Effect.gen(function*() {
+          const kit = yield* TestKit.TrellisTest
+          const { context } = yield* browser
+          const requested = yield* Effect.promise(() => recordRequests(context))
+          const pageErrors: Array<string> = []
+          const page = yield* Effect.promise(() => context.newPage())
+          page.on("pageerror", (error) => pageErrors.push(error.message))
+
+          const response = yield* Effect.promise(() => page.goto(`${kit.baseUrl}/docs`, { waitUntil: "networkidle" }))
+          assert.strictEqual(response?.status(), 200)
+
+          // The reference is rendered by the inlined script, not just served: the API's title as
+          // the page heading, the platform's operations and the plugin's.
+          yield* Effect.promise(() => page.getByRole("heading", { level: 1, name: "Trellis" }).waitFor({ state: "visible", timeout: 30_000 }))
+          const text = yield* Effect.promise(() => page.locator("body").innerText())
+          assert.include(text, "/health")
+          assert.include(text, "/ready")
+          assert.include(text, "/api/plugins")
+          assert.include(text, "/api/probe/echo")
+          assert.strictEqual(yield* Effect.promise(() => page.title()), "Trellis")
+
+          assert.deepStrictEqual(pageErrors, [], "script errors on the page")
+          assert.isAbove(requested.length, 0)
+          assert.deepStrictEqual(requested.filter((url) => !isLocal(url)), [], "requests that left for another host")
+        })), { timeout: 120_000 })
+    })
+  })
+}
