@@ -43,7 +43,7 @@ const server = createServer((req, res) => {
   for (const [key, value] of Object.entries(extraHeaders)) res.setHeader(key, value)
   res.setHeader("x-request-id", randomUUID())
   const path = (req.url ?? "/").split("?", 1)[0]
-  if (req.method !== "GET" || path !== "/api/plugins") {
+  if (req.method !== "GET" || (path !== "/api/plugins" && !path.startsWith("/api/sdk/prompts/"))) {
     res.writeHead(404, { "content-type": "application/problem+json", "content-length": notFound.length })
     res.end(notFound)
     return

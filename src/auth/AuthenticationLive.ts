@@ -18,7 +18,7 @@ import type { Requirement } from "./Requirement.ts"
 import * as Idempotency from "../idempotency/Idempotency.ts"
 import { IdempotencyStore } from "../idempotency/IdempotencyStore.ts"
 import * as HttpRateLimit from "../ratelimit/HttpRateLimit.ts"
-import { RateLimiter } from "../ratelimit/RateLimiter.ts"
+import { isExempt, RateLimiter } from "../ratelimit/RateLimiter.ts"
 import { RpcAuthentication } from "./RpcAuthentication.ts"
 import { createHash, timingSafeEqual } from "node:crypto"
 
@@ -81,14 +81,15 @@ export const AuthenticationLive = Layer.effect(
           header: request.headers[csrfHeader]
         })
         const requirement = yield* authorized(principal, Context.get(endpoint.annotations, Requires))
-        return yield* HttpRateLimit.enforce(
-          principal,
-          requirement,
-          Idempotency.wrap(principal, Effect.provideService(httpEffect, CurrentPrincipal, principal))
-        ).pipe(
-          Effect.provideService(RateLimiter, limiter),
-          Effect.provideService(IdempotencyStore, idempotency)
-        )
+        // Each wrapper is applied only where it can act (every provideService copies the
+        // context, on the hot path): idempotency on POSTs that carry a key, rate limits on
+        // principals that are not exempt.
+        const handler = Effect.provideService(httpEffect, CurrentPrincipal, principal)
+        const idempotent = request.method === "POST" && request.headers[Idempotency.keyHeader] !== undefined
+          ? Idempotency.wrap(principal, handler).pipe(Effect.provideService(IdempotencyStore, idempotency))
+          : handler
+        if (isExempt(principal)) return yield* idempotent
+        return yield* HttpRateLimit.enforce(principal, requirement, idempotent).pipe(Effect.provideService(RateLimiter, limiter))
       })
     })
   })

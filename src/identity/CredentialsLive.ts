@@ -172,17 +172,19 @@ export const layer = Layer.effect(
         })
       )
 
+    // Cached by the presented secret itself (it is in this process's memory during the request
+    // anyway), so a hit costs no hashing; the database is only ever asked by digest.
     const lookup = (token: string): Effect.Effect<Lookup> => {
-      const digest = Secrets.digest(token)
-      const cached = cache.get<Lookup>(digest)
+      const cached = cache.get<Lookup>(token)
       if (cached !== undefined) return Effect.succeed(cached)
+      const digest = Secrets.digest(token)
       const query = token.startsWith(Secrets.prefixes.session)
         ? lookupSession(digest)
         : token.startsWith("sk_")
         ? lookupKey(digest)
         : Effect.succeed(unknown)
       return query.pipe(
-        Effect.tap((result) => Effect.sync(() => cache.set(digest, result))),
+        Effect.tap((result) => Effect.sync(() => cache.set(token, result))),
         Effect.orDie
       )
     }

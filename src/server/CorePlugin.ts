@@ -38,7 +38,12 @@ const SystemHandlers = HttpApiBuilder.group(
           const pending = reachable
             ? yield* Migrations.pending(registry.migrationPlan).pipe(
               Effect.map((list) => list.flatMap((p) => p.pending.map((name) => `${p.pluginId}/${name}`))),
-              Effect.orElseSucceed(() => ["(unknown: the migration table could not be read)"])
+              Effect.orElseSucceed(() => ["(unknown: the migration table could not be read)"]),
+              // A readiness probe must answer: a database that does not answer in time is "not ready".
+              Effect.timeoutOrElse({
+                duration: "3 seconds",
+                orElse: () => Effect.succeed(["(unknown: the migration table did not answer within 3 s)"])
+              })
             )
             : []
           if (shuttingDown || !reachable || pending.length > 0) {

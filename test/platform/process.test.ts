@@ -3,12 +3,13 @@
  * start, SIGTERM stops it cleanly and quickly (exit 0) and ends open live streams with a
  * final event instead of cutting them, and a restart keeps the data.
  */
-import { afterAll, assert, describe, it } from "vitest"
+import { afterAll, afterEach, assert, describe, it } from "vitest"
 import * as NodeFs from "node:fs"
-import { authorized, freshDataDir, start, stop, waitReady } from "./serverProcess.ts"
+import { authorized, freshDataDir, killAll, start, stop, waitReady } from "./serverProcess.ts"
 import { connect, eventIds } from "./sseClient.ts"
 
 const dataDir = freshDataDir()
+afterEach(killAll)
 afterAll(() => NodeFs.rmSync(dataDir, { recursive: true, force: true }))
 
 const env = { TRELLIS_DATA_DIR: dataDir, TRELLIS_PLUGINS: "./examples/hello-plugin/mod.ts" }

@@ -41,6 +41,15 @@ export interface RunningServer {
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>
 }
 
+/** Every child started here and not yet exited, so a failed test can stop what it left running. */
+const running = new Set<ChildProcess>()
+
+/** Kills (SIGKILL) every server process still running; use in `afterEach`. */
+export const killAll = (): void => {
+  for (const child of running) child.kill("SIGKILL")
+  running.clear()
+}
+
 export const start = async (env: Record<string, string>, port?: number): Promise<RunningServer> => {
   const chosen = port ?? await freePort()
   let output = ""
@@ -56,6 +65,8 @@ export const start = async (env: Record<string, string>, port?: number): Promise
     },
     stdio: ["ignore", "pipe", "pipe"]
   })
+  running.add(child)
+  child.once("exit", () => running.delete(child))
   child.stdout?.on("data", (chunk: Buffer) => { output += chunk.toString() })
   child.stderr?.on("data", (chunk: Buffer) => { output += chunk.toString() })
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
@@ -71,7 +82,8 @@ export const waitReady = async (server: RunningServer, timeoutMs = 90_000): Prom
   while (Date.now() < deadline) {
     if (exited) throw new Error(`server exited before it was ready:\n${server.output()}`)
     try {
-      const response = await fetch(`${server.url}/ready`)
+      // Each probe gives up after 5 s: one lost answer must not hang the wait.
+      const response = await fetch(`${server.url}/ready`, { signal: AbortSignal.timeout(5000) })
       if (response.status === 200) return
     } catch {
       // not listening yet
