@@ -1,0 +1,129 @@
+/**
+ * Identity from the operator's side, with real processes and a real SMTP conversation:
+ * the one-time password printed once at the first start, `trellis users create` and
+ * `trellis keys create`, and the SMTP mailer delivering to a relay.
+ */
+import { afterAll, afterEach, assert, describe, it } from "vitest"
+import { Effect } from "effect"
+import { spawnSync } from "node:child_process"
+import * as NodeFs from "node:fs"
+import * as NodeNet from "node:net"
+import { Mailer, layerSmtp } from "../../src/identity/Mailer.ts"
+import { freePort, freshDataDir, killAll, start, stop, waitReady } from "../platform/serverProcess.ts"
+
+const dirs: Array<string> = []
+afterEach(killAll)
+afterAll(() => {
+  for (const dir of dirs) NodeFs.rmSync(dir, { recursive: true, force: true })
+})
+
+const login = (url: string, username: string, password: string) =>
+  fetch(`${url}/api/login`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ username, password }) })
+
+const cli = (args: ReadonlyArray<string>, dataDir: string) =>
+  spawnSync(process.execPath, ["src/main.ts", ...args, "--data-dir", dataDir], { encoding: "utf8", timeout: 120_000 })
+
+describe("first start and the command line", () => {
+  it("prints a one-time admin password once, and it signs in", async () => {
+    const dataDir = freshDataDir()
+    dirs.push(dataDir)
+    const first = await start({ TRELLIS_DATA_DIR: dataDir, TRELLIS_ADMIN_PASSWORD: "" })
+    await waitReady(first)
+    const match = /one-time password (\S+) /.exec(first.output())
+    assert.isNotNull(match, first.output())
+    const password = match![1]
+    assert.strictEqual((await login(first.url, "admin", password)).status, 200)
+    assert.strictEqual((await login(first.url, "admin", `${password}x`)).status, 401)
+    assert.strictEqual((await stop(first)).code, 0)
+    const again = await start({ TRELLIS_DATA_DIR: dataDir, TRELLIS_ADMIN_PASSWORD: "" })
+    await waitReady(again)
+    assert.notInclude(again.output(), "one-time password")
+    assert.strictEqual((await stop(again)).code, 0)
+  }, 180_000)
+
+  it("users create and keys create work before the first start; the key and password work after", async () => {
+    const dataDir = freshDataDir()
+    dirs.push(dataDir)
+    const created = cli(["users", "create", "--username", "alice", "--admin"], dataDir)
+    assert.strictEqual(created.status, 0, created.stderr)
+    const password = /password: (\S+)/.exec(created.stdout)?.[1]
+    assert.isDefined(password, created.stdout)
+    const userKey = cli(["keys", "create", "--name", "script", "--user", "alice"], dataDir)
+    assert.strictEqual(userKey.status, 0, userKey.stderr)
+    assert.match(userKey.stdout.trim(), /^sk_sfs_user_[A-Za-z0-9_-]{43}$/)
+    const serviceKey = cli(["keys", "create", "--name", "ci", "--scopes", "tickets:read"], dataDir)
+    assert.strictEqual(serviceKey.status, 0, serviceKey.stderr)
+    assert.match(serviceKey.stdout.trim(), /^sk_sfs_svc_/)
+    const refused = cli(["keys", "create", "--name", "bad", "--scopes", "*"], dataDir)
+    assert.strictEqual(refused.status, 1)
+    assert.include(refused.stderr, "declared scopes")
+
+    const server = await start({ TRELLIS_DATA_DIR: dataDir, TRELLIS_ADMIN_PASSWORD: "" }, await freePort())
+    await waitReady(server)
+    // A user existed already: no first-start admin and no printed password.
+    assert.notInclude(server.output(), "one-time password")
+    assert.strictEqual((await login(server.url, "alice", password!)).status, 200)
+    const me = await fetch(`${server.url}/api/me`, { headers: { authorization: `Bearer ${userKey.stdout.trim()}` } })
+    assert.strictEqual(me.status, 200)
+    assert.strictEqual(((await me.json()) as { username: string; role: string }).role, "admin")
+    const tickets = await fetch(`${server.url}/api/v1/projects/`, { headers: { authorization: `Bearer ${serviceKey.stdout.trim()}` } })
+    assert.strictEqual(tickets.status, 200)
+    assert.strictEqual((await stop(server)).code, 0)
+  }, 240_000)
+})
+
+/** A minimal SMTP relay that accepts every message and keeps the DATA of each. */
+const smtpSink = async () => {
+  const received: Array<string> = []
+  const server = NodeNet.createServer((socket) => {
+    let inData = false
+    let data = ""
+    let buffer = ""
+    socket.write("220 sink ESMTP\r\n")
+    socket.on("data", (chunk) => {
+      buffer += chunk.toString()
+      let index: number
+      while ((index = buffer.indexOf("\r\n")) >= 0) {
+        const line = buffer.slice(0, index)
+        buffer = buffer.slice(index + 2)
+        if (inData) {
+          if (line === ".") {
+            inData = false
+            received.push(data)
+            data = ""
+            socket.write("250 queued\r\n")
+          } else data += `${line}\n`
+        } else if (/^(EHLO|HELO)/i.test(line)) socket.write("250 sink\r\n")
+        else if (/^DATA/i.test(line)) {
+          inData = true
+          socket.write("354 go on\r\n")
+        } else if (/^QUIT/i.test(line)) {
+          socket.write("221 bye\r\n")
+          socket.end()
+        } else socket.write("250 ok\r\n")
+      }
+    })
+  })
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
+  const address = server.address() as NodeNet.AddressInfo
+  return { port: address.port, received, close: () => server.close() }
+}
+
+describe("the SMTP mailer", () => {
+  it("delivers a message to the relay", async () => {
+    const sink = await smtpSink()
+    try {
+      await Effect.runPromise(
+        Effect.flatMap(Mailer, (mailer) => mailer.send({ to: "bob@example.test", subject: "Welcome", text: "Open the link." })).pipe(
+          Effect.provide(layerSmtp({ url: `smtp://127.0.0.1:${sink.port}`, from: "trellis@example.test" }))
+        )
+      )
+      assert.strictEqual(sink.received.length, 1)
+      assert.include(sink.received[0], "Subject: Welcome")
+      assert.include(sink.received[0], "To: bob@example.test")
+      assert.include(sink.received[0], "Open the link.")
+    } finally {
+      sink.close()
+    }
+  }, 30_000)
+})
