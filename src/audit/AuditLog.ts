@@ -17,6 +17,12 @@ import type { CurrentPrincipal } from "../auth/Principal.ts"
 export const AuditTarget = Schema.Struct({ type: Schema.String, id: Schema.String })
 export type AuditTarget = typeof AuditTarget.Type
 
+/** The audit actor of a principal. */
+export const actorOf = (principal: { readonly id: string; readonly kind: string }): AuditInput["actor"] => ({
+  id: principal.id,
+  kind: principal.kind
+})
+
 export interface AuditInput {
   readonly organizationId: string
   readonly actor: { readonly id: string; readonly kind: string }
@@ -25,6 +31,7 @@ export interface AuditInput {
   readonly target: AuditTarget | null
   /** Extra facts (never secrets). */
   readonly details?: Record<string, unknown> | undefined
+  /** Defaults to the current request's id (`CurrentRequestId`). */
   readonly requestId?: string | undefined
 }
 
@@ -81,7 +88,10 @@ export interface AuditVerification {
 }
 
 export class AuditLog extends Context.Service<AuditLog, {
-  /** Appends one entry; joins the caller's transaction when there is one. */
+  /**
+   * Appends one entry in the named organization (for writes that land outside the caller's
+   * organization, or have no principal); joins the caller's transaction when there is one.
+   */
   readonly append: (input: AuditInput) => Effect.Effect<AuditEntry>
   /**
    * Appends an entry for the current principal and request: the usual call from a handler or

@@ -24,7 +24,7 @@ import { CurrentPrincipal } from "../auth/Principal.ts"
 import { CurrentRequestId } from "../http/RequestId.ts"
 import { entryHash, genesisHash, normalizeDetails, toWire } from "./AuditHash.ts"
 import type { HashedFields } from "./AuditHash.ts"
-import { AuditEntry, AuditLog } from "./AuditLog.ts"
+import { actorOf, AuditEntry, AuditLog } from "./AuditLog.ts"
 import type { AuditFailureReason, AuditInput, AuditTarget, AuditVerification } from "./AuditLog.ts"
 
 /** Entries read per query while verifying. */
@@ -123,6 +123,7 @@ export const layer: Layer.Layer<AuditLog, never, SqlClient.SqlClient> = Layer.ef
       if (bad !== undefined) return yield* Effect.die(new Error(`AuditLog.append: ${bad}`))
       const organizationId = input.organizationId
       const details = normalizeDetails(input.details)
+      const requestId = input.requestId ?? (yield* CurrentRequestId) ?? null
       return yield* sql.withTransaction(Effect.gen(function*() {
         const lockHead = sql<HeadRow>`
           SELECT last_seq AS "lastSeq", last_hash AS "lastHash" FROM audit.chain_heads
@@ -147,7 +148,7 @@ export const layer: Layer.Layer<AuditLog, never, SqlClient.SqlClient> = Layer.ef
           targetType: input.target?.type ?? null,
           targetId: input.target?.id ?? null,
           details,
-          requestId: input.requestId ?? null,
+          requestId,
           createdAt: new Date(yield* Clock.currentTimeMillis).toISOString(),
           prevHash: head.lastHash
         }
@@ -174,15 +175,7 @@ export const layer: Layer.Layer<AuditLog, never, SqlClient.SqlClient> = Layer.ef
       details?: Record<string, unknown>
     ) {
       const principal = yield* CurrentPrincipal
-      const requestId = yield* CurrentRequestId
-      return yield* append({
-        organizationId: principal.organizationId,
-        actor: { id: principal.id, kind: principal.kind },
-        action,
-        target,
-        details,
-        requestId
-      })
+      return yield* append({ organizationId: principal.organizationId, actor: actorOf(principal), action, target, details })
     })
 
     const list = Effect.fn("AuditLog.list")(function*(

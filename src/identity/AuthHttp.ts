@@ -11,7 +11,6 @@ import { adminTokenMatcher, defaultOrganizationId } from "../auth/Credentials.ts
 import { CurrentPrincipal } from "../auth/Principal.ts"
 import type { Principal } from "../auth/Principal.ts"
 import { TrellisConfig } from "../config/TrellisConfig.ts"
-import { CurrentRequestId } from "../http/RequestId.ts"
 import { Forbidden, NotFound } from "../problem/Problems.ts"
 import { PluginRegistry } from "../server/PluginRegistry.ts"
 import { ApiKeys } from "./ApiKeys.ts"
@@ -158,7 +157,6 @@ const LoginHandlers = HttpApiBuilder.group(AuthApi, "login", Effect.fn(function*
         actor: { id: actorId, kind: principalUser.userId === null ? "admin-token" : "user" },
         action: "identity.session.login",
         target: { type: "session", id: session.id },
-        requestId: yield* CurrentRequestId
       })
       yield* HttpEffect.appendPreResponseHandler((_request, response) =>
         Effect.succeed(HttpServerResponse.setCookiesUnsafe(response, [
@@ -297,8 +295,7 @@ const SignupHandlers = HttpApiBuilder.group(AuthApi, "signup", Effect.fn(functio
           actor: { id: user.id, kind: "user" },
           action: "identity.user.signup",
           target: { type: "user", id: user.id },
-          requestId: yield* CurrentRequestId
-        })
+          })
         return {
           user_id: user.id,
           email: payload.email,

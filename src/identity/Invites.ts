@@ -13,7 +13,7 @@
  */
 import { Cause, Context, Effect, Layer, Option } from "effect"
 import * as SqlClient from "effect/sql/SqlClient"
-import { AuditLog } from "../audit/AuditLog.ts"
+import { actorOf, AuditLog } from "../audit/AuditLog.ts"
 import type { Principal, Role } from "../auth/Principal.ts"
 import { TrellisConfig } from "../config/TrellisConfig.ts"
 import { Forbidden, NotFound } from "../problem/Problems.ts"
@@ -22,7 +22,6 @@ import { Mailer } from "./Mailer.ts"
 import { Members } from "./Members.ts"
 import { iso, uniqueViolation } from "./Rows.ts"
 import * as Secrets from "./Secrets.ts"
-import * as TenancyAudit from "./TenancyAudit.ts"
 import { AlreadyMember, EmailNotVerified, InviteExists, InviteNotPending, InviteNotResendable } from "./TenancyProblems.ts"
 import { Users } from "./Users.ts"
 import type { UserRecord } from "./Users.ts"
@@ -215,9 +214,9 @@ export class Invites extends Context.Service<Invites, {
                     decline_reason = NULL, last_emailed_at = NULL
                   WHERE id = ${stale.id}
                   RETURNING ${sql.unsafe(columns)}`
-            yield* TenancyAudit.record(audit, {
+            yield* audit.append({
               organizationId,
-              actor: TenancyAudit.actorOf(actor),
+              actor: actorOf(actor),
               action: "identity.invite.create",
               target: { type: "invite", id },
               details: stale === undefined ? { email, role: input.role } : { email, role: input.role, replaces: stale.id }
@@ -269,9 +268,9 @@ export class Invites extends Context.Service<Invites, {
           // Like SessionFS's "your organization": new sessions start in the one just joined.
           yield* sql`UPDATE identity.users SET default_organization_id = ${invite.organizationId} WHERE id = ${userId}`
           yield* cache.changed("membership.added", userId)
-          yield* TenancyAudit.record(audit, {
+          yield* audit.append({
             organizationId: invite.organizationId,
-            actor: TenancyAudit.actorOf(principal),
+            actor: actorOf(principal),
             action: "identity.invite.accept",
             target: { type: "invite", id: invite.id },
             details: { email: invite.email, role: invite.role }
@@ -283,9 +282,9 @@ export class Invites extends Context.Service<Invites, {
         sql.withTransaction(Effect.gen(function*() {
           const { invite } = yield* addressedTo(principal, inviteId)
           yield* sql`UPDATE identity.invites SET declined_at = now(), decline_reason = ${reason} WHERE id = ${invite.id}`
-          yield* TenancyAudit.record(audit, {
+          yield* audit.append({
             organizationId: invite.organizationId,
-            actor: TenancyAudit.actorOf(principal),
+            actor: actorOf(principal),
             action: "identity.invite.decline",
             target: { type: "invite", id: invite.id },
             details: { email: invite.email, reason }
@@ -326,9 +325,9 @@ export class Invites extends Context.Service<Invites, {
             DELETE FROM identity.invites WHERE organization_id = ${actor.organizationId} AND id = ${inviteId}
             RETURNING email`
           if (rows.length === 0) return yield* notFound(inviteId)
-          yield* TenancyAudit.record(audit, {
+          yield* audit.append({
             organizationId: actor.organizationId,
-            actor: TenancyAudit.actorOf(actor),
+            actor: actorOf(actor),
             action: "identity.invite.revoke",
             target: { type: "invite", id: inviteId },
             details: { email: rows[0].email }
@@ -347,9 +346,9 @@ export class Invites extends Context.Service<Invites, {
             })
           }
           const delivery = yield* deliver(invite, actor)
-          yield* TenancyAudit.record(audit, {
+          yield* audit.append({
             organizationId: actor.organizationId,
-            actor: TenancyAudit.actorOf(actor),
+            actor: actorOf(actor),
             action: "identity.invite.resend",
             target: { type: "invite", id: invite.id },
             details: { email: invite.email, sent: delivery.sent }

@@ -20,7 +20,7 @@
 import { Context, Effect, Layer, Option } from "effect"
 import * as SqlClient from "effect/sql/SqlClient"
 import type { SqlError } from "effect/sql/SqlError"
-import { AuditLog } from "../audit/AuditLog.ts"
+import { actorOf, AuditLog } from "../audit/AuditLog.ts"
 import { roleAtLeast } from "../auth/Principal.ts"
 import type { Principal, Role } from "../auth/Principal.ts"
 import { NotFound } from "../problem/Problems.ts"
@@ -29,7 +29,6 @@ import { AccountExists } from "./IdentityProblems.ts"
 import { Passwords } from "./Passwords.ts"
 import { iso, uniqueViolation } from "./Rows.ts"
 import { Sessions } from "./Sessions.ts"
-import * as TenancyAudit from "./TenancyAudit.ts"
 import { AccountShared, LastAdministrator, OwnerProtected, SelfMembershipChange } from "./TenancyProblems.ts"
 import { Users } from "./Users.ts"
 import { Verifications } from "./Verifications.ts"
@@ -211,9 +210,9 @@ export class Members extends Context.Service<Members, {
               organizationId: actor.organizationId,
               role
             })
-            yield* TenancyAudit.record(audit, {
+            yield* audit.append({
               organizationId: actor.organizationId,
-              actor: TenancyAudit.actorOf(actor),
+              actor: actorOf(actor),
               action: "identity.user.create",
               target: { type: "user", id: created.id },
               details: { username: created.username, role }
@@ -233,9 +232,9 @@ export class Members extends Context.Service<Members, {
             UPDATE identity.memberships SET role = ${role}
             WHERE organization_id = ${actor.organizationId} AND user_id = ${userId}`.pipe(Effect.orDie)
           yield* cache.changed("membership.role", userId)
-          yield* TenancyAudit.record(audit, {
+          yield* audit.append({
             organizationId: actor.organizationId,
-            actor: TenancyAudit.actorOf(actor),
+            actor: actorOf(actor),
             action: "identity.member.role_change",
             target: { type: "user", id: userId },
             details: { from: target.role, to: role }
@@ -300,9 +299,9 @@ export class Members extends Context.Service<Members, {
             }
             if (credentialsChanged) yield* cache.changed("user.updated", userId)
             if (Object.keys(changes).length > 0) {
-              yield* TenancyAudit.record(audit, {
+              yield* audit.append({
                 organizationId: actor.organizationId,
-                actor: TenancyAudit.actorOf(actor),
+                actor: actorOf(actor),
                 action: "identity.user.update",
                 target: { type: "user", id: userId },
                 details: changes
@@ -343,9 +342,9 @@ export class Members extends Context.Service<Members, {
               WHERE id = ${userId} AND default_organization_id = ${organizationId}`
           }
           yield* cache.changed("membership.removed", userId)
-          yield* TenancyAudit.record(audit, {
+          yield* audit.append({
             organizationId,
-            actor: TenancyAudit.actorOf(actor),
+            actor: actorOf(actor),
             action: "identity.member.remove",
             target: { type: "user", id: userId },
             details: { role: target.role, deactivated }

@@ -11,7 +11,7 @@
  */
 import { Context, Effect, Layer, Option } from "effect"
 import * as SqlClient from "effect/sql/SqlClient"
-import { AuditLog } from "../audit/AuditLog.ts"
+import { actorOf, AuditLog } from "../audit/AuditLog.ts"
 import type { Principal } from "../auth/Principal.ts"
 import { Forbidden } from "../problem/Problems.ts"
 import { ApiKeys } from "./ApiKeys.ts"
@@ -20,7 +20,6 @@ import { InvalidToken } from "./IdentityProblems.ts"
 import { Members } from "./Members.ts"
 import { iso, uniqueViolation } from "./Rows.ts"
 import * as Secrets from "./Secrets.ts"
-import * as TenancyAudit from "./TenancyAudit.ts"
 import { SlugTaken } from "./TenancyProblems.ts"
 import { Users } from "./Users.ts"
 
@@ -122,9 +121,9 @@ export class Organizations extends Context.Service<Organizations, {
               yield* sql`UPDATE identity.users SET default_organization_id = ${id} WHERE id = ${creator.userId}`
               yield* cache.changed("membership.added", creator.userId)
             }
-            yield* TenancyAudit.record(audit, {
+            yield* audit.append({
               organizationId: id,
-              actor: TenancyAudit.actorOf(creator),
+              actor: actorOf(creator),
               action: "identity.organization.create",
               target: { type: "organization", id },
               details: { name: input.name.trim(), slug }
@@ -163,7 +162,7 @@ export class Organizations extends Context.Service<Organizations, {
             createdBy: user.id,
             secretKind: "surfletKey"
           })
-          yield* TenancyAudit.record(audit, {
+          yield* audit.append({
             organizationId,
             actor: { id: user.id, kind: "agent" },
             action: "identity.agent.register",
@@ -196,9 +195,9 @@ export class Organizations extends Context.Service<Organizations, {
               INSERT INTO identity.memberships (organization_id, user_id, role) VALUES (${org.id}, ${userId}, 'owner')
               ON CONFLICT (organization_id, user_id) DO UPDATE SET role = 'owner'`
             yield* cache.changed("membership.added", userId)
-            yield* TenancyAudit.record(audit, {
+            yield* audit.append({
               organizationId: org.id,
-              actor: TenancyAudit.actorOf(principal),
+              actor: actorOf(principal),
               action: "identity.tenant.claim",
               target: { type: "organization", id: org.id },
               details: { user_id: userId }

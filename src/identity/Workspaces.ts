@@ -5,11 +5,10 @@
  */
 import { Context, Effect, Layer, Option } from "effect"
 import * as SqlClient from "effect/sql/SqlClient"
-import { AuditLog } from "../audit/AuditLog.ts"
+import { actorOf, AuditLog } from "../audit/AuditLog.ts"
 import type { Principal } from "../auth/Principal.ts"
 import { iso, uniqueViolation } from "./Rows.ts"
 import * as Secrets from "./Secrets.ts"
-import * as TenancyAudit from "./TenancyAudit.ts"
 import { WorkspaceNameTaken } from "./TenancyProblems.ts"
 
 export interface WorkspaceRecord {
@@ -80,9 +79,9 @@ export class Workspaces extends Context.Service<Workspaces, {
             VALUES (${Secrets.newId("ws")}, ${actor.organizationId}, ${input.name.trim()}, ${input.description ?? ""}, ${actor.id})
             RETURNING ${sql.unsafe(columns)}`
           const workspace = toRecord(rows[0])
-          yield* TenancyAudit.record(audit, {
+          yield* audit.append({
             organizationId: actor.organizationId,
-            actor: TenancyAudit.actorOf(actor),
+            actor: actorOf(actor),
             action: "identity.workspace.create",
             target: { type: "workspace", id: workspace.id },
             details: { name: workspace.name }
@@ -104,9 +103,9 @@ export class Workspaces extends Context.Service<Workspaces, {
             DELETE FROM identity.workspaces WHERE organization_id = ${actor.organizationId} AND id = ${id}
             RETURNING name`
           if (rows.length === 0) return false
-          yield* TenancyAudit.record(audit, {
+          yield* audit.append({
             organizationId: actor.organizationId,
-            actor: TenancyAudit.actorOf(actor),
+            actor: actorOf(actor),
             action: "identity.workspace.delete",
             target: { type: "workspace", id },
             details: { name: rows[0].name }
