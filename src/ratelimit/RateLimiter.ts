@@ -1,6 +1,7 @@
 /**
- * Rate limits: per-principal request budgets, a per-principal cap on open live streams, and
- * login attempts per account and per client address (`TRELLIS_RATE_LIMIT_*`; 0 disables one).
+ * Rate limits: per-principal request budgets and a per-principal cap on open live streams
+ * (`TRELLIS_RATE_LIMIT_*`; 0 disables one). Failed sign-ins are limited by
+ * `src/identity/LoginGuard.ts`, with the `TRELLIS_RATE_LIMIT_LOGIN_*` values.
  *
  * - Keys hold the organization id and the principal id, so one organization never spends
  *   another's budget. A user's sessions and user keys share the user's budget.
@@ -13,7 +14,7 @@
  *   processes may make up to N times the limit. A restart forgets the counts.
  *
  * The authentication middleware applies the request and stream limits with
- * `HttpRateLimit.enforce`; the login handler calls {@link consumeLogin}.
+ * `HttpRateLimit.enforce`.
  */
 import { Clock, Context, Effect, Layer, Scope } from "effect"
 import type { HttpServerRequest } from "effect/http"
@@ -44,7 +45,6 @@ export type Decision =
 export const streamRetryAfterSeconds = 5
 
 const minute = 60_000
-const quarterHour = 15 * minute
 
 /** Whether the principal is exempt from every limit (the static admin token). */
 export const isExempt = (principal: Pick<PrincipalKey, "kind">): boolean => principal.kind === "admin-token"
@@ -58,8 +58,6 @@ export interface RateLimiterShape {
    * always, plus `run` or `settings`). Exempt principals are always allowed, with no headers.
    */
   readonly consume: (principal: PrincipalKey, limit: LimitClass) => Effect.Effect<Decision>
-  /** Spends one login attempt of the account's and the client address's budgets. */
-  readonly consumeLogin: (attempt: { readonly account: string; readonly address: string | undefined }) => Effect.Effect<Decision>
   /** Takes one of the principal's live-stream slots; `release` gives it back (a second call does nothing). */
   readonly tryAcquireStream: (principal: PrincipalKey) => Effect.Effect<
     { readonly _tag: "Acquired"; readonly release: Effect.Effect<void> } | { readonly _tag: "Refused"; readonly error: RateLimitExceeded }
@@ -122,9 +120,7 @@ export const make = (config: RateLimitConfig): RateLimiterShape => {
   const limitsText: Record<string, string> = {
     default: `More than ${config.perMinute} requests in a minute.`,
     run: `More than ${config.runPerMinute} runs started in a minute.`,
-    settings: `More than ${config.settingsPerMinute} settings changes in a minute.`,
-    "login-account": `Too many login attempts for this account (${config.loginPerAccount} per 15 minutes).`,
-    "login-address": `Too many login attempts from this address (${config.loginPerAddress} per 15 minutes).`
+    settings: `More than ${config.settingsPerMinute} settings changes in a minute.`
   }
   const describe = (name: string) => limitsText[name] ?? "Too many requests."
 
@@ -134,15 +130,6 @@ export const make = (config: RateLimitConfig): RateLimiterShape => {
     config,
     consume: (principal, limit) =>
       isExempt(principal) ? allowedWithoutHeaders : spend(requestBudgets(principal, limit), describe),
-    consumeLogin: ({ account, address }) => {
-      const budgets: Array<readonly [string, Budget]> = [
-        ["login-account", { key: `login\u0000account\u0000${account.trim().toLowerCase()}`, limit: config.loginPerAccount, windowMs: quarterHour }]
-      ]
-      if (address !== undefined && address !== "") {
-        budgets.push(["login-address", { key: `login\u0000address\u0000${address}`, limit: config.loginPerAddress, windowMs: quarterHour }])
-      }
-      return spend(budgets, describe)
-    },
     tryAcquireStream: (principal) =>
       Effect.sync(() => {
         const noop = { _tag: "Acquired" as const, release: Effect.void }
@@ -178,20 +165,6 @@ export const make = (config: RateLimitConfig): RateLimiterShape => {
     openStreams: (principal) => Effect.sync(() => streams.get(principalPart(principal)) ?? 0)
   }
 }
-
-/**
- * Spends one login attempt (per account, and per client address when known). Over either limit
- * it fails with the `RateLimited` problem (declare it on the login endpoint) and the response
- * carries `Retry-After`, `RateLimit-Policy` and `RateLimit`. Call it before checking the
- * password, so that wrong passwords count.
- */
-export const consumeLogin = Effect.fnUntraced(function*(
-  attempt: { readonly account: string; readonly address: string | undefined }
-): Effect.fn.Return<void, RateLimited, RateLimiter | HttpServerRequest.HttpServerRequest> {
-  const limiter = yield* RateLimiter
-  const decision = yield* limiter.consumeLogin(attempt)
-  if (decision._tag === "Refused") return yield* decision.error.fail
-})
 
 /**
  * Holds one of the principal's live-stream slots until the enclosing scope closes. With the

@@ -344,4 +344,29 @@ describe("identity", () => {
         assert.deepStrictEqual(missing, [])
       }))
   })
+
+  // Small login budgets, in a server of their own so the other tests' failures don't count.
+  const loginLimits = { perMinute: 60, runPerMinute: 6, settingsPerMinute: 20, streams: 4, loginPerAccount: 3, loginPerAddress: 5 }
+  layer(TestKit.layer({ plugins: [], config: { rateLimits: loginLimits } }), { timeout: 120_000 })((it) => {
+    it.effect("counts failed sign-ins per account and per client address; a success clears the account", () =>
+      Effect.gen(function*() {
+        const kit = yield* TestKit.TrellisTest
+        const attempt = (username: string, password: string) =>
+          kit.request("POST", "/api/login", { body: { username, password }, token: null })
+        // Two failures for admin, then a success: the account's count starts again.
+        for (let i = 0; i < 2; i++) assert.strictEqual((yield* attempt("admin", "wrong password")).status, 401)
+        assert.strictEqual((yield* attempt("admin", TestKit.adminPassword)).status, 200)
+        // Per account: the 4th attempt after 3 failures is refused.
+        for (let i = 0; i < 3; i++) assert.strictEqual((yield* attempt("ghost-1", "wrong password")).status, 401)
+        const account = yield* attempt("ghost-1", "wrong password")
+        assert.strictEqual(account.status, 429)
+        assert.include((yield* json<Problem>(account)).detail ?? "", "this account")
+        // Per address: 2 (admin's, not cleared by its success) + 3 (ghost-1) failures reach the
+        // address budget of 5: any other account from this address is refused now, for a while.
+        const address = yield* attempt("ghost-2", "wrong password")
+        assert.strictEqual(address.status, 429)
+        assert.include((yield* json<Problem>(address)).detail ?? "", "this address")
+        assert.isAbove(Number(address.headers["retry-after"]), 0)
+      }))
+  })
 })

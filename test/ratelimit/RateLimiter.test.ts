@@ -100,21 +100,6 @@ describe("RateLimiter", () => {
       assert.strictEqual(yield* limiter.openStreams(user), 0)
     }))
 
-  it.effect("counts login attempts per account (case-insensitively) and per address", () =>
-    Effect.gen(function*() {
-      const limiter = RateLimiterModule.make(limits)
-      const attempt = (account: string, address: string | undefined) => Effect.map(limiter.consumeLogin({ account, address }), (d) => d._tag)
-      assert.strictEqual(yield* attempt("Ada", "1.1.1.1"), "Allowed")
-      assert.strictEqual(yield* attempt("ada ", "1.1.1.2"), "Allowed")
-      assert.strictEqual(yield* attempt("ADA", "1.1.1.3"), "Refused")
-      assert.strictEqual(yield* attempt("bob", "1.1.1.1"), "Allowed")
-      assert.strictEqual(yield* attempt("cy", "1.1.1.1"), "Allowed")
-      assert.strictEqual(yield* attempt("dee", "1.1.1.1"), "Refused")
-      assert.strictEqual(yield* attempt("dee", undefined), "Allowed")
-      yield* TestClock.adjust("15 minutes")
-      assert.strictEqual(yield* attempt("ada", "1.1.1.1"), "Allowed")
-    }))
-
   it.effect("reads TRELLIS_RATE_LIMIT_* (defaults 60, 6, 20, 4, 10, 30) and refuses bad values", () =>
     Effect.gen(function*() {
       const defaults = yield* TrellisConfig.fromRecord({})

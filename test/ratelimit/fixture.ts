@@ -8,9 +8,7 @@
  *   `HttpRateLimit.enforce(principal, requirement, Idempotency.wrap(principal, handler))`,
  *   as a plain middleware (`TestAuth`) or as a bearer security middleware (`TestBearerAuth`,
  *   the shape of `Authentication`).
- *
- * The login endpoint has no middleware: its handler calls `consumeLogin`, with the client
- * address from `x-test-address` (the real handler uses the connection's address).
+
  */
 import { Context, Effect, Layer, Schema } from "effect"
 import { HttpServerRequest } from "effect/http"
@@ -31,9 +29,9 @@ import * as Sse from "../../src/events/Sse.ts"
 import * as Idempotency from "../../src/idempotency/Idempotency.ts"
 import { IdempotencyStore } from "../../src/idempotency/IdempotencyStore.ts"
 import * as Plugin from "../../src/plugin/Plugin.ts"
-import { NotFound, RateLimited, Unauthorized } from "../../src/problem/Problems.ts"
+import { NotFound, Unauthorized } from "../../src/problem/Problems.ts"
 import * as HttpRateLimit from "../../src/ratelimit/HttpRateLimit.ts"
-import { consumeLogin, RateLimiter } from "../../src/ratelimit/RateLimiter.ts"
+import { RateLimiter } from "../../src/ratelimit/RateLimiter.ts"
 
 /** Headers that make a request act as `principal` of `org`. */
 export const as = (org: string, principal: string, kind: PrincipalKind = "user"): Record<string, string> => ({
@@ -118,17 +116,7 @@ export class RlProbeGroup extends HttpApiGroup.make("rlprobe")
   .middleware(TestAuth)
 {}
 
-export class RlLoginGroup extends HttpApiGroup.make("rllogin")
-  .add(
-    HttpApiEndpoint.post("login", "/api/rlprobe/login", {
-      payload: Schema.Struct({ account: Schema.String }),
-      success: Schema.Struct({ ok: Schema.Boolean }),
-      error: RateLimited
-    })
-  )
-{}
-
-export class RlProbeApi extends HttpApi.make("rlprobe").add(RlProbeGroup).add(RlLoginGroup) {}
+export class RlProbeApi extends HttpApi.make("rlprobe").add(RlProbeGroup) {}
 
 const ok = Effect.map(CurrentPrincipal, (p) => ({ ok: true, principal: `${p.organizationId}/${p.id}` }))
 
@@ -141,17 +129,13 @@ const ProbeHttp = HttpApiBuilder.group(RlProbeApi, "rlprobe", (handlers) =>
     .handle("settings", () => ok)
     .handle("stream", () => Sse.response("rlprobe", { start: "end" })))
 
-const LoginHttp = HttpApiBuilder.group(RlProbeApi, "rllogin", (handlers) =>
-  handlers.handle("login", ({ payload, request }) =>
-    Effect.as(consumeLogin({ account: payload.account, address: request.headers["x-test-address"] }), { ok: true })))
-
 export const RlProbePlugin = Plugin.make({
   id: "rlprobe",
   version: "0.0.1",
   description: "Test plugin for rate limits",
-  groups: [RlProbeGroup, RlLoginGroup],
+  groups: [RlProbeGroup],
   migrations: [],
-  layer: Layer.mergeAll(ProbeHttp, LoginHttp).pipe(
+  layer: ProbeHttp.pipe(
     Layer.provide(TestAuthLive),
     Layer.provideMerge(Layer.mergeAll(RateLimiter.layer, IdempotencyStore.layer))
   )
