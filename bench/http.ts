@@ -15,6 +15,8 @@
  *                           at info every request writes an access-log line)
  *   BENCH_TRELLIS_NODE_ARGS extra node flags for the Trellis child, e.g.
  *                           "--cpu-prof --cpu-prof-dir=tmp/prof" (written when it stops)
+ *   BENCH_PIPELINE          set to 1 to add a round with the HTTP fast path off: the full
+ *                           Effect pipeline on the same requests (see src/http/FastPath.ts)
  *   BENCH_KEEP_LOGS         set to 1 to keep the temp dir (server logs) and print its path
  *   BENCH_FLOOR             set to 1 to also load the framework floor (bench/floor-server.ts:
  *                           the smallest Effect HttpApi server with the same authenticated GET)
@@ -56,6 +58,16 @@ const connectionCounts = listFromEnv("BENCH_CONNECTIONS", "1,50").map((s) => {
 })
 const only = process.env.BENCH_ONLY ?? ""
 const logLevels = listFromEnv("BENCH_LOG_LEVELS", "info,warn")
+const withPipeline = process.env.BENCH_PIPELINE === "1"
+/**
+ * One round per Trellis start: one per log level, and with `BENCH_PIPELINE=1` one more at
+ * info with the fast path off (`TRELLIS_HTTP_FAST_PATH=false`), which shows what the full
+ * Effect pipeline costs on the same requests.
+ */
+const rounds: ReadonlyArray<{ readonly label: string; readonly logLevel: string; readonly fastPath: boolean }> = [
+  ...logLevels.map((logLevel) => ({ label: logLevel, logLevel, fastPath: true })),
+  ...(withPipeline ? [{ label: "info,nofast", logLevel: "info", fastPath: false }] : [])
+]
 const trellisNodeArgs = (process.env.BENCH_TRELLIS_NODE_ARGS ?? "").split(/\s+/).filter((s) => s !== "")
 const keepLogs = process.env.BENCH_KEEP_LOGS === "1"
 const withFloor = process.env.BENCH_FLOOR === "1"
@@ -121,6 +133,9 @@ const scenarios: ReadonlyArray<Scenario> = [
   {
     // Issue 4's target: the prompts SDK fetch, authenticated, with a 20/80 rollout on, served
     // from the in-process cache; the bare server answers the same path with its small JSON.
+    // Trellis is called with what an SDK holds: a service key with `prompts:read`, which is
+    // rate limited (the child's budget is raised so the run is not refused) and resolved
+    // through the credential cache, unlike the admin token.
     name: "GET /api/sdk/prompts/:key (rollout on)",
     runsOn: ["bare", "trellis"],
     ratioTarget: 0.5,
@@ -146,7 +161,9 @@ const scenarios: ReadonlyArray<Scenario> = [
       await call("PUT", `/api/prompts/${id}`, { content: "Hello {{name}}, v2" })
       await call("POST", "/api/prompts/publish", { id })
       await call("PUT", `/api/prompts/${id}/rollout`, { enabled: true, variant_a: "v1", variant_b: "v2", weight_a: 20 })
-      return { method: "GET", path, headers: bearer(target) }
+      const serviceKey = await call("POST", "/api/v1/orgs/org_default/service-keys", { name: "bench-sdk", scopes: ["prompts:read"] })
+      if (typeof serviceKey.key !== "string") throw new Error("creating the SDK's service key returned no key")
+      return { method: "GET", path, headers: { authorization: `Bearer ${serviceKey.key}` } }
     }
   }
 ]
@@ -236,10 +253,11 @@ const freePort = (): Promise<number> =>
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 
-const startTrellis = async (logLevel: string, dataDir: string): Promise<Server> => {
+const startTrellis = async (round: (typeof rounds)[number], dataDir: string): Promise<Server> => {
   if (tempDir === undefined) throw new Error("no temp dir")
+  const { logLevel } = round
   const port = await freePort()
-  const label = `trellis(log=${logLevel})`
+  const label = `trellis(log=${round.label})`
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     TRELLIS_PORT: String(port),
@@ -247,10 +265,14 @@ const startTrellis = async (logLevel: string, dataDir: string): Promise<Server> 
     TRELLIS_DATA_DIR: dataDir,
     TRELLIS_ADMIN_TOKEN: token,
     TRELLIS_LOG_LEVEL: logLevel,
+    TRELLIS_HTTP_FAST_PATH: String(round.fastPath),
     TRELLIS_PLUGINS: "./examples/hello-plugin/mod.ts",
-    TRELLIS_SHUTDOWN_GRACE_SECONDS: "2"
+    TRELLIS_SHUTDOWN_GRACE_SECONDS: "2",
+    // The SDK scenario's service key spends its rate-limit budget on every call: a minute of
+    // load must fit in it.
+    TRELLIS_RATE_LIMIT_PER_MINUTE: "1000000"
   }
-  const logFile = join(tempDir, `trellis-${logLevel}.log`)
+  const logFile = join(tempDir, `trellis-${round.label}.log`)
   const started = Date.now()
   const child = startChild(label, [...trellisNodeArgs, "src/main.ts", "serve"], env, logFile, false)
   const baseUrl = `http://127.0.0.1:${port}`
@@ -465,11 +487,13 @@ const fmtUs = (n: number | undefined): string => (n === undefined ? "n/a" : `${M
 
 const kindOrder: ReadonlyArray<ServerKind> = ["bare", "floor", "trellis"]
 
+const roundIndex = (label: string): number => rounds.findIndex((r) => r.label === label)
+
 const printTable = (): void => {
   const header = ["round", "server", "scenario", "conns", "req/s", "p99 ms", "non-2xx", "errors", "cpu", "cpu/req", "RSS"]
   const scenarioIndex = (r: Row): number => scenarios.findIndex((s) => s.name === r.scenario)
   const sorted = rows.toSorted((a, b) =>
-    logLevels.indexOf(a.round) - logLevels.indexOf(b.round) ||
+    roundIndex(a.round) - roundIndex(b.round) ||
     scenarioIndex(a) - scenarioIndex(b) ||
     a.connections - b.connections ||
     kindOrder.indexOf(a.kind) - kindOrder.indexOf(b.kind)
@@ -513,7 +537,7 @@ const printRatios = (): void => {
         return `c=${c} ${ratio.toFixed(2)}${verdict}`
       }).join("   ")
     console.log(`\nTrellis/bare req/s, ${scenario.name} (target >= ${(scenario.ratioTarget ?? ratioTarget).toFixed(2)} at 50 connections):`)
-    for (const round of logLevels) {
+    for (const { label: round } of rounds) {
       console.log(`  log=${round.padEnd(6)} ${ratios(round, "trellis", "req/s", true)}`)
       if (withFloor) console.log(`    floor/bare (Effect HttpApi alone) ${ratios(round, "floor", "req/s", false)}`)
     }
@@ -521,7 +545,7 @@ const printRatios = (): void => {
     // when other processes take CPU from the servers, so it tells a slower server from a
     // starved one.
     console.log(`CPU time per request, bare/Trellis (cross-check, less sensitive to other load):`)
-    for (const round of logLevels) {
+    for (const { label: round } of rounds) {
       console.log(`  log=${round.padEnd(6)} ${ratios(round, "trellis", "cpu", false)}`)
       if (withFloor) console.log(`    bare/floor (Effect HttpApi alone) ${ratios(round, "floor", "cpu", false)}`)
     }
@@ -533,7 +557,7 @@ const printRatios = (): void => {
 
 const main = async (): Promise<void> => {
   console.log(`Node ${process.version}, ${cpus().length} CPUs (${cpus()[0]?.model ?? "?"}), ${process.platform}/${process.arch}`)
-  console.log(`runs: ${seconds} s each after ${warmupSeconds} s warm-up, connections ${connectionCounts.join(",")}, Trellis log levels ${logLevels.join(",")}`)
+  console.log(`runs: ${seconds} s each after ${warmupSeconds} s warm-up, connections ${connectionCounts.join(",")}, Trellis rounds ${rounds.map((r) => r.label).join(" / ")}`)
   console.log(`load generator (autocannon) shares the machine with the server under test; load average ${fmtLoad()}\n`)
 
   tempDir = mkdtempSync(join(tmpdir(), "bench-http-"))
@@ -542,8 +566,8 @@ const main = async (): Promise<void> => {
   // One database for all Trellis starts: created by the first, reopened (fast) by the others.
   let bare: Server | undefined
   let floor: Server | undefined
-  for (const logLevel of logLevels) {
-    const trellis = await startTrellis(logLevel, dataDir)
+  for (const round of rounds) {
+    const trellis = await startTrellis(round, dataDir)
     if (bare === undefined) {
       // The baseline answers with exactly what Trellis answers for GET /api/plugins.
       const response = await fetch(`${trellis.target.baseUrl}/api/plugins`, { headers: bearer(trellis.target) })
@@ -559,7 +583,7 @@ const main = async (): Promise<void> => {
       bare = await startBare({ body, contentType, headers })
       if (withFloor) floor = await startFloor({ body, contentType, headers })
     }
-    await runRound(logLevel, floor === undefined ? [bare, trellis] : [bare, floor, trellis])
+    await runRound(round.label, floor === undefined ? [bare, trellis] : [bare, floor, trellis])
     await stopChild(trellis.child)
     if (trellis.child.proc.exitCode !== 0) problems.push(`${trellis.target.label} exited with code ${trellis.child.proc.exitCode} signal ${trellis.child.proc.signalCode}`)
     if (interrupted) return

@@ -5,8 +5,10 @@
  *
  * Authorization: reads need `prompts:read` (viewer), writes `prompts:write` (editor), and
  * publishing and rolling back are their own permission (`prompts:publish`: an admin, or a key
- * holding that scope). `/ws` authenticates itself from `?token=` (browsers cannot set headers
- * on a WebSocket), so its group carries no middleware.
+ * holding that scope). A workspace's provider configuration (it holds a provider API key) is an
+ * organization setting: admins only, never a service key, whatever its scopes. `/ws`
+ * authenticates itself from `?token=` (browsers cannot set headers on a WebSocket), so its
+ * group carries no middleware.
  *
  * Client-safe.
  */
@@ -24,6 +26,9 @@ import {
   PlaygroundRunRequest,
   PlaygroundRunResponse,
   Prompt,
+  ProviderConfig,
+  ProviderConfigInput,
+  ProvidersList,
   PromptVersion,
   PublishRequest,
   RollbackRequest,
@@ -32,10 +37,12 @@ import {
   SdkPrompt,
   SdkQuery,
   UpdatePrompt,
-  VersionDiff
+  VersionDiff,
+  WorkspaceQuery
 } from "./Domain.ts"
 import {
   InvalidPlaygroundRequest,
+  InvalidProviderConfig,
   InvalidRollout,
   MissingVariables,
   PromptKeyTaken,
@@ -44,6 +51,7 @@ import {
   ProviderFailed,
   ProviderNotConfigured,
   PublishedPromptNotFound,
+  SecretKeyUnavailable,
   UnknownProvider,
   VersionNotFound,
   VersionOfAnotherPrompt
@@ -53,6 +61,9 @@ const read = Requirement.read("prompts")
 const write = Requirement.write("prompts")
 /** Publishing is its own permission: an admin, or a service key with `prompts:publish`. */
 const publish = Requirement.custom("admin", "prompts:publish")
+/** A workspace's provider configuration: organization admins; service keys never. */
+const providerRead = Requirement.admin()
+const providerWrite = Requirement.settings()
 
 const data = <S extends Schema.Top>(schema: S) => Schema.Struct({ data: schema })
 
@@ -165,7 +176,8 @@ export class PromptsPlaygroundGroup extends HttpApiGroup.make("promptsPlayground
         UnknownProvider,
         ProviderAddressRefused,
         ProviderNotConfigured,
-        ProviderFailed
+        ProviderFailed,
+        SecretKeyUnavailable
       ]
     }).annotate(Requires, Requirement.run("prompts")),
     HttpApiEndpoint.post("runStream", "/api/playground/run/stream", {
@@ -182,13 +194,34 @@ export class PromptsPlaygroundGroup extends HttpApiGroup.make("promptsPlayground
         UnknownProvider,
         ProviderAddressRefused,
         ProviderNotConfigured,
-        ProviderFailed
+        ProviderFailed,
+        SecretKeyUnavailable
       ]
     }).annotate(Requires, Requirement.run("prompts")),
     HttpApiEndpoint.get("providers", "/api/playground/providers", {
-      success: data(Schema.Array(Schema.String))
+      // `data`: the provider names (PromptOps); `providers`: whether each is configured for
+      // `?workspace=` (default: the organization's default workspace) and from where.
+      query: WorkspaceQuery,
+      success: ProvidersList
     }).annotate(Requires, read),
+    HttpApiEndpoint.get("getProviderConfig", "/api/playground/providers/openai", {
+      // The OpenAI-compatible provider configuration of `?workspace=`; `null` when it has none.
+      query: WorkspaceQuery,
+      success: data(Schema.NullOr(ProviderConfig))
+    }).annotate(Requires, providerRead),
+    HttpApiEndpoint.put("setProviderConfig", "/api/playground/providers/openai", {
+      query: WorkspaceQuery,
+      payload: ProviderConfigInput,
+      success: data(ProviderConfig),
+      error: [InvalidProviderConfig, ProviderAddressRefused, SecretKeyUnavailable]
+    }).annotate(Requires, providerWrite),
+    HttpApiEndpoint.delete("deleteProviderConfig", "/api/playground/providers/openai", {
+      query: WorkspaceQuery,
+      success: Ok
+    }).annotate(Requires, providerWrite),
     HttpApiEndpoint.get("models", "/api/v1/models", {
+      // The models of the providers configured for `?workspace=` (default: the default workspace).
+      query: WorkspaceQuery,
       success: Schema.Struct({ models: Schema.Array(ModelInfo) })
     }).annotate(Requires, read),
     HttpApiEndpoint.get("usage", "/api/v1/llm-usage", {
@@ -227,7 +260,8 @@ export class PromptsHotReloadGroup extends HttpApiGroup.make("promptsHotReload")
         Problems.Forbidden,
         AuthProblems.InsufficientRole,
         AuthProblems.InsufficientScope,
-        AuthProblems.ServiceKeyNotAllowed
+        AuthProblems.ServiceKeyNotAllowed,
+        Problems.RateLimited
       ]
     })
   )

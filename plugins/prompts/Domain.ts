@@ -255,6 +255,10 @@ export const PlaygroundRunRequest = Schema.Struct({
   /** ...or what SDKs are served for a key and environment... */
   key: Schema.optionalKey(Schema.String),
   env: Schema.optionalKey(Schema.String),
+  /**
+   * The workspace of `key`; for inline `content`, the workspace whose provider configuration
+   * applies (a prompt by `id` or `key` uses its own workspace's).
+   */
   workspace_id: Schema.optionalKey(Schema.String),
   /** ...pinned to a published version of the prompt (`v2`, `2`)... */
   version: Schema.optionalKey(VersionRef),
@@ -282,6 +286,62 @@ export const PlaygroundRunResponse = Schema.Struct({
   rendered: Schema.String,
   result: PlaygroundResult,
   run_id: Schema.String
+})
+
+/** `?workspace=`: which workspace's provider configuration (empty or absent: the default one). */
+export const WorkspaceQuery = {
+  workspace: Schema.optionalKey(WorkspaceId)
+}
+
+/**
+ * The OpenAI-compatible provider configuration of one workspace, as admins read it. The API
+ * key is write-only: a read says whether one is set and shows its last four characters
+ * (for keys of twelve characters or more), never the key.
+ */
+export const ProviderConfig = Schema.Struct({
+  provider: Schema.String,
+  workspace_id: Schema.String,
+  base_url: Schema.String,
+  /** The workspace's default model; empty: the environment's default (`TRELLIS_OPENAI_MODEL`). */
+  model: Schema.String,
+  api_key_set: Schema.Boolean,
+  api_key_last4: Schema.String,
+  /** Whether this server's secret key opens the stored API key (see `TRELLIS_SECRET_KEY`). */
+  api_key_readable: Schema.Boolean,
+  created_by: Schema.String,
+  updated_by: Schema.String,
+  created_at: Timestamp,
+  updated_at: Timestamp
+})
+export type ProviderConfig = typeof ProviderConfig.Type
+
+/**
+ * The PUT body. `api_key`: a string sets it, `null` removes it, absent keeps the stored one
+ * (only while the base URL keeps its origin: a key is never sent to a server it was not
+ * saved for). `model` absent or empty: the environment's default model.
+ */
+export const ProviderConfigInput = Schema.Struct({
+  base_url: Schema.String,
+  api_key: Schema.optionalKey(Schema.NullOr(Schema.String)),
+  model: Schema.optionalKey(Schema.String)
+})
+export type ProviderConfigInput = typeof ProviderConfigInput.Type
+
+/** One provider as `GET /api/playground/providers` describes it for a workspace. */
+export const ProviderStatus = Schema.Struct({
+  name: Schema.String,
+  configured: Schema.Boolean,
+  /** `builtin` (mock), `workspace`, `environment`, or `none` (not configured). */
+  source: Schema.Literals(["builtin", "workspace", "environment", "none"]),
+  /** The model used when neither the request nor the prompt names one; `null` when not configured. */
+  default_model: Schema.NullOr(Schema.String)
+})
+
+/** `GET /api/playground/providers`: PromptOps's list of names (`data`), plus each one's state. */
+export const ProvidersList = Schema.Struct({
+  data: Schema.Array(Schema.String),
+  workspace_id: Schema.String,
+  providers: Schema.Array(ProviderStatus)
 })
 
 export const ModelInfo = Schema.Struct({

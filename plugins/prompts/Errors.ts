@@ -5,7 +5,7 @@
  * Client-safe.
  */
 import { Schema } from "effect"
-import { FieldIssue, Problem } from "trellis/contract"
+import { FieldIssue, Problem, Problems } from "trellis/contract"
 
 export class PromptNotFound extends Problem<PromptNotFound>()("PromptNotFound", {
   code: "PROMPT_NOT_FOUND",
@@ -87,6 +87,26 @@ export class ProviderFailed extends Problem<ProviderFailed>()("ProviderFailed", 
   title: "The model provider failed"
 }, { provider: Schema.String, rendered: Schema.String, run_id: Schema.String }) {}
 
+/**
+ * A per-workspace provider configuration that cannot be saved: a base URL that is not an
+ * http(s) URL (or has credentials, a query or a fragment, or does not resolve), an empty or
+ * malformed API key, a new base URL without the key. Nothing is changed. The key itself is
+ * never repeated in the answer.
+ */
+export class InvalidProviderConfig extends Problem<InvalidProviderConfig>()("InvalidProviderConfig", {
+  code: "INVALID_PROVIDER_CONFIG",
+  status: 400,
+  title: "Invalid provider configuration"
+}, { errors: Schema.Array(FieldIssue) }) {}
+
+/**
+ * The platform's problem (`SecretBox`) for a provider API key the server cannot encrypt, or a
+ * stored one it cannot open (processes sharing one database need the same
+ * `TRELLIS_SECRET_KEY`). The provider endpoints declare it; the platform's catalogue owns it.
+ */
+export const SecretKeyUnavailable = Problems.SecretKeyUnavailable
+export type SecretKeyUnavailable = Problems.SecretKeyUnavailable
+
 export const promptsProblems = [
   PromptNotFound,
   PublishedPromptNotFound,
@@ -99,5 +119,6 @@ export const promptsProblems = [
   UnknownProvider,
   ProviderAddressRefused,
   ProviderNotConfigured,
-  ProviderFailed
+  ProviderFailed,
+  InvalidProviderConfig
 ] as const

@@ -6,7 +6,13 @@
  * per committed change of the caller's organization, read from the organization's change
  * stream in the event log, so a frame is only ever sent for a change that committed, on every
  * server process. Frames carry the stream's `seq`: a client that reconnects with
- * `?since=<seq>` first receives everything it missed, then follows live.
+ * `?since=<seq>` first receives everything it missed, then follows live. When some of that is
+ * older than the event log keeps (retention), it first gets a `gap` frame telling it to
+ * refetch what it caches, instead of silently missing changes.
+ *
+ * An open connection holds one of the principal's live-stream slots (the platform's
+ * `RateLimiter`, the same count SSE streams use) until it closes; over the limit the upgrade
+ * is refused with the same 429 problem (and `Retry-After`, `RateLimit-*` headers) as SSE.
  *
  * Live connections are registered in `prompts.clients` (and refreshed every 15 seconds while
  * open), so `GET /api/clients` lists those of every server process sharing the database; a
@@ -22,8 +28,9 @@ import { HttpServerResponse } from "effect/http"
 import type { HttpServerRequest } from "effect/http"
 import { Socket } from "effect/socket"
 import { SqlClient } from "effect/sql"
-import { authorize, Credentials, EventLog, Lifecycle, Problems, Requirement } from "trellis/plugin"
+import { authorize, Credentials, EventLog, Lifecycle, Problems, RateLimiter, Requirement } from "trellis/plugin"
 import type { Denial, Resolved } from "trellis/plugin"
+// Not (yet) re-exported by `trellis/plugin`.
 import { changesStream } from "./Streams.ts"
 import type { ChangeData } from "./Streams.ts"
 
@@ -82,6 +89,7 @@ export class HotReload extends Context.Service<HotReload, {
       const credentials = yield* Credentials
       const events = yield* EventLog
       const lifecycle = yield* Lifecycle
+      const limiter = yield* RateLimiter
       const sql = yield* SqlClient.SqlClient
       const connections = new Map<string, Connection>()
 
@@ -167,8 +175,15 @@ export class HotReload extends Context.Service<HotReload, {
           // The first frame has no `key`, so SDKs ignore it; it tells where the stream is.
           yield* writer.write(JSON.stringify({ type: "hello", client_id: connection.id, seq: current, since }))
 
-          const push = events.subscribe(stream, since).pipe(
-            Stream.runForEach((event) => {
+          const push = events.subscribeWithGaps(stream, since).pipe(
+            Stream.runForEach((delivery) => {
+              if (delivery._tag === "Gap") {
+                // Changes from..to are gone from the log: the client must refetch what it caches.
+                connection.last_seq = delivery.to
+                connection.delivered++
+                return writer.write(JSON.stringify({ type: "gap", from: delivery.from, to: delivery.to, seq: delivery.to }))
+              }
+              const event = delivery.event
               const change = event.data as ChangeData
               connection.last_seq = event.seq
               if (namespace !== "" && change.env !== namespace) return Effect.void
@@ -192,10 +207,20 @@ export class HotReload extends Context.Service<HotReload, {
           yield* Effect.raceAllFirst([push, listen, shutdown])
         }))
 
-        yield* session.pipe(
-          Effect.catchCause((cause) => Effect.logDebug("prompts: hot-reload connection ended", cause))
+        // Rate limits as the authentication middleware applies them to SSE: the request budget,
+        // then a stream slot held for the connection's whole life (released however it ends),
+        // both checked before the upgrade so a refusal is a plain 429 problem response.
+        const decision = yield* limiter.consume(principal, watchRequirement.limit)
+        if (decision._tag === "Refused") return yield* decision.error.response
+        return yield* Effect.acquireUseRelease(
+          limiter.tryAcquireStream(principal),
+          (slot) =>
+            slot._tag === "Refused" ? slot.error.response : session.pipe(
+              Effect.catchCause((cause) => Effect.logDebug("prompts: hot-reload connection ended", cause)),
+              Effect.as(HttpServerResponse.empty())
+            ),
+          (slot) => slot._tag === "Acquired" ? slot.release : Effect.void
         )
-        return HttpServerResponse.empty()
       })
 
       const clients = (organizationId: string) =>

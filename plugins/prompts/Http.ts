@@ -8,7 +8,8 @@ import { PublishedPromptNotFound } from "./Errors.ts"
 import { HotReload } from "./HotReload.ts"
 import { Playground } from "./Playground.ts"
 import { Prompts } from "./Prompts.ts"
-import { SdkPrompts } from "./SdkPrompts.ts"
+import { ProviderSettings } from "./ProviderSettings.ts"
+import { cacheHeaders, fetchRequestOf, SdkPrompts } from "./SdkPrompts.ts"
 
 export const PromptsHttp = HttpApiBuilder.group(
   PromptsApi,
@@ -35,50 +36,31 @@ export const PromptsHttp = HttpApiBuilder.group(
   })
 )
 
-const first = (...values: ReadonlyArray<string | undefined>): string | undefined =>
-  values.find((v) => v !== undefined && v !== "")
-
 export const PromptsSdkHttp = HttpApiBuilder.group(
   PromptsApi,
   "promptsSdk",
   Effect.fn(function*(handlers) {
     const sdk = yield* SdkPrompts
+    // The reference for the fast route of the same endpoint (SdkFastRoute.ts): same request
+    // reading (`fetchRequestOf`), same answers.
     return handlers.handle("fetch", ({ params, query, request }) =>
       Effect.gen(function*() {
         const principal = yield* CurrentPrincipal
-        const headers = request.headers
-        const env = first(query.env) ?? "prod"
-        const result = yield* Effect.orDie(sdk.fetch({
-          organizationId: principal.organizationId,
-          key: params.key,
-          env,
-          workspace: query.workspace,
-          stickiness: first(
-            query.sticky_key,
-            query.stickyKey,
-            headers["x-sticky-key"],
-            query.user_id,
-            query.userId,
-            headers["x-user-id"],
-            query.session_id,
-            query.sessionId,
-            headers["x-session-id"]
-          ),
-          ifNoneMatch: headers["if-none-match"]
-        }))
+        const fetch = fetchRequestOf(principal.organizationId, params.key, query, request.headers)
+        const result = yield* Effect.orDie(sdk.fetch(fetch))
         switch (result._tag) {
           case "NotFound":
             return yield* new PublishedPromptNotFound({
               key: params.key,
-              env,
-              detail: `No published prompt with key ${params.key} in environment ${env}.`
+              env: fetch.env,
+              detail: `No published prompt with key ${params.key} in environment ${fetch.env}.`
             })
           case "NotModified":
-            return HttpServerResponse.empty({ status: 304, headers: { etag: result.etag, "cache-control": "no-cache" } })
+            return HttpServerResponse.empty({ status: 304, headers: cacheHeaders(result.etag) })
           case "Ok":
             return HttpServerResponse.text(result.prepared.body, {
               contentType: "application/json",
-              headers: { etag: result.prepared.etag, "cache-control": "no-cache" }
+              headers: cacheHeaders(result.prepared.etag)
             })
         }
       }))
@@ -90,11 +72,21 @@ export const PromptsPlaygroundHttp = HttpApiBuilder.group(
   "promptsPlayground",
   Effect.fn(function*(handlers) {
     const playground = yield* Playground
+    const settings = yield* ProviderSettings
     return handlers
       .handle("run", ({ payload }) => playground.run(payload))
       .handle("runStream", ({ payload }) => playground.stream(payload))
-      .handle("providers", () => Effect.succeed({ data: playground.providers }))
-      .handle("models", () => Effect.map(playground.models, (models) => ({ models })))
+      .handle("providers", ({ query }) =>
+        Effect.map(playground.status(query.workspace ?? ""), (providers) => ({
+          data: playground.providers,
+          workspace_id: query.workspace ?? "",
+          providers
+        })))
+      .handle("getProviderConfig", ({ query }) => Effect.map(settings.get(query.workspace ?? ""), (data) => ({ data })))
+      .handle("setProviderConfig", ({ payload, query }) =>
+        Effect.map(settings.set(query.workspace ?? "", payload), (data) => ({ data })))
+      .handle("deleteProviderConfig", ({ query }) => Effect.as(settings.remove(query.workspace ?? ""), { ok: true }))
+      .handle("models", ({ query }) => Effect.map(playground.models(query.workspace ?? ""), (models) => ({ models })))
       .handle("usage", ({ query }) => playground.usage(query.days === undefined ? 30 : Number(query.days)))
   })
 )

@@ -6,6 +6,11 @@
  *
  * Unlike the SDKs' `render`, the playground refuses a template whose variables were not all
  * given: a 400 naming each missing one.
+ *
+ * An `openai` call uses the configuration of the prompt's workspace (or, for inline content,
+ * of the request's `workspace_id`) when an admin saved one, else the environment's; the
+ * request's own fields win over both (`Providers.resolveOpenai`). The layer also outputs
+ * `ProviderSettings`, which the provider configuration endpoints use.
  */
 import { Context, Effect, Layer, Stream } from "effect"
 import { HttpServerResponse } from "effect/http"
@@ -20,11 +25,13 @@ import {
   ProviderFailed,
   ProviderNotConfigured,
   PublishedPromptNotFound,
+  SecretKeyUnavailable,
   UnknownProvider,
   VersionNotFound,
   VersionOfAnotherPrompt
 } from "./Errors.ts"
 import { Prompts } from "./Prompts.ts"
+import { ProviderSettings } from "./ProviderSettings.ts"
 import * as Providers from "./Providers.ts"
 import { missingVariables, render } from "./Render.ts"
 
@@ -52,6 +59,21 @@ export type RunError =
   | ProviderAddressRefused
   | ProviderNotConfigured
   | ProviderFailed
+  | SecretKeyUnavailable
+
+/** One provider's state for a workspace (`GET /api/playground/providers`). */
+export interface ProviderStatus {
+  readonly name: string
+  readonly configured: boolean
+  readonly source: "builtin" | "workspace" | "environment" | "none"
+  readonly default_model: string | null
+}
+
+export interface ModelEntry {
+  readonly id: string
+  readonly provider: string
+  readonly name: string
+}
 
 export interface UsageReport {
   readonly usage: ReadonlyArray<{
@@ -72,7 +94,10 @@ export class Playground extends Context.Service<Playground, {
     request: PlaygroundRunRequest
   ) => Effect.Effect<HttpServerResponse.HttpServerResponse, RunError, CurrentPrincipal>
   readonly providers: ReadonlyArray<string>
-  readonly models: Effect.Effect<ReadonlyArray<{ readonly id: string; readonly provider: string; readonly name: string }>>
+  /** Each provider's state for a workspace of the caller's organization. */
+  readonly status: (workspaceId: string) => Effect.Effect<ReadonlyArray<ProviderStatus>, never, CurrentPrincipal>
+  /** The models the providers configured for that workspace offer. */
+  readonly models: (workspaceId: string) => Effect.Effect<ReadonlyArray<ModelEntry>, never, CurrentPrincipal>
   readonly usage: (days: number) => Effect.Effect<UsageReport, never, CurrentPrincipal>
 }>()("prompts/Playground") {
   static readonly layer = Layer.effect(
@@ -80,6 +105,7 @@ export class Playground extends Context.Service<Playground, {
     Effect.gen(function*() {
       const sql = yield* SqlClient.SqlClient
       const prompts = yield* Prompts
+      const settings = yield* ProviderSettings
       const config = yield* Effect.orDie(Providers.loadConfig)
 
       /** The template to render and the prompt it came from (for the run log). */
@@ -89,9 +115,9 @@ export class Playground extends Context.Service<Playground, {
           const prompt = yield* prompts.get(request.id)
           if (request.version !== undefined) {
             const version = yield* prompts.version(prompt.id, request.version)
-            return { content: version.content, model: version.model, key: prompt.key, promptId: prompt.id }
+            return { content: version.content, model: version.model, key: prompt.key, promptId: prompt.id, workspaceId: prompt.workspace_id }
           }
-          return { content: prompt.content, model: prompt.model, key: prompt.key, promptId: prompt.id }
+          return { content: prompt.content, model: prompt.model, key: prompt.key, promptId: prompt.id, workspaceId: prompt.workspace_id }
         }
         if (request.key !== undefined && request.key !== "") {
           const env = request.env ?? "prod"
@@ -105,11 +131,25 @@ export class Playground extends Context.Service<Playground, {
           }
           if (request.version !== undefined) {
             const version = yield* prompts.version(served.promptId, request.version)
-            return { content: version.content, model: version.model, key: served.key, promptId: served.promptId }
+            return {
+              content: version.content,
+              model: version.model,
+              key: served.key,
+              promptId: served.promptId,
+              workspaceId: served.workspaceId
+            }
           }
-          return { content: served.live.content, model: served.live.model, key: served.key, promptId: served.promptId }
+          return {
+            content: served.live.content,
+            model: served.live.model,
+            key: served.key,
+            promptId: served.promptId,
+            workspaceId: served.workspaceId
+          }
         }
-        if (request.content !== undefined) return { content: request.content, model: "", key: "", promptId: null }
+        if (request.content !== undefined) {
+          return { content: request.content, model: "", key: "", promptId: null, workspaceId: request.workspace_id ?? "" }
+        }
         return yield* new InvalidPlaygroundRequest({
           detail: "Name what to render: id (a prompt), key and env (what SDKs are served), or content."
         })
@@ -156,13 +196,16 @@ export class Playground extends Context.Service<Playground, {
           })
         }
         const rendered = render(source.content, variables)
-        const completionRequest: Providers.CompletionRequest = {
-          model: request.model ?? (source.model === "" ? undefined : source.model),
-          prompt: rendered,
-          apiKey: request.api_key,
-          baseUrl: request.base_url
-        }
-        return { principal, provider, source, rendered, completionRequest }
+        const model = request.model ?? (source.model === "" ? undefined : source.model)
+        const completionRequest: Providers.CompletionRequest = { model, prompt: rendered }
+        const target = provider === "openai"
+          ? Providers.resolveOpenai(config, yield* settings.openai(principal.organizationId, source.workspaceId), {
+            baseUrl: request.base_url,
+            apiKey: request.api_key,
+            model
+          })
+          : undefined
+        return { principal, provider, source, rendered, completionRequest, target }
       })
 
       /** A provider error before any output: a problem (and, for a failed call, an `error` run). */
@@ -184,7 +227,7 @@ export class Playground extends Context.Service<Playground, {
             key: context.source.key,
             promptId: context.source.promptId,
             provider: context.provider,
-            model: context.completionRequest.model ?? config.openaiModel,
+            model: context.target?.model ?? context.completionRequest.model ?? "mock-1",
             promptTokens: Providers.estimateTokens(context.rendered),
             outputTokens: 0,
             latencyMs,
@@ -195,12 +238,12 @@ export class Playground extends Context.Service<Playground, {
 
       const run = Effect.fn("Playground.run")(function*(request: PlaygroundRunRequest) {
         const context = yield* prepare(request)
-        const { principal, provider, source, rendered, completionRequest } = context
+        const { principal, source, rendered, completionRequest, target } = context
         const started = performance.now()
         const outcome = yield* Effect.result(
-          provider === "mock"
+          target === undefined
             ? Effect.succeed(Providers.mock(completionRequest))
-            : Providers.openai(config, completionRequest)
+            : Providers.openai(config.allowPrivate, target, rendered)
         )
         const latencyMs = Math.round(performance.now() - started)
         if (outcome._tag === "Failure") return yield* refuse(outcome.failure, context, latencyMs)
@@ -231,12 +274,30 @@ export class Playground extends Context.Service<Playground, {
         } satisfies RunResponse
       })
 
-      const models = Effect.succeed([
-        { id: "mock-1", provider: "mock", name: "Mock (offline, deterministic echo)" },
-        ...(config.openaiBaseUrl === undefined
-          ? []
-          : [{ id: config.openaiModel, provider: "openai", name: `${config.openaiModel} (OpenAI-compatible)` }])
-      ])
+      /** The OpenAI-compatible endpoint a workspace's calls go to when the request names none. */
+      const openaiFor = Effect.fnUntraced(function*(workspaceId: string) {
+        const principal = yield* CurrentPrincipal
+        const saved = yield* settings.describe(principal.organizationId, workspaceId)
+        if (saved !== null) return { source: "workspace" as const, model: saved.model === "" ? config.openaiModel : saved.model }
+        if (config.openaiBaseUrl !== undefined) return { source: "environment" as const, model: config.openaiModel }
+        return { source: "none" as const, model: null }
+      })
+
+      const status = Effect.fn("Playground.status")(function*(workspaceId: string) {
+        const openai = yield* openaiFor(workspaceId)
+        return [
+          { name: "mock", configured: true, source: "builtin", default_model: "mock-1" },
+          { name: "openai", configured: openai.source !== "none", source: openai.source, default_model: openai.model }
+        ] satisfies ReadonlyArray<ProviderStatus>
+      })
+
+      const models = Effect.fn("Playground.models")(function*(workspaceId: string) {
+        const openai = yield* openaiFor(workspaceId)
+        return [
+          { id: "mock-1", provider: "mock", name: "Mock (offline, deterministic echo)" },
+          ...(openai.model === null ? [] : [{ id: openai.model, provider: "openai", name: `${openai.model} (OpenAI-compatible)` }])
+        ] satisfies ReadonlyArray<ModelEntry>
+      })
 
       const usage = Effect.fn("Playground.usage")(function*(days: number) {
         const principal = yield* CurrentPrincipal
@@ -284,15 +345,15 @@ export class Playground extends Context.Service<Playground, {
        */
       const stream = Effect.fn("Playground.stream")(function*(request: PlaygroundRunRequest) {
         const context = yield* prepare(request)
-        const { principal, provider, source, rendered, completionRequest } = context
+        const { principal, provider, source, rendered, completionRequest, target } = context
         const started = performance.now()
         const opened = yield* Effect.result(
-          provider === "mock"
+          target === undefined
             ? Effect.succeed({
               model: Providers.mock(completionRequest).model,
               chunks: Stream.fromIterable(Providers.mockChunks(Providers.mock(completionRequest)))
             })
-            : Providers.openaiStream(config, completionRequest)
+            : Providers.openaiStream(config.allowPrivate, target, rendered)
         )
         if (opened._tag === "Failure") return yield* refuse(opened.failure, context, Math.round(performance.now() - started))
         let output = ""
@@ -347,7 +408,7 @@ export class Playground extends Context.Service<Playground, {
         })
       })
 
-      return Playground.of({ run, stream, providers: Providers.providerNames, models, usage })
+      return Playground.of({ run, stream, providers: Providers.providerNames, status, models, usage })
     })
-  )
+  ).pipe(Layer.provideMerge(ProviderSettings.layer))
 }

@@ -1,7 +1,7 @@
 /**
  * The prompts plugin value (first-party). Its layer implements the HTTP groups and the RPCs and
  * outputs `Prompts` (and the SDK services) for plugins listed after it. It needs the platform's
- * `SqlClient`, `EventLog`, `Lifecycle`, `Credentials` and the audit plugin's `AuditLog`.
+ * `SqlClient`, `EventLog`, `Lifecycle`, `Credentials`, `SecretBox`, `FastPath` and the audit plugin's `AuditLog`.
  */
 import { Layer } from "effect"
 import { Plugin } from "trellis/plugin"
@@ -10,10 +10,12 @@ import { promptsProblems } from "./Errors.ts"
 import { HotReload } from "./HotReload.ts"
 import { PromptsHotReloadHttp, PromptsHttp, PromptsPlaygroundHttp, PromptsSdkHttp } from "./Http.ts"
 import { migration as createPrompts } from "./migrations/0001_create_prompts.ts"
+import { migration as createProviderConfigs } from "./migrations/0002_create_provider_configs.ts"
 import { Playground } from "./Playground.ts"
 import { Prompts } from "./Prompts.ts"
 import { PromptsRpcs } from "./Rpc.ts"
 import { PromptsRpcHandlers } from "./RpcHandlers.ts"
+import { SdkFastRoute } from "./SdkFastRoute.ts"
 import { SdkPrompts } from "./SdkPrompts.ts"
 import { ServedCache } from "./ServedCache.ts"
 
@@ -28,10 +30,10 @@ export const PromptsPlugin = Plugin.make({
   description: "PromptOps-compatible prompts: versions, publishing, sticky gray-release rollouts, SDK fetch, hot reload, playground",
   groups: [PromptsGroup, PromptsSdkGroup, PromptsPlaygroundGroup, PromptsHotReloadGroup],
   rpc: PromptsRpcs,
-  migrations: [createPrompts],
+  migrations: [createPrompts, createProviderConfigs],
   problems: promptsProblems,
   scopes: ["prompts:read", "prompts:write", "prompts:publish", "prompts:run"],
-  layer: Layer.mergeAll(PromptsHttp, PromptsSdkHttp, PromptsPlaygroundHttp, PromptsHotReloadHttp, PromptsRpcHandlers).pipe(
+  layer: Layer.mergeAll(PromptsHttp, PromptsSdkHttp, PromptsPlaygroundHttp, PromptsHotReloadHttp, PromptsRpcHandlers, SdkFastRoute).pipe(
     Layer.provideMerge(services)
   )
 })

@@ -3,21 +3,27 @@
  * rendered prompt, so everything works with no network and tests are exact), and `openai`,
  * any OpenAI-compatible chat-completions endpoint.
  *
- * The OpenAI-compatible provider is configured by environment (`TRELLIS_OPENAI_BASE_URL`,
- * `TRELLIS_OPENAI_API_KEY`, `TRELLIS_OPENAI_MODEL`) or per request (`base_url`, `api_key`,
- * `model`). Its base URL must be http(s) and must not point at a loopback, private,
- * link-local or otherwise internal address (the server would otherwise be a way into its own
- * network) unless the operator sets `TRELLIS_PROVIDERS_ALLOW_PRIVATE=true`.
+ * Where an `openai` call goes is resolved per call ({@link resolveOpenai}), field by field:
+ * the request's `base_url`, `api_key`, `model` first; then the configuration an admin saved
+ * for the prompt's workspace (`ProviderSettings`); then the environment
+ * (`TRELLIS_OPENAI_BASE_URL`, `TRELLIS_OPENAI_API_KEY`, `TRELLIS_OPENAI_MODEL`). A workspace
+ * configuration replaces the environment's endpoint and key as a whole. A configured key is
+ * only ever sent to the origin it was configured for: a request that names another base URL
+ * without its own key is sent without one.
+ *
+ * A base URL must be http(s) and must not point at a loopback, private, link-local or
+ * otherwise internal address (the server would otherwise be a way into its own network)
+ * unless the operator sets `TRELLIS_PROVIDERS_ALLOW_PRIVATE=true`. It is checked when a
+ * workspace configuration is saved and again before every call (DNS answers change).
  */
 import { Config, Effect, Option, Stream } from "effect"
 import { lookup } from "node:dns/promises"
 import { isIP } from "node:net"
 
+/** What the mock provider needs. */
 export interface CompletionRequest {
   readonly model: string | undefined
   readonly prompt: string
-  readonly apiKey: string | undefined
-  readonly baseUrl: string | undefined
 }
 
 export interface Completion {
@@ -47,13 +53,68 @@ export const loadConfig = Effect.gen(function*() {
   const apiKey = yield* optional("TRELLIS_OPENAI_API_KEY")
   const model = yield* optional("TRELLIS_OPENAI_MODEL")
   const allow = yield* Config.Boolean("TRELLIS_PROVIDERS_ALLOW_PRIVATE").pipe(Config.withDefault(false))
+  const present = (value: Option.Option<string>) => Option.getOrUndefined(Option.filter(value, (v) => v.trim() !== ""))
   return {
-    openaiBaseUrl: Option.getOrUndefined(baseUrl),
-    openaiApiKey: Option.getOrUndefined(apiKey),
-    openaiModel: Option.getOrElse(model, () => "gpt-4o-mini"),
+    openaiBaseUrl: present(baseUrl),
+    openaiApiKey: present(apiKey),
+    openaiModel: present(model) ?? "gpt-4o-mini",
     allowPrivate: allow
   } satisfies ProvidersConfig
 })
+
+/** A configured OpenAI-compatible endpoint: a workspace's, or the environment's. */
+export interface OpenaiSettings {
+  readonly baseUrl: string
+  readonly apiKey: string | undefined
+  /** Empty: the environment's default model. */
+  readonly model: string
+}
+
+/** Where an `openai` call goes, and which configuration supplied the endpoint. */
+export interface OpenaiTarget {
+  readonly baseUrl: string | undefined
+  readonly apiKey: string | undefined
+  readonly model: string
+  readonly source: "request" | "workspace" | "environment" | "none"
+}
+
+/** The environment's endpoint, when `TRELLIS_OPENAI_BASE_URL` is set. */
+export const environmentSettings = (config: ProvidersConfig): OpenaiSettings | null =>
+  config.openaiBaseUrl === undefined
+    ? null
+    : { baseUrl: config.openaiBaseUrl, apiKey: config.openaiApiKey, model: config.openaiModel }
+
+const nonEmpty = (value: string | undefined): string | undefined =>
+  value === undefined || value.trim() === "" ? undefined : value
+
+/** Whether two base URLs reach the same origin (scheme, host, port). */
+export const sameOrigin = (a: string, b: string): boolean => {
+  if (!URL.canParse(a) || !URL.canParse(b)) return a.replace(/\/+$/, "") === b.replace(/\/+$/, "")
+  return new URL(a).origin === new URL(b).origin
+}
+
+/**
+ * Resolves an `openai` call: the request's fields win one by one, then the workspace's
+ * configuration, then the environment's. A configured key goes only to its own origin.
+ */
+export const resolveOpenai = (
+  config: ProvidersConfig,
+  workspace: OpenaiSettings | null,
+  request: { readonly baseUrl?: string | undefined; readonly apiKey?: string | undefined; readonly model?: string | undefined }
+): OpenaiTarget => {
+  const configured = workspace ?? environmentSettings(config)
+  const requestedBase = nonEmpty(request.baseUrl)
+  const baseUrl = requestedBase ?? configured?.baseUrl
+  const configuredKey = configured !== null && baseUrl !== undefined && sameOrigin(baseUrl, configured.baseUrl)
+    ? configured.apiKey
+    : undefined
+  return {
+    baseUrl,
+    apiKey: nonEmpty(request.apiKey) ?? configuredKey,
+    model: nonEmpty(request.model) ?? nonEmpty(configured?.model) ?? config.openaiModel,
+    source: requestedBase !== undefined ? "request" : workspace !== null ? "workspace" : configured !== null ? "environment" : "none"
+  }
+}
 
 /** A rough token count (about four characters a token), used when a provider reports none. */
 export const estimateTokens = (text: string): number => text === "" ? 0 : Math.ceil([...text].length / 4)
@@ -126,22 +187,24 @@ interface Prepared {
   readonly model: string
 }
 
-/** Checks the configuration and the base URL before any request is sent. */
-const prepareOpenai = (config: ProvidersConfig, request: CompletionRequest): Effect.Effect<Prepared, ProviderError> =>
+/** Checks the target and its base URL (again: DNS may have changed) before any request is sent. */
+const prepareOpenai = (allowPrivate: boolean, target: OpenaiTarget): Effect.Effect<Prepared, ProviderError> =>
   Effect.gen(function*() {
-    const baseUrl = (request.baseUrl ?? config.openaiBaseUrl ?? "").replace(/\/+$/, "")
-    const apiKey = request.apiKey ?? config.openaiApiKey
+    const baseUrl = (target.baseUrl ?? "").replace(/\/+$/, "")
     if (baseUrl === "") {
-      return yield* Effect.fail<ProviderError>({ _tag: "NotConfigured", message: "No base URL: set TRELLIS_OPENAI_BASE_URL or send base_url" })
+      return yield* Effect.fail<ProviderError>({
+        _tag: "NotConfigured",
+        message: "No base URL: an admin can configure the workspace's provider, or set TRELLIS_OPENAI_BASE_URL, or send base_url"
+      })
     }
-    yield* checkBaseUrl(baseUrl, config.allowPrivate)
+    yield* checkBaseUrl(baseUrl, allowPrivate)
     return {
       endpoint: /\/v1$/.test(baseUrl) ? `${baseUrl}/chat/completions` : `${baseUrl}/v1/chat/completions`,
       headers: {
         "content-type": "application/json",
-        ...(apiKey === undefined || apiKey === "" ? {} : { authorization: `Bearer ${apiKey}` })
+        ...(target.apiKey === undefined || target.apiKey === "" ? {} : { authorization: `Bearer ${target.apiKey}` })
       },
-      model: request.model === undefined || request.model === "" ? config.openaiModel : request.model
+      model: target.model
     }
   })
 
@@ -172,10 +235,10 @@ const post = (prepared: Prepared, prompt: string, stream: boolean) =>
   })
 
 /** One chat completion from an OpenAI-compatible endpoint (`POST <base>/v1/chat/completions`). */
-export const openai = (config: ProvidersConfig, request: CompletionRequest): Effect.Effect<Completion, ProviderError> =>
+export const openai = (allowPrivate: boolean, target: OpenaiTarget, prompt: string): Effect.Effect<Completion, ProviderError> =>
   Effect.gen(function*() {
-    const prepared = yield* prepareOpenai(config, request)
-    const response = yield* post(prepared, request.prompt, false)
+    const prepared = yield* prepareOpenai(allowPrivate, target)
+    const response = yield* post(prepared, prompt, false)
     const body = yield* Effect.tryPromise({ try: () => response.json() as Promise<ChatCompletion>, catch: failed })
     const content = body.choices?.[0]?.message?.content
     const output = typeof content === "string" ? content : ""
@@ -184,7 +247,7 @@ export const openai = (config: ProvidersConfig, request: CompletionRequest): Eff
       provider: "openai",
       model: typeof body.model === "string" && body.model !== "" ? body.model : prepared.model,
       output,
-      promptTokens: typeof usage?.prompt_tokens === "number" ? usage.prompt_tokens : estimateTokens(request.prompt),
+      promptTokens: typeof usage?.prompt_tokens === "number" ? usage.prompt_tokens : estimateTokens(prompt),
       outputTokens: typeof usage?.completion_tokens === "number" ? usage.completion_tokens : estimateTokens(output)
     }
   })
@@ -232,12 +295,13 @@ export const parseStreamLine = (line: string): ReadonlyArray<CompletionChunk> =>
  * the stream.
  */
 export const openaiStream = (
-  config: ProvidersConfig,
-  request: CompletionRequest
+  allowPrivate: boolean,
+  target: OpenaiTarget,
+  prompt: string
 ): Effect.Effect<{ readonly model: string; readonly chunks: Stream.Stream<CompletionChunk, StreamFailure> }, ProviderError> =>
   Effect.gen(function*() {
-    const prepared = yield* prepareOpenai(config, request)
-    const response = yield* post(prepared, request.prompt, true)
+    const prepared = yield* prepareOpenai(allowPrivate, target)
+    const response = yield* post(prepared, prompt, true)
     const body = response.body
     if (body === null) return yield* Effect.fail(failed("the response has no body"))
     const chunks = Stream.fromReadableStream({

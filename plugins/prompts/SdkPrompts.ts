@@ -86,6 +86,55 @@ const build = (served: ServedPrompt | null): Entry => {
   }
 }
 
+const first = (...values: ReadonlyArray<string | string[] | undefined>): string | undefined => {
+  for (const value of values) if (typeof value === "string" && value !== "") return value
+  return undefined
+}
+
+/** The SDK query parameters that matter to a fetch (the endpoint's `SdkQuery`). */
+export interface FetchQuery {
+  readonly env?: string | undefined
+  readonly workspace?: string | undefined
+  readonly sticky_key?: string | undefined
+  readonly stickyKey?: string | undefined
+  readonly user_id?: string | undefined
+  readonly userId?: string | undefined
+  readonly session_id?: string | undefined
+  readonly sessionId?: string | undefined
+}
+
+/**
+ * The fetch an SDK request asks for: `env` defaults to `prod`; the stickiness value is the
+ * first of `sticky_key`, `stickyKey`, `X-Sticky-Key`, `user_id`, `userId`, `X-User-Id`,
+ * `session_id`, `sessionId`, `X-Session-Id` that is set.
+ */
+export const fetchRequestOf = (
+  organizationId: string,
+  key: string,
+  query: FetchQuery,
+  headers: Readonly<Record<string, string | string[] | undefined>>
+): FetchRequest => ({
+  organizationId,
+  key,
+  env: first(query.env) ?? "prod",
+  workspace: query.workspace,
+  stickiness: first(
+    query.sticky_key,
+    query.stickyKey,
+    headers["x-sticky-key"],
+    query.user_id,
+    query.userId,
+    headers["x-user-id"],
+    query.session_id,
+    query.sessionId,
+    headers["x-session-id"]
+  ),
+  ifNoneMatch: first(headers["if-none-match"])
+})
+
+/** The cache headers of an SDK fetch answer (200 or 304). */
+export const cacheHeaders = (etag: string) => ({ etag, "cache-control": "no-cache" })
+
 /** Whether an `If-None-Match` value lists `etag` (or is `*`). */
 const matches = (ifNoneMatch: string | undefined, etag: string): boolean => {
   if (ifNoneMatch === undefined) return false
@@ -97,6 +146,8 @@ const matches = (ifNoneMatch: string | undefined, etag: string): boolean => {
 
 export class SdkPrompts extends Context.Service<SdkPrompts, {
   readonly fetch: (request: FetchRequest) => Effect.Effect<FetchResult, SqlError>
+  /** What `fetch` answers when the prompt is in this process's cache; `undefined` otherwise. */
+  readonly fetchCached: (request: FetchRequest) => FetchResult | undefined
 }>()("prompts/SdkPrompts") {
   static readonly layer = Layer.effect(
     SdkPrompts,
@@ -118,27 +169,34 @@ export class SdkPrompts extends Context.Service<SdkPrompts, {
         )
       }
 
-      const fetch = (request: FetchRequest): Effect.Effect<FetchResult, SqlError> =>
-        Effect.map(entryFor(request), (entry): FetchResult => {
-          let prepared: Prepared
-          if (entry.live !== null) {
-            prepared = entry.live
-          } else if (entry.served !== null && entry.served.rollout !== null && entry.variants.length > 0) {
-            const sticky = request.stickiness !== undefined && request.stickiness !== ""
-            const bucket = sticky
-              ? bucketOf(entry.served.key, entry.served.rollout.salt, request.stickiness ?? "")
-              : randomBucket()
-            const choice = entry.variants[variantIndex(entry.weightsBp, bucket)]
-            prepared = sticky ? choice.sticky : choice.random
-          } else {
-            return { _tag: "NotFound" }
-          }
-          return matches(request.ifNoneMatch, prepared.etag)
-            ? { _tag: "NotModified", etag: prepared.etag }
-            : { _tag: "Ok", prepared }
-        })
+      const answer = (entry: Entry, request: FetchRequest): FetchResult => {
+        let prepared: Prepared
+        if (entry.live !== null) {
+          prepared = entry.live
+        } else if (entry.served !== null && entry.served.rollout !== null && entry.variants.length > 0) {
+          const sticky = request.stickiness !== undefined && request.stickiness !== ""
+          const bucket = sticky
+            ? bucketOf(entry.served.key, entry.served.rollout.salt, request.stickiness ?? "")
+            : randomBucket()
+          const choice = entry.variants[variantIndex(entry.weightsBp, bucket)]
+          prepared = sticky ? choice.sticky : choice.random
+        } else {
+          return { _tag: "NotFound" }
+        }
+        return matches(request.ifNoneMatch, prepared.etag)
+          ? { _tag: "NotModified", etag: prepared.etag }
+          : { _tag: "Ok", prepared }
+      }
 
-      return SdkPrompts.of({ fetch })
+      const fetch = (request: FetchRequest): Effect.Effect<FetchResult, SqlError> =>
+        Effect.map(entryFor(request), (entry) => answer(entry, request))
+
+      const fetchCached = (request: FetchRequest): FetchResult | undefined => {
+        const cached = cache.get<Entry>(request.organizationId, request.env, request.key, request.workspace)
+        return cached === undefined ? undefined : answer(cached, request)
+      }
+
+      return SdkPrompts.of({ fetch, fetchCached })
     })
   )
 }

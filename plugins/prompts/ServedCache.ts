@@ -69,9 +69,15 @@ export class ServedCache extends Context.Service<ServedCache, {
       let lastSeen = yield* Effect.orDie(events.lastSeq(cacheStream))
       const follow = Effect.suspend(() => {
         live = true
-        return events.subscribe(cacheStream, lastSeen).pipe(
-          Stream.runForEach((event) =>
+        return events.subscribeWithGaps(cacheStream, lastSeen).pipe(
+          Stream.runForEach((delivery) =>
             Effect.gen(function*() {
+              // Missed invalidations (pruned while this process lagged): drop everything.
+              if (delivery._tag === "Gap") {
+                lastSeen = delivery.to
+                return clear()
+              }
+              const event = delivery.event
               lastSeen = event.seq
               const data = event.data as InvalidationData
               if (typeof data?.organizationId === "string" && Array.isArray(data.coordinates)) {

@@ -15,36 +15,42 @@ import type { Requirement } from "./Requirement.ts"
 
 export type Denial = Forbidden | InsufficientRole | InsufficientScope | ServiceKeyNotAllowed
 
-export const authorize = (principal: Principal, requirement: Requirement | undefined): Effect.Effect<void, Denial> => {
+/** Why the principal may not call an endpoint with this requirement; `undefined` when it may. */
+export const denialOf = (principal: Principal, requirement: Requirement | undefined): Denial | undefined => {
   if (requirement === undefined) {
-    return Effect.fail(new Forbidden({ detail: "This endpoint declares no access requirement, so it is refused to everyone." }))
+    return new Forbidden({ detail: "This endpoint declares no access requirement, so it is refused to everyone." })
   }
-  if (principal.kind === "admin-token") return Effect.void
+  if (principal.kind === "admin-token") return undefined
   if (principal.kind === "service-key") {
     if (requirement.scope === null) {
-      return Effect.fail(new ServiceKeyNotAllowed({ detail: "Service keys may not call this endpoint; use a user credential." }))
+      return new ServiceKeyNotAllowed({ detail: "Service keys may not call this endpoint; use a user credential." })
     }
     return principal.hasScope(requirement.scope)
-      ? Effect.void
-      : Effect.fail(new InsufficientScope({
+      ? undefined
+      : new InsufficientScope({
         detail: `This endpoint requires the scope ${requirement.scope}.`,
         required: [requirement.scope],
         current: principal.scopes
-      }))
+      })
   }
   if (!roleAtLeast(principal.role, requirement.role)) {
-    return Effect.fail(new InsufficientRole({
+    return new InsufficientRole({
       detail: `This endpoint requires the ${requirement.role} role; you are ${principal.role} in this organization.`,
       required: requirement.role,
       current: principal.role
-    }))
+    })
   }
   if (requirement.scope !== null && !principal.hasScope(requirement.scope)) {
-    return Effect.fail(new InsufficientScope({
+    return new InsufficientScope({
       detail: `This key is restricted and lacks the scope ${requirement.scope}.`,
       required: [requirement.scope],
       current: principal.scopes
-    }))
+    })
   }
-  return Effect.void
+  return undefined
+}
+
+export const authorize = (principal: Principal, requirement: Requirement | undefined): Effect.Effect<void, Denial> => {
+  const denial = denialOf(principal, requirement)
+  return denial === undefined ? Effect.void : Effect.fail(denial)
 }

@@ -27,6 +27,13 @@ export interface Resolved {
 export class Credentials extends Context.Service<Credentials, {
   readonly resolve: (token: string) => Effect.Effect<Option.Option<Resolved>, CredentialFailure>
   /**
+   * What `resolve` would answer, when that is known in memory and needs no write: the admin
+   * token, or a live session or key this process resolved a moment ago. `undefined` means
+   * "ask `resolve`" (unknown, failed, expired, or a key whose last-use mark is due).
+   * The HTTP fast path uses it; it never touches the database.
+   */
+  readonly resolveNow: (token: string) => Resolved | undefined
+  /**
    * The same principal acting in another organization (`X-Trellis-Organization`): the
    * admin token may act in any existing organization, a user in those they are a member of
    * (with their role there); service keys never leave their organization.
@@ -39,9 +46,10 @@ export class Credentials extends Context.Service<Credentials, {
     Effect.gen(function*() {
       const config = yield* TrellisConfig
       const isAdmin = adminTokenMatcher(config.adminToken)
-      const resolve = (token: string) =>
-        Effect.sync(() => isAdmin(token) ? Option.some({ principal: adminPrincipal, csrfDigest: null }) : Option.none())
-      return Credentials.of({ resolve, actAs: (principal) => Effect.succeed(principal) })
+      const admin: Resolved = { principal: adminPrincipal, csrfDigest: null }
+      const resolveNow = (token: string) => isAdmin(token) ? admin : undefined
+      const resolve = (token: string) => Effect.sync(() => Option.fromUndefinedOr(resolveNow(token)))
+      return Credentials.of({ resolve, resolveNow, actAs: (principal) => Effect.succeed(principal) })
     })
   )
 }

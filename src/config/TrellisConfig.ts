@@ -4,6 +4,7 @@
  * accepts, instead of surfacing later as a strange failure.
  */
 import { Context, Effect, Layer, Redacted, Schema } from "effect"
+import { keyFormat, parseKey } from "../secrets/MasterKey.ts"
 
 export const LogLevel = Schema.Literals(["trace", "debug", "info", "warn", "error", "fatal", "none"])
 export type LogLevel = typeof LogLevel.Type
@@ -21,17 +22,25 @@ export interface TrellisConfigShape {
   readonly logFormat: LogFormat
   readonly maxBodyBytes: number
   readonly corsOrigins: ReadonlyArray<string>
+  /** Whether plugins' fast routes answer their common requests from memory (see `src/http/FastPath.ts`). */
+  readonly httpFastPath: boolean
   readonly plugins: ReadonlyArray<string>
   readonly adminToken: Redacted.Redacted<string> | undefined
   /** The first admin's password, used once: at a start that finds no user at all. */
   readonly adminPassword: Redacted.Redacted<string> | undefined
   readonly sseHeartbeatSeconds: number
+  /** How long the event log keeps events (the newest of each stream is always kept); 0 keeps them forever. */
+  readonly eventRetentionHours: number
+  /** How often each server process deletes expired events. */
+  readonly eventPruneIntervalSeconds: number
   readonly shutdownGraceSeconds: number
   readonly rateLimits: RateLimitConfig
   /** SMTP relay for outgoing email (`smtp://user:pass@host:587`, `smtps://…`); unset: emails are logged. */
   readonly smtpUrl: Redacted.Redacted<string> | undefined
   /** The sender of outgoing email; unset: `noreply@` the public URL's host. */
   readonly mailFrom: string | undefined
+  /** The master key of `SecretBox` (32 bytes, hex or base64); unset: the data directory's key file. */
+  readonly secretKey: Redacted.Redacted<string> | undefined
 }
 
 /**
@@ -72,10 +81,13 @@ export const variables: ReadonlyArray<Variable> = [
   { name: "TRELLIS_LOG_FORMAT", flag: "--log-format", default: "pretty", description: "json (one JSON object per line) or pretty." },
   { name: "TRELLIS_MAX_BODY_BYTES", flag: "--max-body-bytes", default: "1048576", description: "Largest accepted request body; larger ones get 413." },
   { name: "TRELLIS_CORS_ORIGINS", flag: "--cors-origins", default: "(unset: no CORS)", description: "Comma-separated origins allowed by CORS, or * for any." },
+  { name: "TRELLIS_HTTP_FAST_PATH", flag: "--http-fast-path", default: "true", description: "true: the few hot GET endpoints that have a fast route (plugin list, prompt SDK fetch) answer their common case from memory, outside Effect's HTTP stack, with the same response; false: every request takes the full pipeline." },
   { name: "TRELLIS_PLUGINS", flag: "--plugins", default: "(unset)", description: "Comma-separated module paths (or package names) of third-party plugins to load." },
   { name: "TRELLIS_ADMIN_TOKEN", flag: "--admin-token", default: "(unset)", description: "A static admin bearer token, for bootstrap and scripts. At least 16 characters." },
   { name: "TRELLIS_ADMIN_PASSWORD", flag: "--admin-password", default: "(unset)", description: "Password of the first admin user (`admin`), created at the first start. Unset: a one-time password is printed once instead. At least 12 characters." },
   { name: "TRELLIS_SSE_HEARTBEAT_SECONDS", flag: "--sse-heartbeat-seconds", default: "15", description: "Interval of the comment line that keeps idle event streams open." },
+  { name: "TRELLIS_EVENTS_RETENTION_HOURS", flag: "--events-retention-hours", default: "168", description: "How long live-stream events are kept for reconnecting clients to replay; the newest event of each stream is always kept. A client resuming from before that is told (a `gap` event). 0 keeps events forever." },
+  { name: "TRELLIS_EVENTS_PRUNE_INTERVAL_SECONDS", flag: "--events-prune-interval-seconds", default: "600", description: "How often each server process deletes expired events (in batches; also once shortly after start)." },
   { name: "TRELLIS_SHUTDOWN_GRACE_SECONDS", flag: "--shutdown-grace-seconds", default: "10", description: "How long in-flight requests may take to finish after SIGTERM." },
   { name: "TRELLIS_RATE_LIMIT_PER_MINUTE", flag: "--rate-limit-per-minute", default: "60", description: "Authenticated requests per minute per principal (runs and settings writes included). 0 disables." },
   { name: "TRELLIS_RATE_LIMIT_RUN_PER_MINUTE", flag: "--rate-limit-run-per-minute", default: "6", description: "Run-start calls per minute per principal. 0 disables." },
@@ -84,7 +96,8 @@ export const variables: ReadonlyArray<Variable> = [
   { name: "TRELLIS_RATE_LIMIT_LOGIN_PER_ACCOUNT", flag: "--rate-limit-login-per-account", default: "10", description: "Failed sign-ins per account per 15 minutes before it is locked for the rest of the window. 0 disables." },
   { name: "TRELLIS_RATE_LIMIT_LOGIN_PER_ADDRESS", flag: "--rate-limit-login-per-address", default: "30", description: "Failed sign-ins (and signups) per client address per 15 minutes. 0 disables." },
   { name: "TRELLIS_SMTP_URL", flag: "--smtp-url", default: "(unset: emails are logged)", description: "SMTP relay for invites and verification emails: `smtp://user:pass@host:587` (STARTTLS when offered) or `smtps://…:465`. Unset: each email is written to the log instead." },
-  { name: "TRELLIS_MAIL_FROM", flag: "--mail-from", default: "(unset: `noreply@` the public URL's host)", description: "Sender address of outgoing email, e.g. `Trellis <trellis@example.com>`." }
+  { name: "TRELLIS_MAIL_FROM", flag: "--mail-from", default: "(unset: `noreply@` the public URL's host)", description: "Sender address of outgoing email, e.g. `Trellis <trellis@example.com>`." },
+  { name: "TRELLIS_SECRET_KEY", flag: "--secret-key", default: "(unset: the key file `trellis-secret.key` in the data directory, created at the first start)", description: "32 bytes (64 hex characters or base64, e.g. `openssl rand -hex 32`) that encrypt the secrets plugins store, such as the provider API keys admins save per workspace. Every process sharing one PostgreSQL database must have the same value." }
 ]
 
 export class ConfigInvalid extends Schema.TaggedError<ConfigInvalid>()("ConfigInvalid", {
@@ -157,6 +170,8 @@ const parse = Effect.fnUntraced(function*(env: Readonly<Record<string, string | 
   const logFormat = yield* oneOf("TRELLIS_LOG_FORMAT", env, LogFormat.literals, "pretty")
   const maxBodyBytes = yield* int("TRELLIS_MAX_BODY_BYTES", env, 1024 * 1024, 1, 1024 * 1024 * 1024)
   const sseHeartbeatSeconds = yield* int("TRELLIS_SSE_HEARTBEAT_SECONDS", env, 15, 1, 3600)
+  const eventRetentionHours = yield* int("TRELLIS_EVENTS_RETENTION_HOURS", env, 168, 0, 1_000_000)
+  const eventPruneIntervalSeconds = yield* int("TRELLIS_EVENTS_PRUNE_INTERVAL_SECONDS", env, 600, 1, 86_400)
   const shutdownGraceSeconds = yield* int("TRELLIS_SHUTDOWN_GRACE_SECONDS", env, 10, 0, 600)
   const rateLimits: RateLimitConfig = {
     perMinute: yield* int("TRELLIS_RATE_LIMIT_PER_MINUTE", env, 60, 0, 1_000_000),
@@ -175,6 +190,7 @@ const parse = Effect.fnUntraced(function*(env: Readonly<Record<string, string | 
       expected: "an address like trellis@example.com or Trellis <trellis@example.com>"
     })
   }
+  const httpFastPath = (yield* oneOf("TRELLIS_HTTP_FAST_PATH", env, ["true", "false"], "true")) === "true"
   const corsOrigins = list(env.TRELLIS_CORS_ORIGINS)
   for (const origin of corsOrigins) {
     if (origin !== "*" && !(URL.canParse(origin) && new URL(origin).origin === origin)) {
@@ -193,6 +209,10 @@ const parse = Effect.fnUntraced(function*(env: Readonly<Record<string, string | 
   if (present(adminToken) && adminToken.trim().length < 16) {
     return yield* new ConfigInvalid({ variable: "TRELLIS_ADMIN_TOKEN", value: "(hidden)", expected: "at least 16 characters" })
   }
+  const secretKey = env.TRELLIS_SECRET_KEY
+  if (present(secretKey) && parseKey(secretKey) === undefined) {
+    return yield* new ConfigInvalid({ variable: "TRELLIS_SECRET_KEY", value: "(hidden)", expected: keyFormat })
+  }
   const config: TrellisConfigShape = {
     port,
     host,
@@ -203,14 +223,18 @@ const parse = Effect.fnUntraced(function*(env: Readonly<Record<string, string | 
     logFormat,
     maxBodyBytes,
     corsOrigins,
+    httpFastPath,
     plugins: list(env.TRELLIS_PLUGINS),
     adminToken: present(adminToken) ? Redacted.make(adminToken.trim()) : undefined,
     adminPassword: present(adminPassword) ? Redacted.make(adminPassword) : undefined,
     sseHeartbeatSeconds,
+    eventRetentionHours,
+    eventPruneIntervalSeconds,
     shutdownGraceSeconds,
     rateLimits,
     smtpUrl: smtpUrl === undefined ? undefined : Redacted.make(smtpUrl),
-    mailFrom
+    mailFrom,
+    secretKey: present(secretKey) ? Redacted.make(secretKey.trim()) : undefined
   }
   return config
 })

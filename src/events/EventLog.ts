@@ -17,12 +17,20 @@
  *   live, dropping numbers it already has and re-reading the table whenever it sees a gap
  *   (out-of-order commits, a slow subscriber whose buffer slid, a LISTEN reconnect). So a
  *   subscription never loses and never repeats an event.
+ * - Retention: a background fiber in each process deletes events older than
+ *   `TRELLIS_EVENTS_RETENTION_HOURS`, in small batches, always keeping each stream's newest
+ *   event. Numbers come from `event_streams`, which pruning never touches, so they keep
+ *   increasing. Appends commit in number order (the counter row lock), so the table always
+ *   holds an unbroken run of each stream's numbers; a replay whose first row is not the next
+ *   number therefore met pruned events, and says so with a `Gap` instead of skipping them.
  */
 import * as PgClient from "@effect/sql-pg/PgClient"
 import type * as PgConnection from "@effect/sql-pg/PgConnection"
-import { Context, Deferred, Effect, Layer, PubSub, Queue, Schedule, Schema, Stream } from "effect"
+import { Cause, Clock, Context, Deferred, Duration, Effect, Layer, PubSub, Queue, Schedule, Schema, Stream } from "effect"
+import type { Scope } from "effect"
 import * as SqlClient from "effect/sql/SqlClient"
 import type { SqlError } from "effect/sql/SqlError"
+import { TrellisConfig } from "../config/TrellisConfig.ts"
 import { DatabaseInfo } from "../database/Database.ts"
 
 /** One event as stored. `seq` counts from 1 within its stream, with no gaps. */
@@ -33,6 +41,21 @@ export interface StoredEvent {
   readonly data: unknown
   readonly createdAt: Date
 }
+
+/**
+ * Events `from..to` of `stream` that a subscriber asked for but retention already deleted.
+ * Whoever follows the stream has missed them for good: it should rebuild what it derives from
+ * the stream (refetch), then carry on with the events that follow (from `to + 1`).
+ */
+export interface Gap {
+  readonly _tag: "Gap"
+  readonly stream: string
+  readonly from: number
+  readonly to: number
+}
+
+/** What `subscribeWithGaps` yields: an event, or a gap where pruned events were. */
+export type Delivery = { readonly _tag: "Event"; readonly event: StoredEvent } | Gap
 
 /** An append the log refuses before touching the database (bad stream or event name, data that is not JSON). */
 export class InvalidEvent extends Schema.TaggedError<InvalidEvent>()("InvalidEvent", {
@@ -52,6 +75,17 @@ export const maxNameLength = 200
 
 /** Most rows one `read` returns, and the page size of a subscriber's replay. */
 export const maxReadLimit = 1000
+
+/** Rows one pruning statement deletes at most (short statements, short locks). */
+export const pruneBatchSize = 1000
+
+/** Retention: how long events are kept and how often the background job prunes. */
+export interface Retention {
+  /** Events older than this many hours are deleted, except each stream's newest; 0 keeps all. */
+  readonly hours: number
+  /** Pause between two prune passes (the first pass runs after at most 30 seconds). */
+  readonly interval: Duration.Input
+}
 
 /** Live events buffered per stream per process before the oldest slide out (a lagging subscriber then re-reads the table). */
 const hubCapacity = 256
@@ -176,8 +210,8 @@ const makeHubs = Effect.gen(function*() {
 
 const columns = `stream, seq, event, data, created_at AS "createdAt"`
 
-/** Builds the log for one mode; on PostgreSQL, `follow` must also run (see `layerPostgres`). */
-const make = Effect.fnUntraced(function*(mode: Mode) {
+/** Builds the log for one mode; on PostgreSQL, `listen` must also run (see `layerPostgres`). */
+const make = Effect.fnUntraced(function*(mode: Mode, retention: Retention) {
   const sql = yield* SqlClient.SqlClient
   const hubs = yield* makeHubs
 
@@ -232,54 +266,147 @@ const make = Effect.fnUntraced(function*(mode: Mode) {
     return rows[0] === undefined ? 0 : Number(rows[0].lastSeq)
   })
 
-  const subscribe = (stream: string, afterSeq: number): Stream.Stream<StoredEvent, SqlError | InvalidEvent> =>
-    Stream.unwrap(Effect.gen(function*() {
-      const bad = checkStream(stream, "-")
-      if (bad !== undefined) return yield* bad
-      // Join the live fan-out first, then replay: anything committed from now on is either in
-      // the replay or in the subscription (or both, and then dropped by number).
-      const subscription = yield* PubSub.subscribe(yield* hubs.acquire(stream))
-      let last = clampSeq(afterSeq)
-      let catchingUp = true
-      const next: Effect.Effect<ReadonlyArray<StoredEvent>, SqlError> = Effect.suspend(() => {
-        if (catchingUp) {
-          return Effect.map(readRows(stream, last, maxReadLimit), (rows) => {
-            if (rows.length < maxReadLimit) catchingUp = false
-            const tail = rows[rows.length - 1]
-            if (tail !== undefined) last = tail.seq
-            return rows
-          })
-        }
-        return Effect.map(PubSub.takeAll(subscription), (signals) => {
-          const out: Array<StoredEvent> = []
-          for (const signal of signals) {
-            if (signal._tag === "Resync") {
-              catchingUp = true
-              break
-            }
-            const { event } = signal
-            if (event.seq <= last) continue
-            if (event.seq !== last + 1) {
-              // A gap: the missing rows are committed (numbers are allocated under the
-              // stream's row lock), so the table has them; this event comes with them.
-              catchingUp = true
-              break
-            }
-            out.push(event)
-            last = event.seq
-          }
+  // The pull of one subscription: each call returns the next deliveries (waiting for live
+  // events once caught up). Joins the live fan-out before it replays from the table: anything
+  // committed from now on is either in the replay or in the subscription (or both, and then
+  // dropped by number).
+  const open = Effect.fnUntraced(function*(stream: string, afterSeq: number) {
+    const bad = checkStream(stream, "-")
+    if (bad !== undefined) return yield* bad
+    const subscription = yield* PubSub.subscribe(yield* hubs.acquire(stream))
+    let last = clampSeq(afterSeq)
+    let catchingUp = true
+    const next: Effect.Effect<ReadonlyArray<Delivery>, SqlError> = Effect.suspend(() => {
+      if (catchingUp) {
+        return Effect.map(readRows(stream, last, maxReadLimit), (rows) => {
+          if (rows.length < maxReadLimit) catchingUp = false
+          const out: Array<Delivery> = []
+          // The table holds an unbroken run of numbers: a first row past the next number means
+          // retention deleted the ones in between.
+          const first = rows[0]
+          if (first !== undefined && first.seq > last + 1) out.push({ _tag: "Gap", stream, from: last + 1, to: first.seq - 1 })
+          for (const event of rows) out.push({ _tag: "Event", event })
+          const tail = rows[rows.length - 1]
+          if (tail !== undefined) last = tail.seq
           return out
         })
+      }
+      return Effect.map(PubSub.takeAll(subscription), (signals) => {
+        const out: Array<Delivery> = []
+        for (const signal of signals) {
+          if (signal._tag === "Resync") {
+            catchingUp = true
+            break
+          }
+          const { event } = signal
+          if (event.seq <= last) continue
+          if (event.seq !== last + 1) {
+            // A gap: the missing rows are committed (numbers are allocated under the
+            // stream's row lock), so the table has them (unless pruned: the replay says so).
+            catchingUp = true
+            break
+          }
+          out.push({ _tag: "Event", event })
+          last = event.seq
+        }
+        return out
       })
-      return Stream.fromEffectRepeat(next).pipe(Stream.flattenIterable)
-    }))
+    })
+    return next
+  })
+
+  const subscribeWithGaps = (stream: string, afterSeq: number): Stream.Stream<Delivery, SqlError | InvalidEvent> =>
+    Stream.unwrap(Effect.map(open(stream, afterSeq), (next) => Stream.fromEffectRepeat(next).pipe(Stream.flattenIterable)))
+
+  const subscribe = (stream: string, afterSeq: number): Stream.Stream<StoredEvent, SqlError | InvalidEvent> =>
+    Stream.unwrap(Effect.map(open(stream, afterSeq), (next) =>
+      Stream.fromEffectRepeat(Effect.flatMap(next, (deliveries) => {
+        const events: Array<StoredEvent> = []
+        const gaps: Array<Gap> = []
+        for (const d of deliveries) {
+          if (d._tag === "Event") events.push(d.event)
+          else gaps.push(d)
+        }
+        return gaps.length === 0 ? Effect.succeed(events) : Effect.as(
+          Effect.forEach(gaps, (gap) =>
+            Effect.logWarning(`Event log: events ${gap.from}..${gap.to} of ${gap.stream} were pruned before this subscriber read them`), {
+            discard: true
+          }),
+          events
+        )
+      })).pipe(Stream.flattenIterable)))
+
+  // One batch: the oldest expired rows that are not their stream's newest. Rows another
+  // process is deleting right now are skipped (it deletes them), so concurrent pruners on
+  // one PostgreSQL neither wait on each other nor hold locks that appends wait for: only
+  // event rows are locked, never the `event_streams` counters.
+  const pruneBatch = (horizon: string) =>
+    sql<{ readonly count: number | string | bigint }>`WITH victims AS (
+        SELECT e.stream, e.seq FROM trellis.events e
+        JOIN trellis.event_streams s ON s.stream = e.stream
+        WHERE e.created_at < ${horizon}::timestamptz AND e.seq < s.last_seq
+        LIMIT ${pruneBatchSize}
+        FOR UPDATE OF e SKIP LOCKED
+      ), deleted AS (
+        DELETE FROM trellis.events d USING victims v
+        WHERE d.stream = v.stream AND d.seq = v.seq
+        RETURNING 1
+      )
+      SELECT count(*) AS "count" FROM deleted`.pipe(Effect.map((rows) => Number(rows[0]?.count ?? 0)))
+
+  const prune = Effect.fn("EventLog.prune")(function*(now?: Date) {
+    if (retention.hours <= 0) return 0
+    const at = now === undefined ? yield* Clock.currentTimeMillis : now.getTime()
+    const horizon = new Date(at - retention.hours * 3_600_000).toISOString()
+    let total = 0
+    while (true) {
+      const deleted = yield* pruneBatch(horizon)
+      total += deleted
+      if (deleted < pruneBatchSize) return total
+      // Let other work have the (embedded: only) connection between batches.
+      yield* Effect.sleep("5 millis")
+    }
+  })
 
   const readRange = (stream: string, from: number, to: number) =>
     sql<Row>`SELECT ${sql.literal(columns)} FROM trellis.events
       WHERE stream = ${stream} AND seq >= ${from} AND seq <= ${to}
       ORDER BY seq`.pipe(Effect.map((rows) => rows.map(toStoredEvent)))
 
-  return { log: EventLog.of({ mode, append, read, lastSeq, subscribe }), hubs, readRange } as const
+  return { log: EventLog.of({ mode, append, read, lastSeq, subscribe, subscribeWithGaps, prune }), hubs, readRange } as const
+})
+
+/**
+ * The background pruner: one pass at most 30 seconds after start, then one every
+ * `retention.interval`. A failed pass is logged and the next tick tries again; the fiber stops
+ * with the layer's scope. Every process runs one: passes are idempotent deletes.
+ */
+const pruneInBackground = (
+  prune: (now?: Date) => Effect.Effect<number, SqlError>,
+  retention: Retention
+): Effect.Effect<void, never, Scope.Scope> => {
+  if (retention.hours <= 0) return Effect.void
+  const interval = Duration.fromInputUnsafe(retention.interval)
+  const pass = prune().pipe(
+    Effect.tap((count) => count > 0 ? Effect.logDebug(`Event log: pruned ${count} expired events`) : Effect.void),
+    Effect.catchCause((cause) =>
+      Cause.hasInterruptsOnly(cause)
+        ? Effect.void
+        : Effect.logWarning("Event log: pruning expired events failed; trying again at the next tick", cause)
+    )
+  )
+  const first = Duration.min(interval, Duration.seconds(30))
+  return Effect.delay(pass, first).pipe(
+    Effect.andThen(Effect.forever(Effect.delay(pass, interval))),
+    Effect.forkScoped,
+    Effect.asVoid
+  )
+}
+
+/** Retention as configured (`TRELLIS_EVENTS_RETENTION_HOURS`, `TRELLIS_EVENTS_PRUNE_INTERVAL_SECONDS`). */
+const configuredRetention = Effect.gen(function*() {
+  const config = yield* TrellisConfig
+  return { hours: config.eventRetentionHours, interval: Duration.seconds(config.eventPruneIntervalSeconds) } satisfies Retention
 })
 
 type Hubs = Effect.Success<typeof makeHubs>
@@ -288,7 +415,7 @@ type Hubs = Effect.Success<typeof makeHubs>
  * The process's LISTEN follower (PostgreSQL). Holds one pooled connection. For each batch of
  * wake-ups it reads the rows of streams that have local subscribers, once, and publishes them.
  */
-const follow = Effect.fnUntraced(function*(
+const listen = Effect.fnUntraced(function*(
   pg: PgClient.PgClient,
   hubs: Hubs,
   readRange: (stream: string, from: number, to: number) => Effect.Effect<ReadonlyArray<StoredEvent>, SqlError>
@@ -358,14 +485,33 @@ export class EventLog extends Context.Service<EventLog, {
   lastSeq(stream: string): Effect.Effect<number, SqlError>
   /**
    * Every event of `stream` with `seq > afterSeq`: the stored ones, then live ones as they
-   * commit, in order, with no gap and no duplicate. Never ends by itself.
+   * commit, in order, with no gap and no duplicate. Never ends by itself. Events retention
+   * deleted before they were read are skipped (with a warning in the log); a subscriber that
+   * must know (a client resuming from an old position) uses `subscribeWithGaps`.
    */
   subscribe(stream: string, afterSeq: number): Stream.Stream<StoredEvent, SqlError | InvalidEvent>
+  /**
+   * `subscribe`, with a `Gap` in place of events retention already deleted: when `afterSeq`
+   * is older than what is kept, the first delivery is a `Gap` from `afterSeq + 1` to just
+   * before the oldest kept event.
+   */
+  subscribeWithGaps(stream: string, afterSeq: number): Stream.Stream<Delivery, SqlError | InvalidEvent>
+  /**
+   * Deletes the events that retention has expired at `now` (default: the clock), in batches
+   * of `pruneBatchSize`, keeping each stream's newest; returns how many. Does nothing when
+   * retention is off (0 hours). The background job calls it every interval; tests call it.
+   */
+  prune(now?: Date): Effect.Effect<number, SqlError>
 }>()("trellis/events/EventLog") {
   /** In-process live delivery only: for the embedded database (one process, one session). */
-  static readonly layerEmbedded: Layer.Layer<EventLog, never, SqlClient.SqlClient> = Layer.effect(
+  static readonly layerEmbedded: Layer.Layer<EventLog, never, SqlClient.SqlClient | TrellisConfig> = Layer.effect(
     EventLog,
-    Effect.map(make("embedded"), (built) => built.log)
+    Effect.gen(function*() {
+      const retention = yield* configuredRetention
+      const built = yield* make("embedded", retention)
+      yield* pruneInBackground(built.log.prune, retention)
+      return built.log
+    })
   )
 
   /**
@@ -373,17 +519,19 @@ export class EventLog extends Context.Service<EventLog, {
    * for its LISTEN. Fails if the first LISTEN fails; later connection losses are retried, and
    * subscribers re-read the table after each reconnect.
    */
-  static readonly layerPostgres: Layer.Layer<EventLog, SqlError, PgClient.PgClient | SqlClient.SqlClient> = Layer.effect(
+  static readonly layerPostgres: Layer.Layer<EventLog, SqlError, PgClient.PgClient | SqlClient.SqlClient | TrellisConfig> = Layer.effect(
     EventLog,
     Effect.gen(function*() {
-      const built = yield* make("postgres")
-      yield* follow(yield* PgClient.PgClient, built.hubs, built.readRange)
+      const retention = yield* configuredRetention
+      const built = yield* make("postgres", retention)
+      yield* listen(yield* PgClient.PgClient, built.hubs, built.readRange)
+      yield* pruneInBackground(built.log.prune, retention)
       return built.log
     })
   )
 
-  /** Picks the mode from `DatabaseInfo.kind`. */
-  static readonly layer: Layer.Layer<EventLog, SqlError, PgClient.PgClient | SqlClient.SqlClient | DatabaseInfo> = Layer.unwrap(
+  /** Picks the mode from `DatabaseInfo.kind`; retention from `TrellisConfig`. */
+  static readonly layer: Layer.Layer<EventLog, SqlError, PgClient.PgClient | SqlClient.SqlClient | DatabaseInfo | TrellisConfig> = Layer.unwrap(
     Effect.gen(function*() {
       const info = yield* DatabaseInfo
       return info.kind === "embedded" ? EventLog.layerEmbedded : EventLog.layerPostgres

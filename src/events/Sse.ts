@@ -5,14 +5,16 @@
  * `Last-Event-ID` (what browsers send when an EventSource reconnects) by replaying from the
  * table, sends a heartbeat comment so proxies do not close idle connections, and ends the body
  * normally as soon as the server starts shutting down. Without that last point an open stream
- * holds the process for the whole grace period and is then cut mid-chunk.
+ * holds the process for the whole grace period and is then cut mid-chunk. A client resuming
+ * from before what the log still keeps (see retention in `EventLog`) gets a `gap` event first,
+ * never a silent jump.
  */
 import { Duration, Effect, Stream } from "effect"
 import { Headers, HttpServerRequest, HttpServerResponse } from "effect/http"
 import { TrellisConfig } from "../config/TrellisConfig.ts"
 import { Lifecycle } from "../server/Lifecycle.ts"
 import { EventLog, invalidStreamName } from "./EventLog.ts"
-import type { StoredEvent } from "./EventLog.ts"
+import type { Delivery, Gap, StoredEvent } from "./EventLog.ts"
 
 export interface Options {
   /** Resume after this event id, instead of the request's `Last-Event-ID` header or query. */
@@ -38,6 +40,16 @@ export const shutdownFrame = "event: shutdown\ndata: {}\n\n"
 export const frame = (event: StoredEvent): string =>
   `id: ${event.seq}\nevent: ${event.event}\ndata: ${JSON.stringify(event.data) ?? "null"}\n\n`
 
+/**
+ * Events `from..to` were deleted by retention before this client read them: its state may be
+ * stale, so it should reload what it shows from the API, then keep following. The frame's id
+ * is `to`, so a reconnect after it resumes with the events that follow.
+ */
+export const gapFrame = (gap: Gap): string =>
+  `id: ${gap.to}\nevent: gap\ndata: ${JSON.stringify({ from: gap.from, to: gap.to })}\n\n`
+
+const deliveryFrame = (delivery: Delivery): string => delivery._tag === "Event" ? frame(delivery.event) : gapFrame(delivery)
+
 const parseSeq = (value: string | number | undefined | null): number | undefined => {
   if (value === undefined || value === null) return undefined
   const text = String(value).trim()
@@ -61,9 +73,10 @@ export const lastEventIdOf = (request: HttpServerRequest.HttpServerRequest): num
 
 /**
  * The SSE body for `stream`: an opening comment, the events after `afterSeq` (or, if
- * `afterSeq` is "end", after the stream's last event at the time the body starts), heartbeat
- * comments, and on `shutdown` a final `shutdown` event and a normal end. A database failure
- * ends the body (logged); the client reconnects with its Last-Event-ID.
+ * `afterSeq` is "end", after the stream's last event at the time the body starts), with a
+ * `gap` event where retention already deleted some of them, heartbeat comments, and on
+ * `shutdown` a final `shutdown` event and a normal end. A database failure ends the body
+ * (logged); the client reconnects with its Last-Event-ID.
  */
 export const body = (
   log: EventLog["Service"],
@@ -74,9 +87,9 @@ export const body = (
   Stream.suspend(() => {
     let shuttingDown = false
     const events = Stream.unwrap(
-      Effect.map(afterSeq === "end" ? log.lastSeq(stream) : Effect.succeed(afterSeq), (after) => log.subscribe(stream, after))
+      Effect.map(afterSeq === "end" ? log.lastSeq(stream) : Effect.succeed(afterSeq), (after) => log.subscribeWithGaps(stream, after))
     ).pipe(
-      Stream.map(frame),
+      Stream.map(deliveryFrame),
       Stream.tapError((error) => Effect.logWarning(`Event stream ${stream} ended: ${error.message}`)),
       Stream.ignore({ log: false })
     )

@@ -20,32 +20,28 @@
  * the logger as an object rather than through `Effect.annotateLogs`. (Each service added to a
  * request's context is cheap until the context is 8 deep; past that Effect copies it whole.)
  */
-import { ByteSize, Cause, Context, Effect, Layer, Metric } from "effect"
+import { ByteSize, Cause, Context, Effect, Layer } from "effect"
 import type { Types } from "effect"
 import { HttpIncomingMessage, HttpRouter, HttpServerRequest, HttpServerResponse } from "effect/http"
+import type { HttpMetrics } from "./HttpMetrics.ts"
 import * as ProblemResponse from "./ProblemResponse.ts"
 import { CurrentRequestId } from "./RequestId.ts"
 import type { RouteTable } from "./RouteTable.ts"
 
 export interface Options {
   readonly maxBodyBytes: number
+  /** Where requests are counted (shared with the fast path). */
+  readonly metrics: HttpMetrics
   readonly routes: RouteTable
   /** Adds `Strict-Transport-Security` when the server is reached over https. */
   readonly https: boolean
 }
 
-const requestsTotal = {
-  name: "trellis_http_requests_total",
-  description: "HTTP requests by method, route template and status"
-}
-
-const requestDuration = {
-  name: "trellis_http_request_duration_seconds",
-  description: "HTTP request latency by method and route template",
-  boundaries: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
-}
-
 const requestIdPattern = /^[A-Za-z0-9._:-]{1,128}$/
+
+/** The request id of a request: its `X-Request-Id` when well-formed, a new UUID otherwise. */
+export const requestIdOf = (incoming: string | undefined): string =>
+  incoming !== undefined && requestIdPattern.test(incoming) ? incoming : crypto.randomUUID()
 
 const securityHeaders: Record<string, string> = {
   "x-content-type-options": "nosniff",
@@ -54,121 +50,22 @@ const securityHeaders: Record<string, string> = {
   "cross-origin-resource-policy": "same-origin"
 }
 
+/** The security headers of every response, as name/value pairs. */
+export const securityHeadersOf = (https: boolean): ReadonlyArray<readonly [string, string]> =>
+  Object.entries(https ? { ...securityHeaders, "strict-transport-security": "max-age=31536000" } : securityHeaders)
+
 /** The request id header, echoed on every response. */
 export const requestIdHeader = "x-request-id"
 
-/** The latency of one (method, route) series, in the shape of Effect's `HistogramState`. */
-interface Latency {
-  /** Per-bucket counts; the last one counts what is above the largest boundary. */
-  readonly values: Uint32Array
-  count: number
-  sum: number
-  min: number
-  max: number
-}
-
-/**
- * The request metrics. Plain counters updated in place, registered once per series with
- * `Metric.registerUnsafe` and read by the Prometheus exporter at scrape time: cheaper than a
- * `Metric.update` per request, which looks the series up in the registry by a JSON key each
- * time (and, with `Metric.withAttributes` on one shared metric, recomputes that key whenever
- * consecutive requests differ in route or status). Series are found through maps keyed by the
- * method, route template and status themselves, without building a key string per request.
- */
-const makeMetrics = () => {
-  const boundaries = requestDuration.boundaries
-  const registrations: Array<Metric.Registration> = []
-  const counters = new Map<string, Map<string, Map<number, { count: number }>>>()
-  const latencies = new Map<string, Map<string, Latency>>()
-  const inner = <K, V>(map: Map<string, Map<K, V>>, key: string): Map<K, V> => {
-    let found = map.get(key)
-    if (found === undefined) {
-      found = new Map()
-      map.set(key, found)
-    }
-    return found
-  }
-  const ignore = () => {}
-
-  const counterOf = (context: Context.Context<never>, method: string, route: string, status: number) => {
-    const byStatus = inner(inner(counters, method), route)
-    let counter = byStatus.get(status)
-    if (counter === undefined) {
-      const state = { count: 0 }
-      const metric = Metric.counter(requestsTotal.name, {
-        description: requestsTotal.description,
-        incremental: true,
-        attributes: { method, route, status: String(status) }
-      })
-      registrations.push(Metric.registerUnsafe(metric, context, {
-        get: () => ({ count: state.count, incremental: true }),
-        update: ignore,
-        modify: ignore
-      }))
-      byStatus.set(status, state)
-      counter = state
-    }
-    return counter
-  }
-
-  const latencyOf = (context: Context.Context<never>, method: string, route: string): Latency => {
-    const byRoute = inner(latencies, method)
-    let latency = byRoute.get(route)
-    if (latency === undefined) {
-      const state: Latency = { values: new Uint32Array(boundaries.length + 1), count: 0, sum: 0, min: Number.MAX_VALUE, max: -Number.MAX_VALUE }
-      const metric = Metric.histogram(requestDuration.name, {
-        description: requestDuration.description,
-        boundaries,
-        attributes: { method, route }
-      })
-      registrations.push(Metric.registerUnsafe(metric, context, {
-        get: () => {
-          let cumulated = 0
-          const buckets = boundaries.map((boundary, i): [number, number] => {
-            cumulated += state.values[i] ?? 0
-            return [boundary, cumulated]
-          })
-          return { buckets, count: state.count, sum: state.sum, min: state.min, max: state.max }
-        },
-        update: ignore,
-        modify: ignore
-      }))
-      byRoute.set(route, state)
-      latency = state
-    }
-    return latency
-  }
-
-  return {
-    record: (context: Context.Context<never>, method: string, route: string, status: number, seconds: number): void => {
-      counterOf(context, method, route, status).count++
-      const latency = latencyOf(context, method, route)
-      let bucket = 0
-      while (bucket < boundaries.length && seconds > (boundaries[bucket] ?? 0)) bucket++
-      latency.values[bucket] = (latency.values[bucket] ?? 0) + 1
-      latency.count++
-      latency.sum += seconds
-      if (seconds < latency.min) latency.min = seconds
-      if (seconds > latency.max) latency.max = seconds
-    },
-    /** Removes the series from the registry (the server is stopping). */
-    close: (): void => {
-      for (const registration of registrations.splice(0)) registration.remove()
-    }
-  }
-}
-
-const pathOf = (url: string): string => {
+export const pathOf = (url: string): string => {
   const q = url.indexOf("?")
   return q === -1 ? url : url.slice(0, q)
 }
 
 export const layer = (options: Options) => {
   const maxBodySize = ByteSize.bytes(options.maxBodyBytes)
-  const extraHeaders = Object.entries(
-    options.https ? { ...securityHeaders, "strict-transport-security": "max-age=31536000" } : securityHeaders
-  )
-  const metrics = makeMetrics()
+  const extraHeaders = securityHeadersOf(options.https)
+  const metrics = options.metrics
 
   /**
    * The request's context: its id (for handlers and log lines) and, for a chunked body, the
@@ -237,8 +134,7 @@ export const layer = (options: Options) => {
         const context = fiber.context
         const request = Context.getUnsafe(context, HttpServerRequest.HttpServerRequest)
         const headers = request.headers
-        const incoming = headers[requestIdHeader]
-        const requestId = incoming !== undefined && requestIdPattern.test(incoming) ? incoming : crypto.randomUUID()
+        const requestId = requestIdOf(headers[requestIdHeader])
         const declaredLength = headers["content-length"]
         const handled: Effect.Effect<HttpServerResponse.HttpServerResponse, Types.unhandled> =
           declaredLength !== undefined && Number(declaredLength) > options.maxBodyBytes

@@ -111,6 +111,8 @@ export class ApiKeys extends Context.Service<ApiKeys, {
   >
   /** Records a use (throttled to once a minute per key). */
   readonly touch: (id: string) => Effect.Effect<void>
+  /** Whether `touch` would write nothing now (the key's last-use mark is recent). */
+  readonly touchedRecently: (id: string) => boolean
 }>()("trellis/identity/ApiKeys") {
   static readonly layer = Layer.effect(
     ApiKeys,
@@ -209,16 +211,19 @@ export class ApiKeys extends Context.Service<ApiKeys, {
           return Option.some(created_)
         })).pipe(Effect.orDie)
 
+      const touchedRecently = (id: string) => {
+        const last = touched.get(id)
+        return last !== undefined && Date.now() - last < touchIntervalMillis
+      }
+
       const touch = (id: string) =>
         Effect.suspend(() => {
-          const now = Date.now()
-          const last = touched.get(id)
-          if (last !== undefined && now - last < touchIntervalMillis) return Effect.void
-          touched.set(id, now)
+          if (touchedRecently(id)) return Effect.void
+          touched.set(id, Date.now())
           return sql`UPDATE identity.api_keys SET last_used_at = now() WHERE id = ${id}`.pipe(Effect.asVoid, Effect.ignore)
         })
 
-      return ApiKeys.of({ create, list, get, revoke, rotate, touch })
+      return ApiKeys.of({ create, list, get, revoke, rotate, touch, touchedRecently })
     })
   )
 }

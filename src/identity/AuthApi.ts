@@ -243,10 +243,15 @@ export class SessionFsAuthApi extends HttpApiGroup.make("sessionfsAuth")
     }).annotate(Requires, Requirement.member()),
     HttpApiEndpoint.delete("revokeServiceKey", "/api/v1/orgs/:org_id/service-keys/:id", {
       params: KeyParams,
-      payload: Schema.optional(Schema.Struct({
-        revoke_reason: Schema.optionalKey(Schema.NullOr(Schema.String)),
-        reason: Schema.optionalKey(Schema.NullOr(Schema.String))
-      })),
+      // The body is optional: an empty body decodes as `null` (Effect does that when a payload
+      // schema is `Schema.Null`), so a bare DELETE works as SessionFS documents.
+      payload: [
+        Schema.Struct({
+          revoke_reason: Schema.optionalKey(Schema.NullOr(Schema.String)),
+          reason: Schema.optionalKey(Schema.NullOr(Schema.String))
+        }),
+        Schema.Null
+      ],
       success: HttpApiSchema.NoContent,
       error: NotFound
     }).annotate(Requires, Requirement.admin()),

@@ -37,7 +37,8 @@ export class CredentialCache extends Context.Service<CredentialCache, {
       const entries = new Map<string, Entry<unknown>>()
       const clear = Effect.sync(() => entries.clear())
       const from = yield* Effect.orDie(events.lastSeq(stream))
-      yield* events.subscribe(stream, from).pipe(
+      // Any event, or a gap of pruned ones, means some credential changed: forget them all.
+      yield* events.subscribeWithGaps(stream, from).pipe(
         Stream.runForEach(() => clear),
         Effect.retry({ times: 1000 }),
         Effect.ignore,

@@ -216,6 +216,15 @@ export const layer = Layer.effect(
       })
     }
 
+    const resolveNow = (token: string): Resolved | undefined => {
+      if (isAdmin(token)) return adminResolved
+      const cached = cache.get<Lookup>(token)
+      if (cached === undefined || cached._tag !== "Found") return undefined
+      if (cached.expiresAt !== null && cached.expiresAt <= Date.now()) return undefined
+      if (cached.keyId !== null && !keys.touchedRecently(cached.keyId)) return undefined
+      return cached.resolved
+    }
+
     const actAs = (principal: Principal, organizationId: string) =>
       Effect.gen(function*() {
         if (organizationId === principal.organizationId) return principal
@@ -235,6 +244,6 @@ export const layer = Layer.effect(
         return new Principal({ ...principal, organizationId, role: rows[0].role })
       })
 
-    return Credentials.of({ resolve, actAs })
+    return Credentials.of({ resolve, resolveNow, actAs })
   })
 )

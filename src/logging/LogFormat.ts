@@ -96,13 +96,44 @@ const partsOf = (message: unknown): Parts => {
 
 const hasCause = (cause: Cause.Cause<unknown>): boolean => cause.reasons.length > 0
 
-/** One JSON object per line. */
-export const json: LineFormatter = ({ cause, date, fiber, logLevel, message }) => {
+/**
+ * One log line's content, without the fiber it came from: what the formats render. Code that
+ * runs outside Effect (the HTTP fast path) builds one directly and writes it through
+ * `TrellisLogger.LogWriter`, so its lines look exactly like the others.
+ */
+export interface Line {
+  readonly date: Date
+  readonly logLevel: LogLevel.LogLevel
+  readonly text: string
+  readonly fields: Readonly<Record<string, unknown>> | undefined
+  readonly requestId: string | undefined
+  readonly annotations: Readonly<Record<string, unknown>>
+  readonly spans: ReadonlyArray<readonly [label: string, start: number]>
+  readonly cause: Cause.Cause<unknown> | undefined
+}
+
+/** Renders one `Line` (without its newline). */
+export type LineRenderer = (line: Line) => string
+
+/** The line of one Effect log call: the fiber's request id, annotations and spans. */
+const lineOf = ({ cause, date, fiber, logLevel, message }: Logger.Options<unknown>): Line => {
   const { fields, text } = partsOf(message)
+  return {
+    date,
+    logLevel,
+    text,
+    fields,
+    requestId: fiber.getRef(CurrentRequestId),
+    annotations: fiber.getRef(References.CurrentLogAnnotations),
+    spans: fiber.getRef(References.CurrentLogSpans),
+    cause: hasCause(cause) ? cause : undefined
+  }
+}
+
+/** One JSON object per line. */
+const renderJson: LineRenderer = ({ annotations, cause, date, fields, logLevel, requestId, spans, text }) => {
   const record: Record<string, unknown> = { timestamp: date.toISOString(), level: levelNames[logLevel], message: text }
-  const requestId = fiber.getRef(CurrentRequestId)
   if (requestId !== undefined) record.requestId = requestId
-  const annotations = fiber.getRef(References.CurrentLogAnnotations)
   for (const key in annotations) {
     if (!reserved.has(key)) record[key] = annotations[key]
   }
@@ -111,16 +142,17 @@ export const json: LineFormatter = ({ cause, date, fiber, logLevel, message }) =
       if (!reserved.has(key)) record[key] = fields[key]
     }
   }
-  const spans = fiber.getRef(References.CurrentLogSpans)
   if (spans.length > 0) {
     const now = date.getTime()
     const out: Record<string, number> = {}
     for (const [label, start] of spans) out[label] = now - start
     record.spans = out
   }
-  if (hasCause(cause)) record.cause = Cause.pretty(cause)
+  if (cause !== undefined) record.cause = Cause.pretty(cause)
   return safeJson(record)
 }
+
+export const json: LineFormatter = (options) => renderJson(lineOf(options))
 
 const pad2 = (n: number): string => (n < 10 ? `0${n}` : String(n))
 const pad3 = (n: number): string => (n < 10 ? `00${n}` : n < 100 ? `0${n}` : String(n))
@@ -133,23 +165,23 @@ const prettyValue = (u: unknown): string => {
 }
 
 /** `[HH:MM:SS.mmm] LEVEL message key=value ...`, then the cause on indented lines. */
-export const pretty: LineFormatter = ({ cause, date, fiber, logLevel, message }) => {
-  const { fields, text } = partsOf(message)
+const renderPretty: LineRenderer = ({ annotations, cause, date, fields, logLevel, requestId, spans, text }) => {
   let line = `[${pad2(date.getHours())}:${pad2(date.getMinutes())}:${pad2(date.getSeconds())}.${pad3(date.getMilliseconds())}] ${levelNames[logLevel]} ${text}`
-  const requestId = fiber.getRef(CurrentRequestId)
   if (requestId !== undefined) line += ` requestId=${prettyValue(requestId)}`
-  const annotations = fiber.getRef(References.CurrentLogAnnotations)
   for (const key in annotations) line += ` ${key}=${prettyValue(annotations[key])}`
   if (fields !== undefined) {
     for (const key in fields) line += ` ${key}=${prettyValue(fields[key])}`
   }
-  const spans = fiber.getRef(References.CurrentLogSpans)
   if (spans.length > 0) {
     const now = date.getTime()
     for (const [label, start] of spans) line += ` ${label}=${now - start}ms`
   }
-  if (hasCause(cause)) line += "\n  " + Cause.pretty(cause).split("\n").join("\n  ")
+  if (cause !== undefined) line += "\n  " + Cause.pretty(cause).split("\n").join("\n  ")
   return line
 }
 
+export const pretty: LineFormatter = (options) => renderPretty(lineOf(options))
+
 export const formatters: Record<LogFormat, LineFormatter> = { json, pretty }
+
+export const renderers: Record<LogFormat, LineRenderer> = { json: renderJson, pretty: renderPretty }

@@ -6,11 +6,14 @@
  * with its own `console.log`: with the access log on (one line per request) those cost about
  * a third of the server's throughput. The layer's finalizer flushes what is still buffered,
  * so the last lines of a shutdown are written.
+ *
+ * The layer also provides `LogWriter`: the same sink, format and minimum level for code that
+ * runs outside any fiber (the HTTP fast path writes its access-log lines through it).
  */
-import { Effect, Layer, Logger, References } from "effect"
+import { Context, Effect, Layer, Logger, LogLevel, References } from "effect"
 import type { Scope } from "effect"
-import { formatters } from "./LogFormat.ts"
-import type { LogFormat } from "./LogFormat.ts"
+import { formatters, renderers } from "./LogFormat.ts"
+import type { Line, LogFormat } from "./LogFormat.ts"
 import * as LogSink from "./LogSink.ts"
 
 /** The levels of `TRELLIS_LOG_LEVEL`. */
@@ -33,22 +36,38 @@ export interface Options {
   readonly output?: ((chunk: string) => void) | undefined
 }
 
-/** A logger writing `format` lines to a batched sink that is flushed when the scope closes. */
-export const make = (options: Pick<Options, "format" | "output">): Effect.Effect<Logger.Logger<unknown, void>, never, Scope.Scope> =>
-  Effect.map(
-    Effect.acquireRelease(
-      Effect.sync(() => LogSink.make(options.output)),
-      (sink) => Effect.sync(() => sink.close())
-    ),
-    (sink) => {
-      const format = formatters[options.format]
-      return Logger.make((entry) => sink.write(format(entry)))
-    }
+/** Writes log lines without a fiber, in the server log's format and at its minimum level. */
+export class LogWriter extends Context.Service<LogWriter, {
+  /** Whether a line at this level is written at all (check before building one). */
+  readonly enabled: (level: LogLevel.LogLevel) => boolean
+  readonly write: (line: Line) => void
+}>()("trellis/logging/LogWriter") {}
+
+const acquireSink = (output: Options["output"]): Effect.Effect<LogSink.LogSink, never, Scope.Scope> =>
+  Effect.acquireRelease(
+    Effect.sync(() => LogSink.make(output)),
+    (sink) => Effect.sync(() => sink.close())
   )
 
-/** Installs the logger (replacing Effect's default ones) and the minimum level. */
-export const layer = (options: Options): Layer.Layer<never> =>
-  Layer.mergeAll(
-    Logger.layer([make(options)]),
-    Layer.succeed(References.MinimumLogLevel, minimumLevels[options.level])
-  )
+/** A logger writing `format` lines to a batched sink that is flushed when the scope closes. */
+export const make = (options: Pick<Options, "format" | "output">): Effect.Effect<Logger.Logger<unknown, void>, never, Scope.Scope> =>
+  Effect.map(acquireSink(options.output), (sink) => {
+    const format = formatters[options.format]
+    return Logger.make((entry) => sink.write(format(entry)))
+  })
+
+/** Installs the logger (replacing Effect's default ones) and the minimum level, and provides `LogWriter`. */
+export const layer = (options: Options): Layer.Layer<LogWriter> =>
+  Layer.unwrap(Effect.map(acquireSink(options.output), (sink) => {
+    const format = formatters[options.format]
+    const render = renderers[options.format]
+    const minimum = minimumLevels[options.level]
+    return Layer.mergeAll(
+      Logger.layer([Logger.make((entry) => sink.write(format(entry)))]),
+      Layer.succeed(References.MinimumLogLevel, minimum),
+      Layer.succeed(LogWriter, {
+        enabled: (level) => LogLevel.isGreaterThanOrEqualTo(level, minimum),
+        write: (line) => sink.write(render(line))
+      })
+    )
+  }))

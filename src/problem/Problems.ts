@@ -84,6 +84,17 @@ export class ServiceUnavailable extends Problem<ServiceUnavailable>()("ServiceUn
   title: "Service unavailable"
 }) {}
 
+/**
+ * 503: the server has no key to encrypt a secret with (see `SecretBox`), or a stored secret was
+ * encrypted with another server key (processes sharing one database need the same
+ * `TRELLIS_SECRET_KEY`), or was altered.
+ */
+export class SecretKeyUnavailable extends Problem<SecretKeyUnavailable>()("SecretKeyUnavailable", {
+  code: "SECRET_KEY_UNAVAILABLE",
+  status: 503,
+  title: "The server's secret key cannot encrypt or decrypt this value"
+}) {}
+
 /** Every platform problem, for the catalogue. */
 export const platformProblems = [
   InvalidRequest,
@@ -96,5 +107,6 @@ export const platformProblems = [
   UnsupportedMediaType,
   RateLimited,
   InternalError,
-  ServiceUnavailable
+  ServiceUnavailable,
+  SecretKeyUnavailable
 ] as const

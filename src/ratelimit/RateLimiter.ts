@@ -58,6 +58,8 @@ export interface RateLimiterShape {
    * always, plus `run` or `settings`). Exempt principals are always allowed, with no headers.
    */
   readonly consume: (principal: PrincipalKey, limit: LimitClass) => Effect.Effect<Decision>
+  /** `consume` at the given time (ms since the epoch), for code that runs outside a fiber. */
+  readonly consumeAt: (principal: PrincipalKey, limit: LimitClass, now: number) => Decision
   /** Takes one of the principal's live-stream slots; `release` gives it back (a second call does nothing). */
   readonly tryAcquireStream: (principal: PrincipalKey) => Effect.Effect<
     { readonly _tag: "Acquired"; readonly release: Effect.Effect<void> } | { readonly _tag: "Refused"; readonly error: RateLimitExceeded }
@@ -85,25 +87,24 @@ export const make = (config: RateLimitConfig): RateLimiterShape => {
   const windows = new SlidingWindow()
   const streams = new Map<string, number>()
 
-  const spend = (named: ReadonlyArray<readonly [string, Budget]>, what: (name: string) => string) =>
-    Effect.map(Clock.currentTimeMillis, (now): Decision => {
-      const outcome = windows.take(named.map(([, b]) => b), now)
-      const names = new Map(named.map(([name, b]) => [b.key, name]))
-      const states: Array<PolicyState> = outcome.states.map((s) => RateLimitHeaders.stateOf(names.get(s.budget.key) ?? "default", s))
-      const headers = RateLimitHeaders.headers(states)
-      if (outcome.allowed) return { _tag: "Allowed", headers }
-      const exhausted = outcome.states.filter((s) => s.retryMs > 0)
-      const retryMs = Math.max(...exhausted.map((s) => s.retryMs))
-      const first = exhausted[0]
-      const name = first === undefined ? "default" : names.get(first.budget.key) ?? "default"
-      return {
-        _tag: "Refused",
-        error: new RateLimitExceeded({
-          detail: what(name) + ` Retry in ${Math.max(1, Math.ceil(retryMs / 1000))} s.`,
-          headers: { ...headers, ...RateLimitHeaders.retryAfter(retryMs) }
-        })
-      }
-    })
+  const spend = (named: ReadonlyArray<readonly [string, Budget]>, what: (name: string) => string, now: number): Decision => {
+    const outcome = windows.take(named.map(([, b]) => b), now)
+    const names = new Map(named.map(([name, b]) => [b.key, name]))
+    const states: Array<PolicyState> = outcome.states.map((s) => RateLimitHeaders.stateOf(names.get(s.budget.key) ?? "default", s))
+    const headers = RateLimitHeaders.headers(states)
+    if (outcome.allowed) return { _tag: "Allowed", headers }
+    const exhausted = outcome.states.filter((s) => s.retryMs > 0)
+    const retryMs = Math.max(...exhausted.map((s) => s.retryMs))
+    const first = exhausted[0]
+    const name = first === undefined ? "default" : names.get(first.budget.key) ?? "default"
+    return {
+      _tag: "Refused",
+      error: new RateLimitExceeded({
+        detail: what(name) + ` Retry in ${Math.max(1, Math.ceil(retryMs / 1000))} s.`,
+        headers: { ...headers, ...RateLimitHeaders.retryAfter(retryMs) }
+      })
+    }
+  }
 
   const requestBudgets = (principal: PrincipalKey, limit: LimitClass): Array<readonly [string, Budget]> => {
     const base = principalPart(principal)
@@ -124,12 +125,16 @@ export const make = (config: RateLimitConfig): RateLimiterShape => {
   }
   const describe = (name: string) => limitsText[name] ?? "Too many requests."
 
-  const allowedWithoutHeaders: Effect.Effect<Decision> = Effect.succeed({ _tag: "Allowed", headers: {} })
+  const allowed: Decision = { _tag: "Allowed", headers: {} }
+  const allowedWithoutHeaders: Effect.Effect<Decision> = Effect.succeed(allowed)
+  const consumeAt = (principal: PrincipalKey, limit: LimitClass, now: number): Decision =>
+    isExempt(principal) ? allowed : spend(requestBudgets(principal, limit), describe, now)
 
   return {
     config,
     consume: (principal, limit) =>
-      isExempt(principal) ? allowedWithoutHeaders : spend(requestBudgets(principal, limit), describe),
+      isExempt(principal) ? allowedWithoutHeaders : Effect.map(Clock.currentTimeMillis, (now) => consumeAt(principal, limit, now)),
+    consumeAt,
     tryAcquireStream: (principal) =>
       Effect.sync(() => {
         const noop = { _tag: "Acquired" as const, release: Effect.void }

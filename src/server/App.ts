@@ -6,7 +6,7 @@
  * the plugins listed before it (never the reverse): that is the only dependency rule between
  * plugins.
  */
-import { Effect, Layer, Metric } from "effect"
+import { Context, Effect, Layer, Metric } from "effect"
 import { HttpRouter, HttpServerResponse } from "effect/http"
 import { HttpApiBuilder, HttpApiScalar } from "effect/http-api"
 import { PrometheusMetrics } from "effect/observability"
@@ -14,6 +14,9 @@ import { RpcGroup, RpcSerialization, RpcServer } from "effect/rpc"
 import type { Rpc } from "effect/rpc"
 import type { TrellisConfigShape } from "../config/TrellisConfig.ts"
 import { DatabaseInfo } from "../database/Database.ts"
+import { Authentication } from "../auth/Authentication.ts"
+import * as FastPathServer from "../http/FastPathServer.ts"
+import * as HttpMetrics from "../http/HttpMetrics.ts"
 import * as HttpPipeline from "../http/HttpPipeline.ts"
 import * as RouteTable from "../http/RouteTable.ts"
 import { hostRoutes } from "../plugin/PluginHost.ts"
@@ -51,11 +54,47 @@ const MetricsRoute = HttpRouter.add(
   })
 )
 
+const corsExposedHeaders = ["x-request-id", "retry-after", "ratelimit", "ratelimit-policy", "etag", "location", "idempotent-replayed"]
+
+/**
+ * The headers Effect's CORS middleware (`HttpRouter.cors`, as configured below) adds to a
+ * simple request that has no `Origin`, for the fast path to add the same. A change of that
+ * middleware shows in test/platform/fastpath.test.ts, which compares both paths with CORS on.
+ */
+const corsHeadersWithoutOrigin = (origins: ReadonlyArray<string>): ReadonlyArray<readonly [string, string]> => [
+  ...(origins.length === 1 ? [["access-control-allow-origin", origins[0]] as const] : []),
+  ["vary", "Origin"],
+  ["access-control-expose-headers", corsExposedHeaders.join(",")]
+]
+
+interface EndpointShape {
+  readonly method: string
+  readonly path: string
+  readonly annotations: Context.Context<never>
+  readonly middlewares: ReadonlySet<Context.Key<unknown, unknown>>
+}
+
+/** Every endpoint of the composed API, with what the fast path checks. */
+export const endpointsOf = (composition: Composition): ReadonlyArray<FastPathServer.EndpointInfo> =>
+  Object.values(composition.api.groups).flatMap((group) =>
+    // Every endpoint value has these members at runtime; the widened type omits them.
+    (Object.values(group.endpoints) as ReadonlyArray<unknown> as ReadonlyArray<EndpointShape>).map((endpoint) => ({
+      method: endpoint.method,
+      path: endpoint.path,
+      annotations: endpoint.annotations,
+      authenticated: endpoint.middlewares.has(Authentication)
+    }))
+  )
+
 /**
  * The routes and middleware of the server. Requires the platform services (database,
  * config, credentials, lifecycle, ...) that the plugins' layers need.
  */
-export const layer = (composition: Composition, config: TrellisConfigShape): Layer.Layer<never, unknown, unknown> => {
+export const layer = (
+  composition: Composition,
+  config: TrellisConfigShape,
+  server?: FastPathServer.NodeServer
+): Layer.Layer<never, unknown, unknown> => {
   const routes = RouteTable.make([...composition.routes, ...hostRoutes, { method: "GET", path: "/docs" }])
   const api = HttpApiBuilder.layer(composition.api, { openapiPath: "/openapi.json" }) as Layer.Layer<never, never, unknown>
   const group = rpcGroup(composition)
@@ -66,18 +105,23 @@ export const layer = (composition: Composition, config: TrellisConfigShape): Lay
     ) as Layer.Layer<never, never, unknown>
   // Bundled Scalar (no CDN) and no web fonts: the page must work on a machine with no internet.
   const docs = HttpApiScalar.layer(composition.api, { path: "/docs", scalar: { withDefaultFonts: false } })
-  const pipeline = HttpPipeline.layer({
-    maxBodyBytes: config.maxBodyBytes,
-    routes,
-    https: config.publicUrl?.startsWith("https:") === true
-  })
+  const https = config.publicUrl?.startsWith("https:") === true
+  const metrics = HttpMetrics.make()
+  const pipeline = HttpPipeline.layer({ maxBodyBytes: config.maxBodyBytes, routes, https, metrics })
   const cors = config.corsOrigins.length === 0 ? Layer.empty : HttpRouter.cors({
     allowedOrigins: config.corsOrigins,
     allowedHeaders: ["authorization", "content-type", "idempotency-key", "last-event-id", "x-request-id", "x-csrf-token", "x-trellis-organization"],
-    exposedHeaders: ["x-request-id", "retry-after", "ratelimit", "ratelimit-policy", "etag", "location", "idempotent-replayed"],
+    exposedHeaders: corsExposedHeaders,
     maxAge: 600
   })
-  return Layer.mergeAll(api, rpc, docs, MetricsRoute, pipeline, cors).pipe(
+  const fastPath = server === undefined || !config.httpFastPath ? Layer.empty : FastPathServer.layer({
+    server,
+    endpoints: endpointsOf(composition),
+    metrics,
+    https,
+    cors: config.corsOrigins.length === 0 ? undefined : corsHeadersWithoutOrigin(config.corsOrigins)
+  })
+  return Layer.mergeAll(api, rpc, docs, MetricsRoute, pipeline, cors, fastPath).pipe(
     Layer.provide(pluginsLayer(composition))
   )
 }

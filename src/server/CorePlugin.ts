@@ -3,14 +3,15 @@
  * log), serves `/health`, `/ready` and `/api/plugins`, and takes part in collision checks like
  * any other plugin, so no plugin can claim its paths.
  */
-import { Effect, Layer } from "effect"
+import { Effect, Layer, Schema } from "effect"
 import { HttpApi, HttpApiBuilder } from "effect/http-api"
 import { DatabaseInfo } from "../database/Database.ts"
 import * as Migrations from "../database/Migrations.ts"
 import * as EventLogMigrations from "../events/migrations.ts"
 import { idempotencyProblems } from "../idempotency/IdempotencyProblems.ts"
 import * as IdempotencyMigrations from "../idempotency/migrations.ts"
-import { PluginsApi, SystemApi } from "../http/SystemApi.ts"
+import { FastPath } from "../http/FastPath.ts"
+import { PluginList, PluginsApi, SystemApi } from "../http/SystemApi.ts"
 import * as Plugin from "../plugin/Plugin.ts"
 import { platformProblems } from "../problem/Problems.ts"
 import { ServiceUnavailable } from "../problem/Problems.ts"
@@ -73,6 +74,14 @@ const PluginsHandlers = HttpApiBuilder.group(
   })
 )
 
+/** The plugin list never changes while the server runs: its JSON is computed once. */
+const PluginsFastRoute = FastPath.route(Effect.gen(function*() {
+  const registry = yield* PluginRegistry
+  const body = JSON.stringify(yield* Effect.orDie(Schema.encodeEffect(PluginList)({ plugins: registry.plugins })))
+  const answer = FastPath.json(200, body)
+  return { path: "/api/plugins", handle: () => answer }
+}))
+
 export const CorePlugin = Plugin.make({
   id: coreId,
   version: coreVersion,
@@ -80,5 +89,5 @@ export const CorePlugin = Plugin.make({
   groups: [SystemApi, PluginsApi],
   migrations: [...EventLogMigrations.migrations, ...IdempotencyMigrations.migrations],
   problems: [...platformProblems, ...idempotencyProblems],
-  layer: Layer.mergeAll(SystemHandlers, PluginsHandlers)
+  layer: Layer.mergeAll(SystemHandlers, PluginsHandlers, PluginsFastRoute)
 })

@@ -12,7 +12,6 @@ import { NodeHttpServer } from "@effect/platform-node"
 import { Effect, Layer } from "effect"
 import { HttpRouter } from "effect/http"
 import type { HttpServer } from "effect/http"
-import { createServer } from "node:http"
 import { AuthenticationLive, RpcAuthenticationLive } from "../auth/AuthenticationLive.ts"
 import { AuditPlugin } from "../audit/AuditPlugin.ts"
 import { PromptsPlugin } from "../../plugins/prompts/Plugin.ts"
@@ -28,9 +27,12 @@ import * as Database from "../database/Database.ts"
 import * as Migrations from "../database/Migrations.ts"
 import { EventLog } from "../events/EventLog.ts"
 import * as TrellisLogger from "../logging/TrellisLogger.ts"
+import { FastPath } from "../http/FastPath.ts"
+import * as FastPathServer from "../http/FastPathServer.ts"
 import type * as Plugin from "../plugin/Plugin.ts"
 import * as PluginHost from "../plugin/PluginHost.ts"
 import { platformProblems } from "../problem/Problems.ts"
+import { SecretBox } from "../secrets/SecretBox.ts"
 import * as App from "./App.ts"
 import { CorePlugin, coreId, coreVersion } from "./CorePlugin.ts"
 import { Lifecycle } from "./Lifecycle.ts"
@@ -90,10 +92,12 @@ export const platformLayer = (config: TrellisConfigShape, composition: PluginHos
     Database.layer({ databaseUrl: config.databaseUrl, dataDir: config.dataDir }),
     TrellisConfig.layer(config),
     Lifecycle.layer,
+    FastPath.layer,
     registry
   )
   const migrated = Layer.effectDiscard(Migrations.run(migrationPlan(composition))).pipe(Layer.provideMerge(base))
-  const services = Layer.mergeAll(IdentityServices.layer, RateLimiter.layer, IdempotencyStore.layer).pipe(
+  // SecretBox may create the key file in the data directory: after `Database.layer` holds its lock.
+  const services = Layer.mergeAll(IdentityServices.layer, RateLimiter.layer, IdempotencyStore.layer, SecretBox.layer).pipe(
     Layer.provideMerge(EventLog.layer),
     Layer.provideMerge(migrated)
   )
@@ -118,8 +122,9 @@ export const layer = (options: ServerOptions) =>
     const { config } = options
     const composition = yield* compose(options.plugins)
     const platform = platformLayer(config, composition, options.firstPartyIds ?? new Set(firstParty.map((p) => p.id)))
-    const http = HttpRouter.serve(App.layer(composition, config), { disableLogger: true, disableListenLog: true }).pipe(
-      Layer.provideMerge(NodeHttpServer.layer(createServer, {
+    const server = new FastPathServer.NodeServer()
+    const http = HttpRouter.serve(App.layer(composition, config, server), { disableLogger: true, disableListenLog: true }).pipe(
+      Layer.provideMerge(NodeHttpServer.layer(() => server, {
         port: config.port,
         host: config.host,
         gracefulShutdownTimeout: `${config.shutdownGraceSeconds} seconds`

@@ -11,6 +11,7 @@ import type { Fiber, Scope } from "effect"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
+import { TrellisConfig } from "../../src/config/TrellisConfig.ts"
 import * as Database from "../../src/database/Database.ts"
 import * as Migrations from "../../src/database/Migrations.ts"
 import { EventLog } from "../../src/events/EventLog.ts"
@@ -21,9 +22,19 @@ export const postgresUrl: string | undefined = process.env.TRELLIS_TEST_DATABASE
 
 const migrated = Layer.effectDiscard(Migrations.run([{ pluginId: "trellis", schema: "trellis", migrations }]))
 
-/** The event log over a database layer, with the database's services exposed too. */
-export const withEventLog = <E>(database: Layer.Layer<PgClient.PgClient | SqlClient.SqlClient | Database.DatabaseInfo, E>) =>
-  EventLog.layer.pipe(Layer.provideMerge(migrated), Layer.provideMerge(database))
+/** A configuration from variables (`{}`: the defaults), for the event log's retention settings. */
+export const configFrom = (env: Readonly<Record<string, string>>) =>
+  Layer.unwrap(Effect.map(Effect.orDie(TrellisConfig.fromRecord(env)), TrellisConfig.layer))
+
+/**
+ * The event log over a database layer, with the database's services exposed too. Its
+ * configuration (retention) comes from `env`, default values when not given.
+ */
+export const withEventLog = <E>(
+  database: Layer.Layer<PgClient.PgClient | SqlClient.SqlClient | Database.DatabaseInfo, E>,
+  env: Readonly<Record<string, string>> = {}
+) =>
+  EventLog.layer.pipe(Layer.provide(configFrom(env)), Layer.provideMerge(migrated), Layer.provideMerge(database))
 
 /** Embedded PGlite in a temporary directory, removed afterwards. */
 export const embeddedDatabase = Layer.unwrap(

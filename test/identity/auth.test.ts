@@ -245,6 +245,11 @@ describe("identity", () => {
         )
         const listed = list.find((k) => k.id === fresh.id)
         assert.deepStrictEqual([listed?.is_active, listed?.revoke_reason], [false, "leaked"])
+
+        // The body is optional: a bare DELETE revokes too, with no reason.
+        const bare = yield* json<{ id: string; key: string }>(yield* create({ name: "bare revoke", scopes: ["hello:read"] }))
+        assert.strictEqual((yield* kit.request("DELETE", `/api/v1/orgs/org_default/service-keys/${bare.id}`)).status, 204)
+        assert.strictEqual((yield* kit.request("GET", "/api/hello/greetings", { token: bare.key })).status, 401)
       }))
 
     it.effect("roles: a viewer reads but may not write (insufficient_role); an editor writes", () =>

@@ -256,6 +256,33 @@ const aPrompt = (options: { readonly versions: number; readonly rollout?: boolea
     return { id, key } satisfies APrompt
   })
 
+const providerPath = (ws: string) => "/api/playground/providers/openai?workspace=" + encodeURIComponent(ws)
+
+interface ProviderConfigBody {
+  readonly data: { readonly workspace_id: string; readonly base_url: string; readonly model: string; readonly api_key_set: boolean } | null
+}
+
+/**
+ * A workspace of A's with an OpenAI-compatible provider configuration; its name is free-form
+ * (B may use the same one), its base URL, key and model are A's. Returns the workspace.
+ */
+const aProviderConfig = Effect.gen(function*() {
+  const world = yield* World
+  const workspace = world.unique("ws")
+  const body = { base_url: `https://203.0.113.10/${world.unique("base")}`, api_key: `sk-${world.unique("key")}`, model: world.unique("model") }
+  const saved = yield* asA<ProviderConfigBody>("PUT", providerPath(workspace), body)
+  assert.strictEqual(saved.data?.base_url, body.base_url, "A's configuration is saved")
+  yield* registerA(body.base_url, body.api_key, body.model)
+  return workspace
+})
+
+/** B's own configuration of a workspace (nothing of A's in it). */
+const bProviderBody = () => ({
+  base_url: `https://203.0.113.10/orgb-${crypto.randomUUID().slice(0, 8)}`,
+  api_key: `sk-orgb-${crypto.randomUUID().replace(/-/g, "")}`,
+  model: "orgb-model"
+})
+
 const aGreeting = Effect.gen(function*() {
   const world = yield* World
   const created = yield* asA<{ id: string }>("POST", "/api/hello/greetings", { name: world.unique("greeting") }, 201)
@@ -969,6 +996,72 @@ const matrix: Record<string, Entry> = {
     { key: p.key, env: "prod", variables: { name: "x" } },
     { key: p.key, env: "prod", version: "v1", variables: { name: "x" } }
   ]),
+  "GET /api/playground/providers/openai": {
+    kind: "own",
+    reason: "the caller organization's configuration of ?workspace= (a free-form name, not an id: the same name in another " +
+      "organization is another configuration)",
+    check: ({ world, callers }) =>
+      Effect.gen(function*() {
+        const workspace = yield* aProviderConfig
+        const q = encodeURIComponent(workspace)
+        const mine = yield* asA<ProviderConfigBody>("GET", providerPath(workspace))
+        assert.isTrue(mine.data?.api_key_set === true && mine.data.base_url.includes(world.marker), "control: A reads its configuration")
+        const aModels = yield* call("GET", `/api/v1/models?workspace=${q}`, { token: world.a.token })
+        assert.include(aModels.text, world.marker, "control: A's models of the workspace show A's model")
+        for (const caller of callers) {
+          const reply = yield* call("GET", providerPath(workspace), { token: caller.token })
+          assert.isNull(ok<ProviderConfigBody>(reply, `${caller.name}: GET ${providerPath(workspace)}`).data, `${caller.name}: nothing configured in B`)
+          assertClean(world, reply, `${caller.name}: GET ${providerPath(workspace)}`, [workspace])
+          for (const path of ["/api/playground/providers/openai", `/api/playground/providers?workspace=${q}`, `/api/v1/models?workspace=${q}`]) {
+            const other = yield* call("GET", path, { token: caller.token })
+            ok(other, `${caller.name}: GET ${path}`)
+            assertClean(world, other, `${caller.name}: GET ${path}`, [workspace])
+          }
+        }
+      })
+  },
+  "PUT /api/playground/providers/openai": {
+    kind: "own",
+    reason: "sets the caller organization's configuration of ?workspace= (B may use A's workspace name: it is B's own)",
+    check: ({ world, callers }) =>
+      Effect.gen(function*() {
+        for (const caller of callers) {
+          const workspace = yield* aProviderConfig
+          const path = providerPath(workspace)
+          const before = yield* view(path)
+          const body = bProviderBody()
+          yield* copiedByB(workspace)
+          const reply = yield* call("PUT", path, { token: caller.token, body })
+          const saved = ok<ProviderConfigBody>(reply, `${caller.name}: PUT ${path}`)
+          assert.strictEqual(saved.data?.base_url, body.base_url)
+          assertClean(world, reply, `${caller.name}: PUT ${path}`, sentStrings(path, body))
+          const theirs = yield* call("GET", path, { token: caller.token })
+          assert.strictEqual(ok<ProviderConfigBody>(theirs, `${caller.name}: GET ${path}`).data?.base_url, body.base_url, "B reads its own")
+          assertClean(world, theirs, `${caller.name}: GET ${path}`, sentStrings(path, body))
+          assert.deepStrictEqual(yield* view(path), before, "A's configuration is unchanged")
+        }
+      })
+  },
+  "DELETE /api/playground/providers/openai": {
+    kind: "own",
+    reason: "removes the caller organization's configuration of ?workspace= only",
+    check: ({ world, callers }) =>
+      Effect.gen(function*() {
+        for (const caller of callers) {
+          const workspace = yield* aProviderConfig
+          const path = providerPath(workspace)
+          const before = yield* view(path)
+          yield* copiedByB(workspace)
+          ok(yield* call("PUT", path, { token: caller.token, body: bProviderBody() }), `${caller.name}: PUT ${path}`)
+          const reply = yield* call("DELETE", path, { token: caller.token })
+          ok(reply, `${caller.name}: DELETE ${path}`)
+          assertClean(world, reply, `${caller.name}: DELETE ${path}`, [workspace])
+          const theirs = yield* call("GET", path, { token: caller.token })
+          assert.isNull(ok<ProviderConfigBody>(theirs, `${caller.name}: GET ${path}`).data, "B's own configuration is removed")
+          assert.deepStrictEqual(yield* view(path), before, "A's configuration is unchanged")
+        }
+      })
+  },
   "GET /api/playground/providers": ownRead("the server's providers: nothing of an organization's"),
   "GET /api/v1/models": ownRead("the server's models: nothing of an organization's"),
   "GET /api/v1/llm-usage": {

@@ -18,6 +18,8 @@ describe("configuration", () => {
       assert.isUndefined(config.adminToken)
       assert.strictEqual(config.maxBodyBytes, 1048576)
       assert.deepStrictEqual(config.corsOrigins, [])
+      assert.strictEqual(config.eventRetentionHours, 168)
+      assert.strictEqual(config.eventPruneIntervalSeconds, 600)
     }))
 
   it.effect("reads every variable", () =>
@@ -35,7 +37,9 @@ describe("configuration", () => {
         TRELLIS_PLUGINS: "./a.ts,@acme/trellis-b",
         TRELLIS_ADMIN_TOKEN: "0123456789abcdef",
         TRELLIS_SSE_HEARTBEAT_SECONDS: "5",
-        TRELLIS_SHUTDOWN_GRACE_SECONDS: "3"
+        TRELLIS_SHUTDOWN_GRACE_SECONDS: "3",
+        TRELLIS_EVENTS_RETENTION_HOURS: "0",
+        TRELLIS_EVENTS_PRUNE_INTERVAL_SECONDS: "60"
       })
       assert.strictEqual(config.port, 9000)
       assert.strictEqual(config.host, "0.0.0.0")
@@ -50,6 +54,8 @@ describe("configuration", () => {
       assert.strictEqual(config.adminToken && Redacted.value(config.adminToken), "0123456789abcdef")
       assert.strictEqual(config.sseHeartbeatSeconds, 5)
       assert.strictEqual(config.shutdownGraceSeconds, 3)
+      assert.strictEqual(config.eventRetentionHours, 0)
+      assert.strictEqual(config.eventPruneIntervalSeconds, 60)
     }))
 
   it.effect("names the variable and what it accepts on a bad value, without echoing secrets", () =>

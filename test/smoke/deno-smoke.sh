@@ -218,6 +218,19 @@ fi
 request GET /api/hello/greetings/does-not-exist auth
 expect_problem "GET /api/hello/greetings/does-not-exist" 404
 
+# The HTTP fast path (src/http/FastPathServer.ts) hooks Node's http.Server; under Deno's
+# node:http it must answer too: the plugin list twice, then its counter in /metrics.
+request GET /api/plugins auth
+request GET /api/plugins auth
+plugins_status="$STATUS"
+request GET /metrics noauth
+fast="$(printf '%s\n' "$BODY" | grep -F 'trellis_http_fast_path_requests_total{route="/api/plugins"}' | awk '{print $NF}')"
+if [[ "$plugins_status" == 200 && -n "$fast" && "$fast" -ge 1 ]]; then
+  pass "GET /api/plugins -> 200 through the fast path ($fast in /metrics)"
+else
+  fail "GET /api/plugins -> $plugins_status, fast-path count '$fast' in /metrics (want 200 and >= 1)"
+fi
+
 request GET /api/hello/greetings noauth
 expect_problem "GET /api/hello/greetings without auth" 401
 

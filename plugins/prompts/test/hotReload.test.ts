@@ -1,7 +1,8 @@
 /**
  * `/ws` hot reload and `GET /api/clients`: token in the query, one frame per committed change
  * with PromptOps's `{type, key, env, version}` (plus `seq`), environment filtering, SDK
- * connections seeing only what changes what they are served, catch-up after a reconnect.
+ * connections seeing only what changes what they are served, catch-up after a reconnect, and a
+ * `gap` frame when what a reconnecting client missed is older than the event log keeps.
  *
  * When PROMPTOPS_NODE_SDK names a checkout of the PromptOps Node SDK (`sdk/node` of the
  * PromptOps repository, with its `ws` dependency installed), its published source runs
@@ -9,12 +10,17 @@
  */
 import { assert, describe, layer } from "@effect/vitest"
 import { Effect } from "effect"
+import { SqlClient } from "effect/sql"
 import * as NodePath from "node:path"
 import { pathToFileURL } from "node:url"
 import * as TestKit from "trellis/testing"
 import { PromptsPlugin } from "../Plugin.ts"
+import { changesStream } from "../Streams.ts"
 import { call, createPrompt, publish, uniqueKey } from "./support.ts"
 import { connect } from "./wsClient.ts"
+
+/** Real time (the test runs with a TestClock, under which `Effect.sleep` never ends). */
+const pause = (ms: number) => Effect.promise(() => new Promise((resolve) => setTimeout(resolve, ms)))
 
 const wsUrl = (baseUrl: string, query: string) => `${baseUrl.replace(/^http/, "ws")}/ws?${query}`
 
@@ -30,7 +36,8 @@ interface SdkClient {
 type SdkModule = { PromptOpsClient: new (options: { server: string; namespace: string; token: string; appName?: string }) => SdkClient }
 
 describe("prompts plugin: hot reload", () => {
-  layer(TestKit.layer({ plugins: [PromptsPlugin] }), { timeout: 120_000 })((it) => {
+  // Prune every second, so that the retention test need not wait (retention stays 7 days).
+  layer(TestKit.layer({ plugins: [PromptsPlugin], config: { eventPruneIntervalSeconds: 1 } }), { timeout: 120_000 })((it) => {
     it.effect("pushes committed changes with key, env, version and seq to a connected client", () =>
       Effect.gen(function*() {
         const kit = yield* TestKit.TrellisTest
@@ -99,6 +106,48 @@ describe("prompts plugin: hot reload", () => {
         assert.strictEqual(missed.version, "v1")
         assert.isTrue(second.frames().some((f) => f.type === "prompt.created" && f.key === key))
         second.close()
+      }))
+
+    it.effect("sends a gap frame first when what a reconnecting client missed was pruned", () =>
+      Effect.gen(function*() {
+        const kit = yield* TestKit.TrellisTest
+        const sql = yield* SqlClient.SqlClient
+        const stream = changesStream("org_default")
+        const first = yield* Effect.promise(() => connect(wsUrl(kit.baseUrl, `token=${kit.adminToken}`)))
+        const hello = yield* Effect.promise(() => first.until((f) => f.type === "hello"))
+        first.close()
+        yield* Effect.promise(() => first.closed)
+        // Missed while away: prompt.created (hello.seq + 1), then prompt.published (+ 2).
+        const key = uniqueKey("ws.pruned")
+        yield* publish(yield* createPrompt({ key, content: "p", env: "prod" }))
+        // Age the organization's change events past retention; the background job deletes all
+        // but the newest.
+        yield* sql`UPDATE trellis.events SET created_at = now() - interval '30 days' WHERE stream = ${stream}`
+        for (let i = 0; i < 150; i++) {
+          const [oldest] = yield* sql<{ readonly seq: number | string | bigint }>`
+            SELECT min(seq) AS seq FROM trellis.events WHERE stream = ${stream}`
+          if (Number(oldest?.seq) === hello.seq + 2) break
+          yield* pause(100)
+        }
+
+        const second = yield* Effect.promise(() => connect(wsUrl(kit.baseUrl, `token=${kit.adminToken}&since=${hello.seq}`)))
+        const published = yield* Effect.promise(() => second.until((f) => f.type === "prompt.published" && f.key === key))
+        const frames = second.frames().map((f) => f as typeof f & { readonly from?: number; readonly to?: number })
+        assert.deepStrictEqual(
+          frames.slice(0, 3).map((f) => [f.type, f.seq, f.from, f.to]),
+          [
+            ["hello", hello.seq + 2, undefined, undefined],
+            ["gap", hello.seq + 1, hello.seq + 1, hello.seq + 1],
+            ["prompt.published", hello.seq + 2, undefined, undefined]
+          ]
+        )
+        assert.strictEqual(published.version, "v1")
+        // Without `since`, or from the oldest kept change on, there is no gap.
+        second.close()
+        const third = yield* Effect.promise(() => connect(wsUrl(kit.baseUrl, `token=${kit.adminToken}&since=${hello.seq + 1}`)))
+        yield* Effect.promise(() => third.until((f) => f.type === "prompt.published" && f.key === key))
+        assert.isFalse(third.frames().some((f) => f.type === "gap"))
+        third.close()
       }))
 
     it.effect("refuses a handshake without a valid token", () =>
