@@ -14,7 +14,7 @@
  * Overriding `emit` keeps the order right whoever attaches listeners, and costs nothing when
  * no hook is set.
  */
-import { Context, Effect, Layer, LogLevel } from "effect"
+import { Context, Data, Effect, Layer, LogLevel } from "effect"
 import { FindMyWay } from "effect/http"
 import * as Http from "node:http"
 import { organizationHeader } from "../auth/Authentication.ts"
@@ -71,22 +71,22 @@ interface Compiled {
   readonly requirement: Requirement
 }
 
-/** Thrown at start for a fast route that does not match an endpoint it may shortcut. */
-export class FastRouteInvalid extends Error {
-  constructor(path: string, why: string) {
-    super(`Fast route ${path}: ${why}`)
-    this.name = "FastRouteInvalid"
+/** A fast route that does not match an endpoint it may shortcut: the server does not start. */
+export class FastRouteInvalid extends Data.TaggedError("FastRouteInvalid")<{ readonly path: string; readonly why: string }> {
+  override get message(): string {
+    return `Fast route ${this.path}: ${this.why}`
   }
 }
 
-const compile = (route: FastRoute, endpoints: ReadonlyArray<EndpointInfo>): Compiled => {
+const compile = (route: FastRoute, endpoints: ReadonlyArray<EndpointInfo>): Effect.Effect<Compiled, FastRouteInvalid> => {
+  const invalid = (why: string) => Effect.fail(new FastRouteInvalid({ path: route.path, why }))
   const endpoint = endpoints.find((e) => e.method === "GET" && e.path === route.path)
-  if (endpoint === undefined) throw new FastRouteInvalid(route.path, "no GET endpoint of the composed API has this path")
-  if (!endpoint.authenticated) throw new FastRouteInvalid(route.path, "the endpoint is not behind the Authentication middleware")
+  if (endpoint === undefined) return invalid("no GET endpoint of the composed API has this path")
+  if (!endpoint.authenticated) return invalid("the endpoint is not behind the Authentication middleware")
   const requirement = Context.get(endpoint.annotations, Requires)
-  if (requirement === undefined) throw new FastRouteInvalid(route.path, "the endpoint declares no Requires")
-  if (requirement.stream) throw new FastRouteInvalid(route.path, "the endpoint is a live stream")
-  return { route, requirement }
+  if (requirement === undefined) return invalid("the endpoint declares no Requires")
+  if (requirement.stream) return invalid("the endpoint is a live stream")
+  return Effect.succeed({ route, requirement })
 }
 
 /** The bearer credential of `Authorization`, read the way Effect's `HttpApiSecurity.bearer` reads it. */
@@ -99,16 +99,12 @@ const bearerOf = (authorization: string | undefined): string | undefined => {
   return token === "" ? undefined : token
 }
 
-/** The query as single values, or `undefined` when a name repeats (the endpoint's schema decides then). */
-const queryOf = (url: string): Record<string, string> | undefined => {
-  const q = url.indexOf("?")
-  const query: Record<string, string> = {}
-  if (q === -1) return query
-  for (const [name, value] of new URLSearchParams(url.slice(q + 1))) {
-    if (Object.hasOwn(query, name)) return undefined
-    query[name] = value
+/** The query (as the router parsed it) as single values, or `undefined` when a name repeats (the endpoint's schema decides then). */
+const queryOf = (searchParams: Readonly<Record<string, string | ReadonlyArray<string>>>): Record<string, string> | undefined => {
+  for (const name in searchParams) {
+    if (typeof searchParams[name] !== "string") return undefined
   }
-  return query
+  return searchParams as Record<string, string>
 }
 
 /** Installs the hook for the registered fast routes; removes it when shutdown begins or the layer closes. */
@@ -124,7 +120,7 @@ export const layer = (options: Options): Layer.Layer<never, never, FastPath | Cr
     const { metrics, server } = options
     const router = FindMyWay.make<Compiled>({ ignoreTrailingSlash: true, ignoreDuplicateSlashes: true })
     for (const route of registered) {
-      const compiled = yield* Effect.try({ try: () => compile(route, options.endpoints), catch: (error) => error }).pipe(Effect.orDie)
+      const compiled = yield* Effect.orDie(compile(route, options.endpoints))
       router.on("GET", route.path as `/${string}`, compiled)
     }
     // The pipeline's own headers: CORS (outermost middleware) first, then the security headers.
@@ -165,7 +161,7 @@ export const layer = (options: Options): Layer.Layer<never, never, FastPath | Cr
       const principal = resolved.principal
       const { requirement, route } = found.handler
       if (denialOf(principal, requirement) !== undefined) return false
-      const query = queryOf(url)
+      const query = queryOf(found.searchParams)
       if (query === undefined) return false
       let answer
       try {

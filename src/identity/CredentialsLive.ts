@@ -217,9 +217,11 @@ export const layer = Layer.effect(
     }
 
     const resolveNow = (token: string): Resolved | undefined => {
-      if (isAdmin(token)) return adminResolved
+      // The cache first: it only ever holds tokens that are not the admin token (`resolve`
+      // answers that one before any lookup), and it spares a key the admin token's hash.
       const cached = cache.get<Lookup>(token)
-      if (cached === undefined || cached._tag !== "Found") return undefined
+      if (cached === undefined) return isAdmin(token) ? adminResolved : undefined
+      if (cached._tag !== "Found") return undefined
       if (cached.expiresAt !== null && cached.expiresAt <= Date.now()) return undefined
       if (cached.keyId !== null && !keys.touchedRecently(cached.keyId)) return undefined
       return cached.resolved

@@ -29,7 +29,17 @@ export interface PolicyState {
   readonly resetSeconds?: number | undefined
 }
 
-const quote = (name: string) => `"${name.replace(/[\\"]/g, "\\$&")}"`
+const quoted = new Map<string, string>()
+
+/** The name as a Structured Field string (memoised: a handful of policy names, on every request). */
+const quote = (name: string): string => {
+  let found = quoted.get(name)
+  if (found === undefined) {
+    found = `"${name.replace(/[\\"]/g, "\\$&")}"`
+    if (quoted.size < 64) quoted.set(name, found)
+  }
+  return found
+}
 
 const seconds = (ms: number) => Math.ceil(ms / 1000)
 
