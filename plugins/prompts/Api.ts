@@ -161,42 +161,33 @@ export class PromptsSdkGroup extends HttpApiGroup.make("promptsSdk")
   }))
 {}
 
+/** What a playground run can fail with, streamed or not. */
+const playgroundRunErrors = [
+  PromptNotFound,
+  PublishedPromptNotFound,
+  VersionNotFound,
+  VersionOfAnotherPrompt,
+  MissingVariables,
+  InvalidPlaygroundRequest,
+  UnknownProvider,
+  ProviderAddressRefused,
+  ProviderNotConfigured,
+  ProviderFailed,
+  SecretKeyUnavailable
+] as const
+
 export class PromptsPlaygroundGroup extends HttpApiGroup.make("promptsPlayground")
   .add(
     HttpApiEndpoint.post("run", "/api/playground/run", {
       payload: PlaygroundRunRequest,
       success: PlaygroundRunResponse,
-      error: [
-        PromptNotFound,
-        PublishedPromptNotFound,
-        VersionNotFound,
-        VersionOfAnotherPrompt,
-        MissingVariables,
-        InvalidPlaygroundRequest,
-        UnknownProvider,
-        ProviderAddressRefused,
-        ProviderNotConfigured,
-        ProviderFailed,
-        SecretKeyUnavailable
-      ]
+      error: playgroundRunErrors
     }).annotate(Requires, Requirement.run("prompts")),
     HttpApiEndpoint.post("runStream", "/api/playground/run/stream", {
       // The same run streamed as Server-Sent Events: `delta` events, then `done` or `error`.
       payload: PlaygroundRunRequest,
       success: Schema.String.pipe(HttpApiSchema.asText({ contentType: "text/event-stream" })),
-      error: [
-        PromptNotFound,
-        PublishedPromptNotFound,
-        VersionNotFound,
-        VersionOfAnotherPrompt,
-        MissingVariables,
-        InvalidPlaygroundRequest,
-        UnknownProvider,
-        ProviderAddressRefused,
-        ProviderNotConfigured,
-        ProviderFailed,
-        SecretKeyUnavailable
-      ]
+      error: playgroundRunErrors
     }).annotate(Requires, Requirement.run("prompts")),
     HttpApiEndpoint.get("providers", "/api/playground/providers", {
       // `data`: the provider names (PromptOps); `providers`: whether each is configured for
