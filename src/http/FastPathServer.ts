@@ -156,7 +156,7 @@ export const layer = (options: Options): Layer.Layer<never, never, FastPath | Cr
       if (token === undefined) return false
       const url = request.url ?? "/"
       // A NUL or lone surrogate in the URL: the pipeline refuses it with a 400 naming the field.
-      if (InputHygiene.urlNeedsCheck(url) && InputHygiene.urlIssues(url, undefined).length > 0) return false
+      if (InputHygiene.urlNeedsCheck(url) && InputHygiene.urlIssues(url, () => undefined).length > 0) return false
       const found = router.find("GET", url)
       if (found === undefined) return false
       const resolved = credentials.resolveNow(token)

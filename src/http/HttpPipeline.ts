@@ -158,7 +158,7 @@ export const layer = (options: Options) => {
         const refuse = (issues: ReadonlyArray<FieldIssue>) =>
           finish(context, request, requestId, started, ProblemResponse.invalidInput(request, issues, options.routes.dialectOf(request.method, request.url)))
         const urlIssues = InputHygiene.urlNeedsCheck(request.url)
-          ? InputHygiene.urlIssues(request.url, options.routes.templateOf(request.method, request.url))
+          ? InputHygiene.urlIssues(request.url, (path) => options.routes.templateOf(request.method, path))
           : []
         const contentType = headers["content-type"]
         const handled: Effect.Effect<HttpServerResponse.HttpServerResponse, Types.unhandled> =

@@ -35,16 +35,17 @@ const decode = (component: string, plus: boolean): string | undefined => {
 export const urlNeedsCheck = (url: string): boolean => url.includes("%")
 
 /**
- * The refused parts of a URL: path segments (named after the route template's parameter when
- * `template` is known, e.g. `path.id`) and query parameters (`query.name`).
+ * The refused parts of a URL: path segments (named after the parameter of the route template
+ * that `templateOf` finds, e.g. `path.id`, else `path`) and query parameters (`query.name`).
  */
-export const urlIssues = (url: string, template: string | undefined): Array<FieldIssue> => {
+export const urlIssues = (url: string, templateOf: (path: string) => string | undefined): Array<FieldIssue> => {
   const issues: Array<FieldIssue> = []
   const q = url.indexOf("?")
   const path = q === -1 ? url : url.slice(0, q)
   if (path.includes("%")) {
     const segments = path.split("/")
-    const names = template?.split("/")
+    // The router cannot match a segment that does not decode: look the template up without it.
+    const names = (templateOf(path) ?? templateOf(segments.map((s) => decode(s, false) === undefined ? "_" : s).join("/")))?.split("/")
     for (let i = 0; i < segments.length && issues.length < maxIssues; i++) {
       const segment = segments[i]
       if (!segment.includes("%")) continue
