@@ -9,8 +9,10 @@ import { assert, describe, layer } from "@effect/vitest"
 import { Effect } from "effect"
 import { SqlClient } from "effect/sql"
 import { PromptsPlugin } from "../../plugins/prompts/Plugin.ts"
+import { PromptsRpcs } from "../../plugins/prompts/Rpc.ts"
 import { TicketsPlugin } from "../../plugins/tickets/Plugin.ts"
 import { project } from "../../plugins/tickets/test/support.ts"
+import * as Client from "../../src/client/Client.ts"
 import * as TestKit from "../../src/testing/TestKit.ts"
 import { ProbePlugin } from "./fixtures.ts"
 
@@ -99,6 +101,22 @@ describe("NUL characters and lone surrogates", () => {
         const promptOps = (yield* (yield* kit.request("GET", `/api/prompts?q=${nulEncoded}`)).json) as unknown as Problem
         assert.strictEqual(promptOps.error, promptOps.detail)
       }))
+
+    it.effect("RPC payloads at /rpc get the same check", () =>
+      Effect.gen(function*() {
+        const kit = yield* TestKit.TrellisTest
+        const before = yield* counts
+        const rpc = yield* Client.makeRpc(PromptsRpcs, { baseUrl: kit.baseUrl, token: kit.adminToken })
+        yield* rpc["prompts.Create"]({ key: "hyg.rpc", content: nul }).pipe(Effect.flip)
+        const line = JSON.stringify({ _tag: "Request", id: "1", tag: "prompts.Create", payload: { key: "hyg.rpc", content: lone }, headers: [] })
+        const raw = yield* kit.request("POST", "/rpc", { body: JSON.parse(line) })
+        assert.strictEqual(raw.status, 400)
+        assert.strictEqual(((yield* raw.json) as unknown as Problem).errors?.[0]?.path, "body.payload.content")
+        assert.deepStrictEqual(yield* counts, before)
+        // A clean payload still works through the same client.
+        const created = yield* rpc["prompts.Create"]({ key: "hyg.rpc", content: "clean" })
+        assert.strictEqual(created.key, "hyg.rpc")
+      }).pipe(Effect.scoped))
 
     it.effect("let through escapes that are not a NUL or a lone surrogate, and surrogate pairs", () =>
       Effect.gen(function*() {
