@@ -118,6 +118,19 @@ describe("NUL characters and lone surrogates", () => {
         assert.strictEqual(created.key, "hyg.rpc")
       }).pipe(Effect.scoped))
 
+    it.effect("a fast route's GET with a NUL in its query takes the pipeline and gets the same 400", () =>
+      Effect.gen(function*() {
+        const kit = yield* TestKit.TrellisTest
+        const created = (yield* (yield* kit.request("POST", "/api/prompts", { body: { key: "hyg.fast", content: "c", env: "prod" } })).json) as unknown as {
+          data: { id: string }
+        }
+        assert.strictEqual((yield* kit.request("POST", "/api/prompts/publish", { body: { id: created.data.id } })).status, 200)
+        assert.strictEqual((yield* kit.request("GET", "/api/sdk/prompts/hyg.fast?env=prod&sticky_key=u")).status, 200)
+        const refused = yield* kit.request("GET", `/api/sdk/prompts/hyg.fast?env=prod&sticky_key=u${nulEncoded}`)
+        assert.strictEqual(refused.status, 400)
+        assert.strictEqual(((yield* refused.json) as unknown as Problem).errors?.[0]?.path, "query.sticky_key")
+      }))
+
     it.effect("let through escapes that are not a NUL or a lone surrogate, and surrogate pairs", () =>
       Effect.gen(function*() {
         const kit = yield* TestKit.TrellisTest
