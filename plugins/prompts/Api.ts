@@ -14,6 +14,7 @@
  */
 import { Schema } from "effect"
 import { HttpApi, HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "effect/http-api"
+import { WireDialect } from "trellis/contract"
 import { Authentication, AuthProblems, Problems, Requirement, Requires } from "trellis/contract"
 import {
   ChangeEvent,
@@ -68,6 +69,7 @@ const providerWrite = Requirement.settings()
 const data = <S extends Schema.Top>(schema: S) => Schema.Struct({ data: schema })
 
 export class PromptsGroup extends HttpApiGroup.make("prompts")
+  .annotate(WireDialect, WireDialect.promptOps)
   .add(
     HttpApiEndpoint.get("list", "/api/prompts", {
       query: ListQuery,
@@ -144,6 +146,7 @@ export class PromptsGroup extends HttpApiGroup.make("prompts")
 {}
 
 export class PromptsSdkGroup extends HttpApiGroup.make("promptsSdk")
+  .annotate(WireDialect, WireDialect.promptOps)
   .add(
     HttpApiEndpoint.get("fetch", "/api/sdk/prompts/:key", {
       params: { key: Schema.String },
@@ -177,6 +180,7 @@ const playgroundRunErrors = [
 ] as const
 
 export class PromptsPlaygroundGroup extends HttpApiGroup.make("promptsPlayground")
+  .annotate(WireDialect, WireDialect.promptOps)
   .add(
     HttpApiEndpoint.post("run", "/api/playground/run", {
       payload: PlaygroundRunRequest,
@@ -235,6 +239,7 @@ export class PromptsPlaygroundGroup extends HttpApiGroup.make("promptsPlayground
  * {@link ChangeEvent}; the first is `{"type":"hello","seq":<current>}`.
  */
 export class PromptsHotReloadGroup extends HttpApiGroup.make("promptsHotReload")
+  .annotate(WireDialect, WireDialect.promptOps)
   .add(
     HttpApiEndpoint.get("ws", "/ws", {
       query: {

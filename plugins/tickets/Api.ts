@@ -7,6 +7,7 @@
  */
 import { Schema } from "effect"
 import { HttpApi, HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "effect/http-api"
+import { WireDialect } from "trellis/contract"
 import { AuthProblems, Authentication, Problems, Requirement, Requires } from "trellis/contract"
 import {
   Comment,
@@ -63,6 +64,7 @@ const ticketPath = "/api/v1/projects/:project_id/tickets/:ticket_id"
 
 /** `/api/v1/projects/`: the projects tickets live in. */
 export class ProjectsGroup extends HttpApiGroup.make("ticketProjects")
+  .annotate(WireDialect, WireDialect.sessionFs)
   .add(
     HttpApiEndpoint.get("list", "/api/v1/projects/", {
       success: Schema.Array(Project)
@@ -99,6 +101,7 @@ export class ProjectsGroup extends HttpApiGroup.make("ticketProjects")
 
 /** `/api/v1/projects/{id}/tickets`: tickets, their lifecycle, comments and review state. */
 export class TicketsGroup extends HttpApiGroup.make("tickets")
+  .annotate(WireDialect, WireDialect.sessionFs)
   .add(
     HttpApiEndpoint.get("list", "/api/v1/projects/:project_id/tickets", {
       params: { project_id: Schema.String },
@@ -246,6 +249,7 @@ export class TicketsGroup extends HttpApiGroup.make("tickets")
 
 /** Per-organization ticket settings. */
 export class TicketSettingsGroup extends HttpApiGroup.make("ticketSettings")
+  .annotate(WireDialect, WireDialect.sessionFs)
   .add(
     HttpApiEndpoint.get("get", "/api/v1/tickets/settings", {
       success: TicketSettings

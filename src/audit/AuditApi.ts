@@ -15,6 +15,7 @@
  */
 import { Schema } from "effect"
 import { HttpApi, HttpApiEndpoint, HttpApiGroup, OpenApi } from "effect/http-api"
+import { WireDialect } from "../http/WireDialect.ts"
 import { Authentication } from "../auth/Authentication.ts"
 import * as Requirement from "../auth/Requirement.ts"
 import { Requires } from "../auth/Requirement.ts"
@@ -72,6 +73,7 @@ export type AuditVerifyResult = typeof AuditVerifyResult.Type
 
 /** PromptOps's audit list. */
 export class AuditGroup extends HttpApiGroup.make("audit")
+  .annotate(WireDialect, WireDialect.promptOps)
   .add(
     HttpApiEndpoint.get("list", "/api/audit", {
       query: {
@@ -90,6 +92,7 @@ export class AuditGroup extends HttpApiGroup.make("audit")
 
 /** Surflet's chain verification. */
 export class AuditVerifyGroup extends HttpApiGroup.make("auditVerify")
+  .annotate(WireDialect, WireDialect.surflet)
   .add(
     HttpApiEndpoint.get("verify", "/v1/audit/verify", { success: AuditVerifyResult })
       .annotate(Requires, Requirement.admin())

@@ -29,6 +29,7 @@ import { FastPath } from "./FastPath.ts"
 import type { FastRoute } from "./FastPath.ts"
 import type { HttpMetrics } from "./HttpMetrics.ts"
 import { pathOf, requestIdHeader, requestIdOf, securityHeadersOf } from "./HttpPipeline.ts"
+import * as InputHygiene from "./InputHygiene.ts"
 
 type Hook = (request: Http.IncomingMessage, response: Http.ServerResponse) => boolean
 
@@ -154,6 +155,8 @@ export const layer = (options: Options): Layer.Layer<never, never, FastPath | Cr
       const token = bearerOf(headers.authorization)
       if (token === undefined) return false
       const url = request.url ?? "/"
+      // A NUL or lone surrogate in the URL: the pipeline refuses it with a 400 naming the field.
+      if (InputHygiene.urlNeedsCheck(url) && InputHygiene.urlIssues(url, () => undefined).length > 0) return false
       const found = router.find("GET", url)
       if (found === undefined) return false
       const resolved = credentials.resolveNow(token)

@@ -11,7 +11,11 @@
  *   runs (and Node never reads past a declared length); a chunked body is cut off while it is
  *   read, through `MaxBodySize`, which the Node server reads from the request fiber when the
  *   body is read. Effect sets no limit by default.
- * - Every error, including Effect's empty-bodied built-in ones and defects, as problem+json.
+ * - Every error, including Effect's empty-bodied built-in ones and defects, as problem+json,
+ *   in the wire dialect of the request's route (`WireDialect`, looked up only for errors).
+ * - NUL characters and lone surrogates refused with a 400 naming the field (`InputHygiene`):
+ *   in the path and query only when the URL has a `%`, in JSON, NDJSON and form bodies by a
+ *   scan of the (cached) body text before the handler reads it. A GET has no body to read.
  * - Basic security headers.
  *
  * It runs for every request, so it is written for speed: one context update per request (the
@@ -25,8 +29,10 @@ import type { Types } from "effect"
 import { HttpIncomingMessage, HttpRouter, HttpServerRequest, HttpServerResponse } from "effect/http"
 import type { HttpMetrics } from "./HttpMetrics.ts"
 import * as ProblemResponse from "./ProblemResponse.ts"
+import * as InputHygiene from "./InputHygiene.ts"
 import { CurrentRequestId } from "./RequestId.ts"
 import type { RouteTable } from "./RouteTable.ts"
+import type { FieldIssue } from "../problem/Problem.ts"
 
 export interface Options {
   readonly maxBodyBytes: number
@@ -85,7 +91,9 @@ export const layer = (options: Options) => {
     raw: HttpServerResponse.HttpServerResponse
   ): Effect.Effect<HttpServerResponse.HttpServerResponse> => {
     // One `setHeader` per header is cheaper than `setHeaders`, which normalises its input.
-    let response = ProblemResponse.normalize(raw, request)
+    let response = raw.status < 400
+      ? raw
+      : ProblemResponse.normalize(raw, request, options.routes.dialectOf(request.method, request.url))
     for (const [name, value] of extraHeaders) response = HttpServerResponse.setHeader(response, name, value)
     response = HttpServerResponse.setHeader(response, requestIdHeader, requestId)
     const seconds = (performance.now() - started) / 1000
@@ -114,7 +122,13 @@ export const layer = (options: Options) => {
   ): Effect.Effect<HttpServerResponse.HttpServerResponse, Types.unhandled> => {
     if (Cause.hasInterruptsOnly(cause)) return Effect.failCause(cause)
     return Effect.flatMap(
-      ProblemResponse.fromCause(cause, request, options.routes.methodsOf, options.maxBodyBytes),
+      ProblemResponse.fromCause(
+        cause,
+        request,
+        options.routes.methodsOf,
+        options.maxBodyBytes,
+        options.routes.dialectOf(request.method, request.url)
+      ),
       (failure) => {
         const done = finish(context, request, requestId, started, failure.response)
         if (failure.defect._tag === "None") return done
@@ -136,14 +150,36 @@ export const layer = (options: Options) => {
         const headers = request.headers
         const requestId = requestIdOf(headers[requestIdHeader])
         const declaredLength = headers["content-length"]
+        const chunked = headers["transfer-encoding"] !== undefined
+        const run = Effect.matchCauseEffect(httpEffect, {
+          onSuccess: (response) => finish(context, request, requestId, started, response),
+          onFailure: (cause) => failed(context, request, requestId, started, cause)
+        })
+        const refuse = (issues: ReadonlyArray<FieldIssue>) =>
+          finish(context, request, requestId, started, ProblemResponse.invalidInput(request, issues, options.routes.dialectOf(request.method, request.url)))
+        const urlIssues = InputHygiene.urlNeedsCheck(request.url)
+          ? InputHygiene.urlIssues(request.url, (path) => options.routes.templateOf(request.method, path))
+          : []
+        const contentType = headers["content-type"]
         const handled: Effect.Effect<HttpServerResponse.HttpServerResponse, Types.unhandled> =
           declaredLength !== undefined && Number(declaredLength) > options.maxBodyBytes
-            ? finish(context, request, requestId, started, ProblemResponse.tooLarge(request, options.maxBodyBytes))
-            : Effect.matchCauseEffect(httpEffect, {
-              onSuccess: (response) => finish(context, request, requestId, started, response),
-              onFailure: (cause) => failed(context, request, requestId, started, cause)
+            ? finish(
+              context,
+              request,
+              requestId,
+              started,
+              ProblemResponse.tooLarge(request, options.maxBodyBytes, options.routes.dialectOf(request.method, request.url))
+            )
+            : urlIssues.length > 0
+            ? refuse(urlIssues)
+            : (declaredLength !== undefined && declaredLength !== "0" || chunked) && InputHygiene.bodyNeedsCheck(contentType)
+            ? Effect.flatMap(Effect.result(request.text), (text) => {
+              // A body that cannot be read (too large, cut off) is left for the handler to report.
+              if (text._tag === "Failure") return run
+              const issues = InputHygiene.bodyIssues(contentType ?? "", text.success)
+              return issues.length > 0 ? refuse(issues) : run
             })
-        const chunked = headers["transfer-encoding"] !== undefined
+            : run
         return Effect.updateContext(handled, (current: Context.Context<never>) => forRequest(current, requestId, chunked))
       }),
     { global: true }

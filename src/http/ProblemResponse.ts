@@ -6,6 +6,11 @@
  * host renders them all here: typed problems pass through (gaining `instance`), schema
  * failures become 400 naming the fields, unknown routes 404 or 405 with `Allow`, and defects
  * 500 with a reference id that is also in the log line carrying the cause.
+ *
+ * Every problem is written in the wire dialect of the request's route (`WireDialect`, declared
+ * per API group and looked up by the pipeline): its `error` member (Surflet's and SessionFS's
+ * `{ code, message, details }`, PromptOps's string) and the status of a schema failure (400, or
+ * 422 for SessionFS and the runs API).
  */
 import { Cause, Effect, Option, Predicate } from "effect"
 import { HttpServerError, HttpServerRespondable, HttpServerResponse, ProblemDetails } from "effect/http"
@@ -24,20 +29,26 @@ import {
 } from "../problem/Problems.ts"
 import type { ProblemSpec } from "../problem/Problem.ts"
 import { platformProblems } from "../problem/Problems.ts"
+import type { Dialect } from "./WireDialect.ts"
+import { hasEnvelope, platform, withEnvelope } from "./WireDialect.ts"
 
 const textDecoder = new TextDecoder()
 const textEncoder = new TextEncoder()
 
 const byStatus = new Map<number, ProblemSpec>(platformProblems.map((p) => [p.problem.status, p.problem]))
 
-/** Renders a problem body, adding `instance` (the request path) when the problem has none. */
+/**
+ * Renders a problem body in a dialect, adding `instance` (the request path) when the problem
+ * has none.
+ */
 export const render = (
   problem: Record<string, unknown> & { readonly status: number },
   request: HttpServerRequest.HttpServerRequest,
+  dialect: Dialect,
   headers?: Record<string, string>
 ): HttpServerResponse.HttpServerResponse => {
   const body = { instance: pathOf(request), ...problem }
-  return HttpServerResponse.jsonUnsafe(withEnvelope(body, request), {
+  return HttpServerResponse.jsonUnsafe(withEnvelope(dialect, body), {
     status: problem.status,
     contentType: ProblemDetails.contentType,
     ...(headers === undefined ? {} : { headers })
@@ -48,20 +59,6 @@ const pathOf = (request: HttpServerRequest.HttpServerRequest) => {
   const url = request.url
   const q = url.indexOf("?")
   return q === -1 ? url : url.slice(0, q)
-}
-
-/**
- * Surflet's clients (paths under `/v1/`) read errors as `{ "error": { "code", "message" } }`.
- * The problem keeps its RFC 9457 members and also carries that envelope there, so both kinds
- * of client understand the same body.
- */
-const withEnvelope = (body: Record<string, unknown>, request: HttpServerRequest.HttpServerRequest) => {
-  if (!request.url.startsWith("/v1/")) return body
-  const details = Predicate.isObject(body.details) ? body.details : undefined
-  return {
-    ...body,
-    error: { code: body.code, message: body.detail ?? body.title, ...(details === undefined ? {} : { details }) }
-  }
 }
 
 const problemOf = (spec: ProblemSpec, detail: string, extra?: Record<string, unknown>) => ({
@@ -97,7 +94,8 @@ export const fromCause = (
   cause: Cause.Cause<unknown>,
   request: HttpServerRequest.HttpServerRequest,
   allowedMethods: (path: string) => ReadonlyArray<string>,
-  maxBodyBytes: number
+  maxBodyBytes: number,
+  dialect: Dialect = platform
 ): Effect.Effect<Failure> => {
   // Effect's HttpApi raises schema failures as defects in some paths: look at both.
   const failure = cause.reasons.find(Cause.isFailReason)
@@ -107,7 +105,7 @@ export const fromCause = (
     return Effect.succeed({ response: error, defect: Option.none() })
   }
   if (error !== undefined) {
-    const known = fromError(error, request, allowedMethods, maxBodyBytes)
+    const known = fromError(error, request, allowedMethods, maxBodyBytes, dialect)
     if (known !== undefined) return Effect.succeed({ response: known, defect: Option.none() })
     const isBug = HttpApiError.HttpApiSchemaError.is(error) && (error.kind === "Body" || error.kind === "ResponseHeaders")
     if (!isBug && HttpServerRespondable.isRespondable(error)) {
@@ -121,7 +119,8 @@ export const fromCause = (
   return Effect.succeed({
     response: render(
       problemOf(InternalError.problem, `An unexpected error occurred. Quote reference ${reference} when reporting it.`, { reference }),
-      request
+      request,
+      dialect
     ),
     defect: Option.some({ reference, cause })
   })
@@ -131,7 +130,8 @@ const fromError = (
   error: unknown,
   request: HttpServerRequest.HttpServerRequest,
   allowedMethods: (path: string) => ReadonlyArray<string>,
-  maxBodyBytes: number
+  maxBodyBytes: number,
+  dialect: Dialect
 ): HttpServerResponse.HttpServerResponse | undefined => {
   if (HttpApiError.HttpApiSchemaError.is(error)) {
     if (error.kind === "Body" || error.kind === "ResponseHeaders") return undefined
@@ -140,10 +140,11 @@ const fromError = (
     const detail = first === undefined
       ? "The request is invalid."
       : `Invalid ${first.path}: ${first.message}` + (errors.length > 1 ? ` (and ${errors.length - 1} more)` : "")
-    return render(problemOf(InvalidRequest.problem, detail, { errors }), request)
+    // The status is the dialect's: SessionFS's and the runs API's clients expect FastAPI's 422.
+    return render(problemOf(InvalidRequest.problem, detail, { status: dialect.validationStatus, errors }), request, dialect)
   }
   if (HttpApiError.HttpApiPayloadTooLarge.is(error)) {
-    return tooLarge(request, maxBodyBytes)
+    return tooLarge(request, maxBodyBytes, dialect)
   }
   if (HttpServerError.isHttpServerError(error)) {
     const reason = error.reason
@@ -154,18 +155,19 @@ const fromError = (
           return render(
             problemOf(MethodNotAllowed.problem, `${request.method} is not allowed on ${pathOf(request)}. Allowed: ${allow.join(", ")}.`, { allow }),
             request,
+            dialect,
             { allow: allow.join(", ") }
           )
         }
-        return render(problemOf(NotFound.problem, `No route for ${request.method} ${pathOf(request)}.`), request)
+        return render(problemOf(NotFound.problem, `No route for ${request.method} ${pathOf(request)}.`), request, dialect)
       }
       case "RequestParseError": {
         const text = String(reason.description ?? "") + " " + String(Predicate.hasProperty(reason.cause, "message") ? reason.cause.message : "")
-        if (/too large|exceed|maxBytes|max body/i.test(text)) return tooLarge(request, maxBodyBytes)
+        if (/too large|exceed|maxBytes|max body/i.test(text)) return tooLarge(request, maxBodyBytes, dialect)
         if (/content.?type|media type|unsupported/i.test(text)) {
-          return render(problemOf(UnsupportedMediaType.problem, "The request body's media type is not supported here."), request)
+          return render(problemOf(UnsupportedMediaType.problem, "The request body's media type is not supported here."), request, dialect)
         }
-        return render(problemOf(InvalidRequest.problem, `The request body could not be read: ${reason.description ?? "malformed body"}.`), request)
+        return render(problemOf(InvalidRequest.problem, `The request body could not be read: ${reason.description ?? "malformed body"}.`), request, dialect)
       }
       default:
         return undefined
@@ -174,11 +176,27 @@ const fromError = (
   return undefined
 }
 
-export const tooLarge = (request: HttpServerRequest.HttpServerRequest, maxBodyBytes: number) =>
+export const tooLarge = (request: HttpServerRequest.HttpServerRequest, maxBodyBytes: number, dialect: Dialect) =>
   render(
     problemOf(PayloadTooLarge.problem, `The request body is larger than the limit of ${maxBodyBytes} bytes.`, { limit: maxBodyBytes }),
-    request
+    request,
+    dialect
   )
+
+/**
+ * 400 for input holding a NUL character or a lone surrogate (see `InputHygiene`): 400 in every
+ * dialect, SessionFS's included, since the request is not malformed by the endpoint's schema
+ * but by what no Trellis string may hold.
+ */
+export const invalidInput = (
+  request: HttpServerRequest.HttpServerRequest,
+  errors: ReadonlyArray<FieldIssue>,
+  dialect: Dialect
+) => {
+  const first = errors[0]
+  const detail = `Invalid ${first.path}: ${first.message}` + (errors.length > 1 ? ` (and ${errors.length - 1} more)` : "")
+  return render(problemOf(InvalidRequest.problem, detail, { errors }), request, dialect)
+}
 
 /**
  * Normalises an error response that is not yet a problem (Effect's built-in errors answer
@@ -187,15 +205,16 @@ export const tooLarge = (request: HttpServerRequest.HttpServerRequest, maxBodyBy
  */
 export const normalize = (
   response: HttpServerResponse.HttpServerResponse,
-  request: HttpServerRequest.HttpServerRequest
+  request: HttpServerRequest.HttpServerRequest,
+  dialect: Dialect
 ): HttpServerResponse.HttpServerResponse => {
   if (response.status < 400) return response
   const body = response.body
   const contentType = response.headers["content-type"] ?? (body._tag === "Uint8Array" ? body.contentType : "")
   if (body._tag === "Uint8Array" && contentType.startsWith(ProblemDetails.contentType)) {
     const parsed = safeParse(textDecoder.decode(body.body))
-    if (parsed === undefined || "instance" in parsed && !request.url.startsWith("/v1/")) return response
-    const next = withEnvelope({ instance: pathOf(request), ...parsed }, request)
+    if (parsed === undefined || "instance" in parsed && hasEnvelope(dialect, parsed)) return response
+    const next = withEnvelope(dialect, { instance: pathOf(request), ...parsed })
     return HttpServerResponse.setBody(response, HttpServerResponse.uint8Array(textEncoder.encode(JSON.stringify(next)), {
       contentType: ProblemDetails.contentType
     }).body)
@@ -206,7 +225,7 @@ export const normalize = (
     const problem = spec === undefined
       ? { type: "about:blank", title: statusTitle(response.status), status: response.status, detail: text || statusTitle(response.status), code: `HTTP_${response.status}` }
       : problemOf(spec, text !== "" ? (text.endsWith(".") ? text : text + ".") : spec.title + ".")
-    const rendered = render(problem, request)
+    const rendered = render(problem, request, dialect)
     return HttpServerResponse.setBody(
       HttpServerResponse.setHeaders(response, { "content-type": ProblemDetails.contentType }),
       rendered.body

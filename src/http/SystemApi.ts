@@ -6,6 +6,7 @@
  */
 import { Schema } from "effect"
 import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "effect/http-api"
+import { WireDialect } from "./WireDialect.ts"
 import { Authentication } from "../auth/Authentication.ts"
 import * as Requirement from "../auth/Requirement.ts"
 import { Requires } from "../auth/Requirement.ts"
@@ -36,6 +37,7 @@ export const PluginList = Schema.Struct({ plugins: Schema.Array(PluginInfo) })
 
 /** Health and readiness are public (load balancers probe them without credentials). */
 export class SystemApi extends HttpApiGroup.make("system", { topLevel: true })
+  .annotate(WireDialect, WireDialect.platform)
   .add(
     HttpApiEndpoint.get("health", "/health", { success: Health }),
     HttpApiEndpoint.get("ready", "/ready", { success: Readiness, error: ServiceUnavailable })
@@ -45,6 +47,7 @@ export class SystemApi extends HttpApiGroup.make("system", { topLevel: true })
 
 /** The plugin list needs a credential: it tells what a server runs. */
 export class PluginsApi extends HttpApiGroup.make("plugins")
+  .annotate(WireDialect, WireDialect.platform)
   .add(HttpApiEndpoint.get("list", "/api/plugins", { success: PluginList }).annotate(Requires, Requirement.member()))
   .middleware(Authentication)
   .annotateMerge(OpenApi.annotations({ title: "Plugins", description: "The plugins this server runs" }))

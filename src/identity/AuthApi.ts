@@ -11,6 +11,7 @@
  */
 import { Schema } from "effect"
 import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "effect/http-api"
+import { WireDialect } from "../http/WireDialect.ts"
 import { Authentication } from "../auth/Authentication.ts"
 import { Role } from "../auth/Principal.ts"
 import * as Requirement from "../auth/Requirement.ts"
@@ -56,6 +57,7 @@ export const LoginResponse = Schema.Struct({
 
 /** Public: signing in. */
 export class LoginApi extends HttpApiGroup.make("login")
+  .annotate(WireDialect, WireDialect.promptOps)
   .add(
     HttpApiEndpoint.post("login", "/api/login", {
       payload: LoginRequest,
@@ -67,6 +69,7 @@ export class LoginApi extends HttpApiGroup.make("login")
 {}
 
 export class SessionApi extends HttpApiGroup.make("session")
+  .annotate(WireDialect, WireDialect.promptOps)
   .add(
     HttpApiEndpoint.post("logout", "/api/logout", { success: Schema.Struct({ ok: Schema.Boolean }) })
       .annotate(Requires, Requirement.member()),
@@ -102,6 +105,7 @@ export const SurfletNewKey = Schema.Struct({
 })
 
 export class SurfletAuthApi extends HttpApiGroup.make("surfletAuth")
+  .annotate(WireDialect, WireDialect.surflet)
   .add(
     HttpApiEndpoint.get("me", "/v1/auth/me", { success: SurfletMe }).annotate(Requires, Requirement.member()),
     HttpApiEndpoint.post("logout", "/v1/auth/logout", { success: HttpApiSchema.NoContent })
@@ -142,6 +146,7 @@ export const SignupResponse = Schema.Struct({
 
 /** Public: creating an account and verifying its email. */
 export class SignupApi extends HttpApiGroup.make("signup")
+  .annotate(WireDialect, WireDialect.sessionFs)
   .add(
     HttpApiEndpoint.post("signup", "/api/v1/auth/signup", {
       payload: SignupRequest,
@@ -217,6 +222,7 @@ const OrgParams = { org_id: Schema.String }
 const KeyParams = { org_id: Schema.String, id: Schema.String }
 
 export class SessionFsAuthApi extends HttpApiGroup.make("sessionfsAuth")
+  .annotate(WireDialect, WireDialect.sessionFs)
   .add(
     HttpApiEndpoint.get("me", "/api/v1/auth/me", { success: SessionFsMe }).annotate(Requires, Requirement.member()),
     HttpApiEndpoint.post("createKey", "/api/v1/auth/keys", {

@@ -15,6 +15,7 @@
  */
 import { Schema } from "effect"
 import { HttpApi, HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "effect/http-api"
+import { WireDialect } from "../http/WireDialect.ts"
 import { Authentication } from "../auth/Authentication.ts"
 import { Role } from "../auth/Principal.ts"
 import * as Requirement from "../auth/Requirement.ts"
@@ -76,6 +77,7 @@ export const CreateWorkspace = Schema.Struct({
  * team's grouping for everyone.
  */
 export class TenancyWorkspacesApi extends HttpApiGroup.make("tenancyWorkspaces")
+  .annotate(WireDialect, WireDialect.promptOps)
   .add(
     HttpApiEndpoint.get("list", "/api/workspaces", { success: data(Schema.Array(Workspace)) })
       .annotate(Requires, Requirement.read("workspaces")),
@@ -142,6 +144,7 @@ const memberRuleErrors = [NotFound, LastAdministrator, SelfMembershipChange, Own
 
 /** The organization's users (its members) for admins: list, create, change, remove. */
 export class TenancyUsersApi extends HttpApiGroup.make("tenancyUsers")
+  .annotate(WireDialect, WireDialect.promptOps)
   .add(
     HttpApiEndpoint.get("list", "/api/users", { success: data(Schema.Array(OrganizationUser)) })
       .annotate(Requires, Requirement.admin()),
@@ -256,6 +259,7 @@ const inviteErrors = [InviteExists, AlreadyMember] as const
 const answerErrors = [NotFound, InviteNotPending, EmailNotVerified, Forbidden] as const
 
 export class TenancyOrgApi extends HttpApiGroup.make("tenancyOrg")
+  .annotate(WireDialect, WireDialect.sessionFs)
   .add(
     HttpApiEndpoint.post("create", "/api/v1/org", {
       payload: CreateOrgRequest,
@@ -347,6 +351,7 @@ export const AgentRegistered = Schema.Struct({
 })
 
 export class TenancyTenantApi extends HttpApiGroup.make("tenancyTenant")
+  .annotate(WireDialect, WireDialect.surflet)
   .add(
     HttpApiEndpoint.get("tenant", "/v1/tenant", { success: Tenant }).annotate(Requires, Requirement.read("tenant")),
     HttpApiEndpoint.post("claim", "/v1/auth/claim", {
@@ -361,6 +366,7 @@ export class TenancyTenantApi extends HttpApiGroup.make("tenancyTenant")
 
 /** Public: an agent creates its own account (rate-limited per client address). */
 export class TenancyAgentApi extends HttpApiGroup.make("tenancyAgent")
+  .annotate(WireDialect, WireDialect.surflet)
   .add(
     HttpApiEndpoint.post("register", "/v1/auth/agent/register", {
       payload: AgentRegisterRequest,

@@ -19,6 +19,7 @@ import * as FastPathServer from "../http/FastPathServer.ts"
 import * as HttpMetrics from "../http/HttpMetrics.ts"
 import * as HttpPipeline from "../http/HttpPipeline.ts"
 import * as RouteTable from "../http/RouteTable.ts"
+import { WireDialect } from "../http/WireDialect.ts"
 import { hostRoutes } from "../plugin/PluginHost.ts"
 import type { Composition } from "../plugin/PluginHost.ts"
 
@@ -87,6 +88,22 @@ export const endpointsOf = (composition: Composition): ReadonlyArray<FastPathSer
   )
 
 /**
+ * Every endpoint's route with its wire dialect (`WireDialect`): the endpoint's own annotation,
+ * else its group's, else the platform's.
+ */
+export const dialectRoutesOf = (composition: Composition): ReadonlyArray<RouteTable.Route> =>
+  Object.values(composition.api.groups).flatMap((group) => {
+    // Every group value has its annotations at runtime; the widened type omits them.
+    const annotations = (group as unknown as { readonly annotations: Context.Context<never> }).annotations
+    const dialect = Context.getOrUndefined(annotations, WireDialect) ?? WireDialect.platform
+    return (Object.values(group.endpoints) as ReadonlyArray<unknown> as ReadonlyArray<EndpointShape>).map((endpoint) => ({
+      method: endpoint.method,
+      path: endpoint.path,
+      dialect: Context.getOrUndefined(endpoint.annotations, WireDialect) ?? dialect
+    }))
+  })
+
+/**
  * The routes and middleware of the server. Requires the platform services (database,
  * config, credentials, lifecycle, ...) that the plugins' layers need.
  */
@@ -95,7 +112,7 @@ export const layer = (
   config: TrellisConfigShape,
   server?: FastPathServer.NodeServer
 ): Layer.Layer<never, unknown, unknown> => {
-  const routes = RouteTable.make([...composition.routes, ...hostRoutes, { method: "GET", path: "/docs" }])
+  const routes = RouteTable.make([...dialectRoutesOf(composition), ...composition.routes, ...hostRoutes, { method: "GET", path: "/docs" }])
   const api = HttpApiBuilder.layer(composition.api, { openapiPath: "/openapi.json" }) as Layer.Layer<never, never, unknown>
   const group = rpcGroup(composition)
   const rpc = group === undefined

@@ -16,6 +16,7 @@ import * as SqlClient from "effect/sql/SqlClient"
 import { CurrentPrincipal } from "../../src/auth/Principal.ts"
 import * as Requirement from "../../src/auth/Requirement.ts"
 import { Requires } from "../../src/auth/Requirement.ts"
+import { WireDialect } from "../../src/http/WireDialect.ts"
 import { IdempotencyStore } from "../../src/idempotency/IdempotencyStore.ts"
 import * as Plugin from "../../src/plugin/Plugin.ts"
 import { Conflict } from "../../src/problem/Problems.ts"
@@ -30,6 +31,7 @@ export class IdemProbeGroup extends HttpApiGroup.make("idemprobe")
     HttpApiEndpoint.post("create", "/api/idemprobe/items", { payload: CreateItem, success: Item })
       .annotate(Requires, Requirement.write("idemprobe")),
     HttpApiEndpoint.post("createV1", "/v1/idemprobe/items", { payload: CreateItem, success: Item })
+      .annotate(WireDialect, WireDialect.surflet)
       .annotate(Requires, Requirement.write("idemprobe")),
     HttpApiEndpoint.post("conflict", "/api/idemprobe/conflict", { payload: CreateItem, success: Item, error: Conflict })
       .annotate(Requires, Requirement.write("idemprobe")),

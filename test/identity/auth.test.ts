@@ -163,7 +163,7 @@ describe("identity", () => {
         assert.strictEqual(again.status, 409)
         assert.strictEqual((yield* json<Problem>(again)).code, "account_exists")
         const bad = yield* kit.request("POST", "/api/v1/auth/signup", { body: { email: "not-an-email" }, token: null })
-        assert.strictEqual(bad.status, 400)
+        assert.strictEqual(bad.status, 422) // SessionFS's wire dialect
       }))
 
     it.effect("user keys: listed by prefix only, revoked keys fail with api_key_revoked", () =>

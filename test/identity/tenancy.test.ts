@@ -517,7 +517,7 @@ describe("tenancy", () => {
         )
         yield* expectProblem(
           yield* kit.request("POST", "/api/v1/org", { token: founder.session, body: { name: "Bad", slug: "AB" } }),
-          400,
+          422, // SessionFS's wire dialect: schema failures are 422
           "INVALID_REQUEST"
         )
         // The existing session still acts in org_default; the header switches; a new login starts in the new org.

@@ -25,6 +25,7 @@ import {
 import { CurrentPrincipal, Principal, PrincipalKind } from "../../src/auth/Principal.ts"
 import * as Requirement from "../../src/auth/Requirement.ts"
 import { Requires } from "../../src/auth/Requirement.ts"
+import { WireDialect } from "../../src/http/WireDialect.ts"
 import * as Sse from "../../src/events/Sse.ts"
 import * as Idempotency from "../../src/idempotency/Idempotency.ts"
 import { IdempotencyStore } from "../../src/idempotency/IdempotencyStore.ts"
@@ -105,7 +106,8 @@ const Ok = Schema.Struct({ ok: Schema.Boolean, principal: Schema.String })
 export class RlProbeGroup extends HttpApiGroup.make("rlprobe")
   .add(
     HttpApiEndpoint.get("ping", "/api/rlprobe/ping", { success: Ok }).annotate(Requires, Requirement.read("rlprobe")),
-    HttpApiEndpoint.get("pingV1", "/v1/rlprobe/ping", { success: Ok }).annotate(Requires, Requirement.read("rlprobe")),
+    HttpApiEndpoint.get("pingV1", "/v1/rlprobe/ping", { success: Ok }).annotate(Requires, Requirement.read("rlprobe"))
+      .annotate(WireDialect, WireDialect.surflet),
     HttpApiEndpoint.get("missing", "/api/rlprobe/missing", { success: Ok, error: NotFound }).annotate(Requires, Requirement.read("rlprobe")),
     HttpApiEndpoint.post("run", "/api/rlprobe/runs", { success: Ok }).annotate(Requires, Requirement.run("rlprobe")),
     HttpApiEndpoint.post("settings", "/api/rlprobe/settings", { success: Ok }).annotate(Requires, Requirement.settings()),

@@ -404,7 +404,7 @@ describe("tickets: SessionFS's ticket API scenarios", () => {
         const t = yield* createTicket(p.id, { title: "lim", description: "xxxxx" })
         for (let i = 0; i < 5; i++) yield* comment(p.id, t.id, { content: `c${i}` })
         assert.lengthOf(yield* listComments(p.id, t.id, "?limit=2"), 2)
-        assert.strictEqual((yield* get(ticketPath(p.id, t.id, "/comments?limit=501"))).status, 400)
+        assert.strictEqual((yield* get(ticketPath(p.id, t.id, "/comments?limit=501"))).status, 422)
       }))
 
     // test_tickets_api.py::test_review_state_returns_null_for_ticket_without_codex_comments
@@ -560,15 +560,15 @@ describe("tickets: SessionFS's ticket API scenarios", () => {
     it.effect("test_list_filter_rejects_invalid_kind", () =>
       Effect.gen(function*() {
         const p = yield* project()
-        assert.strictEqual((yield* get(`/api/v1/projects/${p.id}/tickets?kind=invalid`)).status, 400)
+        assert.strictEqual((yield* get(`/api/v1/projects/${p.id}/tickets?kind=invalid`)).status, 422)
       }))
 
-    // test_tickets_api.py::test_create_rejects_invalid_kind — Trellis: 400 INVALID_REQUEST (SessionFS: 422)
-    it.effect("test_create_rejects_invalid_kind (400 in Trellis)", () =>
+    // test_tickets_api.py::test_create_rejects_invalid_kind — 422 INVALID_REQUEST (SessionFS's wire dialect)
+    it.effect("test_create_rejects_invalid_kind", () =>
       Effect.gen(function*() {
         const p = yield* project()
         const response = yield* post(`/api/v1/projects/${p.id}/tickets`, { title: "Wrong kind", kind: "epic" })
-        const problem = yield* expect<ProblemBody & { errors: ReadonlyArray<{ path: string }> }>(response, 400)
+        const problem = yield* expect<ProblemBody & { errors: ReadonlyArray<{ path: string }> }>(response, 422)
         assert.strictEqual(problem.errors[0].path, "body.kind")
       }))
 
@@ -663,7 +663,7 @@ describe("tickets: SessionFS's ticket API scenarios", () => {
       Effect.gen(function*() {
         const p = yield* project()
         const t = yield* createTicket(p.id, { title: "empty-test" })
-        assert.strictEqual((yield* post(ticketPath(p.id, t.id, "/comments"), { content: "   " })).status, 400)
+        assert.strictEqual((yield* post(ticketPath(p.id, t.id, "/comments"), { content: "   " })).status, 422)
         assert.lengthOf(yield* storedComments(t.id), 0)
       }))
 
