@@ -188,6 +188,15 @@ export const isInternalName = (host: string): boolean => {
  */
 export interface Policy {
   readonly allowPrivate: boolean
+  /**
+   * How host names are resolved, both for the check before a request and for the connection
+   * itself (default: the system resolver, `dns.lookup`). Tests use it to simulate DNS answers
+   * that change between the check and the connection.
+   */
+  readonly resolve?: Resolver | undefined
 }
+
+/** Every address a host name resolves to. */
+export type Resolver = (host: string) => Promise<ReadonlyArray<{ readonly address: string; readonly family: number }>>
 
 export const strict: Policy = { allowPrivate: false }

@@ -20,7 +20,6 @@
  */
 import { Data, Effect } from "effect"
 import type { LookupAddress } from "node:dns"
-import { lookup as dnsLookup } from "node:dns"
 import { lookup as dnsLookupAll } from "node:dns/promises"
 import * as http from "node:http"
 import * as https from "node:https"
@@ -28,10 +27,13 @@ import { isIP } from "node:net"
 import type { LookupFunction, Socket } from "node:net"
 import { Readable } from "node:stream"
 import { classify, isInternalName } from "./AddressPolicy.ts"
-import type { Policy } from "./AddressPolicy.ts"
+import type { Policy, Resolver } from "./AddressPolicy.ts"
+
+/** The system resolver: every address, in the order the system gives them. */
+const systemResolver: Resolver = (host) => dnsLookupAll(host, { all: true, verbatim: true })
 
 export { classify, isInternalAddress, isInternalName, strict } from "./AddressPolicy.ts"
-export type { Policy, Verdict } from "./AddressPolicy.ts"
+export type { Policy, Resolver, Verdict } from "./AddressPolicy.ts"
 
 /** The URL or the address it reaches is not allowed for this caller. */
 export class OutboundRefused extends Data.TaggedError("OutboundRefused")<{
@@ -87,7 +89,7 @@ export const checkUrl = (raw: string, policy: Policy): Effect.Effect<URL, Outbou
     }
     if (isInternalName(host)) return yield* new OutboundRefused({ url: raw, reason: `${host} is an internal host name` })
     const addresses = yield* Effect.tryPromise({
-      try: () => dnsLookupAll(host, { all: true, verbatim: true }),
+      try: () => (policy.resolve ?? systemResolver)(host),
       catch: () => new OutboundFailed({ url: raw, message: `cannot resolve ${host}` })
     })
     if (addresses.length === 0) return yield* new OutboundFailed({ url: raw, message: `cannot resolve ${host}` })
@@ -101,11 +103,11 @@ export const checkUrl = (raw: string, policy: Policy): Effect.Effect<URL, Outbou
   })
 
 /** A `lookup` for the connection that refuses a name with any internal address among its answers. */
-const guardedLookup: LookupFunction = (hostname, options, callback) => {
+const guardedLookup = (resolve: Resolver): LookupFunction => (hostname, options, callback) => {
   const family = options.family === 4 || options.family === 6 ? options.family : 0
-  dnsLookup(hostname, { family, all: true, verbatim: true }, (error, addresses) => {
-    if (error !== null) return callback(error, [])
-    const list: Array<LookupAddress> = addresses
+  resolve(hostname).then((answers) => {
+    const list: Array<LookupAddress> = answers.filter((a) => family === 0 || a.family === family)
+      .map((a) => ({ address: a.address, family: a.family }))
     for (const entry of list) {
       const verdict = classify(entry.address)
       if (!verdict.allowed) return callback(new RefusedAddress(`${hostname} resolves to ${entry.address}: ${verdict.reason}`), [])
@@ -113,7 +115,7 @@ const guardedLookup: LookupFunction = (hostname, options, callback) => {
     if (list.length === 0) return callback(Object.assign(new Error(`cannot resolve ${hostname}`), { code: "ENOTFOUND" }), [])
     if (options.all === true) return callback(null, list)
     callback(null, list[0].address, list[0].family)
-  })
+  }, (error: NodeJS.ErrnoException) => callback(error, []))
 }
 
 const toHeaders = (raw: http.IncomingHttpHeaders): Headers => {
@@ -145,7 +147,7 @@ const transport = (url: URL, request: OutboundRequest, policy: Policy, signal: A
       },
       agent: false,
       signal,
-      ...(policy.allowPrivate ? {} : { lookup: guardedLookup })
+      ...(policy.allowPrivate ? {} : { lookup: guardedLookup(policy.resolve ?? systemResolver) })
     }
     const outgoing = module.request(options, (incoming) => {
       const stream = noBody.has(incoming.statusCode ?? 0) || request.method === "HEAD"
