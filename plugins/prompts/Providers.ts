@@ -13,8 +13,11 @@
  *
  * A base URL must be http(s) and must not point at a loopback, private, link-local or
  * otherwise internal address (the server would otherwise be a way into its own network)
- * unless the operator sets `TRELLIS_PROVIDERS_ALLOW_PRIVATE=true`. It is checked when a
- * workspace configuration is saved and again before every call (DNS answers change).
+ * unless the operator sets `TRELLIS_PROVIDERS_ALLOW_PRIVATE=true`. Calls go through the
+ * platform's outbound client (`OutboundHttp`), which normalises every spelling of an address
+ * and checks it when a workspace configuration is saved, before every call and again when the
+ * call connects (DNS answers change). A provider's error answer is never echoed to the caller
+ * (the URL may reach anything): the problem says the status only, the log keeps its start.
  */
 import { Config, Effect, Option, Stream } from "effect"
 import { OutboundHttp } from "trellis/plugin"
