@@ -16,8 +16,10 @@
  */
 import { isIP } from "node:net"
 
-/** Why an address is refused; `null` when it is a public address. */
-export type Verdict = { readonly allowed: true } | { readonly allowed: false; readonly reason: string }
+/** Whether an address is allowed; when not, why (`reason` names the address, `label` only its kind). */
+export type Verdict =
+  | { readonly allowed: true }
+  | { readonly allowed: false; readonly reason: string; readonly label: string }
 
 const v4Ranges: ReadonlyArray<readonly [string, number, string]> = [
   ["0.0.0.0", 8, "this network / unspecified"],
@@ -109,7 +111,7 @@ const v4Text = (value: number): string => [value >>> 24, (value >>> 16) & 255, (
 
 const checkV4 = (value: number, shown: string): Verdict => {
   for (const [base, bits, label] of v4Ranges) {
-    if (v4InRange(value, base, bits)) return { allowed: false, reason: `${shown} is a ${label} address` }
+    if (v4InRange(value, base, bits)) return { allowed: false, reason: `${shown} is a ${label} address`, label }
   }
   return { allowed: true }
 }
@@ -140,9 +142,9 @@ export const classify = (address: string): Verdict => {
   const v4 = v4Value(text)
   if (v4 !== undefined) return checkV4(v4, text)
   const v6 = v6Value(text)
-  if (v6 === undefined) return { allowed: false, reason: `${address} is not an IP address` }
-  if (v6 === 0n) return { allowed: false, reason: `${text} is the unspecified address` }
-  if (v6 === 1n) return { allowed: false, reason: `${text} is the loopback address` }
+  if (v6 === undefined) return { allowed: false, reason: `${address} is not an IP address`, label: "malformed" }
+  if (v6 === 0n) return { allowed: false, reason: `${text} is the unspecified address`, label: "unspecified" }
+  if (v6 === 1n) return { allowed: false, reason: `${text} is the loopback address`, label: "loopback" }
   const embedded = embeddedIpv4(v6)
   if (embedded.length > 0) {
     for (const inner of embedded) {
@@ -153,7 +155,9 @@ export const classify = (address: string): Verdict => {
     // routable IPv6 at all, but the socket layer would connect them to the IPv4 address.
     return { allowed: true }
   }
-  if (v6InRange(v6, "64:ff9b:1::", 48)) return { allowed: false, reason: `${text} is a local-use NAT64 address` }
+  if (v6InRange(v6, "64:ff9b:1::", 48)) {
+    return { allowed: false, reason: `${text} is a local-use NAT64 address`, label: "local-use NAT64" }
+  }
   if (!v6InRange(v6, "2000::", 3)) {
     const label = v6InRange(v6, "fc00::", 7)
       ? "unique local"
@@ -164,10 +168,10 @@ export const classify = (address: string): Verdict => {
       : v6InRange(v6, "ff00::", 8)
       ? "multicast"
       : "non-global"
-    return { allowed: false, reason: `${text} is a ${label} address` }
+    return { allowed: false, reason: `${text} is a ${label} address`, label }
   }
   for (const [base, bits, label] of v6Ranges) {
-    if (v6InRange(v6, base, bits)) return { allowed: false, reason: `${text} is a ${label} address` }
+    if (v6InRange(v6, base, bits)) return { allowed: false, reason: `${text} is a ${label} address`, label }
   }
   return { allowed: true }
 }

@@ -96,7 +96,8 @@ export const checkUrl = (raw: string, policy: Policy): Effect.Effect<URL, Outbou
     for (const address of addresses) {
       const verdict = classify(address.address)
       if (!verdict.allowed) {
-        return yield* new OutboundRefused({ url: raw, reason: `${host} resolves to ${address.address}: ${verdict.reason}` })
+        // The kind of address only: the caller may not learn the internal network's addresses.
+        return yield* new OutboundRefused({ url: raw, reason: `${host} resolves to a ${verdict.label} address` })
       }
     }
     return url
@@ -110,7 +111,7 @@ const guardedLookup = (resolve: Resolver): LookupFunction => (hostname, options,
       .map((a) => ({ address: a.address, family: a.family }))
     for (const entry of list) {
       const verdict = classify(entry.address)
-      if (!verdict.allowed) return callback(new RefusedAddress(`${hostname} resolves to ${entry.address}: ${verdict.reason}`), [])
+      if (!verdict.allowed) return callback(new RefusedAddress(`${hostname} resolves to a ${verdict.label} address`), [])
     }
     if (list.length === 0) return callback(Object.assign(new Error(`cannot resolve ${hostname}`), { code: "ENOTFOUND" }), [])
     if (options.all === true) return callback(null, list)
@@ -162,8 +163,8 @@ const transport = (url: URL, request: OutboundRequest, policy: Policy, signal: A
         // The address really connected to: covers anything the lookup did not see.
         const check = () => {
           const remote = socket.remoteAddress
-          const verdict = remote === undefined ? { allowed: false as const, reason: "no remote address" } : classify(remote)
-          if (!verdict.allowed) outgoing.destroy(new RefusedAddress(`connected to ${remote ?? "?"}: ${verdict.reason}`))
+          const verdict = remote === undefined ? { allowed: false as const, label: "unknown" } : classify(remote)
+          if (!verdict.allowed) outgoing.destroy(new RefusedAddress(`${url.hostname} connected to a ${verdict.label} address`))
         }
         if (socket.remoteAddress !== undefined && !socket.connecting) check()
         else socket.once("connect", check)
