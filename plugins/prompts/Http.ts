@@ -78,7 +78,8 @@ export const PromptsPlaygroundHttp = HttpApiBuilder.group(
       .handle("runStream", ({ payload }) => playground.stream(payload))
       .handle("providers", ({ query }) =>
         Effect.map(playground.status(query.workspace ?? ""), (providers) => ({
-          data: playground.providers,
+          // Only what a run serves here: `openai` once an endpoint is configured for the workspace.
+          data: providers.filter((p) => p.configured).map((p) => p.name),
           workspace_id: query.workspace ?? "",
           providers
         })))

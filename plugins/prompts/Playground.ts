@@ -12,7 +12,7 @@
  * request's own fields win over both (`Providers.resolveOpenai`). The layer also outputs
  * `ProviderSettings`, which the provider configuration endpoints use.
  */
-import { Context, Effect, Layer, Stream } from "effect"
+import { Cause, Context, Effect, Layer, Stream } from "effect"
 import { HttpServerResponse } from "effect/http"
 import { SqlClient } from "effect/sql"
 import { CurrentPrincipal } from "trellis/plugin"
@@ -400,7 +400,23 @@ export class Playground extends Context.Service<Playground, {
           }),
           Stream.filter((frame) => frame !== ""),
           Stream.concat(Stream.fromEffect(Effect.suspend(() => finish(null)))),
-          Stream.catchTag("Failed", (failure) => Stream.fromEffect(finish(failure.message)))
+          // Whatever ends the provider's stream early (a failure, a broken connection, a bug),
+          // the client gets an `error` event: a stream never just stops.
+          Stream.catchCause((cause) => {
+            if (Cause.hasInterruptsOnly(cause)) return Stream.failCause(cause)
+            const failure = cause.reasons.find(Cause.isFailReason)
+            const message = failure !== undefined && failure.error._tag === "Failed"
+              ? failure.error.message
+              : "openai: the provider's stream ended unexpectedly"
+            return Stream.fromEffect(finish(message).pipe(
+              Effect.catchCause((recordCause) =>
+                Effect.as(
+                  Effect.logWarning("could not record a failed playground run", recordCause),
+                  sse("error", { message, run_id: null })
+                )
+              )
+            ))
+          })
         )
         return HttpServerResponse.stream(Stream.encodeText(frames), {
           contentType: "text/event-stream",

@@ -13,12 +13,14 @@
  *
  * A base URL must be http(s) and must not point at a loopback, private, link-local or
  * otherwise internal address (the server would otherwise be a way into its own network)
- * unless the operator sets `TRELLIS_PROVIDERS_ALLOW_PRIVATE=true`. It is checked when a
- * workspace configuration is saved and again before every call (DNS answers change).
+ * unless the operator sets `TRELLIS_PROVIDERS_ALLOW_PRIVATE=true`. Calls go through the
+ * platform's outbound client (`OutboundHttp`), which normalises every spelling of an address
+ * and checks it when a workspace configuration is saved, before every call and again when the
+ * call connects (DNS answers change). A provider's error answer is never echoed to the caller
+ * (the URL may reach anything): the problem says the status only, the log keeps its start.
  */
 import { Config, Effect, Option, Stream } from "effect"
-import { lookup } from "node:dns/promises"
-import { isIP } from "node:net"
+import { OutboundHttp } from "trellis/plugin"
 
 /** What the mock provider needs. */
 export interface CompletionRequest {
@@ -127,53 +129,38 @@ export const mock = (request: CompletionRequest): Completion => {
   return { provider: "mock", model, output, promptTokens: estimateTokens(request.prompt), outputTokens: estimateTokens(output) }
 }
 
-const ipv4Internal = (ip: string): boolean => {
-  const [a, b] = ip.split(".").map(Number)
-  return a === 0 || a === 10 || a === 127 || (a === 100 && b >= 64 && b <= 127) || (a === 169 && b === 254) ||
-    (a === 172 && b >= 16 && b <= 31) || (a === 192 && b === 168) || (a === 198 && (b === 18 || b === 19)) || a >= 224
-}
+/** Whether an IP address is one a provider call must not reach (the platform's classifier). */
+export const isInternalAddress = OutboundHttp.isInternalAddress
 
-/** Whether an IP address is loopback, private, link-local, CGNAT, multicast or unspecified. */
-export const isInternalAddress = (ip: string): boolean => {
-  const version = isIP(ip)
-  if (version === 4) return ipv4Internal(ip)
-  if (version !== 6) return true
-  const lower = ip.toLowerCase()
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(lower)
-  if (mapped !== null) return ipv4Internal(mapped[1])
-  return lower === "::" || lower === "::1" || /^f[cd]/.test(lower) || /^fe[89ab]/.test(lower) || lower.startsWith("ff")
-}
+const policyOf = (allowPrivate: boolean): OutboundHttp.Policy => ({ allowPrivate })
 
-/** Refuses base URLs that are not http(s) or that reach an internal address (after DNS). */
+const refusal = (baseUrl: string, reason: string): ProviderError => ({
+  _tag: "AddressRefused",
+  baseUrl,
+  message: `The base URL ${baseUrl} is refused: ${reason}. An operator can allow loopback, private and internal ` +
+    "addresses with TRELLIS_PROVIDERS_ALLOW_PRIVATE=true"
+})
+
+const fromOutbound = (baseUrl: string) => (error: OutboundHttp.OutboundError): ProviderError =>
+  error._tag === "OutboundRefused"
+    ? refusal(baseUrl, error.reason)
+    : { _tag: "Failed", message: `openai: ${error.message}` }
+
+/**
+ * Refuses base URLs that are not http(s) or that reach an internal address, in any spelling
+ * and after DNS (the platform's `OutboundHttp.checkUrl`); calls are checked again on connect.
+ */
 export const checkBaseUrl = (baseUrl: string, allowPrivate: boolean): Effect.Effect<void, ProviderError> =>
-  Effect.gen(function*() {
-    let url: URL
-    try {
-      url = new URL(baseUrl)
-    } catch {
-      return yield* Effect.fail<ProviderError>({ _tag: "Failed", message: `The base URL ${baseUrl} is not a URL` })
-    }
-    if (url.protocol !== "http:" && url.protocol !== "https:") {
-      return yield* Effect.fail<ProviderError>({ _tag: "AddressRefused", baseUrl, message: "The base URL must be http or https" })
-    }
-    if (allowPrivate) return
-    const host = url.hostname.replace(/^\[|\]$/g, "")
-    const refused: ProviderError = {
-      _tag: "AddressRefused",
-      baseUrl,
-      message: `The base URL ${baseUrl} points at a loopback, private or internal address; an operator can allow that with TRELLIS_PROVIDERS_ALLOW_PRIVATE=true`
-    }
-    if (host === "localhost" || host.endsWith(".localhost") || host.endsWith(".local") || host.endsWith(".internal")) {
-      return yield* Effect.fail(refused)
-    }
-    const addresses = isIP(host) !== 0
-      ? [host]
-      : yield* Effect.tryPromise({
-        try: () => lookup(host, { all: true, verbatim: true }).then((list) => list.map((a) => a.address)),
-        catch: (): ProviderError => ({ _tag: "Failed", message: `Cannot resolve ${host}` })
-      })
-    if (addresses.length === 0 || addresses.some(isInternalAddress)) return yield* Effect.fail(refused)
-  })
+  OutboundHttp.checkUrl(baseUrl, policyOf(allowPrivate)).pipe(
+    Effect.asVoid,
+    Effect.mapError((error) =>
+      error._tag === "OutboundFailed" && !URL.canParse(baseUrl)
+        ? { _tag: "Failed" as const, message: `The base URL ${baseUrl} is not a URL` }
+        : error._tag === "OutboundFailed"
+        ? { _tag: "Failed" as const, message: error.message }
+        : fromOutbound(baseUrl)(error)
+    )
+  )
 
 interface ChatCompletion {
   readonly choices?: ReadonlyArray<{ readonly message?: { readonly content?: unknown } }>
@@ -182,6 +169,8 @@ interface ChatCompletion {
 }
 
 interface Prepared {
+  readonly baseUrl: string
+  readonly allowPrivate: boolean
   readonly endpoint: string
   readonly headers: Record<string, string>
   readonly model: string
@@ -199,6 +188,8 @@ const prepareOpenai = (allowPrivate: boolean, target: OpenaiTarget): Effect.Effe
     }
     yield* checkBaseUrl(baseUrl, allowPrivate)
     return {
+      baseUrl,
+      allowPrivate,
       endpoint: /\/v1$/.test(baseUrl) ? `${baseUrl}/chat/completions` : `${baseUrl}/v1/chat/completions`,
       headers: {
         "content-type": "application/json",
@@ -213,25 +204,35 @@ const failed = (cause: unknown): ProviderError => ({
   message: `openai: ${cause instanceof Error ? cause.message : String(cause)}`
 })
 
-/** Sends the chat-completions request; fails on a non-2xx answer (with the start of its body). */
+/**
+ * Sends the chat-completions request through the platform's guarded client; fails on a non-2xx
+ * answer with its status only. The upstream body may come from anything the URL reached, so it
+ * is never echoed to the caller; its start is logged at debug level.
+ */
 const post = (prepared: Prepared, prompt: string, stream: boolean) =>
-  Effect.tryPromise({
-    try: async (signal) => {
-      const response = await fetch(prepared.endpoint, {
-        method: "POST",
-        redirect: "error",
-        signal: AbortSignal.any([signal, AbortSignal.timeout(stream ? 300_000 : 60_000)]),
-        headers: prepared.headers,
-        body: JSON.stringify({
-          model: prepared.model,
-          messages: [{ role: "user", content: prompt }],
-          ...(stream ? { stream: true, stream_options: { include_usage: true } } : {})
-        })
+  Effect.gen(function*() {
+    const response = yield* OutboundHttp.send({
+      url: prepared.endpoint,
+      method: "POST",
+      headers: prepared.headers,
+      body: JSON.stringify({
+        model: prepared.model,
+        messages: [{ role: "user", content: prompt }],
+        ...(stream ? { stream: true, stream_options: { include_usage: true } } : {})
+      }),
+      timeoutMs: stream ? 300_000 : 60_000
+    }, policyOf(prepared.allowPrivate)).pipe(Effect.mapError(fromOutbound(prepared.baseUrl)))
+    if (!response.ok) {
+      const text = yield* Effect.promise(() => response.text().catch(() => ""))
+      yield* Effect.logDebug("openai provider answered with an error status").pipe(
+        Effect.annotateLogs({ status: response.status, body: text.slice(0, 500) })
+      )
+      return yield* Effect.fail<ProviderError>({
+        _tag: "Failed",
+        message: `openai: the provider answered HTTP ${response.status}`
       })
-      if (!response.ok) throw new Error(`HTTP ${response.status}: ${(await response.text()).slice(0, 500)}`)
-      return response
-    },
-    catch: failed
+    }
+    return response
   })
 
 /** One chat completion from an OpenAI-compatible endpoint (`POST <base>/v1/chat/completions`). */

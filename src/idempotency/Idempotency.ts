@@ -29,9 +29,11 @@
  * store their rendering and then passed on untouched, so the first answer is rendered exactly
  * as it would be without this wrapper.
  */
-import { Cause, Effect, Exit, Predicate } from "effect"
+import { Cause, Effect, Exit, Option, Predicate } from "effect"
 import { Hex } from "effect/encoding"
 import { HttpServerRequest, HttpServerRespondable, HttpServerResponse } from "effect/http"
+import * as ProblemResponse from "../http/ProblemResponse.ts"
+import { SecretKeyUnavailable } from "../problem/Problems.ts"
 import { IdempotencyKeyInProgress, IdempotencyKeyInvalid, IdempotencyKeyReused } from "./IdempotencyProblems.ts"
 import { IdempotencyStore } from "./IdempotencyStore.ts"
 import type { KeyRef, StoredResponse } from "./IdempotencyStore.ts"
@@ -103,14 +105,25 @@ const failureOf = (cause: Cause.Cause<unknown>): unknown => {
   return Predicate.hasProperty(error, handlerErrorId) && Predicate.hasProperty(error, "error") ? error.error : error
 }
 
-/** The stored answer for a finished attempt, or `undefined` to release the key. */
-const outcome = <E>(exit: Exit.Exit<HttpServerResponse.HttpServerResponse, E>): Effect.Effect<StoredResponse | undefined> => {
+/**
+ * The stored answer for a finished attempt, or `undefined` to release the key. A failure is
+ * rendered by the same code that renders it for the client (`ProblemResponse.fromCause`), so a
+ * replay carries everything the first answer did (a validation problem's `detail` and
+ * `errors`, too); a failure that is a bug (a 500 with a reference) is not kept.
+ */
+const outcome = <E>(
+  exit: Exit.Exit<HttpServerResponse.HttpServerResponse, E>,
+  request: HttpServerRequest.HttpServerRequest
+): Effect.Effect<StoredResponse | undefined> => {
   if (Exit.isSuccess(exit)) return Effect.succeed(toStored(exit.value))
+  if (Cause.hasInterruptsOnly(exit.cause)) return Effect.succeed(undefined)
   const error = failureOf(exit.cause)
+  if (error === undefined) return Effect.succeed(undefined)
   if (HttpServerResponse.isHttpServerResponse(error)) return Effect.succeed(toStored(error))
-  if (!HttpServerRespondable.isRespondable(error)) return Effect.succeed(undefined)
-  return Effect.map(Effect.exit(HttpServerRespondable.toResponse(error)), (rendered) =>
-    Exit.isSuccess(rendered) ? toStored(rendered.value) : undefined)
+  return Effect.map(
+    ProblemResponse.fromCause(Cause.fail(error), request, () => [], 0),
+    (failure) => Option.isSome(failure.defect) ? undefined : toStored(ProblemResponse.normalize(failure.response, request))
+  )
 }
 
 /**
@@ -149,10 +162,15 @@ export const wrap = <E, R>(
           detail: "A request with this Idempotency-Key is still being processed. Retry after it has finished."
         }))
       }
+      if (claimed._tag === "Unreadable") {
+        return yield* problem(new SecretKeyUnavailable({
+          detail: `This Idempotency-Key has an answer this server cannot open: ${claimed.detail}`
+        }))
+      }
       return replay(claimed.response)
     }
     return yield* Effect.onExit(httpEffect, (exit) =>
-      outcome(exit).pipe(
+      outcome(exit, request).pipe(
         Effect.flatMap((stored) =>
           stored === undefined ? store.release(ref, claimed.claim) : store.complete(ref, claimed.claim, stored)
         ),

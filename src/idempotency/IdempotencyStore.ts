@@ -11,12 +11,19 @@
  *   so a stale attempt that finishes late cannot overwrite the attempt that took over.
  * - Expired rows of other keys are swept now and then, from the claim path.
  *
+ * - A stored answer is sealed with the platform's `SecretBox` (AES-256-GCM, bound to the
+ *   organization, principal and key) before it is written: answers can carry secrets (a
+ *   created API key is shown once, in the answer), and database dumps and backups must not.
+ *   Without a usable secret key an answer is not kept (the key is released, a retry runs
+ *   again); an answer sealed with another server key is reported as `Unreadable`.
+ *
  * Times are the database's `now()`, so processes with drifting clocks agree.
  */
 import { Context, Effect, Layer, Result } from "effect"
 import { Base64 } from "effect/encoding"
 import * as SqlClient from "effect/sql/SqlClient"
 import type { SqlError } from "effect/sql/SqlError"
+import { SecretBox } from "../secrets/SecretBox.ts"
 
 /** A key as scoped: the principal that used it, within its organization. */
 export interface KeyRef {
@@ -40,6 +47,8 @@ export type ClaimResult =
   | { readonly _tag: "InProgress"; readonly requestHash: string }
   /** The key has an answer. */
   | { readonly _tag: "Done"; readonly requestHash: string; readonly response: StoredResponse }
+  /** The key has an answer this server cannot open (sealed with another secret key). */
+  | { readonly _tag: "Unreadable"; readonly requestHash: string; readonly detail: string }
 
 export interface Options {
   /** How long a key is remembered, in seconds (24 h). */
@@ -66,26 +75,30 @@ interface Row {
   readonly status: number | null
   readonly contentType: string | null
   readonly location: string | null
-  readonly bodyBase64: string | null
+  readonly bodySealed: string | null
 }
 
 export class IdempotencyStore extends Context.Service<IdempotencyStore, IdempotencyStoreShape>()(
   "trellis/idempotency/IdempotencyStore"
 ) {
-  static readonly layer: Layer.Layer<IdempotencyStore, never, SqlClient.SqlClient> = Layer.effect(
+  static readonly layer: Layer.Layer<IdempotencyStore, never, SqlClient.SqlClient | SecretBox> = Layer.effect(
     IdempotencyStore,
     Effect.suspend(() => make(defaults))
   )
 
   /** A store with other retention settings (tests). */
-  static readonly layerWith = (options: Partial<Options>): Layer.Layer<IdempotencyStore, never, SqlClient.SqlClient> =>
+  static readonly layerWith = (options: Partial<Options>): Layer.Layer<IdempotencyStore, never, SqlClient.SqlClient | SecretBox> =>
     Layer.effect(IdempotencyStore, Effect.suspend(() => make({ ...defaults, ...options })))
 }
 
 const fromBase64 = (text: string): Uint8Array => Result.getOrElse(Base64.decode(text), () => new Uint8Array(0))
 
+/** What a sealed answer is bound to: it opens for this key of this principal only. */
+const sealContext = (ref: KeyRef) => JSON.stringify(["trellis.idempotency", ref.organizationId, ref.principalId, ref.key])
+
 export const make = Effect.fnUntraced(function*(options: Options) {
   const sql = yield* SqlClient.SqlClient
+  const box = yield* SecretBox
   let lastSweep = 0
 
   const sweep = Effect.suspend(() => {
@@ -106,7 +119,7 @@ export const make = Effect.fnUntraced(function*(options: Options) {
         now() + make_interval(secs => ${options.ttlSeconds}))
       ON CONFLICT (organization_id, principal_id, key) DO UPDATE SET
         request_hash = EXCLUDED.request_hash, claim = EXCLUDED.claim, state = 'running', status = NULL,
-        content_type = NULL, location = NULL, body_base64 = NULL,
+        content_type = NULL, location = NULL, body_sealed = NULL,
         claimed_at = EXCLUDED.claimed_at, expires_at = EXCLUDED.expires_at
       WHERE idempotency_keys.expires_at <= now()
         OR (idempotency_keys.state = 'running'
@@ -116,7 +129,7 @@ export const make = Effect.fnUntraced(function*(options: Options) {
   const read = (ref: KeyRef) =>
     sql<Row>`
       SELECT claim, request_hash AS "requestHash", state, status, content_type AS "contentType",
-        location, body_base64 AS "bodyBase64"
+        location, body_sealed AS "bodySealed"
       FROM trellis.idempotency_keys
       WHERE organization_id = ${ref.organizationId} AND principal_id = ${ref.principalId} AND key = ${ref.key}`
 
@@ -130,6 +143,12 @@ export const make = Effect.fnUntraced(function*(options: Options) {
       if (row.state !== "done" || row.status === null) {
         return { _tag: "InProgress", requestHash: row.requestHash } satisfies ClaimResult
       }
+      const opened = row.bodySealed === null
+        ? Result.succeed("")
+        : yield* Effect.result(box.open(row.bodySealed, sealContext(ref)))
+      if (Result.isFailure(opened)) {
+        return { _tag: "Unreadable", requestHash: row.requestHash, detail: opened.failure.detail ?? "The stored answer cannot be opened." } satisfies ClaimResult
+      }
       return {
         _tag: "Done",
         requestHash: row.requestHash,
@@ -137,7 +156,7 @@ export const make = Effect.fnUntraced(function*(options: Options) {
           status: Number(row.status),
           contentType: row.contentType,
           location: row.location,
-          body: fromBase64(row.bodyBase64 ?? "")
+          body: fromBase64(opened.success)
         }
       } satisfies ClaimResult
     })
@@ -152,20 +171,29 @@ export const make = Effect.fnUntraced(function*(options: Options) {
       }
     })
 
+  const release = (ref: KeyRef, claimToken: string) =>
+    sql`
+      DELETE FROM trellis.idempotency_keys
+      WHERE organization_id = ${ref.organizationId} AND principal_id = ${ref.principalId}
+        AND key = ${ref.key} AND claim = ${claimToken}`.pipe(Effect.asVoid)
+
   return IdempotencyStore.of({
     options,
     claim,
     complete: (ref, claimToken, response) =>
-      sql`
-        UPDATE trellis.idempotency_keys SET state = 'done', status = ${response.status},
-          content_type = ${response.contentType}, location = ${response.location},
-          body_base64 = ${Base64.encode(response.body)}
-        WHERE organization_id = ${ref.organizationId} AND principal_id = ${ref.principalId}
-          AND key = ${ref.key} AND claim = ${claimToken}`.pipe(Effect.asVoid),
-    release: (ref, claimToken) =>
-      sql`
-        DELETE FROM trellis.idempotency_keys
-        WHERE organization_id = ${ref.organizationId} AND principal_id = ${ref.principalId}
-          AND key = ${ref.key} AND claim = ${claimToken}`.pipe(Effect.asVoid)
+      Effect.gen(function*() {
+        const sealed = yield* Effect.result(box.seal(Base64.encode(response.body), sealContext(ref)))
+        if (Result.isFailure(sealed)) {
+          yield* Effect.logWarning(`an idempotent answer is not kept: ${sealed.failure.detail}`)
+          return yield* release(ref, claimToken)
+        }
+        yield* sql`
+          UPDATE trellis.idempotency_keys SET state = 'done', status = ${response.status},
+            content_type = ${response.contentType}, location = ${response.location},
+            body_sealed = ${sealed.success}
+          WHERE organization_id = ${ref.organizationId} AND principal_id = ${ref.principalId}
+            AND key = ${ref.key} AND claim = ${claimToken}`
+      }),
+    release
   })
 })

@@ -97,7 +97,7 @@ export const platformLayer = (config: TrellisConfigShape, composition: PluginHos
   )
   const migrated = Layer.effectDiscard(Migrations.run(migrationPlan(composition))).pipe(Layer.provideMerge(base))
   // SecretBox may create the key file in the data directory: after `Database.layer` holds its lock.
-  const services = Layer.mergeAll(IdentityServices.layer, RateLimiter.layer, IdempotencyStore.layer, SecretBox.layer).pipe(
+  const services = Layer.mergeAll(IdentityServices.layer, RateLimiter.layer, Layer.provideMerge(IdempotencyStore.layer, SecretBox.layer)).pipe(
     Layer.provideMerge(EventLog.layer),
     Layer.provideMerge(migrated)
   )

@@ -10,6 +10,8 @@ import type { HttpClientResponse } from "effect/http"
 import * as SqlClient from "effect/sql/SqlClient"
 import { parseKey } from "../../src/idempotency/Idempotency.ts"
 import * as IdempotencyStore from "../../src/idempotency/IdempotencyStore.ts"
+import * as SecretBoxModule from "../../src/secrets/SecretBox.ts"
+import { SecretBox } from "../../src/secrets/SecretBox.ts"
 import * as TestKit from "../../src/testing/TestKit.ts"
 import { as } from "../ratelimit/fixture.ts"
 import { IdemProbePlugin } from "./fixture.ts"
@@ -151,7 +153,9 @@ describe("Idempotency-Key", () => {
 
     it.effect("lets exactly one of many simultaneous claims of a key win", () =>
       Effect.gen(function*() {
-        const store = yield* IdempotencyStore.make(IdempotencyStore.defaults)
+        const store = yield* IdempotencyStore.make(IdempotencyStore.defaults).pipe(
+          Effect.provideService(SecretBox, SecretBoxModule.make(new Uint8Array(32).fill(7)))
+        )
         const ref = { organizationId: "org_a", principalId: "usr_kim", key: "race" }
         const results = yield* Effect.all(Array.from({ length: 20 }, () => store.claim(ref, "hash")), { concurrency: "unbounded" })
         assert.strictEqual(results.filter((r) => r._tag === "Claimed").length, 1)
@@ -274,6 +278,51 @@ describe("Idempotency-Key", () => {
         assert.strictEqual((yield* post(kit, "/api/idemprobe/items", { name: "q" }, ida, "\"quoted\"")).status, 201)
         const bare = yield* post(kit, "/api/idemprobe/items", { name: "q" }, ida, "quoted")
         assert.strictEqual(bare.headers["idempotent-replayed"], "true")
+      }))
+
+    it.effect("replays a 4xx answer exactly, detail and errors included (a payload that fails validation)", () =>
+      Effect.gen(function*() {
+        const kit = yield* TestKit.TrellisTest
+        const ivy = as("org_a", "usr_ivy")
+        for (const [path, key] of [["/api/idemprobe/items", "key-12"], ["/api/idemprobe/secure/items", "key-13"], ["/v1/idemprobe/items", "key-14"]] as const) {
+          const first = yield* post(kit, path, { name: 5, delayMs: "soon" }, ivy, key)
+          assert.strictEqual(first.status, 400, path)
+          const firstBody = yield* json(first)
+          assert.isString(firstBody.detail, path)
+          assert.isArray(firstBody.errors, path)
+          assert.isAbove((firstBody.errors as ReadonlyArray<unknown>).length, 0, path)
+          const replayed = yield* post(kit, path, { name: 5, delayMs: "soon" }, ivy, key)
+          assert.strictEqual(replayed.status, 400, path)
+          assert.strictEqual(replayed.headers["idempotent-replayed"], "true", path)
+          assert.strictEqual(replayed.headers["content-type"], first.headers["content-type"], path)
+          assert.deepStrictEqual(yield* json(replayed), firstBody, path)
+        }
+        assert.strictEqual(yield* countItems("usr_ivy"), 0)
+      }))
+
+    it.effect("stores answers sealed: the database holds no response body in the clear", () =>
+      Effect.gen(function*() {
+        const kit = yield* TestKit.TrellisTest
+        const sql = yield* SqlClient.SqlClient
+        const jay = as("org_a", "usr_jay")
+        const marker = `secret-marker-${crypto.randomUUID()}`
+        const created = yield* post(kit, "/api/idemprobe/items", { name: marker }, jay, "key-15")
+        assert.strictEqual(created.status, 201)
+        const rows = yield* sql<{ readonly row: string }>`
+          SELECT row_to_json(t)::text AS row FROM trellis.idempotency_keys t WHERE principal_id = 'usr_jay'`
+        assert.strictEqual(rows.length, 1)
+        // Whatever encoding a stored value uses, the marker must not be recoverable from it.
+        for (const value of Object.values(JSON.parse(rows[0].row) as Record<string, unknown>)) {
+          if (typeof value !== "string") continue
+          assert.notInclude(value, marker)
+          for (const encoding of ["base64", "base64url", "hex"] as const) {
+            assert.notInclude(Buffer.from(value, encoding).toString("utf8"), marker, encoding)
+            for (const part of value.split(".")) assert.notInclude(Buffer.from(part, encoding).toString("utf8"), marker, encoding)
+          }
+        }
+        const again = yield* post(kit, "/api/idemprobe/items", { name: marker }, jay, "key-15")
+        assert.strictEqual(again.headers["idempotent-replayed"], "true")
+        assert.strictEqual((yield* json(again)).name, marker)
       }))
   })
 })

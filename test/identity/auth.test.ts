@@ -287,7 +287,11 @@ describe("identity", () => {
         const sql = yield* SqlClient.SqlClient
         const user = yield* userWithRole("admin")
         const service = yield* json<{ key: string }>(
-          yield* kit.request("POST", "/api/v1/orgs/org_default/service-keys", { body: { name: "dump", scopes: ["hello:read"] } })
+          // Sent with an Idempotency-Key: its stored answer (the raw key) must not be readable either.
+          yield* kit.request("POST", "/api/v1/orgs/org_default/service-keys", {
+            body: { name: "dump", scopes: ["hello:read"] },
+            headers: { "idempotency-key": "dump-key" }
+          })
         )
         const tables = yield* sql<{ schema: string; name: string }>`
           SELECT table_schema AS schema, table_name AS name FROM information_schema.tables
@@ -296,8 +300,18 @@ describe("identity", () => {
         for (const table of tables) {
           const rows = yield* sql.unsafe<{ row: unknown }>(`SELECT row_to_json(t)::text AS row FROM "${table.schema}"."${table.name}" t`)
           dump += rows.map((r) => String(r.row)).join("\n")
+          // Look inside encoded values too (a stored response body is base64 or sealed).
+          for (const r of rows) {
+            for (const value of Object.values(JSON.parse(String(r.row)) as Record<string, unknown>)) {
+              if (typeof value !== "string") continue
+              for (const part of [value, ...value.split(".")]) {
+                dump += "\n" + Buffer.from(part, "base64").toString("utf8") + "\n" + Buffer.from(part, "base64url").toString("utf8")
+              }
+            }
+          }
         }
         assert.isAbove(dump.length, 0)
+        assert.include(dump, "dump-key", "the idempotent answer was stored")
         for (const secret of [user.password, user.session, user.key, service.key, TestKit.adminPassword, kit.adminToken]) {
           assert.notInclude(dump, secret)
         }

@@ -269,7 +269,7 @@ interface ProviderConfigBody {
 const aProviderConfig = Effect.gen(function*() {
   const world = yield* World
   const workspace = world.unique("ws")
-  const body = { base_url: `https://203.0.113.10/${world.unique("base")}`, api_key: `sk-${world.unique("key")}`, model: world.unique("model") }
+  const body = { base_url: `https://1.1.1.1/${world.unique("base")}`, api_key: `sk-${world.unique("key")}`, model: world.unique("model") }
   const saved = yield* asA<ProviderConfigBody>("PUT", providerPath(workspace), body)
   assert.strictEqual(saved.data?.base_url, body.base_url, "A's configuration is saved")
   yield* registerA(body.base_url, body.api_key, body.model)
@@ -278,7 +278,7 @@ const aProviderConfig = Effect.gen(function*() {
 
 /** B's own configuration of a workspace (nothing of A's in it). */
 const bProviderBody = () => ({
-  base_url: `https://203.0.113.10/orgb-${crypto.randomUUID().slice(0, 8)}`,
+  base_url: `https://1.1.1.1/orgb-${crypto.randomUUID().slice(0, 8)}`,
   api_key: `sk-orgb-${crypto.randomUUID().replace(/-/g, "")}`,
   model: "orgb-model"
 })

@@ -21,6 +21,18 @@ const fake = createServer((request, response) => {
   request.on("end", () => {
     const body = JSON.parse(text) as { model: string; messages: ReadonlyArray<{ content: string }>; stream?: boolean }
     received.push({ authorization: request.headers.authorization, body })
+    if (body.stream === true && body.model === "breaks") {
+      // One piece of the answer, then the connection breaks (no [DONE], no chunked terminator).
+      response.writeHead(200, { "content-type": "text/event-stream" })
+      response.write(`data: ${JSON.stringify({ model: body.model, choices: [{ delta: { content: "half an ans" } }] })}\n\n`, () => {
+        setTimeout(() => response.socket?.destroy(), 50)
+      })
+      return
+    }
+    if (body.stream === true && body.model === "refuses") {
+      response.writeHead(503, { "content-type": "text/plain" }).end("internal-upstream-secret")
+      return
+    }
     if (body.stream === true) {
       response.writeHead(200, { "content-type": "text/event-stream" })
       for (const piece of ["str", "eamed: ", body.messages[0].content]) {
@@ -31,7 +43,7 @@ const fake = createServer((request, response) => {
       return
     }
     if (body.model === "broken") {
-      response.writeHead(500, { "content-type": "application/json" }).end(JSON.stringify({ error: "boom" }))
+      response.writeHead(500, { "content-type": "application/json" }).end(JSON.stringify({ error: "internal-upstream-secret" }))
       return
     }
     response.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({
@@ -68,6 +80,8 @@ describe("prompts plugin: OpenAI-compatible provider", () => {
         assert.strictEqual(failed.status, 502)
         assert.strictEqual(failed.body.code, "PROVIDER_FAILED")
         assert.strictEqual(failed.body.rendered, "fail")
+        assert.notInclude(JSON.stringify(failed.body), "internal-upstream-secret", "the upstream body is not echoed")
+        assert.include((failed.body as { detail?: string }).detail ?? "", "HTTP 500")
         const usage = yield* call<{ usage: ReadonlyArray<{ model: string; calls: number; errors: number; prompt_tokens: number }> }>(
           "GET",
           "/api/v1/llm-usage"
@@ -100,6 +114,37 @@ describe("prompts plugin: OpenAI-compatible provider", () => {
         assert.isString(done?.data.run_id)
         const usage = yield* call<{ usage: ReadonlyArray<{ model: string; calls: number; output_tokens: number }> }>("GET", "/api/v1/llm-usage")
         assert.deepStrictEqual(usage.body.usage.filter((r) => r.model === "gpt-stream").map((r) => [r.calls, r.output_tokens]), [[1, 3]])
+      }))
+
+    it.effect("ends a stream with an error event when the provider's connection breaks mid-answer", () =>
+      Effect.gen(function*() {
+        const kit = yield* TestKit.TrellisTest
+        const response = yield* kit.request("POST", "/api/playground/run/stream", {
+          body: { content: "break", provider: "openai", base_url: baseUrl, model: "breaks" }
+        })
+        assert.strictEqual(response.status, 200)
+        const text = yield* response.text
+        const events = text.trim().split("\n\n").map((frame) => {
+          const [event, data] = frame.split("\n")
+          return { event: event.slice(7), data: JSON.parse(data.slice(6)) as { content?: string; message?: string; run_id?: string } }
+        })
+        assert.deepStrictEqual(events.filter((e) => e.event === "delta").map((e) => e.data.content), ["half an ans"])
+        const last = events.at(-1)
+        assert.strictEqual(last?.event, "error", text)
+        assert.isString(last?.data.run_id)
+        const usage = yield* call<{ usage: ReadonlyArray<{ model: string; calls: number; errors: number }> }>("GET", "/api/v1/llm-usage")
+        assert.deepStrictEqual(usage.body.usage.filter((r) => r.model === "breaks").map((r) => [r.calls, r.errors]), [[1, 1]])
+      }))
+
+    it.effect("a stream the provider refuses is a 502 problem that does not echo the provider's answer", () =>
+      Effect.gen(function*() {
+        const refused = yield* call<{ code: string; detail: string }>("POST", "/api/playground/run/stream", {
+          body: { content: "x", provider: "openai", base_url: baseUrl, model: "refuses" }
+        })
+        assert.strictEqual(refused.status, 502)
+        assert.strictEqual(refused.body.code, "PROVIDER_FAILED")
+        assert.include(refused.body.detail, "HTTP 503")
+        assert.notInclude(JSON.stringify(refused.body), "internal-upstream-secret")
       }))
   })
 })

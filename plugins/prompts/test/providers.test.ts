@@ -24,8 +24,8 @@ import * as TestKit from "trellis/testing"
 import { PromptsPlugin } from "../Plugin.ts"
 import { call, createPrompt, publish, uniqueKey } from "./support.ts"
 
-/** A public address (TEST-NET-3) that needs no DNS: saving it passes the address check. */
-const publicBase = "https://203.0.113.10/v1"
+/** A public address that needs no DNS: saving it passes the address check (nothing calls it). */
+const publicBase = "https://1.1.1.1/v1"
 const configPath = (workspace: string) => `/api/playground/providers/openai?workspace=${encodeURIComponent(workspace)}`
 
 interface ConfigBody {
@@ -129,12 +129,12 @@ describe("prompts plugin: per-workspace provider configuration", () => {
         assert.deepStrictEqual(defaultModels.body.models.map((m) => m.id), ["mock-1"])
 
         // Without api_key the stored key is kept while the origin stays.
-        const moved = yield* call<{ data: ConfigBody }>("PUT", configPath(workspace), { body: { base_url: "https://203.0.113.10/openai/v1" } })
+        const moved = yield* call<{ data: ConfigBody }>("PUT", configPath(workspace), { body: { base_url: "https://1.1.1.1/openai/v1" } })
         assert.strictEqual(moved.status, 200, JSON.stringify(moved.body))
         assert.deepStrictEqual([moved.body.data.api_key_set, moved.body.data.api_key_last4, moved.body.data.model], [true, key.slice(-4), ""])
         // ...and refused when the origin changes: the key only goes to the server it was saved for.
         const otherOrigin = yield* call<{ code: string; errors: ReadonlyArray<{ path: string }> }>("PUT", configPath(workspace), {
-          body: { base_url: "https://203.0.113.11/v1" }
+          body: { base_url: "https://1.0.0.1/v1" }
         })
         assert.strictEqual(otherOrigin.status, 400)
         assert.strictEqual(otherOrigin.body.code, "INVALID_PROVIDER_CONFIG")
@@ -171,8 +171,8 @@ describe("prompts plugin: per-workspace provider configuration", () => {
         assert.strictEqual(good.status, 200)
         const refusals: ReadonlyArray<readonly [unknown, number, string]> = [
           [{ base_url: "not a url", api_key: newKey("x") }, 400, "INVALID_PROVIDER_CONFIG"],
-          [{ base_url: "ftp://203.0.113.10", api_key: newKey("x") }, 400, "INVALID_PROVIDER_CONFIG"],
-          [{ base_url: "https://user:pw@203.0.113.10/v1", api_key: newKey("x") }, 400, "INVALID_PROVIDER_CONFIG"],
+          [{ base_url: "ftp://1.1.1.1", api_key: newKey("x") }, 400, "INVALID_PROVIDER_CONFIG"],
+          [{ base_url: "https://user:pw@1.1.1.1/v1", api_key: newKey("x") }, 400, "INVALID_PROVIDER_CONFIG"],
           [{ base_url: `${publicBase}?api-key=1` }, 400, "INVALID_PROVIDER_CONFIG"],
           [{ base_url: "", api_key: newKey("x") }, 400, "INVALID_PROVIDER_CONFIG"],
           [{ base_url: publicBase, api_key: "" }, 400, "INVALID_PROVIDER_CONFIG"],
@@ -229,7 +229,7 @@ describe("prompts plugin: per-workspace provider configuration", () => {
         const seen = yield* raw("GET", `/api/playground/providers?workspace=${workspace}`, { token: viewer })
         assert.strictEqual(seen.status, 200)
         assert.notInclude(seen.text, key)
-        assert.notInclude(seen.text, "203.0.113.10", "viewers do not see the endpoint")
+        assert.notInclude(seen.text, "1.1.1.1", "viewers do not see the endpoint")
         assert.strictEqual((seen.body as ProvidersBody).providers.find((p) => p.name === "openai")?.source, "workspace")
         const after = yield* call<{ data: ConfigBody }>("GET", configPath(workspace))
         assert.deepStrictEqual([after.body.data.base_url, after.body.data.api_key_last4], [publicBase, key.slice(-4)], "unchanged")
@@ -255,7 +255,7 @@ describe("prompts plugin: per-workspace provider configuration", () => {
         const theirKey = newKey("theirs")
         const theirs = yield* call<{ data: ConfigBody }>("PUT", configPath(workspace), {
           headers: other,
-          body: { base_url: "https://203.0.113.20/v1", api_key: theirKey, model: "theirs" }
+          body: { base_url: "https://9.9.9.9/v1", api_key: theirKey, model: "theirs" }
         })
         assert.strictEqual(theirs.status, 200)
         assert.strictEqual((yield* call("DELETE", configPath(workspace), { headers: other })).status, 200)
