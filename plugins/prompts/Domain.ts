@@ -285,7 +285,9 @@ export const PlaygroundResult = Schema.Struct({
 export const PlaygroundRunResponse = Schema.Struct({
   rendered: Schema.String,
   result: PlaygroundResult,
-  run_id: Schema.String
+  run_id: Schema.String,
+  /** Variables the template uses that the request did not give: left as `{{name}}` in `rendered`. */
+  missing_variables: Schema.Array(Schema.String)
 })
 
 /** `?workspace=`: which workspace's provider configuration (empty or absent: the default one). */

@@ -963,7 +963,7 @@ const matrix: Record<string, Entry> = {
       Effect.gen(function*() {
         const kit = yield* TestKit.TrellisTest
         const app = world.unique("app")
-        const url = `${kit.baseUrl.replace(/^http/, "ws")}/ws?token=${encodeURIComponent(world.a.token)}&client=node-sdk&app=${app}`
+        const url = `${kit.baseUrl.replace(/^http/, "ws")}/ws?token=${encodeURIComponent(world.a.token)}&client=node-sdk&app=${app}&hello=1`
         const socket = yield* Effect.promise(() => openWs(url))
         yield* Effect.gen(function*() {
           yield* Effect.promise(() => socket.until((text) => text.includes("hello")))
@@ -1088,7 +1088,7 @@ const matrix: Record<string, Entry> = {
       Effect.gen(function*() {
         const kit = yield* TestKit.TrellisTest
         yield* aPrompt({ versions: 1 })
-        const url = `${kit.baseUrl.replace(/^http/, "ws")}/ws?token=${encodeURIComponent(world.b.owner.token)}&since=0`
+        const url = `${kit.baseUrl.replace(/^http/, "ws")}/ws?token=${encodeURIComponent(world.b.owner.token)}&since=0&hello=1`
         const socket = yield* Effect.promise(() => openWs(url))
         const text = yield* Effect.gen(function*() {
           yield* Effect.promise(() => socket.until((t) => t.includes("hello")))

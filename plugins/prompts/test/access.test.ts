@@ -79,7 +79,7 @@ describe("prompts plugin: permissions and tenancy", () => {
         assert.oneOf(org.status, [200, 201], JSON.stringify(org.body))
         const other = { "x-trellis-organization": org.body.org_id }
         const otherKey = yield* serviceKey(["prompts:read", "prompts:write", "prompts:publish"], other, org.body.org_id)
-        const watcher = yield* Effect.promise(() => connect(`${kit.baseUrl.replace(/^http/, "ws")}/ws?token=${otherKey}`))
+        const watcher = yield* Effect.promise(() => connect(`${kit.baseUrl.replace(/^http/, "ws")}/ws?token=${otherKey}&hello=1`))
         yield* Effect.promise(() => watcher.until((f) => f.type === "hello"))
 
         assert.strictEqual((yield* call("GET", `/api/prompts/${id}`, { token: otherKey })).status, 404)

@@ -22,7 +22,7 @@ import { connect } from "./wsClient.ts"
 /** Real time (the test runs with a TestClock, under which `Effect.sleep` never ends). */
 const pause = (ms: number) => Effect.promise(() => new Promise((resolve) => setTimeout(resolve, ms)))
 
-const wsUrl = (baseUrl: string, query: string) => `${baseUrl.replace(/^http/, "ws")}/ws?${query}`
+const wsUrl = (baseUrl: string, query: string) => `${baseUrl.replace(/^http/, "ws")}/ws?hello=1&${query}`
 
 const sdkDir = process.env.PROMPTOPS_NODE_SDK
 
