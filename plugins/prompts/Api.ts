@@ -26,6 +26,8 @@ import {
   PlaygroundRunRequest,
   PlaygroundRunResponse,
   Prompt,
+  PromptSettings,
+  PromptSettingsInput,
   ProviderConfig,
   ProviderConfigInput,
   ProvidersList,
@@ -90,6 +92,16 @@ export class PromptsGroup extends HttpApiGroup.make("prompts")
       success: data(Prompt),
       error: [PromptNotFound, VersionNotFound, VersionOfAnotherPrompt]
     }).annotate(Requires, publish),
+    HttpApiEndpoint.get("getSettings", "/api/prompts/settings", {
+      // `?workspace=` (absent or empty: the default workspace). `serving`: `live` (default) or `published`.
+      query: WorkspaceQuery,
+      success: data(PromptSettings)
+    }).annotate(Requires, read),
+    HttpApiEndpoint.put("setSettings", "/api/prompts/settings", {
+      query: WorkspaceQuery,
+      payload: PromptSettingsInput,
+      success: data(PromptSettings)
+    }).annotate(Requires, Requirement.settings()),
     HttpApiEndpoint.get("get", "/api/prompts/:id", {
       params: { id: Schema.String },
       success: data(Prompt),

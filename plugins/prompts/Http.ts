@@ -22,6 +22,9 @@ export const PromptsHttp = HttpApiBuilder.group(
       .handle("create", ({ payload }) => Effect.map(prompts.create(payload), (data) => ({ data })))
       .handle("publish", ({ payload }) => Effect.map(prompts.publish(payload.id, payload.note), (data) => ({ data })))
       .handle("rollback", ({ payload }) => Effect.map(prompts.rollback(payload.id, payload.version), (data) => ({ data })))
+      .handle("getSettings", ({ query }) => Effect.map(prompts.settings(query.workspace ?? ""), (data) => ({ data })))
+      .handle("setSettings", ({ payload, query }) =>
+        Effect.map(prompts.setSettings(query.workspace ?? "", payload), (data) => ({ data })))
       .handle("get", ({ params }) => Effect.map(prompts.get(params.id), (data) => ({ data })))
       .handle("update", ({ params, payload }) => Effect.map(prompts.update(params.id, payload), (data) => ({ data })))
       .handle("remove", ({ params }) => Effect.as(prompts.remove(params.id), { ok: true }))
