@@ -43,6 +43,7 @@ import {
   WorkspaceQuery
 } from "./Domain.ts"
 import {
+  DiffTooLarge,
   InvalidPlaygroundRequest,
   InvalidProviderConfig,
   InvalidRollout,
@@ -128,7 +129,7 @@ export class PromptsGroup extends HttpApiGroup.make("prompts")
       // `from` and `to`: a label (`v1`), a number, a version id, or `current` (the working copy).
       query: { from: Schema.optionalKey(Schema.String), to: Schema.optionalKey(Schema.String) },
       success: data(VersionDiff),
-      error: [PromptNotFound, VersionNotFound, VersionOfAnotherPrompt]
+      error: [PromptNotFound, VersionNotFound, VersionOfAnotherPrompt, DiffTooLarge]
     }).annotate(Requires, read),
     HttpApiEndpoint.get("getRollout", "/api/prompts/:id/rollout", {
       params: { id: Schema.String },

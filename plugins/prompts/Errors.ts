@@ -46,12 +46,12 @@ export class InvalidRollout extends Problem<InvalidRollout>()("InvalidRollout", 
   title: "Invalid rollout"
 }, { errors: Schema.Array(FieldIssue) }) {}
 
-/** The playground was given a template that uses variables it did not supply. */
-export class MissingVariables extends Problem<MissingVariables>()("MissingVariables", {
-  code: "MISSING_VARIABLES",
-  status: 400,
-  title: "Missing template variables"
-}, { missing: Schema.Array(Schema.String) }) {}
+/** A version diff over the line limit (both sides together): see `Diff.ts`. */
+export class DiffTooLarge extends Problem<DiffTooLarge>()("DiffTooLarge", {
+  code: "DIFF_TOO_LARGE",
+  status: 422,
+  title: "The versions are too large to diff"
+}, { lines: Schema.Number, max_lines: Schema.Number }) {}
 
 /** The playground request names nothing to render, or contradicts itself. */
 export class InvalidPlaygroundRequest extends Problem<InvalidPlaygroundRequest>()("InvalidPlaygroundRequest", {
@@ -114,7 +114,7 @@ export const promptsProblems = [
   VersionNotFound,
   VersionOfAnotherPrompt,
   InvalidRollout,
-  MissingVariables,
+  DiffTooLarge,
   InvalidPlaygroundRequest,
   UnknownProvider,
   ProviderAddressRefused,

@@ -9,6 +9,7 @@
  * visible without its event, nor the event without the change.
  */
 import { Context, Effect, Layer, TextDiff } from "effect"
+import { lineCount, lineDiff, maxDiffLines } from "./Diff.ts"
 import { isSqlError } from "effect/sql/SqlError"
 import type { SqlError } from "effect/sql/SqlError"
 import { SqlClient } from "effect/sql"
@@ -29,6 +30,7 @@ import type {
   UpdatePrompt
 } from "./Domain.ts"
 import {
+  DiffTooLarge,
   InvalidRollout,
   PromptKeyTaken,
   PromptNotFound,
@@ -101,7 +103,7 @@ export class Prompts extends Context.Service<Prompts, {
     id: string,
     from: string | undefined,
     to: string | undefined
-  ) => WithPrincipal<Diff, PromptNotFound | VersionNotFound | VersionOfAnotherPrompt>
+  ) => WithPrincipal<Diff, PromptNotFound | VersionNotFound | VersionOfAnotherPrompt | DiffTooLarge>
   readonly publish: (id: string, note: string | undefined) => WithPrincipal<PromptVersion, PromptNotFound>
   readonly rollback: (
     id: string,
@@ -374,7 +376,16 @@ export class Prompts extends Context.Service<Prompts, {
           })
         const before = yield* side(from, "live")
         const after = yield* side(to, "current")
-        const edits = TextDiff.lines(before.content, after.content, { maxEdits: 5000 })
+        // Bounded work (Diff.ts): one request must not hold the event loop.
+        const edits = lineDiff(before.content, after.content)
+        if (edits === undefined) {
+          const lines = lineCount(before.content) + lineCount(after.content)
+          return yield* new DiffTooLarge({
+            lines,
+            max_lines: maxDiffLines,
+            detail: `${before.name} and ${after.name} have ${lines} lines together; at most ${maxDiffLines} are diffed.`
+          })
+        }
         let added = 0
         let removed = 0
         const changes = edits.map((edit) => {
