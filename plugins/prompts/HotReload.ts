@@ -19,9 +19,10 @@
  * row whose process died disappears from the list 45 seconds after its last refresh.
  *
  * Connections that name a `namespace` (or `env`) get only that environment's changes; SDK
- * connections (`client` ending in `-sdk`) get only changes to what SDKs are served (publish,
- * rollback, rollout, delete), not working-copy edits, so their `update` callbacks fire only
- * when the content they would fetch changed.
+ * connections (`client` ending in `-sdk`) get only changes to what SDKs are served (in a
+ * `live` workspace every save too; in a `published` one publish, rollback, rollout, delete,
+ * not working-copy edits), so their `update` callbacks fire only when a re-fetch can give
+ * something new.
  *
  * Only changes are sent unasked (PromptOps's console reloads its prompt list on every frame):
  * the `hello` frame comes only with `?hello=1`, a `pong` only answers a `ping`; a `gap` frame
