@@ -13,11 +13,11 @@ export class PromptNotFound extends Problem<PromptNotFound>()("PromptNotFound", 
   title: "Prompt not found"
 }, { promptId: Schema.String }) {}
 
-/** `GET /api/sdk/prompts/:key`: no prompt with that key in that environment has a published version. */
+/** `GET /api/sdk/prompts/:key`: no prompt with that key in that environment has anything to serve (in a published-only workspace: a published version). */
 export class PublishedPromptNotFound extends Problem<PublishedPromptNotFound>()("PublishedPromptNotFound", {
   code: "PUBLISHED_PROMPT_NOT_FOUND",
   status: 404,
-  title: "No published prompt with that key in that environment"
+  title: "No prompt with that key in that environment to serve"
 }, { key: Schema.String, env: Schema.String }) {}
 
 export class PromptKeyTaken extends Problem<PromptKeyTaken>()("PromptKeyTaken", {

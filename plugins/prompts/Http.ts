@@ -56,7 +56,7 @@ export const PromptsSdkHttp = HttpApiBuilder.group(
             return yield* new PublishedPromptNotFound({
               key: params.key,
               env: fetch.env,
-              detail: `No published prompt with key ${params.key} in environment ${fetch.env}.`
+              detail: `No prompt with key ${params.key} in environment ${fetch.env} to serve (a published-only workspace serves published versions only).`
             })
           case "NotModified":
             return HttpServerResponse.empty({ status: 304, headers: cacheHeaders(result.etag) })
