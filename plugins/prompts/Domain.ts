@@ -262,7 +262,10 @@ export const ChangeEvent = Schema.Struct({
   version: Schema.NullOr(Schema.String),
   version_number: Schema.NullOr(Schema.Number),
   workspace_id: Schema.String,
-  /** Whether what SDKs are served changed (publish, rollback, rollout, delete), not just the working copy. */
+  /**
+   * Whether what SDKs are served changed: in a `live` workspace every create and save too; in a
+   * `published` one publish, rollback, rollout, delete and a change of serving mode.
+   */
   served: Schema.Boolean,
   /** Position in the organization's change stream: reconnect with `?since=<seq>` to catch up. */
   seq: Schema.Number
