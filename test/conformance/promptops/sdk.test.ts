@@ -86,6 +86,40 @@ describe("PromptOps conformance: SDKs", () => {
         assert.strictEqual((yield* nodeGetPrompt(token, "sdk.demo")).status, 404)
       }))
 
+    it.effect("passes the Node SDK's app example: 404 before setup, created into workspace 'default', served, hot-reloaded on a console save", () =>
+      Effect.gen(function*() {
+        const kit = yield* TestKit.TrellisTest
+        const token = kit.adminToken
+        const key = freshKey("support.reply")
+        // ensureDemoPrompt(): anything but 2xx or 404 is an error.
+        assert.strictEqual((yield* nodeGetPrompt(token, key)).status, 404)
+        const created = yield* exampleApi(token, "/api/prompts", "POST", {
+          key,
+          name: "Support reply",
+          content: "You are a support agent for {{product}}.\nReply in a {{tone}} tone.\n\nCustomer message:\n{{message}}",
+          env: "prod",
+          model: "gpt-4o",
+          workspace_id: "default"
+        })
+        assert.strictEqual(created.status, 200, created.text)
+        const ticket = { product: "PromptOps", tone: "friendly", message: "why?" }
+        const served = yield* nodeGetPrompt(token, key)
+        assert.strictEqual(served.status, 200, served.text)
+        assert.include(renderTemplate(served.json.content, ticket), "support agent for PromptOps")
+        const socket = yield* Effect.promise(() =>
+          connect(wsUrl(kit.baseUrl, new URLSearchParams({ token, client: "node-sdk", namespace: "prod", app: "support-assistant" })))
+        )
+        const clients = yield* consoleCall<{ data: ReadonlyArray<{ app: string; client_type: string }> }>("GET", "/clients", token)
+        assert.isTrue(clients.json.data.some((c) => c.app === "support-assistant" && c.client_type === "node-sdk"))
+        // "edit the prompt in the PromptOps UI and save": the whole form goes back.
+        const loaded = yield* consoleCall<{ data: Record<string, unknown> }>("GET", `/prompts/${created.json.data.id}`, token)
+        yield* consoleCall("PUT", `/prompts/${created.json.data.id}`, token, { ...loaded.json.data, content: "Be brief about {{product}}." })
+        const event = yield* Effect.promise(() => socket.until((f) => f.key === key))
+        assert.strictEqual(event.type, "prompt.updated")
+        assert.strictEqual(renderTemplate((yield* nodeGetPrompt(token, key)).json.content, ticket), "Be brief about PromptOps.")
+        socket.close()
+      }))
+
     it.effect("serves the Python SDK the same, and its socket (python-sdk) gets the save", () =>
       Effect.gen(function*() {
         const kit = yield* TestKit.TrellisTest
