@@ -10,7 +10,7 @@ import { Effect } from "effect"
 import * as TestKit from "trellis/testing"
 import { PromptsPlugin } from "../../../plugins/prompts/Plugin.ts"
 import { connect } from "../../../plugins/prompts/test/wsClient.ts"
-import { consoleCall, freshKey, send, wsUrl } from "./support.ts"
+import { consoleCall, freshKey, send, wsUrl } from "./promptsSupport.ts"
 
 interface SdkPrompt {
   readonly key: string
