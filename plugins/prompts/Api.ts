@@ -3,9 +3,9 @@
  * resources come wrapped in `{ "data": ... }`, deletes answer `{ "ok": true }`, creates
  * answer 200. Errors are problem+json like everywhere in Trellis.
  *
- * Authorization: reads need `prompts:read` (viewer), writes `prompts:write` (editor), and
- * publishing and rolling back are their own permission (`prompts:publish`: an admin, or a key
- * holding that scope). A workspace's provider configuration (it holds a provider API key) is an
+ * Authorization: reads need `prompts:read` (viewer), writes `prompts:write` (editor);
+ * publishing, rolling back and rollouts are editor-level too, but a service key needs the
+ * separate scope `prompts:publish` for them. A workspace's provider configuration (it holds a provider API key) is an
  * organization setting: admins only, never a service key, whatever its scopes. `/ws`
  * authenticates itself from `?token=` (browsers cannot set headers on a WebSocket), so its
  * group carries no middleware.
@@ -27,6 +27,8 @@ import {
   PlaygroundRunRequest,
   PlaygroundRunResponse,
   Prompt,
+  PromptSettings,
+  PromptSettingsInput,
   ProviderConfig,
   ProviderConfigInput,
   ProvidersList,
@@ -42,10 +44,10 @@ import {
   WorkspaceQuery
 } from "./Domain.ts"
 import {
+  DiffTooLarge,
   InvalidPlaygroundRequest,
   InvalidProviderConfig,
   InvalidRollout,
-  MissingVariables,
   PromptKeyTaken,
   PromptNotFound,
   ProviderAddressRefused,
@@ -60,8 +62,11 @@ import {
 
 const read = Requirement.read("prompts")
 const write = Requirement.write("prompts")
-/** Publishing is its own permission: an admin, or a service key with `prompts:publish`. */
-const publish = Requirement.custom("admin", "prompts:publish")
+/**
+ * Publishing, rolling back and rollouts: editors and up (PromptOps: "write operations require
+ * the editor role or above"); a service key still needs its own scope, `prompts:publish`.
+ */
+const publish = Requirement.custom("editor", "prompts:publish")
 /** A workspace's provider configuration: organization admins; service keys never. */
 const providerRead = Requirement.admin()
 const providerWrite = Requirement.settings()
@@ -90,6 +95,16 @@ export class PromptsGroup extends HttpApiGroup.make("prompts")
       success: data(Prompt),
       error: [PromptNotFound, VersionNotFound, VersionOfAnotherPrompt]
     }).annotate(Requires, publish),
+    HttpApiEndpoint.get("getSettings", "/api/prompts/settings", {
+      // `?workspace=` (absent or empty: the default workspace). `serving`: `live` (default) or `published`.
+      query: WorkspaceQuery,
+      success: data(PromptSettings)
+    }).annotate(Requires, read),
+    HttpApiEndpoint.put("setSettings", "/api/prompts/settings", {
+      query: WorkspaceQuery,
+      payload: PromptSettingsInput,
+      success: data(PromptSettings)
+    }).annotate(Requires, Requirement.settings()),
     HttpApiEndpoint.get("get", "/api/prompts/:id", {
       params: { id: Schema.String },
       success: data(Prompt),
@@ -116,7 +131,7 @@ export class PromptsGroup extends HttpApiGroup.make("prompts")
       // `from` and `to`: a label (`v1`), a number, a version id, or `current` (the working copy).
       query: { from: Schema.optionalKey(Schema.String), to: Schema.optionalKey(Schema.String) },
       success: data(VersionDiff),
-      error: [PromptNotFound, VersionNotFound, VersionOfAnotherPrompt]
+      error: [PromptNotFound, VersionNotFound, VersionOfAnotherPrompt, DiffTooLarge]
     }).annotate(Requires, read),
     HttpApiEndpoint.get("getRollout", "/api/prompts/:id/rollout", {
       params: { id: Schema.String },
@@ -170,7 +185,6 @@ const playgroundRunErrors = [
   PublishedPromptNotFound,
   VersionNotFound,
   VersionOfAnotherPrompt,
-  MissingVariables,
   InvalidPlaygroundRequest,
   UnknownProvider,
   ProviderAddressRefused,
@@ -235,8 +249,9 @@ export class PromptsPlaygroundGroup extends HttpApiGroup.make("promptsPlayground
 /**
  * `GET /ws`: the hot-reload WebSocket. Authenticated by `?token=` (or a bearer header). Query:
  * `client` (`node-sdk`, `browser`...), `app`, `namespace` (or `env`: only that environment's
- * events), `since` (replay events after that sequence number). Each text frame is one
- * {@link ChangeEvent}; the first is `{"type":"hello","seq":<current>}`.
+ * events), `since` (replay events after that sequence number), `hello=1` (send
+ * `{"type":"hello","seq":<current>}` first; without it only changes are sent). Each text frame
+ * is one {@link ChangeEvent}.
  */
 export class PromptsHotReloadGroup extends HttpApiGroup.make("promptsHotReload")
   .annotate(WireDialect, WireDialect.promptOps)
@@ -248,7 +263,8 @@ export class PromptsHotReloadGroup extends HttpApiGroup.make("promptsHotReload")
         app: Schema.optionalKey(Schema.String),
         namespace: Schema.optionalKey(Schema.String),
         env: Schema.optionalKey(Schema.String),
-        since: Schema.optionalKey(Schema.String)
+        since: Schema.optionalKey(Schema.String),
+        hello: Schema.optionalKey(Schema.String)
       },
       success: ChangeEvent.pipe(HttpApiSchema.status(101)),
       error: [

@@ -25,8 +25,16 @@ export const Prompt = Schema.Struct({
   description: Schema.String,
   /** The working copy, with `{{variable}}` placeholders. SDKs get the live version instead. */
   content: Schema.String,
-  /** Label of the live (served) version, `v1`, `v2`...; `null` until the first publish. */
-  version: Schema.NullOr(Schema.String),
+  /**
+   * The working copy's version label, as PromptOps reads it: the label the client last sent
+   * (`v1`, `v2-beta`: the next publish snapshots under it); for a prompt never given one, the
+   * live version's label, or `v1` before the first publish (the next publish is then
+   * `v<version_number + 1>`).
+   */
+  version: Schema.String,
+  /** Label of the live (last published or rolled back to) version; `null` until the first publish. */
+  live_version: Schema.NullOr(Schema.String),
+  /** Trellis's number of the live version (unique per prompt); `null` until the first publish. */
   version_number: Schema.NullOr(Schema.Number),
   /** Number of the newest version (0 before the first publish). */
   latest_version_number: Schema.Number,
@@ -49,8 +57,13 @@ export const PromptVersion = Schema.Struct({
   id: Schema.String,
   prompt_id: Schema.String,
   key: Schema.String,
-  /** `v<number>`. */
+  /**
+   * The label it was published under: the working copy's label (`v1`, `v2-beta`), or
+   * `v<version_number>` for a prompt never given one. Labels may repeat; a label names the
+   * newest version carrying it.
+   */
   version: Schema.String,
+  /** Trellis's own number: unique per prompt, 1, 2, ... in publish order. */
   version_number: Schema.Number,
   env: Schema.String,
   name: Schema.String,
@@ -68,6 +81,12 @@ export const TagsInput = Schema.Union([Schema.String, Schema.Array(Schema.String
 
 const optionalText = (max: number) => Schema.optionalKey(Schema.String.check(Schema.isMaxLength(max)))
 
+/**
+ * A version label sent on create or update (`v1`, `v2-beta`): kept as the working copy's
+ * label, which the next publish snapshots under. Empty means "not given" (as in PromptOps).
+ */
+export const VersionLabel = Schema.String.check(Schema.isMaxLength(100))
+
 export const CreatePrompt = Schema.Struct({
   key: PromptKey,
   name: optionalText(500),
@@ -79,8 +98,8 @@ export const CreatePrompt = Schema.Struct({
   category: optionalText(200),
   tags: Schema.optionalKey(TagsInput),
   workspace_id: Schema.optionalKey(WorkspaceId),
-  /** Accepted for PromptOps compatibility and ignored: Trellis numbers versions itself. */
-  version: Schema.optionalKey(Schema.String)
+  /** The working copy's version label (see `Prompt.version`); empty or absent keeps it. */
+  version: Schema.optionalKey(VersionLabel)
 })
 export type CreatePrompt = typeof CreatePrompt.Type
 
@@ -95,8 +114,8 @@ export const UpdatePrompt = Schema.Struct({
   category: optionalText(200),
   tags: Schema.optionalKey(TagsInput),
   workspace_id: Schema.optionalKey(WorkspaceId),
-  /** Accepted for PromptOps compatibility and ignored: Trellis numbers versions itself. */
-  version: Schema.optionalKey(Schema.String)
+  /** The working copy's version label (see `Prompt.version`); empty or absent keeps it. */
+  version: Schema.optionalKey(VersionLabel)
 })
 export type UpdatePrompt = typeof UpdatePrompt.Type
 
@@ -178,7 +197,10 @@ export const SdkPrompt = Schema.Struct({
   content: Schema.String,
   /** The variant letter (`A`, `B`, ...) when a rollout chose the version. */
   variant: Schema.optionalKey(Schema.String),
-  version_number: Schema.Number,
+  /** The published version's number; `null` when the working copy is served (`serving: "live"`). */
+  version_number: Schema.NullOr(Schema.Number),
+  /** The workspace's serving mode: `live` (the working copy) or `published` (the live version). */
+  serving: Schema.Literals(["live", "published"]),
   rollout_id: Schema.NullOr(Schema.String),
   /** Whether every call with the same stickiness value gets this version. */
   sticky: Schema.Boolean,
@@ -240,7 +262,10 @@ export const ChangeEvent = Schema.Struct({
   version: Schema.NullOr(Schema.String),
   version_number: Schema.NullOr(Schema.Number),
   workspace_id: Schema.String,
-  /** Whether what SDKs are served changed (publish, rollback, rollout, delete), not just the working copy. */
+  /**
+   * Whether what SDKs are served changed: in a `live` workspace every create and save too; in a
+   * `published` one publish, rollback, rollout, delete and a change of serving mode.
+   */
   served: Schema.Boolean,
   /** Position in the organization's change stream: reconnect with `?since=<seq>` to catch up. */
   seq: Schema.Number
@@ -285,7 +310,9 @@ export const PlaygroundResult = Schema.Struct({
 export const PlaygroundRunResponse = Schema.Struct({
   rendered: Schema.String,
   result: PlaygroundResult,
-  run_id: Schema.String
+  run_id: Schema.String,
+  /** Variables the template uses that the request did not give: left as `{{name}}` in `rendered`. */
+  missing_variables: Schema.Array(Schema.String)
 })
 
 /** `?workspace=`: which workspace's provider configuration (empty or absent: the default one). */
@@ -371,3 +398,27 @@ export const LlmUsage = Schema.Struct({
 })
 
 export const Ok = Schema.Struct({ ok: Schema.Boolean })
+
+/** How a workspace's prompts are served to SDKs: the working copy (PromptOps) or published versions only. */
+export const ServingMode = Schema.Literals(["live", "published"])
+export type ServingMode = typeof ServingMode.Type
+
+/** A workspace's prompt settings (`GET /api/prompts/settings?workspace=`). */
+export const PromptSettings = Schema.Struct({
+  workspace_id: Schema.String,
+  /**
+   * `live` (default, as PromptOps): SDK fetch serves the working copy right after every save;
+   * `published`: only published versions are served (publishing is a release gate).
+   * An enabled rollout chooses among published versions in both modes.
+   */
+  serving: ServingMode,
+  /** Who last changed them, and when; `null` while the defaults apply. */
+  updated_by: Schema.NullOr(Schema.String),
+  updated_at: Schema.NullOr(Timestamp)
+})
+export type PromptSettings = typeof PromptSettings.Type
+
+export const PromptSettingsInput = Schema.Struct({
+  serving: ServingMode
+})
+export type PromptSettingsInput = typeof PromptSettingsInput.Type

@@ -13,11 +13,11 @@ export class PromptNotFound extends Problem<PromptNotFound>()("PromptNotFound", 
   title: "Prompt not found"
 }, { promptId: Schema.String }) {}
 
-/** `GET /api/sdk/prompts/:key`: no prompt with that key in that environment has a published version. */
+/** `GET /api/sdk/prompts/:key`: no prompt with that key in that environment has anything to serve (in a published-only workspace: a published version). */
 export class PublishedPromptNotFound extends Problem<PublishedPromptNotFound>()("PublishedPromptNotFound", {
   code: "PUBLISHED_PROMPT_NOT_FOUND",
   status: 404,
-  title: "No published prompt with that key in that environment"
+  title: "No prompt with that key in that environment to serve"
 }, { key: Schema.String, env: Schema.String }) {}
 
 export class PromptKeyTaken extends Problem<PromptKeyTaken>()("PromptKeyTaken", {
@@ -46,12 +46,12 @@ export class InvalidRollout extends Problem<InvalidRollout>()("InvalidRollout", 
   title: "Invalid rollout"
 }, { errors: Schema.Array(FieldIssue) }) {}
 
-/** The playground was given a template that uses variables it did not supply. */
-export class MissingVariables extends Problem<MissingVariables>()("MissingVariables", {
-  code: "MISSING_VARIABLES",
-  status: 400,
-  title: "Missing template variables"
-}, { missing: Schema.Array(Schema.String) }) {}
+/** A version diff over the line limit (both sides together): see `Diff.ts`. */
+export class DiffTooLarge extends Problem<DiffTooLarge>()("DiffTooLarge", {
+  code: "DIFF_TOO_LARGE",
+  status: 422,
+  title: "The versions are too large to diff"
+}, { lines: Schema.Number, max_lines: Schema.Number }) {}
 
 /** The playground request names nothing to render, or contradicts itself. */
 export class InvalidPlaygroundRequest extends Problem<InvalidPlaygroundRequest>()("InvalidPlaygroundRequest", {
@@ -114,7 +114,7 @@ export const promptsProblems = [
   VersionNotFound,
   VersionOfAnotherPrompt,
   InvalidRollout,
-  MissingVariables,
+  DiffTooLarge,
   InvalidPlaygroundRequest,
   UnknownProvider,
   ProviderAddressRefused,

@@ -19,9 +19,14 @@
  * row whose process died disappears from the list 45 seconds after its last refresh.
  *
  * Connections that name a `namespace` (or `env`) get only that environment's changes; SDK
- * connections (`client` ending in `-sdk`) get only changes to what SDKs are served (publish,
- * rollback, rollout, delete), not working-copy edits, so their `update` callbacks fire only
- * when the content they would fetch changed.
+ * connections (`client` ending in `-sdk`) get only changes to what SDKs are served (in a
+ * `live` workspace every save too; in a `published` one publish, rollback, rollout, delete,
+ * not working-copy edits), so their `update` callbacks fire only when a re-fetch can give
+ * something new.
+ *
+ * Only changes are sent unasked (PromptOps's console reloads its prompt list on every frame):
+ * the `hello` frame comes only with `?hello=1`, a `pong` only answers a `ping`; a `gap` frame
+ * (only after `?since=`) does mean that something changed.
  */
 import { Context, Effect, Layer, Option, Schedule, Stream } from "effect"
 import { HttpServerResponse } from "effect/http"
@@ -38,6 +43,8 @@ export interface ConnectionParams {
   readonly token?: string | undefined
   readonly client?: string | undefined
   readonly app?: string | undefined
+  /** `1` / `true`: send the `hello` frame first. */
+  readonly hello?: string | undefined
   readonly namespace?: string | undefined
   readonly env?: string | undefined
   readonly since?: string | undefined
@@ -172,8 +179,11 @@ export class HotReload extends Context.Service<HotReload, {
             Effect.sync(() => connections.delete(connection.id)).pipe(Effect.andThen(unregister(connection.id)))
           )
 
-          // The first frame has no `key`, so SDKs ignore it; it tells where the stream is.
-          yield* writer.write(JSON.stringify({ type: "hello", client_id: connection.id, seq: current, since }))
+          // Only on request (`?hello=1`): PromptOps's console reloads its list on every frame,
+          // so nothing but changes is sent unasked. It tells where the stream is.
+          if (wantsHello(params.hello)) {
+            yield* writer.write(JSON.stringify({ type: "hello", client_id: connection.id, seq: current, since }))
+          }
 
           const push = events.subscribeWithGaps(stream, since).pipe(
             Stream.runForEach((delivery) => {
@@ -253,3 +263,6 @@ export class HotReload extends Context.Service<HotReload, {
     })
   )
 }
+
+const wantsHello = (value: string | undefined): boolean =>
+  value !== undefined && ["1", "true", "yes"].includes(value.trim().toLowerCase())

@@ -22,6 +22,9 @@ export const PromptsHttp = HttpApiBuilder.group(
       .handle("create", ({ payload }) => Effect.map(prompts.create(payload), (data) => ({ data })))
       .handle("publish", ({ payload }) => Effect.map(prompts.publish(payload.id, payload.note), (data) => ({ data })))
       .handle("rollback", ({ payload }) => Effect.map(prompts.rollback(payload.id, payload.version), (data) => ({ data })))
+      .handle("getSettings", ({ query }) => Effect.map(prompts.settings(query.workspace ?? ""), (data) => ({ data })))
+      .handle("setSettings", ({ payload, query }) =>
+        Effect.map(prompts.setSettings(query.workspace ?? "", payload), (data) => ({ data })))
       .handle("get", ({ params }) => Effect.map(prompts.get(params.id), (data) => ({ data })))
       .handle("update", ({ params, payload }) => Effect.map(prompts.update(params.id, payload), (data) => ({ data })))
       .handle("remove", ({ params }) => Effect.as(prompts.remove(params.id), { ok: true }))
@@ -53,7 +56,7 @@ export const PromptsSdkHttp = HttpApiBuilder.group(
             return yield* new PublishedPromptNotFound({
               key: params.key,
               env: fetch.env,
-              detail: `No published prompt with key ${params.key} in environment ${fetch.env}.`
+              detail: `No prompt with key ${params.key} in environment ${fetch.env} to serve (a published-only workspace serves published versions only).`
             })
           case "NotModified":
             return HttpServerResponse.empty({ status: 304, headers: cacheHeaders(result.etag) })

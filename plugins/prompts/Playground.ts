@@ -4,8 +4,8 @@
  * and record the call in the run log (`prompts.runs`: provider, model, tokens, latency,
  * outcome), which `GET /api/v1/llm-usage` sums per day and model.
  *
- * Unlike the SDKs' `render`, the playground refuses a template whose variables were not all
- * given: a 400 naming each missing one.
+ * Like PromptOps (and the SDKs' `render`), a variable the request does not give is left as
+ * `{{name}}`; the answer names each in `missing_variables`.
  *
  * An `openai` call uses the configuration of the prompt's workspace (or, for inline content,
  * of the request's `workspace_id`) when an admin saved one, else the environment's; the
@@ -19,7 +19,6 @@ import { CurrentPrincipal } from "trellis/plugin"
 import type { PlaygroundRunRequest } from "./Domain.ts"
 import {
   InvalidPlaygroundRequest,
-  MissingVariables,
   PromptNotFound,
   ProviderAddressRefused,
   ProviderFailed,
@@ -46,6 +45,8 @@ export interface RunResponse {
     readonly latency_ms: number
   }
   readonly run_id: string
+  /** Variables the template uses that the request did not give (left as `{{name}}`). */
+  readonly missing_variables: ReadonlyArray<string>
 }
 
 export type RunError =
@@ -53,7 +54,6 @@ export type RunError =
   | PublishedPromptNotFound
   | VersionNotFound
   | VersionOfAnotherPrompt
-  | MissingVariables
   | InvalidPlaygroundRequest
   | UnknownProvider
   | ProviderAddressRefused
@@ -188,13 +188,8 @@ export class Playground extends Context.Service<Playground, {
         }
         const source = yield* template(request)
         const variables = request.variables ?? {}
+        // As PromptOps renders: an unknown `{{name}}` stays as it is; the answer lists it.
         const missing = missingVariables(source.content, variables)
-        if (missing.length > 0) {
-          return yield* new MissingVariables({
-            missing,
-            detail: `Missing variable${missing.length === 1 ? "" : "s"}: ${missing.join(", ")}.`
-          })
-        }
         const rendered = render(source.content, variables)
         const model = request.model ?? (source.model === "" ? undefined : source.model)
         const completionRequest: Providers.CompletionRequest = { model, prompt: rendered }
@@ -205,7 +200,7 @@ export class Playground extends Context.Service<Playground, {
             model
           })
           : undefined
-        return { principal, provider, source, rendered, completionRequest, target }
+        return { principal, provider, source, rendered, missing, completionRequest, target }
       })
 
       /** A provider error before any output: a problem (and, for a failed call, an `error` run). */
@@ -270,7 +265,8 @@ export class Playground extends Context.Service<Playground, {
             output_tokens: completion.outputTokens,
             latency_ms: latencyMs
           },
-          run_id: runId
+          run_id: runId,
+          missing_variables: context.missing
         } satisfies RunResponse
       })
 

@@ -11,6 +11,7 @@ import { HotReload } from "./HotReload.ts"
 import { PromptsHotReloadHttp, PromptsHttp, PromptsPlaygroundHttp, PromptsSdkHttp } from "./Http.ts"
 import { migration as createPrompts } from "./migrations/0001_create_prompts.ts"
 import { migration as createProviderConfigs } from "./migrations/0002_create_provider_configs.ts"
+import { migration as labelsAndServing } from "./migrations/0003_labels_and_serving.ts"
 import { Playground } from "./Playground.ts"
 import { Prompts } from "./Prompts.ts"
 import { PromptsRpcs } from "./Rpc.ts"
@@ -30,7 +31,7 @@ export const PromptsPlugin = Plugin.make({
   description: "PromptOps-compatible prompts: versions, publishing, sticky gray-release rollouts, SDK fetch, hot reload, playground",
   groups: [PromptsGroup, PromptsSdkGroup, PromptsPlaygroundGroup, PromptsHotReloadGroup],
   rpc: PromptsRpcs,
-  migrations: [createPrompts, createProviderConfigs],
+  migrations: [createPrompts, createProviderConfigs, labelsAndServing],
   problems: promptsProblems,
   scopes: ["prompts:read", "prompts:write", "prompts:publish", "prompts:run"],
   layer: Layer.mergeAll(PromptsHttp, PromptsSdkHttp, PromptsPlaygroundHttp, PromptsHotReloadHttp, PromptsRpcHandlers, SdkFastRoute).pipe(

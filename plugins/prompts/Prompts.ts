@@ -9,6 +9,7 @@
  * visible without its event, nor the event without the change.
  */
 import { Context, Effect, Layer, TextDiff } from "effect"
+import { lineCount, lineDiff, maxDiffLines } from "./Diff.ts"
 import { isSqlError } from "effect/sql/SqlError"
 import type { SqlError } from "effect/sql/SqlError"
 import { SqlClient } from "effect/sql"
@@ -20,12 +21,16 @@ import type { ChangeData, InvalidationData } from "./Streams.ts"
 import type {
   CreatePrompt,
   Prompt,
+  PromptSettings,
+  PromptSettingsInput,
   PromptVersion,
   Rollout,
   RolloutInput,
+  ServingMode,
   UpdatePrompt
 } from "./Domain.ts"
 import {
+  DiffTooLarge,
   InvalidRollout,
   PromptKeyTaken,
   PromptNotFound,
@@ -36,10 +41,11 @@ import {
 /** Most variants a rollout may have. */
 export const maxVariants = 10
 
-/** A published version as SDKs are served it. */
+/** What SDKs are served: a published version, or (`serving: "live"`) the working copy (`number: null`). */
 export interface ServedVersion {
   readonly id: string
-  readonly number: number
+  readonly number: number | null
+  readonly label: string
   readonly content: string
   readonly model: string
 }
@@ -50,11 +56,14 @@ export interface ServedPrompt {
   readonly workspaceId: string
   readonly key: string
   readonly env: string
+  /** The workspace's serving mode. */
+  readonly serving: ServingMode
+  /** Without an enabled rollout, what is served: the working copy (`live`) or the live version. */
   readonly live: ServedVersion
   readonly rollout: {
     readonly id: string
     readonly salt: string
-    readonly variants: ReadonlyArray<ServedVersion & { readonly weightBp: number }>
+    readonly variants: ReadonlyArray<ServedVersion & { readonly number: number; readonly weightBp: number }>
   } | null
 }
 
@@ -94,7 +103,7 @@ export class Prompts extends Context.Service<Prompts, {
     id: string,
     from: string | undefined,
     to: string | undefined
-  ) => WithPrincipal<Diff, PromptNotFound | VersionNotFound | VersionOfAnotherPrompt>
+  ) => WithPrincipal<Diff, PromptNotFound | VersionNotFound | VersionOfAnotherPrompt | DiffTooLarge>
   readonly publish: (id: string, note: string | undefined) => WithPrincipal<PromptVersion, PromptNotFound>
   readonly rollback: (
     id: string,
@@ -103,9 +112,14 @@ export class Prompts extends Context.Service<Prompts, {
   readonly getRollout: (id: string) => WithPrincipal<Rollout | null, PromptNotFound>
   readonly setRollout: (id: string, input: RolloutInput) => WithPrincipal<Rollout, PromptNotFound | InvalidRollout>
   readonly deleteRollout: (id: string) => WithPrincipal<void, PromptNotFound>
+  /** A workspace's prompt settings (the defaults when none were saved). */
+  readonly settings: (workspace: string) => WithPrincipal<PromptSettings, never>
+  /** Changes a workspace's settings; SDK caches and `/ws` clients learn of it. */
+  readonly setSettings: (workspace: string, input: PromptSettingsInput) => WithPrincipal<PromptSettings, never>
   /**
    * What SDKs are served for `key` in `env`: the prompt in `workspace` when given, else the one
-   * in the default workspace, else the oldest. `null` when none has a published version.
+   * in the default workspace, else the oldest, among those that have something to serve (in a
+   * `published` workspace: a published version). `null` when none has.
    */
   readonly served: (
     organizationId: string,
@@ -124,8 +138,8 @@ export class Prompts extends Context.Service<Prompts, {
 
       const promptColumns = sql.literal(`
         p.id, p.workspace_id, p.key, p.env, p.name, p.description, p.content, p.model, p.category,
-        p.tags, p.latest_version_number, p.created_by, p.updated_by, p.created_at, p.updated_at,
-        v.number AS live_number, v.content AS live_content, v.model AS live_model`)
+        p.tags, p.latest_version_number, p.version_label, p.created_by, p.updated_by, p.created_at, p.updated_at,
+        v.number AS live_number, v.label AS live_label, v.content AS live_content, v.model AS live_model`)
       const promptFrom = sql.literal(
         "prompts.prompts p LEFT JOIN prompts.versions v ON v.id = p.live_version_id"
       )
@@ -144,7 +158,7 @@ export class Prompts extends Context.Service<Prompts, {
             : Effect.succeed(row))
 
       const versionColumns = sql.literal(
-        "id, prompt_id, number, key, env, name, model, content, note, created_by, created_at"
+        "id, prompt_id, number, label, key, env, name, model, content, note, created_by, created_at"
       )
 
       /** Records the change for `/ws` and for every process's SDK cache, in the caller's transaction. */
@@ -167,11 +181,19 @@ export class Prompts extends Context.Service<Prompts, {
         id: row.id,
         key: row.key,
         env: row.env,
-        version: row.live_number === null ? null : label(row.live_number),
+        version: workingLabel(row),
         version_number: row.live_number,
         workspace_id: row.workspace_id,
         served
       })
+
+      /** The workspace's serving mode (`live` unless set otherwise). */
+      const servingOf = (organizationId: string, workspaceId: string) =>
+        Effect.map(
+          sql<{ readonly serving: string }>`SELECT serving FROM prompts.workspace_settings
+            WHERE organization_id = ${organizationId} AND workspace_id = ${workspaceId}`,
+          (rows): ServingMode => rows[0]?.serving === "published" ? "published" : "live"
+        )
 
       const uniqueKey = (key: string, env: string, workspaceId: string) =>
         <A, E, R>(self: Effect.Effect<A, E, R>) =>
@@ -186,9 +208,19 @@ export class Prompts extends Context.Service<Prompts, {
               : Effect.fail(error)
           ))
 
-      /** A version of `promptId` by label, number or id. */
+      /**
+       * A version of `promptId` by label (the newest version carrying it: labels may repeat),
+       * else by number (`2`, `"2"`, `"v2"`), else by id.
+       */
       const resolveVersion = (organizationId: string, promptId: string, ref: string | number) =>
         Effect.gen(function*() {
+          if (typeof ref === "string" && ref.trim() !== "") {
+            const byLabel = yield* sql<VersionRow>`SELECT ${versionColumns} FROM prompts.versions
+              WHERE organization_id = ${organizationId} AND prompt_id = ${promptId}
+                AND COALESCE(label, 'v' || number) = ${ref.trim()}
+              ORDER BY number DESC LIMIT 1`
+            if (byLabel[0] !== undefined) return byLabel[0]
+          }
           const parsed = parseVersionRef(ref)
           if (parsed._tag === "Number") {
             const rows = yield* sql<VersionRow>`SELECT ${versionColumns} FROM prompts.versions
@@ -244,13 +276,15 @@ export class Prompts extends Context.Service<Prompts, {
         const workspaceId = input.workspace_id ?? ""
         return yield* sql.withTransaction(Effect.gen(function*() {
           yield* sql`INSERT INTO prompts.prompts
-            (id, organization_id, workspace_id, key, env, name, description, content, model, category, tags, created_by, updated_by)
+            (id, organization_id, workspace_id, key, env, name, description, content, model, category, tags, version_label, created_by, updated_by)
             VALUES (${id}, ${org}, ${workspaceId}, ${input.key}, ${env}, ${input.name ?? ""}, ${input.description ?? ""},
               ${input.content ?? ""}, ${input.model ?? ""}, ${input.category ?? ""},
-              ${JSON.stringify(normalizeTags(input.tags))}::jsonb, ${principal.id}, ${principal.id})`
+              ${JSON.stringify(normalizeTags(input.tags))}::jsonb, ${givenLabel(input.version)}, ${principal.id}, ${principal.id})`
           const row = yield* Effect.orDie(findPrompt(org, id))
-          yield* audit.record("prompts.prompt.create", { type: "prompt", id }, { key: row.key, env: row.env })
-          yield* emit(org, changeOf("prompt.created", row, false), [{ key: row.key, env: row.env }])
+          yield* audit.record("prompts.prompt.create", { type: "prompt", id }, { key: row.key, env: row.env, version: workingLabel(row) })
+          // In a `live` workspace SDKs are served the new prompt at once.
+          const live = (yield* servingOf(org, workspaceId)) === "live"
+          yield* emit(org, changeOf("prompt.created", row, live), [{ key: row.key, env: row.env }])
           return toPrompt(row)
         })).pipe(uniqueKey(input.key, env, workspaceId), catchSql)
       })
@@ -269,12 +303,13 @@ export class Prompts extends Context.Service<Prompts, {
             content: input.content ?? before.content,
             model: input.model ?? before.model,
             category: input.category ?? before.category,
-            tags: input.tags === undefined ? before.tags : normalizeTags(input.tags)
+            tags: input.tags === undefined ? before.tags : normalizeTags(input.tags),
+            version_label: givenLabel(input.version) ?? before.version_label
           }
           yield* sql`UPDATE prompts.prompts SET
               key = ${next.key}, env = ${next.env}, workspace_id = ${next.workspace_id}, name = ${next.name},
               description = ${next.description}, content = ${next.content}, model = ${next.model},
-              category = ${next.category}, tags = ${JSON.stringify(next.tags)}::jsonb,
+              category = ${next.category}, tags = ${JSON.stringify(next.tags)}::jsonb, version_label = ${next.version_label},
               updated_by = ${principal.id}, updated_at = now()
             WHERE organization_id = ${org} AND id = ${id}`.pipe(uniqueKey(next.key, next.env, next.workspace_id))
           const row = yield* findPrompt(org, id)
@@ -282,11 +317,15 @@ export class Prompts extends Context.Service<Prompts, {
           yield* audit.record("prompts.prompt.update", { type: "prompt", id }, {
             key: row.key,
             env: row.env,
-            fields: Object.keys(input).filter((name) => name !== "version")
+            fields: Object.keys(input),
+            version: workingLabel(row)
           })
+          // A `live` workspace serves the working copy: every save changes what SDKs get.
+          const live = (yield* servingOf(org, row.workspace_id)) === "live" ||
+            (moved && (yield* servingOf(org, before.workspace_id)) === "live")
           yield* emit(
             org,
-            changeOf("prompt.updated", row, moved && row.live_number !== null),
+            changeOf("prompt.updated", row, live || (moved && row.live_number !== null)),
             moved ? [{ key: before.key, env: before.env }, { key: row.key, env: row.env }] : [{ key: row.key, env: row.env }]
           )
           return toPrompt(row)
@@ -333,11 +372,20 @@ export class Prompts extends Context.Service<Prompts, {
               return { name: "current", content: prompt.content }
             }
             const row = yield* resolveVersion(org, id, wanted === "live" ? prompt.live_number ?? 0 : wanted)
-            return { name: label(row.number), content: row.content }
+            return { name: versionLabelOf(row), content: row.content }
           })
         const before = yield* side(from, "live")
         const after = yield* side(to, "current")
-        const edits = TextDiff.lines(before.content, after.content, { maxEdits: 5000 })
+        // Bounded work (Diff.ts): one request must not hold the event loop.
+        const edits = lineDiff(before.content, after.content)
+        if (edits === undefined) {
+          const lines = lineCount(before.content) + lineCount(after.content)
+          return yield* new DiffTooLarge({
+            lines,
+            max_lines: maxDiffLines,
+            detail: `${before.name} and ${after.name} have ${lines} lines together; at most ${maxDiffLines} are diffed.`
+          })
+        }
         let added = 0
         let removed = 0
         const changes = edits.map((edit) => {
@@ -363,10 +411,12 @@ export class Prompts extends Context.Service<Prompts, {
         return yield* sql.withTransaction(Effect.gen(function*() {
           const prompt = yield* findPrompt(org, id, true)
           const number = prompt.latest_version_number + 1
+          // The working copy's label as the client set it (PromptOps), else `v<number>`.
+          const versionLabel = prompt.version_label ?? label(number)
           const versionId = crypto.randomUUID()
           const rows = yield* sql<VersionRow>`INSERT INTO prompts.versions
-              (id, organization_id, prompt_id, number, key, env, name, model, content, note, created_by)
-            VALUES (${versionId}, ${org}, ${id}, ${number}, ${prompt.key}, ${prompt.env}, ${prompt.name}, ${prompt.model},
+              (id, organization_id, prompt_id, number, label, key, env, name, model, content, note, created_by)
+            VALUES (${versionId}, ${org}, ${id}, ${number}, ${versionLabel}, ${prompt.key}, ${prompt.env}, ${prompt.name}, ${prompt.model},
               ${prompt.content}, ${note ?? ""}, ${principal.id})
             RETURNING ${versionColumns}`
           yield* sql`UPDATE prompts.prompts SET live_version_id = ${versionId}, latest_version_number = ${number},
@@ -375,12 +425,13 @@ export class Prompts extends Context.Service<Prompts, {
           yield* audit.record("prompts.prompt.publish", { type: "prompt", id }, {
             key: prompt.key,
             env: prompt.env,
-            version: label(number),
+            version: versionLabel,
+            versionNumber: number,
             versionId
           })
           yield* emit(org, {
             ...changeOf("prompt.published", prompt, true),
-            version: label(number),
+            version: versionLabel,
             version_number: number
           }, [{ key: prompt.key, env: prompt.env }])
           return toVersion(rows[0])
@@ -395,15 +446,18 @@ export class Prompts extends Context.Service<Prompts, {
           const target = yield* resolveVersion(org, id, ref)
           // As in PromptOps the working copy gets the version's content; in Trellis the version
           // also becomes the live one, so SDKs are served it at once.
+          // A prompt with a client-set label takes the version's label too (PromptOps).
           yield* sql`UPDATE prompts.prompts SET live_version_id = ${target.id}, content = ${target.content},
-              model = ${target.model}, updated_by = ${principal.id}, updated_at = now()
+              model = ${target.model}, version_label = ${prompt.version_label === null ? null : versionLabelOf(target)},
+              updated_by = ${principal.id}, updated_at = now()
             WHERE organization_id = ${org} AND id = ${id}`
           const row = yield* findPrompt(org, id)
           yield* audit.record("prompts.prompt.rollback", { type: "prompt", id }, {
             key: prompt.key,
             env: prompt.env,
-            from: prompt.live_number === null ? null : label(prompt.live_number),
-            to: label(target.number)
+            from: liveLabel(prompt),
+            to: versionLabelOf(target),
+            toNumber: target.number
           })
           yield* emit(org, changeOf("prompt.rolled_back", row, true), [{ key: row.key, env: row.env }])
           return toPrompt(row)
@@ -432,8 +486,8 @@ export class Prompts extends Context.Service<Prompts, {
         const org = principal.organizationId
         return yield* sql.withTransaction(Effect.gen(function*() {
           const prompt = yield* findPrompt(org, id, true)
-          const published = yield* sql<{ readonly id: string; readonly number: number }>`
-            SELECT id, number FROM prompts.versions WHERE organization_id = ${org} AND prompt_id = ${id}`
+          const published = yield* sql<{ readonly id: string; readonly number: number; readonly label: string | null }>`
+            SELECT id, number, label FROM prompts.versions WHERE organization_id = ${org} AND prompt_id = ${id}`
           const otherIds = (refs: ReadonlyArray<string>) =>
             refs.length === 0
               ? Effect.succeed(new Set<string>())
@@ -504,16 +558,30 @@ export class Prompts extends Context.Service<Prompts, {
         env: string,
         workspace: string | undefined
       ) {
-        const rows = yield* sql<ServedRow>`SELECT p.id, p.workspace_id, p.key, p.env,
-            v.id AS version_id, v.number, v.content, v.model
-          FROM prompts.prompts p JOIN prompts.versions v ON v.id = p.live_version_id
+        const rows = yield* sql<ServedRow>`SELECT p.id, p.workspace_id, p.key, p.env, p.content AS working_content,
+            p.model AS working_model, p.version_label, COALESCE(s.serving, 'live') AS serving,
+            v.id AS version_id, v.number, v.label, v.content, v.model
+          FROM prompts.prompts p
+          LEFT JOIN prompts.versions v ON v.id = p.live_version_id
+          LEFT JOIN prompts.workspace_settings s ON s.organization_id = p.organization_id AND s.workspace_id = p.workspace_id
           WHERE p.organization_id = ${organizationId} AND p.key = ${key} AND p.env = ${env}
+            AND (v.id IS NOT NULL OR COALESCE(s.serving, 'live') = 'live')
             ${workspace === undefined ? sql.literal("") : sql`AND p.workspace_id = ${workspace}`}
           ORDER BY (p.workspace_id = '') DESC, p.created_at, p.id
           LIMIT 1`
         const row = rows[0]
         if (row === undefined) return null
-        const live: ServedVersion = { id: row.version_id, number: row.number, content: row.content, model: row.model }
+        const serving: ServingMode = row.serving === "published" ? "published" : "live"
+        const liveVersionLabel = row.number === null ? null : row.label ?? label(row.number)
+        const live: ServedVersion = serving === "live" || row.version_id === null || row.number === null
+          ? {
+            id: row.id,
+            number: null,
+            label: row.version_label ?? liveVersionLabel ?? "v1",
+            content: row.working_content,
+            model: row.working_model
+          }
+          : { id: row.version_id, number: row.number, label: liveVersionLabel ?? label(row.number), content: row.content ?? "", model: row.model ?? "" }
         const rollouts = yield* sql<{ readonly id: string; readonly salt: string; readonly variants: unknown }>`
           SELECT id, salt, variants FROM prompts.rollouts
           WHERE organization_id = ${organizationId} AND prompt_id = ${row.id} AND enabled`
@@ -521,17 +589,76 @@ export class Prompts extends Context.Service<Prompts, {
         let rollout: ServedPrompt["rollout"] = null
         if (rollouts[0] !== undefined && stored.length > 0) {
           const ids = stored.map((v) => v.version_id)
-          const versionRows = yield* sql<{ readonly id: string; readonly number: number; readonly content: string; readonly model: string }>`
-            SELECT id, number, content, model FROM prompts.versions
+          const versionRows = yield* sql<{ readonly id: string; readonly number: number; readonly label: string | null; readonly content: string; readonly model: string }>`
+            SELECT id, number, label, content, model FROM prompts.versions
             WHERE organization_id = ${organizationId} AND prompt_id = ${row.id} AND ${sql.in("id", ids)}`
           const byId = new Map(versionRows.map((v) => [v.id, v]))
           const variants = stored.flatMap((v) => {
             const found = byId.get(v.version_id)
-            return found === undefined ? [] : [{ id: found.id, number: found.number, content: found.content, model: found.model, weightBp: v.weight_bp }]
+            return found === undefined ? [] : [{
+              id: found.id,
+              number: found.number,
+              label: found.label ?? label(found.number),
+              content: found.content,
+              model: found.model,
+              weightBp: v.weight_bp
+            }]
           })
           if (variants.length === stored.length) rollout = { id: rollouts[0].id, salt: rollouts[0].salt, variants }
         }
-        return { promptId: row.id, workspaceId: row.workspace_id, key: row.key, env: row.env, live, rollout } satisfies ServedPrompt
+        return { promptId: row.id, workspaceId: row.workspace_id, key: row.key, env: row.env, serving, live, rollout } satisfies ServedPrompt
+      })
+
+      const settingsRow = (org: string, workspace: string) =>
+        Effect.map(
+          sql<{ readonly serving: string; readonly updated_by: string; readonly updated_at: Date | string }>`
+            SELECT serving, updated_by, updated_at FROM prompts.workspace_settings
+            WHERE organization_id = ${org} AND workspace_id = ${workspace}`,
+          (rows): PromptSettings => {
+            const row = rows[0]
+            return row === undefined
+              ? { workspace_id: workspace, serving: "live", updated_by: null, updated_at: null }
+              : {
+                workspace_id: workspace,
+                serving: row.serving === "published" ? "published" : "live",
+                updated_by: row.updated_by,
+                updated_at: iso(row.updated_at)
+              }
+          }
+        )
+
+      const settings = Effect.fn("Prompts.settings")(function*(workspace: string) {
+        const principal = yield* CurrentPrincipal
+        return yield* settingsRow(principal.organizationId, workspace)
+      }, Effect.orDie)
+
+      const setSettings = Effect.fn("Prompts.setSettings")(function*(workspace: string, input: PromptSettingsInput) {
+        const principal = yield* CurrentPrincipal
+        const org = principal.organizationId
+        return yield* sql.withTransaction(Effect.gen(function*() {
+          const before = yield* servingOf(org, workspace)
+          yield* sql`INSERT INTO prompts.workspace_settings (organization_id, workspace_id, serving, updated_by)
+            VALUES (${org}, ${workspace}, ${input.serving}, ${principal.id})
+            ON CONFLICT (organization_id, workspace_id)
+            DO UPDATE SET serving = excluded.serving, updated_by = excluded.updated_by, updated_at = now()`
+          yield* audit.record("prompts.settings.set", { type: "workspace", id: workspace }, {
+            workspace,
+            serving: input.serving,
+            from: before
+          })
+          if (before !== input.serving) {
+            // What SDKs are served changes for every prompt of the workspace.
+            const rows = yield* sql<PromptRow>`SELECT ${promptColumns} FROM ${promptFrom}
+              WHERE p.organization_id = ${org} AND p.workspace_id = ${workspace} ORDER BY p.created_at, p.id`
+            for (const row of rows) yield* events.append(changesStream(org), "serving.changed", changeOf("serving.changed", row, true))
+            if (rows.length > 0) {
+              const coordinates = rows.map((row) => ({ key: row.key, env: row.env }))
+              yield* events.append(cacheStream, "invalidate", { organizationId: org, coordinates } satisfies InvalidationData)
+              yield* sql.afterCommit(cache.invalidate(org, coordinates))
+            }
+          }
+          return yield* settingsRow(org, workspace)
+        })).pipe(Effect.orDie)
       })
 
       return Prompts.of({
@@ -548,6 +675,8 @@ export class Prompts extends Context.Service<Prompts, {
         getRollout,
         setRollout,
         deleteRollout,
+        settings,
+        setSettings,
         served
       })
     })
@@ -569,11 +698,13 @@ interface PromptRow {
   readonly category: string
   readonly tags: ReadonlyArray<string>
   readonly latest_version_number: number
+  readonly version_label: string | null
   readonly created_by: string
   readonly updated_by: string
   readonly created_at: Date | string
   readonly updated_at: Date | string
   readonly live_number: number | null
+  readonly live_label: string | null
   readonly live_content: string | null
   readonly live_model: string | null
 }
@@ -582,6 +713,7 @@ interface VersionRow {
   readonly id: string
   readonly prompt_id: string
   readonly number: number
+  readonly label: string | null
   readonly key: string
   readonly env: string
   readonly name: string
@@ -609,23 +741,45 @@ interface ServedRow {
   readonly workspace_id: string
   readonly key: string
   readonly env: string
-  readonly version_id: string
-  readonly number: number
-  readonly content: string
-  readonly model: string
+  readonly working_content: string
+  readonly working_model: string
+  readonly version_label: string | null
+  readonly serving: string
+  readonly version_id: string | null
+  readonly number: number | null
+  readonly label: string | null
+  readonly content: string | null
+  readonly model: string | null
 }
 
 /** A rollout variant as stored in `prompts.rollouts.variants`. */
 interface StoredVariant {
   readonly version_id: string
   readonly number: number
+  /** Absent in rollouts saved before labels: `v<number>`. */
+  readonly label?: string
   readonly weight_bp: number
 }
 
 const iso = (value: Date | string): string => (value instanceof Date ? value : new Date(value)).toISOString()
 
-/** `v<number>`: the label of a version. */
+/** `v<number>`: the label of a version published without a client-set label. */
 export const label = (number: number): string => `v${number}`
+
+/** The label a version was published under. */
+const versionLabelOf = (row: { readonly label: string | null; readonly number: number }): string =>
+  row.label ?? label(row.number)
+
+/** The live version's label; `null` before the first publish. */
+const liveLabel = (row: PromptRow): string | null =>
+  row.live_number === null ? null : row.live_label ?? label(row.live_number)
+
+/** The working copy's label, as PromptOps reads a prompt's `version`. */
+const workingLabel = (row: PromptRow): string => row.version_label ?? liveLabel(row) ?? "v1"
+
+/** A label sent on create or update; empty means "not given". */
+const givenLabel = (value: string | undefined): string | null =>
+  value === undefined || value.trim() === "" ? null : value.trim()
 
 const nonEmpty = (value: string | undefined): value is string => value !== undefined && value.trim() !== ""
 
@@ -641,7 +795,8 @@ const toPrompt = (row: PromptRow): Prompt => ({
   name: row.name,
   description: row.description,
   content: row.content,
-  version: row.live_number === null ? null : label(row.live_number),
+  version: workingLabel(row),
+  live_version: liveLabel(row),
   version_number: row.live_number,
   latest_version_number: row.latest_version_number,
   has_unpublished_changes: row.live_number === null || row.live_content !== row.content || row.live_model !== row.model,
@@ -659,7 +814,7 @@ const toVersion = (row: VersionRow): PromptVersion => ({
   id: row.id,
   prompt_id: row.prompt_id,
   key: row.key,
-  version: label(row.number),
+  version: versionLabelOf(row),
   version_number: row.number,
   env: row.env,
   name: row.name,
@@ -677,7 +832,7 @@ const storedVariants = (value: unknown): ReadonlyArray<StoredVariant> => {
 
 const toRollout = (row: RolloutRow, prompt: PromptRow): Rollout => {
   const variants = storedVariants(row.variants).map((v) => ({
-    version: label(v.number),
+    version: v.label ?? label(v.number),
     version_number: v.number,
     version_id: v.version_id,
     weight: v.weight_bp / 100
@@ -737,7 +892,7 @@ type RolloutPlan =
 const validateRollout = (
   input: RolloutInput,
   candidates: ReadonlyArray<Candidate>,
-  published: ReadonlyArray<{ readonly id: string; readonly number: number }>,
+  published: ReadonlyArray<{ readonly id: string; readonly number: number; readonly label: string | null }>,
   latest: number,
   idsOfOtherPrompts: ReadonlySet<string>
 ): RolloutPlan => {
@@ -757,12 +912,16 @@ const validateRollout = (
   }
   const byNumber = new Map(published.map((v) => [v.number, v]))
   const byId = new Map(published.map((v) => [v.id, v]))
+  // A label names the newest version carrying it.
+  const byLabel = new Map<string, { readonly id: string; readonly number: number; readonly label: string | null }>()
+  for (const v of [...published].sort((a, b) => a.number - b.number)) byLabel.set(versionLabelOf(v), v)
   const seen = new Set<string>()
   const variants: Array<StoredVariant> = []
   let total = 0
   for (const candidate of candidates) {
     const parsed = parseVersionRef(candidate.ref)
-    const found = parsed._tag === "Number" ? byNumber.get(parsed.number) : byId.get(parsed.id)
+    const found = (typeof candidate.ref === "string" ? byLabel.get(candidate.ref.trim()) : undefined) ??
+      (parsed._tag === "Number" ? byNumber.get(parsed.number) : byId.get(parsed.id))
     const versionPath = input.variants === undefined ? candidate.path : `${candidate.path}.version`
     if (found === undefined) {
       const message = parsed._tag === "Number"
@@ -776,7 +935,7 @@ const validateRollout = (
       continue
     }
     if (seen.has(found.id)) {
-      errors.push({ path: versionPath, message: `Version ${label(found.number)} is listed twice` })
+      errors.push({ path: versionPath, message: `Version ${versionLabelOf(found)} is listed twice` })
       continue
     }
     seen.add(found.id)
@@ -788,7 +947,7 @@ const validateRollout = (
       continue
     }
     total += bp
-    variants.push({ version_id: found.id, number: found.number, weight_bp: bp })
+    variants.push({ version_id: found.id, number: found.number, label: versionLabelOf(found), weight_bp: bp })
   }
   if (errors.length === 0 && variants.length > 0 && total !== bucketCount) {
     errors.push({

@@ -1,7 +1,7 @@
 /**
  * `{{variable}}` templates, with exactly the PromptOps SDKs' syntax: a name of word characters
  * and dots, optional spaces inside the braces. Rendering leaves unknown placeholders as they
- * are (what the SDKs' `render` does); the playground refuses instead, naming what is missing.
+ * are (what the SDKs' `render` and PromptOps's server do); the playground lists them.
  *
  * Pure and client-safe.
  */

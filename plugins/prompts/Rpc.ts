@@ -26,7 +26,7 @@ import {
 
 const read = Requirement.read("prompts")
 const write = Requirement.write("prompts")
-const publish = Requirement.custom("admin", "prompts:publish")
+const publish = Requirement.custom("editor", "prompts:publish")
 
 export class PromptsRpcs extends RpcGroup.make(
   Rpc.make("prompts.List", {

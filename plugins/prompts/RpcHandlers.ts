@@ -40,7 +40,7 @@ export const PromptsRpcHandlers = PromptsRpcs.toLayer(Effect.gen(function*() {
           return yield* new PublishedPromptNotFound({
             key,
             env: resolvedEnv,
-            detail: `No published prompt with key ${key} in environment ${resolvedEnv}.`
+            detail: `No prompt with key ${key} in environment ${resolvedEnv} to serve (a published-only workspace serves published versions only).`
           })
         }
         return decodeSdkPrompt(result.prepared.body)

@@ -10,7 +10,7 @@ import type { SqlError } from "effect/sql/SqlError"
 import { createHash } from "node:crypto"
 import { bucketOf, randomBucket, variantIndex, variantLetter } from "./Assignment.ts"
 import type { SdkPrompt } from "./Domain.ts"
-import { label, Prompts } from "./Prompts.ts"
+import { Prompts } from "./Prompts.ts"
 import type { ServedPrompt, ServedVersion } from "./Prompts.ts"
 import { ServedCache } from "./ServedCache.ts"
 
@@ -18,7 +18,7 @@ import { ServedCache } from "./ServedCache.ts"
 export interface Prepared {
   readonly body: string
   readonly etag: string
-  readonly versionNumber: number
+  readonly versionNumber: number | null
 }
 
 interface Entry {
@@ -53,12 +53,13 @@ const prepare = (
 ): Prepared => {
   const payload: SdkPrompt = {
     key: served.key,
-    version: label(version.number),
+    version: version.label,
     env: served.env,
     model: version.model,
     content: version.content,
     ...(extra.variant === undefined ? {} : { variant: extra.variant }),
     version_number: version.number,
+    serving: served.serving,
     rollout_id: extra.rolloutId,
     sticky: extra.sticky,
     id: served.promptId,

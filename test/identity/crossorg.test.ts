@@ -963,7 +963,7 @@ const matrix: Record<string, Entry> = {
       Effect.gen(function*() {
         const kit = yield* TestKit.TrellisTest
         const app = world.unique("app")
-        const url = `${kit.baseUrl.replace(/^http/, "ws")}/ws?token=${encodeURIComponent(world.a.token)}&client=node-sdk&app=${app}`
+        const url = `${kit.baseUrl.replace(/^http/, "ws")}/ws?token=${encodeURIComponent(world.a.token)}&client=node-sdk&app=${app}&hello=1`
         const socket = yield* Effect.promise(() => openWs(url))
         yield* Effect.gen(function*() {
           yield* Effect.promise(() => socket.until((text) => text.includes("hello")))
@@ -996,6 +996,40 @@ const matrix: Record<string, Entry> = {
     { key: p.key, env: "prod", variables: { name: "x" } },
     { key: p.key, env: "prod", version: "v1", variables: { name: "x" } }
   ]),
+  "GET /api/prompts/settings": {
+    kind: "own",
+    reason: "the caller organization's serving mode of ?workspace= (a name: the same name in another organization is another setting)",
+    check: ({ world, callers }) =>
+      Effect.gen(function*() {
+        const workspace = world.unique("serving")
+        const path = "/api/prompts/settings?workspace=" + encodeURIComponent(workspace)
+        yield* asA("PUT", path, { serving: "published" })
+        for (const caller of callers) {
+          const reply = yield* call("GET", path, { token: caller.token })
+          const body = ok<{ data: { serving: string; updated_by: string | null } }>(reply, `${caller.name}: GET ${path}`)
+          assert.deepStrictEqual([body.data.serving, body.data.updated_by], ["live", null], `${caller.name}: B's own default`)
+          assertClean(world, reply, `${caller.name}: GET ${path}`, [workspace])
+        }
+      })
+  },
+  "PUT /api/prompts/settings": {
+    kind: "own",
+    reason: "sets the caller organization's serving mode of ?workspace= only",
+    check: ({ world, callers }) =>
+      Effect.gen(function*() {
+        for (const caller of callers) {
+          const workspace = world.unique("serving")
+          const path = "/api/prompts/settings?workspace=" + encodeURIComponent(workspace)
+          yield* asA("PUT", path, { serving: "live" })
+          const before = yield* view(path)
+          const body = { serving: "published" }
+          const reply = yield* call("PUT", path, { token: caller.token, body })
+          assert.strictEqual(ok<{ data: { serving: string } }>(reply, `${caller.name}: PUT ${path}`).data.serving, "published")
+          assertClean(world, reply, `${caller.name}: PUT ${path}`, sentStrings(path, body))
+          assert.deepStrictEqual(yield* view(path), before, "A's setting is unchanged")
+        }
+      })
+  },
   "GET /api/playground/providers/openai": {
     kind: "own",
     reason: "the caller organization's configuration of ?workspace= (a free-form name, not an id: the same name in another " +
@@ -1088,7 +1122,7 @@ const matrix: Record<string, Entry> = {
       Effect.gen(function*() {
         const kit = yield* TestKit.TrellisTest
         yield* aPrompt({ versions: 1 })
-        const url = `${kit.baseUrl.replace(/^http/, "ws")}/ws?token=${encodeURIComponent(world.b.owner.token)}&since=0`
+        const url = `${kit.baseUrl.replace(/^http/, "ws")}/ws?token=${encodeURIComponent(world.b.owner.token)}&since=0&hello=1`
         const socket = yield* Effect.promise(() => openWs(url))
         const text = yield* Effect.gen(function*() {
           yield* Effect.promise(() => socket.until((t) => t.includes("hello")))

@@ -140,6 +140,27 @@ describe("HTTP fast path", () => {
         assert.strictEqual(JSON.parse((yield* get(path)).body).content, "two")
       }))
 
+    it.effect("serves the working copy of a live workspace like the pipeline, and every save at once", () =>
+      Effect.gen(function*() {
+        const key = `fast.live.${Date.now().toString(36)}`
+        const created = yield* send("POST", "/api/prompts", { key, env: "prod", content: "draft one", version: "v1-rc" })
+        const id = String((created.data as Record<string, unknown>).id)
+        const path = `/api/sdk/prompts/${key}?env=prod`
+        const first = yield* get(path)
+        assert.strictEqual(first.status, 200, first.body)
+        const before = yield* fastCount("/api/sdk/prompts/:key")
+        const fast = yield* get(path)
+        assert.strictEqual(yield* fastCount("/api/sdk/prompts/:key"), before + 1, "the fast path answered")
+        const slow = yield* viaPipeline(path)
+        assert.strictEqual(fast.body, slow.body)
+        assert.deepStrictEqual(comparable(fast, ["ratelimit"]), comparable(slow, ["ratelimit"]))
+        const body = JSON.parse(fast.body) as Record<string, unknown>
+        assert.deepStrictEqual([body.content, body.version, body.version_number, body.serving], ["draft one", "v1-rc", null, "live"])
+        yield* send("PUT", `/api/prompts/${id}`, { content: "draft two" })
+        assert.strictEqual(JSON.parse((yield* get(path)).body).content, "draft two")
+        assert.strictEqual(JSON.parse((yield* viaPipeline(path)).body).content, "draft two")
+      }))
+
     it.effect("hands to the pipeline what it may not answer: unknown token, missing scope, unknown key, HEAD", () =>
       Effect.gen(function*() {
         const { key } = yield* promptWithRollout

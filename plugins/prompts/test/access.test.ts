@@ -1,6 +1,7 @@
 /**
- * Who may do what: publishing (and rollback, rollouts) is its own permission, `prompts:publish`
- * (an admin, or a key holding that scope), separate from editing; and another organization's
+ * Who may do what: editors publish, roll back and change rollouts (PromptOps: writes are
+ * editor-level); a service key needs the separate scope `prompts:publish` for them; the serving
+ * mode is an admin setting; and another organization's
  * prompts are invisible (404), in the API, SDK fetch and the hot-reload socket.
  */
 import { assert, describe, layer } from "@effect/vitest"
@@ -53,7 +54,7 @@ describe("prompts plugin: permissions and tenancy", () => {
         assert.strictEqual((yield* call("GET", `/api/prompts/${id}`, { token: readOnly })).status, 200)
       }))
 
-    it.effect("lets an editor edit but not publish; an admin publishes", () =>
+    it.effect("lets an editor edit, publish, roll back and change rollouts; a viewer none of it", () =>
       Effect.gen(function*() {
         const username = `editor${Date.now().toString(36)}`
         const user = yield* call("POST", "/api/users", { body: { username, password: "editor-password-1", role: "editor" } })
@@ -63,10 +64,31 @@ describe("prompts plugin: permissions and tenancy", () => {
         const editor = login.body.token
         const id = yield* createPrompt({ key: uniqueKey("editor"), content: "x", env: "prod" })
         assert.strictEqual((yield* call("PUT", `/api/prompts/${id}`, { token: editor, body: { content: "edited" } })).status, 200)
-        const refused = yield* call<{ code: string }>("POST", "/api/prompts/publish", { token: editor, body: { id } })
-        assert.strictEqual(refused.status, 403)
-        assert.strictEqual(refused.body.code, "insufficient_role")
-        assert.strictEqual((yield* publish(id)).version, "v1")
+        const published = yield* call<{ data: { version: string } }>("POST", "/api/prompts/publish", { token: editor, body: { id } })
+        assert.strictEqual(published.status, 200, JSON.stringify(published.body))
+        assert.strictEqual(published.body.data.version, "v1")
+        assert.strictEqual((yield* call("PUT", `/api/prompts/${id}/rollout`, { token: editor, body: { variant_a: "v1", weight_a: 100 } })).status, 200)
+        assert.strictEqual((yield* call("DELETE", `/api/prompts/${id}/rollout`, { token: editor })).status, 200)
+        assert.strictEqual((yield* call("POST", "/api/prompts/rollback", { token: editor, body: { id, version: "v1" } })).status, 200)
+        // Serving mode is a setting: admins only.
+        const setting = yield* call<{ code: string }>("PUT", "/api/prompts/settings", { token: editor, body: { serving: "published" } })
+        assert.strictEqual(setting.status, 403)
+        assert.strictEqual(setting.body.code, "insufficient_role")
+
+        const viewerName = `viewer${Date.now().toString(36)}`
+        yield* call("POST", "/api/users", { body: { username: viewerName, password: "viewer-password-1", role: "viewer" } })
+        const viewerLogin = yield* call<{ token: string }>("POST", "/api/login", { token: null, body: { username: viewerName, password: "viewer-password-1" } })
+        const viewer = viewerLogin.body.token
+        for (const [method, path, body] of [
+          ["POST", "/api/prompts/publish", { id }],
+          ["POST", "/api/prompts/rollback", { id, version: "v1" }],
+          ["PUT", `/api/prompts/${id}/rollout`, { variant_a: "v1", weight_a: 100 }],
+          ["PUT", `/api/prompts/${id}`, { content: "no" }]
+        ] as const) {
+          const refused = yield* call<{ code: string }>(method, path, { token: viewer, body })
+          assert.strictEqual(refused.status, 403, path)
+          assert.strictEqual(refused.body.code, "insufficient_role", path)
+        }
       }))
 
     it.effect("hides one organization's prompts from another", () =>
@@ -79,7 +101,7 @@ describe("prompts plugin: permissions and tenancy", () => {
         assert.oneOf(org.status, [200, 201], JSON.stringify(org.body))
         const other = { "x-trellis-organization": org.body.org_id }
         const otherKey = yield* serviceKey(["prompts:read", "prompts:write", "prompts:publish"], other, org.body.org_id)
-        const watcher = yield* Effect.promise(() => connect(`${kit.baseUrl.replace(/^http/, "ws")}/ws?token=${otherKey}`))
+        const watcher = yield* Effect.promise(() => connect(`${kit.baseUrl.replace(/^http/, "ws")}/ws?token=${otherKey}&hello=1`))
         yield* Effect.promise(() => watcher.until((f) => f.type === "hello"))
 
         assert.strictEqual((yield* call("GET", `/api/prompts/${id}`, { token: otherKey })).status, 404)

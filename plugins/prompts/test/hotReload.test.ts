@@ -22,7 +22,7 @@ import { connect } from "./wsClient.ts"
 /** Real time (the test runs with a TestClock, under which `Effect.sleep` never ends). */
 const pause = (ms: number) => Effect.promise(() => new Promise((resolve) => setTimeout(resolve, ms)))
 
-const wsUrl = (baseUrl: string, query: string) => `${baseUrl.replace(/^http/, "ws")}/ws?${query}`
+const wsUrl = (baseUrl: string, query: string) => `${baseUrl.replace(/^http/, "ws")}/ws?hello=1&${query}`
 
 const sdkDir = process.env.PROMPTOPS_NODE_SDK
 
@@ -75,16 +75,29 @@ describe("prompts plugin: hot reload", () => {
         const kit = yield* TestKit.TrellisTest
         const dev = yield* Effect.promise(() => connect(wsUrl(kit.baseUrl, `token=${kit.adminToken}&client=node-sdk&namespace=dev&app=svc`)))
         yield* Effect.promise(() => dev.until((f) => f.type === "hello"))
+        // A published-only workspace: saves change nothing SDKs are served, so SDKs miss them.
+        const workspace = uniqueKey("ws.gated")
+        assert.strictEqual((yield* call("PUT", `/api/prompts/settings?workspace=${workspace}`, { body: { serving: "published" } })).status, 200)
         const key = uniqueKey("ws.filter")
-        const prodId = yield* createPrompt({ key, content: "p", env: "prod" })
+        const prodId = yield* createPrompt({ key, content: "p", env: "prod", workspace_id: workspace })
         yield* publish(prodId)
-        const devId = yield* createPrompt({ key, content: "d", env: "dev" })
+        const devId = yield* createPrompt({ key, content: "d", env: "dev", workspace_id: workspace })
         yield* call("PUT", `/api/prompts/${devId}`, { body: { content: "d2" } })
         yield* publish(devId)
         const devPublished = yield* Effect.promise(() => dev.until((f) => f.type === "prompt.published" && f.key === key))
         assert.strictEqual(devPublished.env, "dev")
         const forKey = dev.frames().filter((f) => f.key === key)
         assert.deepStrictEqual(forKey.map((f) => [f.type, f.env]), [["prompt.published", "dev"]])
+
+        // The default workspace serves the working copy: every save reaches SDKs.
+        const liveKey = uniqueKey("ws.live")
+        const liveId = yield* createPrompt({ key: liveKey, content: "d", env: "dev" })
+        yield* call("PUT", `/api/prompts/${liveId}`, { body: { content: "d2" } })
+        yield* Effect.promise(() => dev.until((f) => f.type === "prompt.updated" && f.key === liveKey))
+        assert.deepStrictEqual(
+          dev.frames().filter((f) => f.key === liveKey).map((f) => [f.type, f.env, f.served]),
+          [["prompt.created", "dev", true], ["prompt.updated", "dev", true]]
+        )
 
         const listed = yield* call<{ data: ReadonlyArray<{ client_type: string; namespace: string; app: string }> }>("GET", "/api/clients")
         assert.isTrue(listed.body.data.some((c) => c.client_type === "node-sdk" && c.namespace === "dev" && c.app === "svc"))

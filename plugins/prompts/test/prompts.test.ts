@@ -47,7 +47,9 @@ describe("prompts plugin: prompts and versions", () => {
         const prompt = created.body.data
         assert.strictEqual(prompt.key, key)
         assert.strictEqual(prompt.tags, "sql,gen")
-        assert.strictEqual(prompt.version, null)
+        // As PromptOps: the working copy's label, `v1` until told otherwise; nothing is live yet.
+        assert.strictEqual(prompt.version, "v1")
+        assert.strictEqual(prompt.version_number, null)
         assert.isTrue(prompt.has_unpublished_changes)
         assert.match(prompt.created_at, /^\d{4}-\d\d-\d\dT/)
 

@@ -48,10 +48,13 @@ const sdk = (key: string, query = "") => call<SdkBody>("GET", `/api/sdk/prompts/
 
 describe("prompts plugin: rollouts and SDK fetch", () => {
   layer(TestKit.layer({ plugins: [PromptsPlugin] }), { timeout: 180_000 })((it) => {
-    it.effect("serves the live published version to SDKs, with PromptOps's fields", () =>
+    it.effect("in a published-only workspace, serves the live published version to SDKs, with PromptOps's fields", () =>
       Effect.gen(function*() {
         const key = uniqueKey("sdk.live")
-        const id = yield* createPrompt({ key, content: "Hello {{name}}", env: "prod", model: "gpt-4o" })
+        const workspace = uniqueKey("ws.gated")
+        const gated = yield* call("PUT", `/api/prompts/settings?workspace=${workspace}`, { body: { serving: "published" } })
+        assert.strictEqual(gated.status, 200)
+        const id = yield* createPrompt({ key, content: "Hello {{name}}", env: "prod", model: "gpt-4o", workspace_id: workspace })
         const unpublished = yield* call<{ code: string }>("GET", `/api/sdk/prompts/${key}?env=prod`)
         assert.strictEqual(unpublished.status, 404)
         assert.strictEqual(unpublished.body.code, "PUBLISHED_PROMPT_NOT_FOUND")
@@ -67,10 +70,11 @@ describe("prompts plugin: rollouts and SDK fetch", () => {
             model: "gpt-4o",
             content: "Hello {{name}}",
             version_number: 1,
+            serving: "published",
             rollout_id: null,
             sticky: true,
             id,
-            workspace_id: ""
+            workspace_id: workspace
           }
         )
         // Edits are not served until published; the env defaults to prod.

@@ -27,7 +27,7 @@ const rateLimits = {
 /** Real time (the test runs with a TestClock, under which `Effect.sleep` never ends). */
 const pause = (ms: number) => Effect.promise(() => new Promise((resolve) => setTimeout(resolve, ms)))
 
-const wsUrl = (baseUrl: string, token: string) => `${baseUrl.replace(/^http/, "ws")}/ws?token=${encodeURIComponent(token)}&client=browser`
+const wsUrl = (baseUrl: string, token: string) => `${baseUrl.replace(/^http/, "ws")}/ws?token=${encodeURIComponent(token)}&client=browser&hello=1`
 
 /** Opens a socket and waits for its `hello`; "refused" when the handshake fails. */
 const open = (baseUrl: string, token: string) =>

@@ -80,7 +80,7 @@ describe.skipIf(pgBase === undefined || pgBase === "")("prompts plugin: two proc
     const first = await json<{ version: string }>(b, "GET", "/api/sdk/prompts/two.proc?env=prod")
     assert.strictEqual(first.body.version, "v1")
     assert.strictEqual((await json<{ version: string }>(b, "GET", "/api/sdk/prompts/two.proc?env=prod")).body.version, "v1")
-    const watcher = await connect(`${b.url.replace(/^http/, "ws")}/ws?token=${authorized.authorization.slice(7)}&client=node-sdk&namespace=prod`)
+    const watcher = await connect(`${b.url.replace(/^http/, "ws")}/ws?token=${authorized.authorization.slice(7)}&client=node-sdk&namespace=prod&hello=1`)
     const hello = await watcher.until((f) => f.type === "hello")
     // A lists the connection held by B.
     const listed = await json<{ data: ReadonlyArray<{ id: string; client_type: string; namespace: string }> }>(a, "GET", "/api/clients")
