@@ -107,7 +107,7 @@ export class Ticket extends Schema.Class<Ticket>("Ticket")({
   created_by_user_id: Schema.String,
   created_by_session_id: Schema.NullOr(Schema.String),
   created_by_persona: Schema.NullOr(Schema.String),
-  /** Incremented by every claim (`start`); writes that pass it are fenced against it. */
+  /** Incremented by every claim (`start`) and fenced update; writes that pass it are fenced against it. */
   lease_epoch: Schema.Number,
   /** The principal that holds (or last held) the claim. */
   lease_holder: Schema.NullOr(Schema.String),
@@ -172,8 +172,8 @@ export type CreateTicket = typeof CreateTicket.Type
 
 /**
  * `PUT .../tickets/{tid}`: only the fields present change. `lease_epoch` is a fence (409 when
- * stale), never a mutation. `status` is accepted only to be refused: it moves through the
- * lifecycle routes.
+ * stale; a fenced update takes the epoch), never a mutation. `status` is accepted and ignored,
+ * as by SessionFS: it moves only through the lifecycle routes.
  */
 export const UpdateTicket = Schema.Struct({
   title: Schema.optionalKey(Text(200)),

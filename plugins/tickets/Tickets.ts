@@ -3,13 +3,16 @@
  *
  * Every status change is one atomic `UPDATE ... WHERE status IN (<sources of the transition>)`,
  * so two racing callers cannot both pass a check and both write; only when it matches no row
- * does the service read the ticket to say why (404, stale lease, or the transition table's 409).
+ * does the service read the ticket to say why (404, stale lease, or the transition table's refusal,
+ * worded and statused as SessionFS's server words it: 400, or 409 for `start` and `accept`).
  *
  * The claim (`start`) is one statement too: it takes an open ticket, or an in-progress one whose
  * lease expired, increments `lease_epoch`, and records the holder and the expiry. Writes that
  * pass `lease_epoch` (complete, resolve, update, comments) are fenced by it: a worker whose
  * claim was taken over gets 409 `stale_lease_epoch` and changes nothing. A retry of a claim by
- * the same principal with the same `Idempotency-Key` returns the claim it already holds.
+ * the same principal with the same `Idempotency-Key` returns the claim it already holds. A fenced
+ * update takes the epoch (`lease_epoch + 1`), as SessionFS's does. A lease lasts the project's
+ * `lease_seconds`, else the server's; `0` (the default) never expires.
  *
  * Each write records one platform audit entry inside its own transaction.
  */
