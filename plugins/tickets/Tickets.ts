@@ -542,8 +542,18 @@ export class Tickets extends Context.Service<Tickets, {
             yield* sql`UPDATE tickets.tickets SET lease_epoch = lease_epoch + 1 WHERE id = ${ticketId} AND organization_id = ${principal.organizationId}`
           }
           const epoch = current.lease_epoch + (takesEpoch ? 1 : 0)
-          // A no-op write changes nothing else and leaves no trace (a fenced one still took the epoch).
-          if (changes.length === 0) return takesEpoch ? toTicket(yield* requireRow(projectId, ticketId)) : current
+          // A no-op write changes nothing else: no comment, no edit row. A fenced one took the epoch,
+          // which the audit log records.
+          if (changes.length === 0) {
+            if (!takesEpoch) return current
+            yield* audit.record("tickets.ticket.update", { type: "ticket", id: ticketId }, {
+              project_id: projectId,
+              fields: [],
+              fenced: true,
+              lease_epoch: epoch
+            })
+            return toTicket(yield* requireRow(projectId, ticketId))
+          }
 
           const sets = changes.filter((c) => c.field !== "depends_on").map((c) =>
             Array.isArray(c.to) ? sql`${sql(c.field)} = ${JSON.stringify(c.to)}::jsonb` : sql`${sql(c.field)} = ${c.to}`

@@ -13,7 +13,7 @@ import { Effect } from "effect"
 import { SqlClient } from "effect/sql"
 import * as TestKit from "trellis/testing"
 import { TicketsPlugin } from "../Plugin.ts"
-import { createTicket, expect, expireLease, getTicket, member, project, start, storedComments, storedEdits, ticketPath } from "./support.ts"
+import { auditCount, createTicket, expect, expireLease, getTicket, member, project, start, storedComments, storedEdits, ticketPath } from "./support.ts"
 import type { CommentBody, ProblemBody, TicketBody } from "./support.ts"
 
 const post = (path: string, body?: unknown, token?: string) =>
@@ -750,6 +750,8 @@ describe("tickets: SessionFS's ticket API scenarios", () => {
         const noop = yield* expect<TicketBody>(yield* put(ticketPath(p.id, created.id), { priority: "high", lease_epoch: initial + 1 }), 200)
         assert.strictEqual(noop.lease_epoch, initial + 2)
         assert.lengthOf(yield* storedEdits(created.id), 2)
+        // Three writes, three audit entries (the fenced no-op's records the epoch it took).
+        assert.strictEqual(yield* auditCount("tickets.ticket.update", created.id), 3)
       }))
 
     it.effect("a fenced PUT takes the epoch, so a worker holding it can no longer complete: the claim moved", () =>
