@@ -2,6 +2,8 @@
  * The tickets plugin's HTTP contract: SessionFS's projects and tickets routes (seed 001) at
  * their paths, with their snake_case bodies. Reads need `tickets:read` on a service key (viewer
  * for users), writes `tickets:write` (editor); the organization setting needs an admin.
+ * Service keys reach only the routes SessionFS opens to them (its `require_scope` routes); the
+ * others (`userOnly`) answer them `403 service_key_not_allowed`, as SessionFS does.
  *
  * Client-safe: imports only `effect` and `trellis/contract`.
  */
@@ -19,7 +21,9 @@ import {
   ListCommentsQuery,
   ListTicketsQuery,
   Project,
+  ProjectContextUpdated,
   ProjectDeleted,
+  ProjectTicketSettings,
   RenewLease,
   StartedTicket,
   Ticket,
@@ -27,6 +31,8 @@ import {
   TicketEdit,
   TicketReviewState,
   TicketSettings,
+  UpdateProjectContext,
+  UpdateProjectTicketSettings,
   UpdateTicket
 } from "./Domain.ts"
 import {
@@ -46,17 +52,20 @@ import {
   NotTicketEditor,
   ProjectExists,
   ProjectNotFound,
-  ReservedPersona,
+  ProjectNotInAllowlist,
   StaleLeaseEpoch,
-  StatusNotMutable,
-  TicketNotFound,
-  UnknownCursor
+  StatusConflict,
+  TicketNotFound
 } from "./Errors.ts"
 
 const read = Requirement.read("tickets")
 const write = Requirement.write("tickets")
+/** Users only (editor and up): SessionFS's `get_current_user` routes refuse service keys. */
+const userOnly = Requirement.custom("editor", null)
+/** Reads for users only (viewer and up). */
+const userRead = Requirement.custom("viewer", null)
 
-const projectErrors = [ProjectNotFound, AuthProblems.ServiceKeyProjectNotRegistered] as const
+const projectErrors = [ProjectNotFound, ProjectNotInAllowlist, AuthProblems.CrossOrgDenied] as const
 const ticketErrors = [...projectErrors, TicketNotFound] as const
 
 const ticketParams = { project_id: Schema.String, ticket_id: Schema.String }
@@ -68,17 +77,17 @@ export class ProjectsGroup extends HttpApiGroup.make("ticketProjects")
   .add(
     HttpApiEndpoint.get("list", "/api/v1/projects/", {
       success: Schema.Array(Project)
-    }).annotate(Requires, read),
+    }).annotate(Requires, userRead),
     HttpApiEndpoint.post("create", "/api/v1/projects/", {
       payload: CreateProject,
       success: Project.pipe(HttpApiSchema.status(201)),
       error: ProjectExists
-    }).annotate(Requires, write),
+    }).annotate(Requires, userOnly),
     HttpApiEndpoint.get("get", "/api/v1/projects/:project", {
       params: { project: Schema.String },
       success: Project,
       error: projectErrors
-    }).annotate(Requires, read).annotateMerge(OpenApi.annotations({
+    }).annotate(Requires, userRead).annotateMerge(OpenApi.annotations({
       description: "A project by id, or by its normalized git remote: URL-encoded (`acme%2Frepo`), or written as a " +
         "path (`/api/v1/projects/acme/repo`, `/api/v1/projects/github.com/acme/repo`)."
     })),
@@ -88,7 +97,23 @@ export class ProjectsGroup extends HttpApiGroup.make("ticketProjects")
       params: { owner: Schema.String, repo: Schema.String, "*": Schema.optional(Schema.String) },
       success: Project,
       error: projectErrors
-    }).annotate(Requires, read).annotateMerge(OpenApi.annotations({ exclude: true })),
+    }).annotate(Requires, userRead).annotateMerge(OpenApi.annotations({ exclude: true })),
+    HttpApiEndpoint.put("updateContext", "/api/v1/projects/:project/context", {
+      params: { project: Schema.String },
+      payload: UpdateProjectContext,
+      success: ProjectContextUpdated,
+      error: projectErrors
+    }).annotate(Requires, userOnly).annotateMerge(OpenApi.annotations({
+      description: "Replaces the context document of the project with this id or URL-encoded remote " +
+        "(also `/api/v1/projects/acme/repo/context`)."
+    })),
+    // The remote written as a path, `/api/v1/projects/{owner}/{repo}[/{host part}]/context`.
+    HttpApiEndpoint.put("updateContextByRemote", "/api/v1/projects/:owner/:repo/*", {
+      params: { owner: Schema.String, repo: Schema.String, "*": Schema.optional(Schema.String) },
+      payload: UpdateProjectContext,
+      success: ProjectContextUpdated,
+      error: projectErrors
+    }).annotate(Requires, userOnly).annotateMerge(OpenApi.annotations({ exclude: true })),
     HttpApiEndpoint.delete("delete", "/api/v1/projects/:project_id", {
       params: { project_id: Schema.String },
       success: ProjectDeleted,
@@ -134,7 +159,6 @@ export class TicketsGroup extends HttpApiGroup.make("tickets")
       success: Ticket,
       error: [
         ...ticketErrors,
-        StatusNotMutable,
         NoMutableFields,
         NotTicketEditor,
         StaleLeaseEpoch,
@@ -142,7 +166,7 @@ export class TicketsGroup extends HttpApiGroup.make("tickets")
         InvalidDependency,
         DependencyCycle
       ]
-    }).annotate(Requires, write),
+    }).annotate(Requires, userOnly),
     HttpApiEndpoint.post("start", `${ticketPath}/start`, {
       params: ticketParams,
       query: {
@@ -153,7 +177,7 @@ export class TicketsGroup extends HttpApiGroup.make("tickets")
       },
       headers: { "idempotency-key": Schema.optional(Schema.String.check(Schema.isMaxLength(255))) },
       success: StartedTicket,
-      error: [...ticketErrors, LeaseHeld, InvalidStatusTransition]
+      error: [...ticketErrors, LeaseHeld, StatusConflict]
     }).annotate(Requires, write),
     HttpApiEndpoint.post("renew", `${ticketPath}/renew`, {
       params: ticketParams,
@@ -171,46 +195,46 @@ export class TicketsGroup extends HttpApiGroup.make("tickets")
       params: ticketParams,
       query: { lease_epoch: Schema.optional(Schema.Int) },
       success: Ticket,
-      error: [...ticketErrors, StaleLeaseEpoch, LeaseEpochRequired, InvalidStatusTransition]
-    }).annotate(Requires, write),
+      error: [...ticketErrors, StaleLeaseEpoch, LeaseEpochRequired, StatusConflict]
+    }).annotate(Requires, userOnly),
     HttpApiEndpoint.post("accept", `${ticketPath}/accept`, {
       params: ticketParams,
       query: { lease_epoch: Schema.optional(Schema.Int) },
       success: Ticket,
-      error: [...ticketErrors, StaleLeaseEpoch, LeaseEpochRequired, InvalidStatusTransition]
-    }).annotate(Requires, write).annotateMerge(OpenApi.annotations({
+      error: [...ticketErrors, StaleLeaseEpoch, LeaseEpochRequired, StatusConflict]
+    }).annotate(Requires, userOnly).annotateMerge(OpenApi.annotations({
       description: "SessionFS's earlier name of resolve (review -> done)."
     })),
     HttpApiEndpoint.post("close", `${ticketPath}/close`, {
       params: ticketParams,
       success: Ticket,
       error: [...ticketErrors, CloseRequiresIssue, NotProjectAdmin, InvalidStatusTransition]
-    }).annotate(Requires, write),
+    }).annotate(Requires, userOnly),
     HttpApiEndpoint.post("approve", `${ticketPath}/approve`, {
       params: ticketParams,
       success: Ticket,
       error: [...ticketErrors, InvalidStatusTransition]
-    }).annotate(Requires, write),
+    }).annotate(Requires, userOnly),
     HttpApiEndpoint.post("block", `${ticketPath}/block`, {
       params: ticketParams,
       success: Ticket,
       error: [...ticketErrors, InvalidStatusTransition]
-    }).annotate(Requires, write),
+    }).annotate(Requires, userOnly),
     HttpApiEndpoint.post("unblock", `${ticketPath}/unblock`, {
       params: ticketParams,
       success: Ticket,
       error: [...ticketErrors, InvalidStatusTransition]
-    }).annotate(Requires, write),
+    }).annotate(Requires, userOnly),
     HttpApiEndpoint.post("reopen", `${ticketPath}/reopen`, {
       params: ticketParams,
       success: Ticket,
       error: [...ticketErrors, InvalidStatusTransition]
-    }).annotate(Requires, write),
+    }).annotate(Requires, userOnly),
     HttpApiEndpoint.post("dismiss", `${ticketPath}/dismiss`, {
       params: ticketParams,
       success: Ticket,
       error: [...ticketErrors, InvalidStatusTransition]
-    }).annotate(Requires, write),
+    }).annotate(Requires, userOnly),
     HttpApiEndpoint.post("escalate", `${ticketPath}/escalate`, {
       params: ticketParams,
       payload: [EscalateTicket, Schema.Null],
@@ -221,13 +245,13 @@ export class TicketsGroup extends HttpApiGroup.make("tickets")
       params: ticketParams,
       payload: CreateComment,
       success: Comment.pipe(HttpApiSchema.status(201)),
-      error: [...ticketErrors, StaleLeaseEpoch, LeaseEpochRequired, ReservedPersona]
+      error: [...ticketErrors, StaleLeaseEpoch, LeaseEpochRequired]
     }).annotate(Requires, write),
     HttpApiEndpoint.get("listComments", `${ticketPath}/comments`, {
       params: ticketParams,
       query: ListCommentsQuery,
       success: Schema.Array(Comment),
-      error: [...ticketErrors, UnknownCursor, Problems.InvalidRequest]
+      error: [...ticketErrors, Problems.InvalidRequest]
     }).annotate(Requires, read),
     HttpApiEndpoint.get("reviewState", `${ticketPath}/review-state`, {
       params: ticketParams,
@@ -257,10 +281,24 @@ export class TicketSettingsGroup extends HttpApiGroup.make("ticketSettings")
     HttpApiEndpoint.put("set", "/api/v1/tickets/settings", {
       payload: TicketSettings,
       success: TicketSettings
-    }).annotate(Requires, Requirement.settings())
+    }).annotate(Requires, Requirement.settings()),
+    HttpApiEndpoint.get("getProject", "/api/v1/tickets/settings/projects/:project_id", {
+      params: { project_id: Schema.String },
+      success: ProjectTicketSettings,
+      error: projectErrors
+    }).annotate(Requires, read),
+    HttpApiEndpoint.put("setProject", "/api/v1/tickets/settings/projects/:project_id", {
+      params: { project_id: Schema.String },
+      payload: UpdateProjectTicketSettings,
+      success: ProjectTicketSettings,
+      error: [...projectErrors, NotProjectAdmin]
+    }).annotate(Requires, Requirement.custom("editor", null, { limit: "settings" })).annotateMerge(OpenApi.annotations({
+      description: "The project's lease length: `lease_seconds` (0: claims never expire; null: the server's " +
+        "TRELLIS_TICKETS_LEASE_SECONDS). Project owner or organization admin."
+    }))
   )
   .middleware(Authentication)
-  .annotateMerge(OpenApi.annotations({ title: "Ticket settings", description: "The organization's ticket settings." }))
+  .annotateMerge(OpenApi.annotations({ title: "Ticket settings", description: "The organization's and each project's ticket settings." }))
 {}
 
 /** The plugin's own API value, for its handlers and for typed clients of just this plugin. */

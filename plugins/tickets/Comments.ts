@@ -11,13 +11,12 @@ import { SqlClient } from "effect/sql"
 import { AuditLog, CurrentPrincipal, Problems } from "trellis/plugin"
 import { actorId, newId } from "./Access.ts"
 import type { Comment, CreateComment, TicketReviewState } from "./Domain.ts"
-import { ReservedPersona, StaleLeaseEpoch, TicketNotFound, UnknownCursor } from "./Errors.ts"
+import { StaleLeaseEpoch, TicketNotFound } from "./Errors.ts"
 import type { LeaseEpochRequired } from "./Errors.ts"
 import { Projects } from "./Projects.ts"
 import type { ProjectAccessError } from "./Projects.ts"
 import * as ReviewState from "./ReviewState.ts"
 import { commentColumns, decodeComments, toComment } from "./TicketRows.ts"
-import { systemPersona } from "./Tickets.ts"
 import { TicketSettings } from "./TicketSettings.ts"
 
 /** The most comments one page returns, and the most the review state reads (earliest first). */
@@ -35,8 +34,8 @@ export interface ListOptions {
 type Access<A, E = never> = Effect.Effect<A, E | ProjectAccessError | TicketNotFound, CurrentPrincipal>
 
 export class Comments extends Context.Service<Comments, {
-  readonly list: (projectId: string, ticketId: string, options: ListOptions) => Access<ReadonlyArray<Comment>, Problems.InvalidRequest | UnknownCursor>
-  readonly add: (projectId: string, ticketId: string, input: CreateComment) => Access<Comment, StaleLeaseEpoch | LeaseEpochRequired | ReservedPersona>
+  readonly list: (projectId: string, ticketId: string, options: ListOptions) => Access<ReadonlyArray<Comment>, Problems.InvalidRequest>
+  readonly add: (projectId: string, ticketId: string, input: CreateComment) => Access<Comment, StaleLeaseEpoch | LeaseEpochRequired>
   readonly reviewState: (projectId: string, ticketId: string) => Access<TicketReviewState>
 }>()("tickets/Comments") {
   static readonly layer = Layer.effect(
@@ -78,19 +77,9 @@ export class Comments extends Context.Service<Comments, {
             errors: [{ path: "query.since", message: "expected an ISO 8601 timestamp" }]
           })
         }
-        if (since === undefined && options.since_id !== undefined) {
-          // `since_id` alone: continue after that comment.
-          const anchor = yield* sql`
-            SELECT c.id FROM tickets.ticket_comments c WHERE c.id = ${options.since_id} AND c.ticket_id = ${ticketId}
-          `.pipe(Effect.orDie)
-          if (anchor.length === 0) {
-            return yield* new UnknownCursor({ since_id: options.since_id, detail: `No comment ${options.since_id} on ticket ${ticketId}.` })
-          }
-        }
+        // `since_id` is only the tie-breaker of `since`; alone it is ignored, as SessionFS does.
         const cursor = since === undefined
-          ? options.since_id === undefined
-            ? sql.literal("TRUE")
-            : sql`(c.created_at, c.id) > ((SELECT a.created_at FROM tickets.ticket_comments a WHERE a.id = ${options.since_id}), ${options.since_id})`
+          ? sql.literal("TRUE")
           : options.since_id === undefined
           ? sql`c.created_at > ${since}::timestamptz`
           : sql`(c.created_at > ${since}::timestamptz OR (c.created_at = ${since}::timestamptz AND c.id > ${options.since_id}))`
@@ -105,9 +94,6 @@ export class Comments extends Context.Service<Comments, {
       const add = Effect.fn("Comments.add")(function*(projectId: string, ticketId: string, input: CreateComment) {
         const principal = yield* CurrentPrincipal
         yield* projects.require(projectId)
-        if (input.author_persona === systemPersona) {
-          return yield* new ReservedPersona({ detail: "author_persona 'system' is reserved for comments the server writes." })
-        }
         yield* settings.requireLease(input.lease_epoch)
         const id = newId("tc_")
         const fence = input.lease_epoch === undefined ? sql.literal("TRUE") : sql`t.lease_epoch = ${input.lease_epoch}`

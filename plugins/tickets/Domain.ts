@@ -44,8 +44,41 @@ export class Project extends Schema.Class<Project>("Project")({
   owner_id: Schema.String,
   created_at: Schema.String,
   updated_at: Schema.String,
-  session_count: Schema.Number
+  session_count: Schema.Number,
+  /** SessionFS's project settings, carried for its clients (no narrative or knowledge base here). */
+  auto_narrative: Schema.Boolean,
+  kb_retention_days: Schema.Number,
+  kb_max_context_words: Schema.Number,
+  kb_section_page_limit: Schema.Number
 }) {}
+
+/** `PUT /api/v1/projects/{remote}/context`: replaces the project's context document. */
+export const UpdateProjectContext = Schema.Struct({
+  context_document: Schema.String.check(Schema.isMaxLength(1_000_000))
+})
+export type UpdateProjectContext = typeof UpdateProjectContext.Type
+
+/** SessionFS's answer to a context update. */
+export const ProjectContextUpdated = Schema.Struct({
+  status: Schema.Literal("updated"),
+  /** The document's length in characters. */
+  size: Schema.Number
+})
+
+/** A project's ticket settings (`GET`/`PUT /api/v1/tickets/settings/projects/{project_id}`). */
+export const ProjectTicketSettings = Schema.Struct({
+  project_id: Schema.String,
+  /** Seconds a claim holds a ticket of this project; `0` never expires; `null` uses the server's default. */
+  lease_seconds: Schema.NullOr(Schema.Number),
+  /** What applies now: `lease_seconds`, or the server's default when it is `null` (`0`: never). */
+  effective_lease_seconds: Schema.Number
+})
+export type ProjectTicketSettings = typeof ProjectTicketSettings.Type
+
+export const UpdateProjectTicketSettings = Schema.Struct({
+  lease_seconds: Schema.NullOr(Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: 31_536_000 })))
+})
+export type UpdateProjectTicketSettings = typeof UpdateProjectTicketSettings.Type
 
 export const CreateProject = Schema.Struct({
   name: Text(200),
@@ -74,7 +107,7 @@ export class Ticket extends Schema.Class<Ticket>("Ticket")({
   created_by_user_id: Schema.String,
   created_by_session_id: Schema.NullOr(Schema.String),
   created_by_persona: Schema.NullOr(Schema.String),
-  /** Incremented by every claim (`start`); writes that pass it are fenced against it. */
+  /** Incremented by every claim (`start`) and fenced update; writes that pass it are fenced against it. */
   lease_epoch: Schema.Number,
   /** The principal that holds (or last held) the claim. */
   lease_holder: Schema.NullOr(Schema.String),
@@ -139,8 +172,8 @@ export type CreateTicket = typeof CreateTicket.Type
 
 /**
  * `PUT .../tickets/{tid}`: only the fields present change. `lease_epoch` is a fence (409 when
- * stale), never a mutation. `status` is accepted only to be refused: it moves through the
- * lifecycle routes.
+ * stale; a fenced update takes the epoch), never a mutation. `status` is accepted and ignored,
+ * as by SessionFS: it moves only through the lifecycle routes.
  */
 export const UpdateTicket = Schema.Struct({
   title: Schema.optionalKey(Text(200)),
@@ -150,8 +183,10 @@ export const UpdateTicket = Schema.Struct({
   context_refs: Schema.optionalKey(Strings),
   file_refs: Schema.optionalKey(Strings),
   depends_on: Schema.optionalKey(Strings),
+  related_sessions: Schema.optionalKey(Strings),
   assigned_to: Schema.optionalKey(Schema.NullOr(Schema.String)),
   lease_epoch: Schema.optionalKey(Schema.Int),
+  /** Ignored, as SessionFS's update model has no status: status moves only through the lifecycle routes. */
   status: Schema.optionalKey(Schema.Unknown)
 })
 export type UpdateTicket = typeof UpdateTicket.Type
@@ -164,6 +199,7 @@ export const mutableFields = [
   "acceptance_criteria",
   "context_refs",
   "file_refs",
+  "related_sessions",
   "depends_on",
   "assigned_to"
 ] as const

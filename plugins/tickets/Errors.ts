@@ -43,22 +43,50 @@ export class NotTicketEditor extends Problem<NotTicketEditor>()("NotTicketEditor
   title: "Ticket creator or project admin required"
 }, { ticket_id: Schema.String }) {}
 
-/**
- * 409: the lifecycle table has no such transition from the ticket's current status. Names the
- * current status, the target, and what is allowed from here (statuses and the routes that
- * reach them).
- */
-export class InvalidStatusTransition extends Problem<InvalidStatusTransition>()("InvalidStatusTransition", {
-  code: "invalid_status_transition",
-  status: 409,
-  title: "Transition not allowed from the ticket's current status"
-}, {
+const transitionFields = {
   ticket_id: Schema.String,
   current_status: Status,
   target_status: Status,
   transition: Schema.String,
   allowed: Schema.Array(Status),
   allowed_transitions: Schema.Array(Schema.String)
+}
+
+/**
+ * 400 (SessionFS's status): the lifecycle table has no such transition from the ticket's
+ * current status. `detail` is SessionFS's text ("Cannot transition from 'x' to 'y'. Legal
+ * transitions from 'x': ..."); the members name the current status, the target, and what is
+ * allowed from here (statuses and the routes that reach them).
+ */
+export class InvalidStatusTransition extends Problem<InvalidStatusTransition>()("InvalidStatusTransition", {
+  code: "invalid_status_transition",
+  status: 400,
+  title: "Transition not allowed from the ticket's current status"
+}, transitionFields) {}
+
+/**
+ * 409 (SessionFS's status for these two routes): `start` on a ticket that is not open (or
+ * blocked, with `force=true`), and `accept`/`resolve` on a ticket not in review. The same
+ * members as `invalid_status_transition`, SessionFS's "Cannot start ticket: ..." /
+ * "Cannot accept ticket: ..." text in `detail`.
+ */
+export class StatusConflict extends Problem<StatusConflict>()("StatusConflict", {
+  code: "status_conflict",
+  status: 409,
+  title: "The ticket is not in the status this route starts from"
+}, transitionFields) {}
+
+/**
+ * 403: a project-restricted service key named a project outside its allowlist (SessionFS's
+ * `project_not_in_allowlist`, with the same members).
+ */
+export class ProjectNotInAllowlist extends Problem<ProjectNotInAllowlist>()("ProjectNotInAllowlist", {
+  code: "project_not_in_allowlist",
+  status: 403,
+  title: "Service key project allowlist does not include this project"
+}, {
+  allowed_project_ids: Schema.Array(Schema.String),
+  requested_project_id: Schema.String
 }) {}
 
 /** 409: `start` on a ticket whose lease another claim holds and has not expired. */
@@ -100,9 +128,8 @@ export class StaleLeaseEpoch extends Problem<StaleLeaseEpoch>()("StaleLeaseEpoch
   current_lease_epoch: Schema.Number,
   error: StaleEnvelope
 }) {
-  static readonly of = (ticketId: string, passed: number, current: number): StaleLeaseEpoch => {
-    const message = `Stale ticket lease: provided lease_epoch=${passed}, current lease_epoch=${current}. ` +
-      "Re-fetch the ticket (another worker claimed it) and stop writing with the old epoch."
+  /** `message`: SessionFS's text for the route (its `PUT` words it differently from the lifecycle routes). */
+  static readonly of = (ticketId: string, passed: number, current: number, message: string = `Stale ticket lease: provided lease_epoch=${passed}, current lease_epoch=${current}.`): StaleLeaseEpoch => {
     return new StaleLeaseEpoch({
       detail: message,
       ticket_id: ticketId,
@@ -142,13 +169,6 @@ export class NoMutableFields extends Problem<NoMutableFields>()("NoMutableFields
   status: 400,
   title: "At least one mutable field is required"
 }, { mutable_fields: Schema.Array(Schema.String) }) {}
-
-/** 400: `status` in an update: status moves only through the lifecycle routes. */
-export class StatusNotMutable extends Problem<StatusNotMutable>()("StatusNotMutable", {
-  code: "status_not_mutable",
-  status: 400,
-  title: "Status changes go through the lifecycle routes"
-}) {}
 
 /** 400: `depends_on` names tickets that do not exist in this project. */
 export class InvalidDependency extends Problem<InvalidDependency>()("InvalidDependency", {
@@ -199,20 +219,6 @@ export class AgentTicketQuota extends Problem<AgentTicketQuota>()("AgentTicketQu
   title: "Too many agent-created tickets for this session"
 }, { limit: Schema.Number }) {}
 
-/** 400: `since_id` names no comment of this ticket. */
-export class UnknownCursor extends Problem<UnknownCursor>()("UnknownCursor", {
-  code: "unknown_cursor",
-  status: 400,
-  title: "since_id is not a comment of this ticket"
-}, { since_id: Schema.String }) {}
-
-/** 400: a comment may not claim the `system` persona (reserved for the server's own diff comments). */
-export class ReservedPersona extends Problem<ReservedPersona>()("ReservedPersona", {
-  code: "reserved_persona",
-  status: 400,
-  title: "The system persona is reserved"
-}) {}
-
 export const ticketProblems = [
   ProjectNotFound,
   TicketNotFound,
@@ -220,19 +226,18 @@ export const ticketProblems = [
   NotProjectAdmin,
   NotTicketEditor,
   InvalidStatusTransition,
+  StatusConflict,
+  ProjectNotInAllowlist,
   LeaseHeld,
   StaleLeaseEpoch,
   LeaseNotHeld,
   LeaseEpochRequired,
   NoMutableFields,
-  StatusNotMutable,
   InvalidDependency,
   DependencyCycle,
   CloseRequiresIssue,
   InvalidParent,
   NestedIssue,
   AgentTicketRejected,
-  AgentTicketQuota,
-  UnknownCursor,
-  ReservedPersona
+  AgentTicketQuota
 ] as const

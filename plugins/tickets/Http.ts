@@ -3,6 +3,7 @@ import { Effect, Layer } from "effect"
 import { HttpApiBuilder } from "effect/http-api"
 import { TicketsApi } from "./Api.ts"
 import { Comments } from "./Comments.ts"
+import { ProjectNotFound } from "./Errors.ts"
 import { Projects } from "./Projects.ts"
 import { Tickets } from "./Tickets.ts"
 import { TicketSettings } from "./TicketSettings.ts"
@@ -10,6 +11,17 @@ import { TicketSettings } from "./TicketSettings.ts"
 /** The remote a path spells; a trailing literal `*` (a typed client filling the pattern) adds nothing. */
 const remoteOf = (owner: string, repo: string, rest: string | undefined) =>
   [owner, repo, ...(rest === undefined || rest === "" || rest === "*" ? [] : [rest])].join("/")
+
+/**
+ * The remote of `PUT /api/v1/projects/{owner}/{repo}[/{more}]/context`: the path without its
+ * final `/context` segment (`undefined` when the path does not end with it).
+ */
+const contextRemoteOf = (owner: string, repo: string, rest: string | undefined) => {
+  if (rest === undefined || rest === "") return undefined
+  const segments = rest.split("/")
+  if (segments[segments.length - 1] !== "context") return undefined
+  return [owner, repo, ...segments.slice(0, -1)].filter((s) => s !== "").join("/")
+}
 
 const ProjectsHttp = HttpApiBuilder.group(
   TicketsApi,
@@ -22,6 +34,13 @@ const ProjectsHttp = HttpApiBuilder.group(
       .handle("get", ({ params }) => projects.get(params.project))
       .handle("getByRemote", ({ params }) => projects.get(remoteOf(params.owner, params.repo, params["*"])))
       .handle("delete", ({ params }) => projects.remove(params.project_id))
+      .handle("updateContext", ({ params, payload }) => projects.updateContext(params.project, payload.context_document))
+      .handle("updateContextByRemote", ({ params, payload }) => {
+        const remote = contextRemoteOf(params.owner, params.repo, params["*"])
+        return remote === undefined
+          ? Effect.fail(new ProjectNotFound({ project_id: remoteOf(params.owner, params.repo, params["*"]), detail: "No project context found." }))
+          : projects.updateContext(remote, payload.context_document)
+      })
   })
 )
 
@@ -65,9 +84,12 @@ const SettingsHttp = HttpApiBuilder.group(
   "ticketSettings",
   Effect.fn(function*(handlers) {
     const settings = yield* TicketSettings
+    const projects = yield* Projects
     return handlers
       .handle("get", () => settings.get)
       .handle("set", ({ payload }) => settings.set(payload))
+      .handle("getProject", ({ params }) => projects.settings(params.project_id))
+      .handle("setProject", ({ params, payload }) => projects.setSettings(params.project_id, payload))
   })
 )
 

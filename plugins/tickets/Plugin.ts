@@ -14,6 +14,7 @@ import { Comments } from "./Comments.ts"
 import { ticketProblems } from "./Errors.ts"
 import { TicketsHttp } from "./Http.ts"
 import { migration as createTickets } from "./migrations/0001_create_tickets.ts"
+import { migration as projectSettings } from "./migrations/0002_project_settings.ts"
 import { Projects } from "./Projects.ts"
 import { TicketsRpcs } from "./Rpc.ts"
 import { TicketsRpcHandlers } from "./RpcHandlers.ts"
@@ -33,9 +34,9 @@ const pluginWith = <E>(config: Layer.Layer<TicketsConfig, E>) =>
     description: "Tickets that coding agents claim and complete, with lease epochs (SessionFS)",
     groups: [ProjectsGroup, TicketsGroup, TicketSettingsGroup],
     rpc: TicketsRpcs,
-    migrations: [createTickets],
+    migrations: [createTickets, projectSettings],
     scopes: ["tickets:read", "tickets:write"],
-    problems: [...ticketProblems, AuthProblems.ServiceKeyProjectNotRegistered],
+    problems: [...ticketProblems, AuthProblems.CrossOrgDenied, AuthProblems.ServiceKeyNotAllowed],
     layer: Layer.mergeAll(TicketsHttp, TicketsRpcHandlers).pipe(
       Layer.provideMerge(services),
       Layer.provide(config)

@@ -43,32 +43,34 @@ import {
   NotTicketEditor,
   ProjectExists,
   ProjectNotFound,
-  ReservedPersona,
+  ProjectNotInAllowlist,
   StaleLeaseEpoch,
-  StatusNotMutable,
-  TicketNotFound,
-  UnknownCursor
+  StatusConflict,
+  TicketNotFound
 } from "./Errors.ts"
 
 const read = Requirement.read("tickets")
 const write = Requirement.write("tickets")
+/** Users only, as the HTTP routes SessionFS refuses service keys (`service_key_not_allowed`). */
+const userOnly = Requirement.custom("editor", null)
+const userRead = Requirement.custom("viewer", null)
 
-const ProjectErrors = Schema.Union([ProjectNotFound, AuthProblems.ServiceKeyProjectNotRegistered])
-const TicketErrors = Schema.Union([ProjectNotFound, AuthProblems.ServiceKeyProjectNotRegistered, TicketNotFound])
+const ProjectErrors = Schema.Union([ProjectNotFound, ProjectNotInAllowlist, AuthProblems.CrossOrgDenied])
+const TicketErrors = Schema.Union([ProjectNotFound, ProjectNotInAllowlist, AuthProblems.CrossOrgDenied, TicketNotFound])
 const ticketKey = { project_id: Schema.String, ticket_id: Schema.String }
 
 export class TicketsRpcs extends RpcGroup.make(
-  Rpc.make("tickets.ListProjects", { success: Schema.Array(Project) }).annotate(Requires, read),
-  Rpc.make("tickets.CreateProject", { payload: CreateProject, success: Project, error: ProjectExists }).annotate(Requires, write),
+  Rpc.make("tickets.ListProjects", { success: Schema.Array(Project) }).annotate(Requires, userRead),
+  Rpc.make("tickets.CreateProject", { payload: CreateProject, success: Project, error: ProjectExists }).annotate(Requires, userOnly),
   Rpc.make("tickets.GetProject", {
     payload: { project: Schema.String },
     success: Project,
     error: ProjectErrors
-  }).annotate(Requires, read),
+  }).annotate(Requires, userRead),
   Rpc.make("tickets.DeleteProject", {
     payload: { project_id: Schema.String },
     success: ProjectDeleted,
-    error: Schema.Union([ProjectNotFound, AuthProblems.ServiceKeyProjectNotRegistered, NotProjectAdmin])
+    error: Schema.Union([ProjectNotFound, ProjectNotInAllowlist, AuthProblems.CrossOrgDenied, NotProjectAdmin])
   }).annotate(Requires, Requirement.custom("editor", null)),
   Rpc.make("tickets.ListTickets", {
     payload: {
@@ -86,7 +88,7 @@ export class TicketsRpcs extends RpcGroup.make(
     success: Ticket,
     error: Schema.Union([
       ProjectNotFound,
-      AuthProblems.ServiceKeyProjectNotRegistered,
+      ProjectNotInAllowlist, AuthProblems.CrossOrgDenied,
       NotProjectAdmin,
       NestedIssue,
       InvalidParent,
@@ -101,9 +103,8 @@ export class TicketsRpcs extends RpcGroup.make(
     success: Ticket,
     error: Schema.Union([
       ProjectNotFound,
-      AuthProblems.ServiceKeyProjectNotRegistered,
+      ProjectNotInAllowlist, AuthProblems.CrossOrgDenied,
       TicketNotFound,
-      StatusNotMutable,
       NoMutableFields,
       NotTicketEditor,
       StaleLeaseEpoch,
@@ -111,7 +112,7 @@ export class TicketsRpcs extends RpcGroup.make(
       InvalidDependency,
       DependencyCycle
     ])
-  }).annotate(Requires, write),
+  }).annotate(Requires, userOnly),
   Rpc.make("tickets.StartTicket", {
     payload: {
       ...ticketKey,
@@ -121,19 +122,19 @@ export class TicketsRpcs extends RpcGroup.make(
       idempotency_key: Schema.optional(Schema.String)
     },
     success: StartedTicket,
-    error: Schema.Union([ProjectNotFound, AuthProblems.ServiceKeyProjectNotRegistered, TicketNotFound, LeaseHeld, InvalidStatusTransition])
+    error: Schema.Union([ProjectNotFound, ProjectNotInAllowlist, AuthProblems.CrossOrgDenied, TicketNotFound, LeaseHeld, StatusConflict])
   }).annotate(Requires, write),
   Rpc.make("tickets.RenewLease", {
     payload: { ...ticketKey, lease_epoch: Schema.Int },
     success: Ticket,
-    error: Schema.Union([ProjectNotFound, AuthProblems.ServiceKeyProjectNotRegistered, TicketNotFound, StaleLeaseEpoch, LeaseNotHeld])
+    error: Schema.Union([ProjectNotFound, ProjectNotInAllowlist, AuthProblems.CrossOrgDenied, TicketNotFound, StaleLeaseEpoch, LeaseNotHeld])
   }).annotate(Requires, write),
   Rpc.make("tickets.CompleteTicket", {
     payload: { ...ticketKey, completion: CompleteTicket },
     success: Ticket,
     error: Schema.Union([
       ProjectNotFound,
-      AuthProblems.ServiceKeyProjectNotRegistered,
+      ProjectNotInAllowlist, AuthProblems.CrossOrgDenied,
       TicketNotFound,
       StaleLeaseEpoch,
       LeaseEpochRequired,
@@ -145,30 +146,30 @@ export class TicketsRpcs extends RpcGroup.make(
     success: Ticket,
     error: Schema.Union([
       ProjectNotFound,
-      AuthProblems.ServiceKeyProjectNotRegistered,
+      ProjectNotInAllowlist, AuthProblems.CrossOrgDenied,
       TicketNotFound,
       StaleLeaseEpoch,
       LeaseEpochRequired,
-      InvalidStatusTransition
+      StatusConflict
     ])
-  }).annotate(Requires, write),
+  }).annotate(Requires, userOnly),
   Rpc.make("tickets.CloseTicket", {
     payload: ticketKey,
     success: Ticket,
     error: Schema.Union([
       ProjectNotFound,
-      AuthProblems.ServiceKeyProjectNotRegistered,
+      ProjectNotInAllowlist, AuthProblems.CrossOrgDenied,
       TicketNotFound,
       CloseRequiresIssue,
       NotProjectAdmin,
       InvalidStatusTransition
     ])
-  }).annotate(Requires, write),
+  }).annotate(Requires, userOnly),
   Rpc.make("tickets.TransitionTicket", {
     payload: { ...ticketKey, transition: Schema.Literals(["approve", "block", "unblock", "reopen", "dismiss"]) },
     success: Ticket,
-    error: Schema.Union([ProjectNotFound, AuthProblems.ServiceKeyProjectNotRegistered, TicketNotFound, InvalidStatusTransition])
-  }).annotate(Requires, write),
+    error: Schema.Union([ProjectNotFound, ProjectNotInAllowlist, AuthProblems.CrossOrgDenied, TicketNotFound, InvalidStatusTransition])
+  }).annotate(Requires, userOnly),
   Rpc.make("tickets.EscalateTicket", {
     payload: { ...ticketKey, reason: Schema.optional(Schema.String) },
     success: Ticket,
@@ -179,11 +180,10 @@ export class TicketsRpcs extends RpcGroup.make(
     success: Comment,
     error: Schema.Union([
       ProjectNotFound,
-      AuthProblems.ServiceKeyProjectNotRegistered,
+      ProjectNotInAllowlist, AuthProblems.CrossOrgDenied,
       TicketNotFound,
       StaleLeaseEpoch,
-      LeaseEpochRequired,
-      ReservedPersona
+      LeaseEpochRequired
     ])
   }).annotate(Requires, write),
   Rpc.make("tickets.ListComments", {
@@ -194,7 +194,7 @@ export class TicketsRpcs extends RpcGroup.make(
       limit: Schema.optional(Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 500 })))
     },
     success: Schema.Array(Comment),
-    error: Schema.Union([ProjectNotFound, AuthProblems.ServiceKeyProjectNotRegistered, TicketNotFound, UnknownCursor, Problems.InvalidRequest])
+    error: Schema.Union([ProjectNotFound, ProjectNotInAllowlist, AuthProblems.CrossOrgDenied, TicketNotFound, Problems.InvalidRequest])
   }).annotate(Requires, read),
   Rpc.make("tickets.GetReviewState", { payload: ticketKey, success: TicketReviewState, error: TicketErrors }).annotate(Requires, read),
   Rpc.make("tickets.ListEdits", { payload: ticketKey, success: Schema.Array(TicketEdit), error: TicketErrors }).annotate(Requires, read),

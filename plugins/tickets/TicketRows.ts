@@ -13,13 +13,15 @@ export const isoColumn = (column: string): string =>
 
 export const projectColumns = `
   p.id, p.name, p.git_remote_normalized, p.context_document, p.owner_id,
-  ${isoColumn("p.created_at")} AS created_at, ${isoColumn("p.updated_at")} AS updated_at`
+  ${isoColumn("p.created_at")} AS created_at, ${isoColumn("p.updated_at")} AS updated_at,
+  p.auto_narrative, p.kb_retention_days, p.kb_max_context_words, p.kb_section_page_limit, p.lease_seconds`
 
 export const ticketColumns = `
   t.id, t.project_id, t.title, t.description, t.priority, t.kind, t.status, t.source, t.assigned_to,
   t.created_by_user_id, t.created_by_session_id, t.created_by_persona,
   t.lease_epoch, t.lease_holder, t.lease_claim_key, t.lease_audit_id, ${isoColumn("t.lease_expires_at")} AS lease_expires_at,
-  (t.lease_expires_at IS NOT NULL AND t.lease_expires_at > now()) AS lease_active,
+  (t.status = 'in_progress' AND t.lease_holder IS NOT NULL
+   AND (t.lease_expires_at IS NULL OR t.lease_expires_at > now())) AS lease_active,
   t.context_refs, t.file_refs, t.related_sessions, t.acceptance_criteria,
   t.resolver_session_id, t.resolver_user_id, t.completion_notes, t.changed_files, t.knowledge_entry_ids,
   COALESCE((SELECT jsonb_agg(d.depends_on_id ORDER BY d.position, d.depends_on_id)
@@ -47,7 +49,13 @@ export const ProjectRow = Schema.Struct({
   context_document: Schema.String,
   owner_id: Schema.String,
   created_at: Schema.String,
-  updated_at: Schema.String
+  updated_at: Schema.String,
+  auto_narrative: Schema.Boolean,
+  kb_retention_days: Schema.Number,
+  kb_max_context_words: Schema.Number,
+  kb_section_page_limit: Schema.Number,
+  /** `null`: the server's default lease; `0`: claims never expire. */
+  lease_seconds: Schema.NullOr(Schema.Number)
 })
 export type ProjectRow = typeof ProjectRow.Type
 
@@ -132,7 +140,11 @@ export const toProject = (row: ProjectRow): Project =>
     owner_id: row.owner_id,
     created_at: row.created_at,
     updated_at: row.updated_at,
-    session_count: 0
+    session_count: 0,
+    auto_narrative: row.auto_narrative,
+    kb_retention_days: row.kb_retention_days,
+    kb_max_context_words: row.kb_max_context_words,
+    kb_section_page_limit: row.kb_section_page_limit
   })
 
 export const toTicket = (row: TicketRow): Ticket =>

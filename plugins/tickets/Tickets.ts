@@ -3,13 +3,16 @@
  *
  * Every status change is one atomic `UPDATE ... WHERE status IN (<sources of the transition>)`,
  * so two racing callers cannot both pass a check and both write; only when it matches no row
- * does the service read the ticket to say why (404, stale lease, or the transition table's 409).
+ * does the service read the ticket to say why (404, stale lease, or the transition table's refusal,
+ * worded and statused as SessionFS's server words it: 400, or 409 for `start` and `accept`).
  *
  * The claim (`start`) is one statement too: it takes an open ticket, or an in-progress one whose
  * lease expired, increments `lease_epoch`, and records the holder and the expiry. Writes that
  * pass `lease_epoch` (complete, resolve, update, comments) are fenced by it: a worker whose
  * claim was taken over gets 409 `stale_lease_epoch` and changes nothing. A retry of a claim by
- * the same principal with the same `Idempotency-Key` returns the claim it already holds.
+ * the same principal with the same `Idempotency-Key` returns the claim it already holds. A fenced
+ * update takes the epoch (`lease_epoch + 1`), as SessionFS's does. A lease lasts the project's
+ * `lease_seconds`, else the server's; `0` (the default) never expires.
  *
  * Each write records one platform audit entry inside its own transaction.
  */
@@ -40,7 +43,7 @@ import {
   NotProjectAdmin,
   NotTicketEditor,
   StaleLeaseEpoch,
-  StatusNotMutable,
+  StatusConflict,
   TicketNotFound
 } from "./Errors.ts"
 import type { LeaseEpochRequired } from "./Errors.ts"
@@ -49,8 +52,7 @@ import type { Transition } from "./Lifecycle.ts"
 import { Projects } from "./Projects.ts"
 import type { ProjectAccessError } from "./Projects.ts"
 import { commentColumns, decodeComments, decodeEdits, decodeTickets, editColumns, ticketColumns, toComment, toEdit, toTicket } from "./TicketRows.ts"
-import type { TicketRow } from "./TicketRows.ts"
-import { TicketsConfig } from "./TicketsConfig.ts"
+import type { ProjectRow, TicketRow } from "./TicketRows.ts"
 import { TicketSettings } from "./TicketSettings.ts"
 
 /** Agent-created tasks: the quality gates SessionFS applies before a human approves them. */
@@ -90,7 +92,6 @@ export type CreateError =
   | InvalidDependency
 
 export type UpdateError =
-  | StatusNotMutable
   | NoMutableFields
   | NotTicketEditor
   | StaleLeaseEpoch
@@ -103,9 +104,9 @@ export class Tickets extends Context.Service<Tickets, {
   readonly create: (projectId: string, input: CreateTicket) => Effect.Effect<Ticket, CreateError, CurrentPrincipal>
   readonly get: (projectId: string, ticketId: string) => Access<TicketDetail>
   readonly update: (projectId: string, ticketId: string, input: UpdateTicket) => Access<Ticket, UpdateError>
-  readonly start: (projectId: string, ticketId: string, options: StartOptions) => Access<StartedTicket, LeaseHeld | InvalidStatusTransition>
+  readonly start: (projectId: string, ticketId: string, options: StartOptions) => Access<StartedTicket, LeaseHeld | StatusConflict>
   readonly complete: (projectId: string, ticketId: string, input: CompleteTicket) => Access<Ticket, StaleLeaseEpoch | LeaseEpochRequired | InvalidStatusTransition>
-  readonly resolve: (projectId: string, ticketId: string, leaseEpoch: number | undefined) => Access<Ticket, StaleLeaseEpoch | LeaseEpochRequired | InvalidStatusTransition>
+  readonly resolve: (projectId: string, ticketId: string, leaseEpoch: number | undefined) => Access<Ticket, StaleLeaseEpoch | LeaseEpochRequired | StatusConflict>
   readonly close: (projectId: string, ticketId: string) => Access<Ticket, CloseRequiresIssue | NotProjectAdmin | InvalidStatusTransition>
   /** approve, block, unblock, reopen, dismiss: status moves with no payload. */
   readonly move: (projectId: string, ticketId: string, transition: "approve" | "block" | "unblock" | "reopen" | "dismiss") => Access<Ticket, InvalidStatusTransition>
@@ -120,10 +121,14 @@ export class Tickets extends Context.Service<Tickets, {
       const audit = yield* AuditLog
       const projects = yield* Projects
       const settings = yield* TicketSettings
-      const config = yield* TicketsConfig
       const columns = sql.literal(ticketColumns)
       const nothing = sql.literal("")
-      const leaseInterval = `${config.leaseSeconds} seconds`
+
+      /** When a lease taken now on a ticket of this project lapses: `NULL` when leases never expire. */
+      const leaseExpiry = (project: ProjectRow) => {
+        const seconds = projects.leaseSecondsOf(project)
+        return seconds === 0 ? sql.literal("NULL") : sql`now() + ${`${seconds} seconds`}::interval`
+      }
 
       /** Runs a write and its audit entry atomically; database failures are defects. */
       const transact = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, Exclude<E, SqlError>, R> =>
@@ -159,22 +164,59 @@ export class Tickets extends Context.Service<Tickets, {
       const fence = (leaseEpoch: number | undefined) =>
         leaseEpoch === undefined ? sql.literal("TRUE") : sql`t.lease_epoch = ${leaseEpoch}`
 
-      const refused = (row: TicketRow, transition: Transition): InvalidStatusTransition => {
+      /** SessionFS's "Legal transitions" list: the statuses reachable from `status`, sorted. */
+      const legalText = (kind: Kind, status: Status) => {
+        const legal = [...Lifecycle.allowedFrom(kind, status).statuses].sort()
+        return legal.length === 0 ? "(none — terminal state)" : legal.join(", ")
+      }
+
+      const transitionMembers = (row: TicketRow, transition: Transition) => {
         const kind = row.kind as Kind
         const status = row.status as Status
         const allowed = Lifecycle.allowedFrom(kind, status)
-        const target = Lifecycle.targetOf(transition)
-        return new InvalidStatusTransition({
-          detail: `Cannot ${transition} a ${kind} in status '${status}' (to '${target}'). ` +
-            (allowed.transitions.length === 0
-              ? `'${status}' is terminal.`
-              : `Allowed from '${status}': ${allowed.transitions.map((t) => `${t} (-> ${Lifecycle.targetOf(t)})`).join(", ")}.`),
+        return {
           ticket_id: row.id,
           current_status: status,
-          target_status: target,
+          target_status: Lifecycle.targetOf(transition),
           transition,
           allowed: allowed.statuses,
           allowed_transitions: allowed.transitions
+        }
+      }
+
+      /** 400 with SessionFS's text: "Cannot transition from 'x' to 'y'. Legal transitions from 'x': ...". */
+      const refused = (row: TicketRow, transition: Transition): InvalidStatusTransition => {
+        const status = row.status as Status
+        const target = Lifecycle.targetOf(transition)
+        return new InvalidStatusTransition({
+          detail: `Cannot transition from '${status}' to '${target}'. Legal transitions from '${status}': ${legalText(row.kind as Kind, status)}.`,
+          ...transitionMembers(row, transition)
+        })
+      }
+
+      /** 409 with SessionFS's text for `start`, one of the two routes it answers 409. */
+      const startConflict = (row: TicketRow, force: boolean): StatusConflict => {
+        const status = row.status as Status
+        const expected = (force ? ["blocked", "open"] : ["open"]).map((s) => `'${s}'`).join(", ")
+        return new StatusConflict({
+          detail: `Cannot start ticket: current status is '${status}', expected one of [${expected}]. Pass force=true to recover from 'blocked'.`,
+          ...transitionMembers(row, "start")
+        })
+      }
+
+      /** 409 with SessionFS's text for `accept` (and `resolve`), the other route it answers 409. */
+      const acceptConflict = (refusal: InvalidStatusTransition): StatusConflict => {
+        const status = refusal.current_status
+        const legal = [...refusal.allowed].sort()
+        return new StatusConflict({
+          ticket_id: refusal.ticket_id,
+          current_status: refusal.current_status,
+          target_status: refusal.target_status,
+          transition: refusal.transition,
+          allowed: refusal.allowed,
+          allowed_transitions: refusal.allowed_transitions,
+          detail: `Cannot accept ticket: current status is '${status}', expected 'review'. Legal transitions from '${status}': ` +
+            `${legal.length === 0 ? "(none — terminal state)" : legal.join(", ")}.`
         })
       }
 
@@ -437,11 +479,7 @@ export class Tickets extends Context.Service<Tickets, {
       }
 
       const update = Effect.fn("Tickets.update")(function*(projectId: string, ticketId: string, input: UpdateTicket) {
-        if (input.status !== undefined) {
-          return yield* new StatusNotMutable({
-            detail: "status cannot be set by an update: use the lifecycle routes (approve, start, complete, resolve, close, block, unblock, reopen, dismiss)."
-          })
-        }
+        // `status` in the body is ignored, as SessionFS's update model has no such field.
         const present = mutableFields.filter((field) => input[field] !== undefined)
         if (present.length === 0) {
           return yield* new NoMutableFields({
@@ -470,14 +508,19 @@ export class Tickets extends Context.Service<Tickets, {
             })
           }
           if (input.lease_epoch !== undefined && input.lease_epoch !== current.lease_epoch) {
-            return yield* stale(row, input.lease_epoch)
+            return yield* StaleLeaseEpoch.of(
+              ticketId,
+              input.lease_epoch,
+              current.lease_epoch,
+              "Ticket lease_epoch has advanced since you read it. Re-fetch the ticket and retry."
+            )
           }
           const changes: Array<{ readonly field: MutableField; readonly from: unknown; readonly to: unknown }> = []
           for (const field of present) {
             if (field === "depends_on") {
               const next = [...new Set(input.depends_on ?? [])]
               if (!sameSet(next, current.depends_on)) changes.push({ field, from: current.depends_on, to: next })
-            } else if (field === "acceptance_criteria" || field === "context_refs" || field === "file_refs") {
+            } else if (field === "acceptance_criteria" || field === "context_refs" || field === "file_refs" || field === "related_sessions") {
               const next = input[field] ?? []
               if (!sameList(next, current[field])) changes.push({ field, from: current[field], to: next })
             } else {
@@ -492,8 +535,25 @@ export class Tickets extends Context.Service<Tickets, {
             yield* checkCycle(principal.organizationId, projectId, ticketId, next)
             yield* checkDependencies(principal.organizationId, projectId, next)
           }
-          // A no-op write changes nothing and leaves no trace.
-          if (changes.length === 0) return current
+          // A fenced update takes the epoch, as SessionFS's does: the same epoch cannot write twice.
+          // It is the row's epoch read under the lock, so `+ 1` is exact.
+          const takesEpoch = input.lease_epoch !== undefined
+          if (takesEpoch) {
+            yield* sql`UPDATE tickets.tickets SET lease_epoch = lease_epoch + 1 WHERE id = ${ticketId} AND organization_id = ${principal.organizationId}`
+          }
+          const epoch = current.lease_epoch + (takesEpoch ? 1 : 0)
+          // A no-op write changes nothing else: no comment, no edit row. A fenced one took the epoch,
+          // which the audit log records.
+          if (changes.length === 0) {
+            if (!takesEpoch) return current
+            yield* audit.record("tickets.ticket.update", { type: "ticket", id: ticketId }, {
+              project_id: projectId,
+              fields: [],
+              fenced: true,
+              lease_epoch: epoch
+            })
+            return toTicket(yield* requireRow(projectId, ticketId))
+          }
 
           const sets = changes.filter((c) => c.field !== "depends_on").map((c) =>
             Array.isArray(c.to) ? sql`${sql(c.field)} = ${JSON.stringify(c.to)}::jsonb` : sql`${sql(c.field)} = ${c.to}`
@@ -514,7 +574,7 @@ export class Tickets extends Context.Service<Tickets, {
               changes.map((c) => `- ${c.field}: ${show(c.from)} → ${show(c.to)}`).join("\n")
           )
           for (const change of changes) {
-            yield* insertEdit(principal, ticketId, change.field, change.from, change.to, current.lease_epoch)
+            yield* insertEdit(principal, ticketId, change.field, change.from, change.to, epoch)
           }
           yield* audit.record("tickets.ticket.update", { type: "ticket", id: ticketId }, {
             project_id: projectId,
@@ -561,7 +621,7 @@ export class Tickets extends Context.Service<Tickets, {
 
       const start = Effect.fn("Tickets.start")(function*(projectId: string, ticketId: string, options: StartOptions) {
         const principal = yield* CurrentPrincipal
-        yield* projects.require(projectId)
+        const project = yield* projects.require(projectId)
         const holder = holderId(principal)
         const auditId = newId("ra_", 24)
         // The claim: one statement, so concurrent claims serialize on the row and only one matches.
@@ -570,7 +630,7 @@ export class Tickets extends Context.Service<Tickets, {
             UPDATE tickets.tickets t
             SET status = 'in_progress', lease_epoch = t.lease_epoch + 1, lease_holder = ${holder},
                 lease_claim_key = ${options.claimKey ?? null}, lease_audit_id = ${auditId},
-                lease_expires_at = now() + ${leaseInterval}::interval, updated_at = now()
+                lease_expires_at = ${leaseExpiry(project)}, updated_at = now()
             WHERE t.id = ${ticketId} AND t.project_id = ${projectId} AND t.organization_id = ${principal.organizationId}
               AND (t.status = 'open'
                    OR (t.status = 'in_progress' AND t.lease_expires_at <= now())
@@ -607,19 +667,16 @@ export class Tickets extends Context.Service<Tickets, {
             current_lease_epoch: row.lease_epoch
           })
         }
-        const refusal = refused(row, "start")
-        return yield* (row.status === "blocked" && !options.force
-          ? new InvalidStatusTransition({ ...refusal, detail: `${refusal.detail} Pass force=true to claim a blocked task.` })
-          : refusal)
+        return yield* startConflict(row, options.force)
       })
 
       const renew = Effect.fn("Tickets.renew")(function*(projectId: string, ticketId: string, leaseEpoch: number) {
         const principal = yield* CurrentPrincipal
-        yield* projects.require(projectId)
+        const project = yield* projects.require(projectId)
         const holder = holderId(principal)
         const renewed = yield* transact(Effect.gen(function*() {
           const rows = yield* sql`
-            UPDATE tickets.tickets t SET lease_expires_at = now() + ${leaseInterval}::interval, updated_at = now()
+            UPDATE tickets.tickets t SET lease_expires_at = ${leaseExpiry(project)}, updated_at = now()
             WHERE t.id = ${ticketId} AND t.project_id = ${projectId} AND t.organization_id = ${principal.organizationId}
               AND t.status = 'in_progress' AND t.lease_epoch = ${leaseEpoch} AND t.lease_holder = ${holder}
             RETURNING t.id
@@ -663,8 +720,9 @@ export class Tickets extends Context.Service<Tickets, {
        * completion notes, its knowledge entry ids merged into `context_refs`, and, when all of
        * its dependencies are done, is unblocked.
        */
-      const enrichDependents = (projectId: string, completedId: string) => (organizationId: string) =>
+      const enrichDependents = (project: ProjectRow, completedId: string) => (organizationId: string) =>
         Effect.gen(function*() {
+          const projectId = project.id
           const completed = toTicket(yield* Effect.map(rowOf(organizationId, projectId, completedId), Option.getOrThrow))
           const dependents = yield* sql`
             SELECT ${columns} FROM tickets.tickets t JOIN tickets.ticket_dependencies d ON d.ticket_id = t.id
@@ -691,7 +749,7 @@ export class Tickets extends Context.Service<Tickets, {
               `
               if (Number(pending.n) === 0) {
                 yield* sql`
-                  UPDATE tickets.tickets SET status = 'in_progress', lease_expires_at = now() + ${leaseInterval}::interval, updated_at = now()
+                  UPDATE tickets.tickets SET status = 'in_progress', lease_expires_at = ${leaseExpiry(project)}, updated_at = now()
                   WHERE id = ${dependent.id} AND status = 'blocked'
                 `
               }
@@ -700,13 +758,13 @@ export class Tickets extends Context.Service<Tickets, {
         }).pipe(Effect.orDie)
 
       const resolve = Effect.fn("Tickets.resolve")(function*(projectId: string, ticketId: string, leaseEpoch: number | undefined) {
-        yield* projects.require(projectId)
+        const project = yield* projects.require(projectId)
         yield* settings.requireLease(leaseEpoch)
         return yield* transition(projectId, ticketId, "resolve", {
           leaseEpoch,
           set: sql.literal(", resolved_at = now(), lease_expires_at = NULL"),
-          after: enrichDependents(projectId, ticketId)
-        })
+          after: enrichDependents(project, ticketId)
+        }).pipe(Effect.catchTag("InvalidStatusTransition", (refusal) => Effect.fail(acceptConflict(refusal))))
       })
 
       const close = Effect.fn("Tickets.close")(function*(projectId: string, ticketId: string) {
@@ -733,9 +791,9 @@ export class Tickets extends Context.Service<Tickets, {
         ticketId: string,
         name: "approve" | "block" | "unblock" | "reopen" | "dismiss"
       ) {
-        yield* projects.require(projectId)
+        const project = yield* projects.require(projectId)
         const set = name === "unblock"
-          ? sql`, lease_expires_at = now() + ${leaseInterval}::interval`
+          ? sql`, lease_expires_at = ${leaseExpiry(project)}`
           : name === "reopen" || name === "dismiss"
           ? sql.literal(", lease_expires_at = NULL")
           : undefined

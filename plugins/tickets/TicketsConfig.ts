@@ -1,12 +1,13 @@
 /**
  * The plugin-level settings of the tickets plugin. Today one: how long a claim (`start`)
- * holds a ticket before another worker may claim it again, `TRELLIS_TICKETS_LEASE_SECONDS`
- * (default 1800). The holder extends it with `renew`.
+ * holds a ticket before another worker may claim it again, `TRELLIS_TICKETS_LEASE_SECONDS`.
+ * The default, 0, is SessionFS's behaviour: a claim never expires (its clients never renew).
+ * A project may set its own length (`lease_seconds`); the holder extends a lease with `renew`.
  */
 import { Config, Context, Effect, Layer, Option, Schema } from "effect"
 
 export interface TicketsConfigShape {
-  /** Seconds a lease lasts from its claim, unblock or renewal. */
+  /** Seconds a lease lasts from its claim, unblock or renewal; `0`: it never expires. */
   readonly leaseSeconds: number
 }
 
@@ -25,11 +26,11 @@ const maxLeaseSeconds = 31_536_000
 
 export class TicketsConfig extends Context.Service<TicketsConfig, TicketsConfigShape>()("tickets/TicketsConfig") {
   static readonly leaseSecondsVariable = "TRELLIS_TICKETS_LEASE_SECONDS"
-  static readonly defaultLeaseSeconds = 1800
+  static readonly defaultLeaseSeconds = 0
 
   static readonly layer = (shape: TicketsConfigShape): Layer.Layer<TicketsConfig> => Layer.succeed(TicketsConfig, shape)
 
-  /** Reads `TRELLIS_TICKETS_LEASE_SECONDS` from the environment. */
+  /** Reads `TRELLIS_TICKETS_LEASE_SECONDS` from the environment (unset or empty: 0, never expires). */
   static readonly layerFromEnv: Layer.Layer<TicketsConfig, TicketsConfigInvalid | Config.ConfigError> = Layer.effect(
     TicketsConfig,
     Effect.gen(function*() {
@@ -39,11 +40,11 @@ export class TicketsConfig extends Context.Service<TicketsConfig, TicketsConfigS
       }
       const value = raw.value.trim()
       const leaseSeconds = /^\d+$/.test(value) ? Number(value) : Number.NaN
-      if (!Number.isInteger(leaseSeconds) || leaseSeconds < 1 || leaseSeconds > maxLeaseSeconds) {
+      if (!Number.isInteger(leaseSeconds) || leaseSeconds < 0 || leaseSeconds > maxLeaseSeconds) {
         return yield* new TicketsConfigInvalid({
           variable: TicketsConfig.leaseSecondsVariable,
           value,
-          expected: `a whole number of seconds from 1 to ${maxLeaseSeconds}`
+          expected: `a whole number of seconds from 0 (never expires) to ${maxLeaseSeconds}`
         })
       }
       return TicketsConfig.of({ leaseSeconds })

@@ -72,7 +72,15 @@ interface Probe {
   /** The expected status (404 unless given) and problem code. */
   readonly status?: number
   readonly code?: string
+  /** What B's service key gets instead, where SessionFS answers it otherwise (tickets: 403 cross_org_denied). */
+  readonly service?: { readonly status: number; readonly code: string }
 }
+
+/**
+ * SessionFS answers a service key naming another organization's project id with 403
+ * `cross_org_denied` (its `assert_service_key_can_access_project`); the body names nothing of it.
+ */
+const crossOrgDenied = { status: 403, code: "cross_org_denied" } as const
 
 interface Snapshot {
   readonly path: string
@@ -308,7 +316,7 @@ const ticketRoute = (state: TicketState, body?: (t: ATicket, world: WorldShape) 
       const b = body?.(t, world)
       return {
         probes: [
-          { params: { project_id: t.projectId, ticket_id: t.id }, body: b, query },
+          { params: { project_id: t.projectId, ticket_id: t.id }, body: b, query, service: crossOrgDenied },
           { params: { project_id: world.b.projectId, ticket_id: t.id }, body: b, query }
         ],
         view: ticketView(t)
@@ -324,7 +332,7 @@ const projectRoute = (body?: unknown): Entry => ({
       const p = yield* aProject
       yield* asA("POST", `/api/v1/projects/${p.id}/tickets`, { title: (yield* World).unique("ticket") }, 201)
       return {
-        probes: [{ params: { project_id: p.id } }],
+        probes: [{ params: { project_id: p.id }, service: crossOrgDenied }],
         view: view(`/api/v1/projects/${p.id}`, `/api/v1/projects/${p.id}/tickets`)
       }
     })
@@ -868,6 +876,31 @@ const matrix: Record<string, Entry> = {
         }
       })
   },
+  "PUT /api/v1/projects/{project}/context": {
+    kind: "byId",
+    reason: "by id and by URL-encoded remote (users only)",
+    body: { context_document: "orgb overwrites" },
+    setup: () =>
+      Effect.map(aProject, (p) => ({
+        probes: [{ params: { project: p.id } }, { params: { project: p.remote } }],
+        view: view(`/api/v1/projects/${p.id}`)
+      }))
+  },
+  "PUT /api/v1/projects/{owner}/{repo}/*": {
+    kind: "byId",
+    reason: "left out of the OpenAPI document (a wildcard): the remote written as a path, then /context",
+    body: { context_document: "orgb overwrites" },
+    setup: () =>
+      Effect.map(aProject, (p) => {
+        const [host, owner, repo] = p.remote.split("/")
+        return {
+          probes: [{ params: { owner: host, repo: owner, "*": `${repo}/context` } }, { params: { owner, repo, "*": "context" } }],
+          view: view(`/api/v1/projects/${p.id}`)
+        }
+      })
+  },
+  "GET /api/v1/tickets/settings/projects/{project_id}": projectRoute(),
+  "PUT /api/v1/tickets/settings/projects/{project_id}": projectRoute({ lease_seconds: 5 }),
   "DELETE /api/v1/projects/{project_id}": projectRoute(),
   "GET /api/v1/projects/{project_id}/tickets": projectRoute(),
   "POST /api/v1/projects/{project_id}/tickets": {
@@ -879,7 +912,7 @@ const matrix: Record<string, Entry> = {
         const t = yield* aTicket("open")
         return {
           probes: [
-            { params: { project_id: t.projectId } },
+            { params: { project_id: t.projectId }, service: crossOrgDenied },
             { params: { project_id: world.b.projectId }, body: { title: "orgb depends", depends_on: [t.id] }, status: 400, code: "invalid_dependency" },
             { params: { project_id: world.b.projectId }, body: { title: "orgb child", parent_ticket_id: t.id }, status: 422, code: "invalid_parent" }
           ],
@@ -1188,6 +1221,8 @@ interface RpcProbe {
   readonly payload: unknown
   /** The status of the expected failure (404 unless given). */
   readonly status?: number
+  /** What B's service key gets instead (tickets: 403 cross_org_denied, as over HTTP). */
+  readonly service?: { readonly status: number; readonly code: string }
 }
 
 interface RpcTarget {
@@ -1213,7 +1248,7 @@ const ticketRpc = (state: TicketState, extra: (t: ATicket) => Record<string, unk
   setup: (world) =>
     Effect.map(aTicket(state), (t) => ({
       probes: [
-        { payload: { project_id: t.projectId, ticket_id: t.id, ...extra(t) } },
+        { payload: { project_id: t.projectId, ticket_id: t.id, ...extra(t) }, service: crossOrgDenied },
         { payload: { project_id: world.b.projectId, ticket_id: t.id, ...extra(t) } }
       ],
       view: ticketView(t)
@@ -1284,7 +1319,7 @@ const rpcMatrix: Record<string, RpcEntry> = {
     kind: "byId",
     setup: () =>
       Effect.map(aTicket("open"), (t) => ({
-        probes: [{ payload: { project_id: t.projectId } }],
+        probes: [{ payload: { project_id: t.projectId }, service: crossOrgDenied }],
         view: view(`/api/v1/projects/${t.projectId}/tickets`)
       }))
   },
@@ -1293,7 +1328,7 @@ const rpcMatrix: Record<string, RpcEntry> = {
     setup: (world) =>
       Effect.map(aTicket("open"), (t) => ({
         probes: [
-          { payload: { project_id: t.projectId, ticket: { title: "orgb intruding ticket" } } },
+          { payload: { project_id: t.projectId, ticket: { title: "orgb intruding ticket" } }, service: crossOrgDenied },
           { payload: { project_id: world.b.projectId, ticket: { title: "orgb depends", depends_on: [t.id] } }, status: 400 },
           { payload: { project_id: world.b.projectId, ticket: { title: "orgb child", parent_ticket_id: t.id } }, status: 422 }
         ],
@@ -1409,8 +1444,8 @@ const runRpc = (tag: string, entry: RpcEntry) =>
       if (snapshot.status !== 200) failures.push(`A's view ${snapshot.path} answered ${snapshot.status}: the setup is wrong`)
     }
     for (const probe of target.probes) {
-      const expected = probe.status ?? 404
       for (const caller of callers) {
+        const expected = (caller.kind === "service" ? probe.service?.status : undefined) ?? probe.status ?? 404
         const reply = yield* rpc(caller.token, tag, probe.payload)
         const what = `${caller.name}: ${tag} ${JSON.stringify(probe.payload)}`
         const exit = reply.exit
@@ -1474,8 +1509,10 @@ const runById = (key: string, entry: Extract<Entry, { kind: "byId" }>, context: 
     for (const probe of target.probes) {
       const path = pathOf(key, probe.params ?? {}) + (probe.query ?? "")
       const body = probe.body ?? entry.body ?? (method === "GET" || method === "DELETE" ? undefined : {})
-      const expected = probe.status ?? 404
       for (const caller of callers) {
+        const instead = caller.kind === "service" ? probe.service : undefined
+        const expected = instead?.status ?? probe.status ?? 404
+        const code = instead?.code ?? probe.code
         const reply = yield* call(method, path, { token: caller.token, body })
         const what = `${caller.name}: ${method} ${path}${body === undefined ? "" : ` ${JSON.stringify(body)}`}`
         const problem = reply.body as { code?: string; detail?: string } | undefined
@@ -1484,7 +1521,7 @@ const runById = (key: string, entry: Extract<Entry, { kind: "byId" }>, context: 
           continue
         }
         if (!reply.contentType.includes("application/problem+json")) failures.push(`${what}: not a problem (${reply.contentType})`)
-        if (probe.code !== undefined && problem?.code !== probe.code) failures.push(`${what}: expected code ${probe.code}, got ${problem?.code}`)
+        if (code !== undefined && problem?.code !== code) failures.push(`${what}: expected code ${code}, got ${problem?.code}`)
         if (problem?.detail?.startsWith("No route for") === true) failures.push(`${what}: the router's 404, not the route's`)
         const found = leaksIn(world, reply.text, sentStrings(path, body))
         if (found.length > 0) failures.push(`${what}: the problem shows ${found.join(", ")}: ${reply.text.slice(0, 300)}`)

@@ -66,7 +66,8 @@ describe("first start and the command line", () => {
     const me = await fetch(`${server.url}/api/me`, { headers: { authorization: `Bearer ${userKey.stdout.trim()}` } })
     assert.strictEqual(me.status, 200)
     assert.strictEqual(((await me.json()) as { username: string; role: string }).role, "admin")
-    const tickets = await fetch(`${server.url}/api/v1/projects/`, { headers: { authorization: `Bearer ${serviceKey.stdout.trim()}` } })
+    // A tickets:read route open to service keys (SessionFS keeps its project routes for user keys).
+    const tickets = await fetch(`${server.url}/api/v1/tickets/settings`, { headers: { authorization: `Bearer ${serviceKey.stdout.trim()}` } })
     assert.strictEqual(tickets.status, 200)
     assert.strictEqual((await stop(server)).code, 0)
   }, 240_000)

@@ -75,7 +75,10 @@ describe("tickets: access", () => {
           yield* expect(yield* request("GET", ticketPath(p.id, ticket.id, "/review-state"), reader.key), 200),
           { ticket_id: ticket.id, review_state: null }
         )
-        assert.strictEqual((yield* expect<{ id: string }>(yield* request("GET", `/api/v1/projects/${p.id}`, reader.key), 200)).id, p.id)
+        // SessionFS's project routes are for user keys only (`get_current_user`).
+        for (const path of [`/api/v1/projects/${p.id}`, "/api/v1/projects/", `/api/v1/projects/${encodeURIComponent(p.git_remote_normalized)}`]) {
+          assert.strictEqual((yield* expect<ProblemBody>(yield* request("GET", path, reader.key), 403)).code, "service_key_not_allowed", path)
+        }
       }))
 
     // test_scoped_service_keys.py::test_service_key_tickets_insufficient_scope_denied
@@ -117,8 +120,25 @@ describe("tickets: access", () => {
           SELECT action, actor_id, actor_kind FROM audit.entries WHERE target_id = ${created.id} ORDER BY seq`
         assert.deepStrictEqual(actors.map((a) => a.action), ["tickets.ticket.create", "tickets.comment.create", "tickets.ticket.start", "tickets.ticket.complete"])
         for (const actor of actors) assert.deepStrictEqual([actor.actor_id, actor.actor_kind], [writer.id, "service-key"])
-        // Service keys never reach project deletion or the settings.
+        // Service keys never reach project deletion, the settings, or the routes SessionFS keeps for
+        // user keys (update, accept and the other moves, project creation and context).
         assert.strictEqual((yield* expect<ProblemBody>(yield* request("DELETE", `/api/v1/projects/${p.id}`, writer.key), 403)).code, "service_key_not_allowed")
+        const userOnly: ReadonlyArray<readonly [string, string, unknown]> = [
+          ["PUT", ticketPath(p.id, created.id), { title: "renamed by a key" }],
+          ["POST", ticketPath(p.id, created.id, "/accept"), undefined],
+          ["POST", ticketPath(p.id, created.id, "/resolve"), undefined],
+          ["POST", ticketPath(p.id, created.id, "/dismiss"), undefined],
+          ["POST", ticketPath(p.id, created.id, "/reopen"), undefined],
+          ["POST", ticketPath(p.id, created.id, "/block"), undefined],
+          ["POST", "/api/v1/projects/", { name: "by a key", git_remote_normalized: "acme/by-a-key" }],
+          ["PUT", `/api/v1/projects/${p.id}/context`, { context_document: "# by a key" }]
+        ]
+        for (const [method, path, body] of userOnly) {
+          const refused = yield* expect<ProblemBody>(yield* request(method as "PUT" | "POST", path, writer.key, body), 403)
+          assert.strictEqual(refused.code, "service_key_not_allowed", `${method} ${path}`)
+        }
+        const still = yield* expect<TicketBody>(yield* request("GET", ticketPath(p.id, created.id), (yield* TestKit.TrellisTest).adminToken), 200)
+        assert.deepStrictEqual([still.status, still.title], ["review", "Scout surfaced a backend follow-up"])
         const settings = yield* request("PUT", "/api/v1/tickets/settings", writer.key, { require_lease_epoch_on_ticket_writes: true })
         assert.strictEqual((yield* expect<ProblemBody>(settings, 403)).code, "service_key_not_allowed")
       }))
@@ -130,13 +150,43 @@ describe("tickets: access", () => {
         const denied = yield* project()
         const deniedTicket = yield* createTicket(denied.id, { title: "off limits" })
         const key = yield* serviceKey(["tickets:read", "tickets:write"], { projectIds: [allowed.id] })
-        const read = yield* request("GET", `/api/v1/projects/${denied.id}/tickets`, key.key)
-        assert.strictEqual((yield* expect<ProblemBody>(read, 403)).code, "service_key_project_not_registered")
+        const read = yield* expect<ProblemBody>(yield* request("GET", `/api/v1/projects/${denied.id}/tickets`, key.key), 403)
+        assert.deepStrictEqual(
+          [read.code, read.allowed_project_ids, read.requested_project_id],
+          ["project_not_in_allowlist", [allowed.id], denied.id]
+        )
         const write = yield* request("POST", ticketPath(denied.id, deniedTicket.id, "/comments"), key.key, { content: "must not land" })
-        assert.strictEqual((yield* expect<ProblemBody>(write, 403)).code, "service_key_project_not_registered")
+        assert.strictEqual((yield* expect<ProblemBody>(write, 403)).code, "project_not_in_allowlist")
         assert.lengthOf(yield* storedComments(deniedTicket.id), 0)
-        const visible = yield* expect<ReadonlyArray<{ id: string }>>(yield* request("GET", "/api/v1/projects/", key.key), 200)
-        assert.deepStrictEqual(visible.map((x) => x.id), [allowed.id])
+      }))
+
+    // SessionFS's assert_service_key_can_access_project: another organization's project id with a
+    // service key is 403 cross_org_denied (a user still gets the platform's 404).
+    it.effect("a service key naming another organization's project id: 403 cross_org_denied that names nothing of it", () =>
+      Effect.gen(function*() {
+        const p = yield* project()
+        const secret = yield* createTicket(p.id, { title: "secret plans of the default org" })
+        const admin = yield* member("admin", "org_cross_keys")
+        const key = yield* serviceKey(["tickets:read", "tickets:write"], { organizationId: "org_cross_keys", token: admin.key })
+        const probes: ReadonlyArray<readonly ["GET" | "POST", string, unknown]> = [
+          ["GET", `/api/v1/projects/${p.id}/tickets`, undefined],
+          ["GET", ticketPath(p.id, secret.id), undefined],
+          ["POST", ticketPath(p.id, secret.id, "/comments"), { content: "from another org" }],
+          ["POST", `/api/v1/projects/${p.id}/tickets`, { title: "planted" }]
+        ]
+        for (const [method, path, body] of probes) {
+          const response = yield* request(method, path, key.key, body)
+          const text = yield* response.text
+          assert.strictEqual(response.status, 403, text)
+          assert.strictEqual((JSON.parse(text) as ProblemBody).code, "cross_org_denied", path)
+          for (const leak of [p.name, p.git_remote_normalized, secret.title, "org_default"]) assert.notInclude(text, leak, path)
+        }
+        assert.lengthOf(yield* storedComments(secret.id), 0)
+        // A user of the other organization: the platform's 404; an unknown id with the key: 404.
+        const user = yield* request("GET", `/api/v1/projects/${p.id}/tickets`, admin.key)
+        assert.strictEqual((yield* expect<ProblemBody>(user, 404)).code, "project_not_found")
+        const unknown = yield* request("GET", "/api/v1/projects/proj_nothing_here/tickets", key.key)
+        assert.strictEqual((yield* expect<ProblemBody>(unknown, 404)).code, "project_not_found")
       }))
 
     // test_scoped_service_keys.py::test_service_key_ticket_lease_required_mode_and_stale_fence

@@ -94,15 +94,17 @@ describe("TRELLIS_TICKETS_LEASE_SECONDS", () => {
       Effect.provide(TicketsConfig.layerFromEnv.pipe(Layer.provide(ConfigProvider.layer(ConfigProvider.fromEnvRecord(env)))))
     )
 
-  it.effect("defaults to 1800 seconds and reads a whole number", () =>
+  it.effect("defaults to 0 (leases never expire, as SessionFS's) and reads a whole number", () =>
     Effect.gen(function*() {
-      assert.strictEqual(yield* read({}), 1800)
+      assert.strictEqual(yield* read({}), 0)
+      assert.strictEqual(yield* read({ TRELLIS_TICKETS_LEASE_SECONDS: "" }), 0)
+      assert.strictEqual(yield* read({ TRELLIS_TICKETS_LEASE_SECONDS: "0" }), 0)
       assert.strictEqual(yield* read({ TRELLIS_TICKETS_LEASE_SECONDS: "90" }), 90)
     }))
 
   it.effect("refuses anything else, naming the variable", () =>
     Effect.gen(function*() {
-      for (const value of ["abc", "0", "1.5", "-3"]) {
+      for (const value of ["abc", "1.5", "-3", "31536001"]) {
         const error = yield* Effect.flip(read({ TRELLIS_TICKETS_LEASE_SECONDS: value }))
         assert.include(error.message, "TRELLIS_TICKETS_LEASE_SECONDS", value)
       }

@@ -4,10 +4,8 @@
  * tests/server/integration/). Personas, tiers and sessions are outside this plugin, so scenarios
  * about them are left out (see the README). Where Trellis answers differently on purpose, the
  * comment says so:
- * - an illegal lifecycle transition is 409 `invalid_status_transition` (issue 5), where SessionFS
- *   answered 400;
- * - a body that fails its schema is 400 `INVALID_REQUEST` (the platform's), where SessionFS's
- *   validation answered 422;
+ * - a body that fails its schema answers the platform's validation problem (the wire dialect of
+ *   the group decides its status);
  * - SessionFS's `accept` is served under both `resolve` (seed 001) and `accept`.
  */
 import { assert, describe, layer } from "@effect/vitest"
@@ -15,7 +13,7 @@ import { Effect } from "effect"
 import { SqlClient } from "effect/sql"
 import * as TestKit from "trellis/testing"
 import { TicketsPlugin } from "../Plugin.ts"
-import { createTicket, expect, getTicket, project, start, storedComments, ticketPath } from "./support.ts"
+import { auditCount, createTicket, expect, expireLease, getTicket, member, project, start, storedComments, storedEdits, ticketPath } from "./support.ts"
 import type { CommentBody, ProblemBody, TicketBody } from "./support.ts"
 
 const post = (path: string, body?: unknown, token?: string) =>
@@ -170,17 +168,24 @@ describe("tickets: SessionFS's ticket API scenarios", () => {
         assert.strictEqual((yield* expect<TicketBody>(yield* post(ticketPath(p.id, t.id, "/reopen")), 200)).status, "open")
       }))
 
-    // test_tickets_api.py::test_illegal_transitions_return_400 — Trellis: 409 naming the current status (issue 5)
-    it.effect("test_illegal_transitions_return_400 (409 in Trellis)", () =>
+    // test_tickets_api.py::test_illegal_transitions_return_400: 400 with SessionFS's text, except
+    // accept, which SessionFS answers 409 ("Cannot accept ticket: ...").
+    it.effect("test_illegal_transitions_return_400", () =>
       Effect.gen(function*() {
         const p = yield* project()
         const t = yield* createTicket(p.id, { title: "illegal" })
-        for (const [route, body] of [["complete", { notes: "x" }], ["accept", undefined], ["block", undefined]] as const) {
-          const problem = yield* expect<ProblemBody>(yield* post(ticketPath(p.id, t.id, `/${route}`), body), 409)
+        for (const [route, body, target] of [["complete", { notes: "x" }, "review"], ["block", undefined, "blocked"]] as const) {
+          const problem = yield* expect<ProblemBody>(yield* post(ticketPath(p.id, t.id, `/${route}`), body), 400)
           assert.strictEqual(problem.code, "invalid_status_transition", route)
+          assert.strictEqual(problem.detail, `Cannot transition from 'open' to '${target}'. Legal transitions from 'open': cancelled, in_progress.`)
           assert.strictEqual(problem.current_status, "open")
           assert.deepStrictEqual([...(problem.allowed_transitions as Array<string>)].sort(), ["dismiss", "start"])
         }
+        const accept = yield* expect<ProblemBody>(yield* post(ticketPath(p.id, t.id, "/accept")), 409)
+        assert.strictEqual(accept.code, "status_conflict")
+        assert.strictEqual(accept.detail, "Cannot accept ticket: current status is 'open', expected 'review'. Legal transitions from 'open': cancelled, in_progress.")
+        const unchanged = yield* expect<TicketBody>(yield* get(ticketPath(p.id, t.id)), 200)
+        assert.strictEqual(unchanged.status, "open")
       }))
 
     // test_tickets_api.py::test_start_409_when_already_in_progress
@@ -393,8 +398,8 @@ describe("tickets: SessionFS's ticket API scenarios", () => {
         const follow = yield* listComments(p.id, t.id, `?since=${encodeURIComponent(rows[0].created_at)}&since_id=${a}`)
         assert.deepStrictEqual(follow.map((r) => r.id), [b])
         assert.deepStrictEqual(yield* listComments(p.id, t.id, `?since=${encodeURIComponent(follow[0].created_at)}&since_id=${b}`), [])
-        // Trellis: since_id alone continues after that comment.
-        assert.deepStrictEqual((yield* listComments(p.id, t.id, `?since_id=${a}`)).map((r) => r.id), [b])
+        // since_id without since is ignored, as SessionFS does: the whole thread.
+        assert.deepStrictEqual((yield* listComments(p.id, t.id, `?since_id=${a}`)).map((r) => r.id), [a, b])
       }))
 
     // test_tickets_api.py::test_list_comments_limit_caps_response
@@ -616,13 +621,15 @@ describe("tickets: SessionFS's ticket API scenarios", () => {
         assert.include(issueContext, task.id)
       }))
 
-    // test_tickets_api.py::test_issue_cannot_use_block_route — Trellis: 409 (issue 5)
-    it.effect("test_issue_cannot_use_block_route (409 in Trellis)", () =>
+    // test_tickets_api.py::test_issue_cannot_use_block_route
+    it.effect("test_issue_cannot_use_block_route", () =>
       Effect.gen(function*() {
         const p = yield* project()
         const issue = yield* createTicket(p.id, { title: "I", kind: "issue", assigned_to: "compass" })
         yield* start(p.id, issue.id)
-        assert.strictEqual((yield* expect<ProblemBody>(yield* post(ticketPath(p.id, issue.id, "/block")), 409)).code, "invalid_status_transition")
+        const refused = yield* expect<ProblemBody>(yield* post(ticketPath(p.id, issue.id, "/block")), 400)
+        assert.strictEqual(refused.code, "invalid_status_transition")
+        assert.strictEqual(refused.detail, "Cannot transition from 'in_progress' to 'blocked'. Legal transitions from 'in_progress': cancelled, closed, open.")
       }))
 
     // test_tickets_api.py::test_agent_issue_skips_suggested_gate
@@ -653,9 +660,9 @@ describe("tickets: SessionFS's ticket API scenarios", () => {
         const p = yield* project()
         const t = yield* createTicket(p.id, { title: "persona-comment-test" })
         assert.strictEqual((yield* comment(p.id, t.id, { content: "Speaking as atlas", author_persona: "atlas" })).author_persona, "atlas")
-        // Trellis: the `system` persona is the server's own.
-        const spoof = yield* post(ticketPath(p.id, t.id, "/comments"), { content: "I am the server", author_persona: "system" })
-        assert.strictEqual((yield* expect<ProblemBody>(spoof, 400)).code, "reserved_persona")
+        // SessionFS accepts any persona, `system` too (its agents post system notes).
+        const system = yield* comment(p.id, t.id, { content: "Automated note", author_persona: "system" })
+        assert.strictEqual(system.author_persona, "system")
       }))
 
     // test_ticket_comments_api.py::test_empty_comment_rejected
@@ -719,6 +726,150 @@ describe("tickets: SessionFS's ticket API scenarios", () => {
         const claude = yield* expect<{ compiled_context: string }>(yield* post(ticketPath(p.id, forClaude.id, "/start?tool=claude-code")), 200)
         assert.include(cursor.compiled_context, "[...truncated to fit tool token limit]")
         assert.isAbove(claude.compiled_context.length, cursor.compiled_context.length)
+      }))
+
+    // test_tickets_api.py::test_update_ticket_lease_epoch_fence_409s_on_stale
+    it.effect("test_update_ticket_lease_epoch_fence_409s_on_stale", () =>
+      Effect.gen(function*() {
+        const p = yield* project()
+        const created = yield* createTicket(p.id, { title: "Fenced", description: "x", priority: "low" })
+        const initial = created.lease_epoch
+        const ok = yield* expect<TicketBody>(yield* put(ticketPath(p.id, created.id), { title: "Fenced v2", lease_epoch: initial }), 200)
+        assert.strictEqual(ok.lease_epoch, initial + 1)
+        const stale = yield* expect<ProblemBody>(yield* put(ticketPath(p.id, created.id), { title: "Should not win", lease_epoch: initial }), 409)
+        assert.deepStrictEqual([stale.code, stale.passed_lease_epoch, stale.current_lease_epoch], ["stale_lease_epoch", initial, initial + 1])
+        assert.strictEqual(stale.detail, "Ticket lease_epoch has advanced since you read it. Re-fetch the ticket and retry.")
+        const after = yield* getTicket(p.id, created.id)
+        assert.deepStrictEqual([after.title, after.lease_epoch], ["Fenced v2", initial + 1])
+        // The edit row records the epoch the write took; an unfenced write leaves the epoch alone.
+        const edits = yield* expect<ReadonlyArray<{ field_name: string; lease_epoch: number }>>(yield* get(ticketPath(p.id, created.id, "/edits")), 200)
+        assert.deepStrictEqual(edits.map((e) => [e.field_name, e.lease_epoch]), [["title", initial + 1]])
+        const unfenced = yield* expect<TicketBody>(yield* put(ticketPath(p.id, created.id), { priority: "high" }), 200)
+        assert.strictEqual(unfenced.lease_epoch, initial + 1)
+        // A fenced write that changes nothing still takes the epoch, as SessionFS's does (no comment, no edit).
+        const noop = yield* expect<TicketBody>(yield* put(ticketPath(p.id, created.id), { priority: "high", lease_epoch: initial + 1 }), 200)
+        assert.strictEqual(noop.lease_epoch, initial + 2)
+        assert.lengthOf(yield* storedEdits(created.id), 2)
+        // Three writes, three audit entries (the fenced no-op's records the epoch it took).
+        assert.strictEqual(yield* auditCount("tickets.ticket.update", created.id), 3)
+      }))
+
+    it.effect("a fenced PUT takes the epoch, so a worker holding it can no longer complete: the claim moved", () =>
+      Effect.gen(function*() {
+        const p = yield* project()
+        const t = yield* createTicket(p.id, { title: "claimed then edited" })
+        const claimed = yield* start(p.id, t.id)
+        const epoch = claimed.ticket.lease_epoch
+        yield* expect(yield* put(ticketPath(p.id, t.id), { description: "refined", lease_epoch: epoch }), 200)
+        const late = yield* expect<ProblemBody>(yield* post(ticketPath(p.id, t.id, "/complete"), { notes: "done", lease_epoch: epoch }), 409)
+        assert.deepStrictEqual([late.code, late.current_lease_epoch], ["stale_lease_epoch", epoch + 1])
+        assert.strictEqual((yield* getTicket(p.id, t.id)).status, "in_progress")
+      }))
+
+    it.effect("related_sessions is editable through PUT, with its edit row", () =>
+      Effect.gen(function*() {
+        const p = yield* project()
+        const t = yield* createTicket(p.id, { title: "sessions", related_sessions: ["ses_a"] })
+        const updated = yield* expect<TicketBody>(yield* put(ticketPath(p.id, t.id), { related_sessions: ["ses_a", "ses_b"] }), 200)
+        assert.deepStrictEqual(updated.related_sessions, ["ses_a", "ses_b"])
+        assert.deepStrictEqual((yield* storedEdits(t.id)).map((e) => e.field_name), ["related_sessions"])
+        // related_sessions alone is a mutation (SessionFS's list), lease_epoch alone is not.
+        const fenceOnly = yield* expect<ProblemBody>(yield* put(ticketPath(p.id, t.id), { lease_epoch: 0 }), 400)
+        assert.include(fenceOnly.mutable_fields as ReadonlyArray<string>, "related_sessions")
+      }))
+
+    it.effect("leases never expire by default (SessionFS's clients never renew): another worker cannot take the ticket", () =>
+      Effect.gen(function*() {
+        const kit = yield* TestKit.TrellisTest
+        const other = yield* member("editor")
+        const p = yield* project()
+        const t = yield* createTicket(p.id, { title: "long task" })
+        const claimed = yield* start(p.id, t.id)
+        assert.isNull(claimed.ticket.lease_expires_at)
+        const settings = yield* expect<{ lease_seconds: number | null; effective_lease_seconds: number }>(
+          yield* get(`/api/v1/tickets/settings/projects/${p.id}`),
+          200
+        )
+        assert.deepStrictEqual([settings.lease_seconds, settings.effective_lease_seconds], [null, 0])
+        const steal = yield* kit.request("POST", ticketPath(p.id, t.id, "/start"), { token: other.key })
+        const held = yield* expect<ProblemBody>(steal, 409)
+        assert.deepStrictEqual([held.code, held.lease_expires_at], ["lease_held", null])
+        const renewed = yield* expect<TicketBody>(yield* post(ticketPath(p.id, t.id, "/renew"), { lease_epoch: claimed.ticket.lease_epoch }), 200)
+        assert.isNull(renewed.lease_expires_at)
+      }))
+
+    it.effect("a project sets its own lease length (project owner or organization admin); 0 is never, null the server's", () =>
+      Effect.gen(function*() {
+        const kit = yield* TestKit.TrellisTest
+        const editor = yield* member("editor")
+        const other = yield* member("editor")
+        const p = yield* project()
+        const path = `/api/v1/tickets/settings/projects/${p.id}`
+        const refused = yield* kit.request("PUT", path, { token: editor.key, body: { lease_seconds: 60 } })
+        assert.strictEqual((yield* expect<ProblemBody>(refused, 403)).code, "not_project_admin")
+        for (const bad of [-1, 1.5, 31_536_001, "60"]) {
+          const response = yield* put(path, { lease_seconds: bad })
+          assert.isTrue(response.status === 400 || response.status === 422, `lease_seconds ${JSON.stringify(bad)}: ${response.status}`)
+        }
+        const set = yield* expect<{ lease_seconds: number | null; effective_lease_seconds: number }>(yield* put(path, { lease_seconds: 600 }), 200)
+        assert.deepStrictEqual([set.lease_seconds, set.effective_lease_seconds], [600, 600])
+        const t = yield* createTicket(p.id, { title: "timed" }, editor.key)
+        const claimed = yield* start(p.id, t.id, editor.key)
+        const expires = Date.parse(claimed.ticket.lease_expires_at ?? "")
+        assert.isAbove(expires, Date.now())
+        assert.isBelow(expires, Date.now() + 601_000)
+        yield* expireLease(t.id)
+        const taken = yield* expect<{ ticket: TicketBody }>(yield* kit.request("POST", ticketPath(p.id, t.id, "/start"), { token: other.key }), 200)
+        assert.strictEqual(taken.ticket.lease_epoch, claimed.ticket.lease_epoch + 1)
+        const back = yield* expect<{ lease_seconds: number | null }>(yield* put(path, { lease_seconds: null }), 200)
+        assert.isNull(back.lease_seconds)
+        const audit = yield* SqlClient.SqlClient.pipe(Effect.flatMap((sql) =>
+          sql<{ n: number | string }>`SELECT count(*) AS n FROM audit.entries WHERE action = 'tickets.project.settings' AND target_id = ${p.id}`
+        ))
+        assert.strictEqual(Number(audit[0].n), 2)
+      }))
+
+    // SessionFS's ProjectResponse and its create_project's DEFAULT_TEMPLATE
+    it.effect("projects carry SessionFS's settings and a new project's context document is the template", () =>
+      Effect.gen(function*() {
+        const p = yield* expect<Record<string, unknown>>(yield* get(`/api/v1/projects/${(yield* project()).id}`), 200)
+        assert.deepStrictEqual(
+          [p.auto_narrative, p.kb_retention_days, p.kb_max_context_words, p.kb_section_page_limit, p.session_count],
+          [false, 180, 2000, 30, 0]
+        )
+        const doc = p.context_document as string
+        for (const heading of ["# Project Context", "## Overview", "## Architecture", "## Conventions", "## API Contracts", "## Key Decisions", "## Team"]) {
+          assert.include(doc, heading)
+        }
+        const given = yield* expect<{ context_document: string }>(
+          yield* post("/api/v1/projects/", { name: "given", git_remote_normalized: `acme/given-${crypto.randomUUID().slice(0, 6)}`, context_document: "# Mine" }),
+          201
+        )
+        assert.strictEqual(given.context_document, "# Mine")
+      }))
+
+    // SessionFS's update_project_context, as `sfs project edit` / `set-context` call it
+    it.effect("PUT /api/v1/projects/{remote}/context replaces the document: by remote as a path, URL-encoded, or by id", () =>
+      Effect.gen(function*() {
+        const remote = `github.com/acme/ctx-${crypto.randomUUID().slice(0, 6)}`
+        const created = yield* expect<{ id: string }>(yield* post("/api/v1/projects/", { name: "ctx", git_remote_normalized: remote }), 201)
+        const paths = [`/api/v1/projects/${remote}/context`, `/api/v1/projects/${encodeURIComponent(remote)}/context`, `/api/v1/projects/${created.id}/context`]
+        for (const [i, path] of paths.entries()) {
+          const doc = `# Context ${i}\n\nÉté ✓`
+          const answer = yield* expect<{ status: string; size: number }>(yield* put(path, { context_document: doc }), 200)
+          assert.deepStrictEqual(answer, { status: "updated", size: doc.length }, path)
+          const read = yield* expect<{ context_document: string }>(yield* get(`/api/v1/projects/${remote}`), 200)
+          assert.strictEqual(read.context_document, doc, path)
+        }
+        const missing = yield* put("/api/v1/projects/github.com/acme/nothing-here/context", { context_document: "x" })
+        assert.strictEqual((yield* expect<ProblemBody>(missing, 404)).code, "project_not_found")
+        const noBody = yield* put(`/api/v1/projects/${created.id}/context`, { document: "wrong key" })
+        assert.isTrue(noBody.status === 400 || noBody.status === 422, String(noBody.status))
+        const viewer = yield* member("viewer")
+        const kit = yield* TestKit.TrellisTest
+        const denied = yield* kit.request("PUT", `/api/v1/projects/${created.id}/context`, { token: viewer.key, body: { context_document: "x" } })
+        assert.strictEqual(denied.status, 403)
+        assert.strictEqual((yield* expect<{ context_document: string }>(yield* get(`/api/v1/projects/${created.id}`), 200)).context_document, "# Context 2\n\nÉté ✓")
       }))
   })
 })

@@ -66,7 +66,7 @@ export const project = (token?: string) =>
       body: { name: `p-${suffix}`, git_remote_normalized: `acme/p-${suffix}` },
       token
     })
-    return yield* expect<{ id: string; git_remote_normalized: string; owner_id: string }>(response, 201)
+    return yield* expect<{ id: string; name: string; git_remote_normalized: string; owner_id: string }>(response, 201)
   })
 
 export const createTicket = (projectId: string, body: Record<string, unknown>, token?: string) =>
