@@ -315,7 +315,7 @@ const SignupHandlers = HttpApiBuilder.group(AuthApi, "signup", Effect.fn(functio
         }
         const request = yield* HttpServerRequest.HttpServerRequest
         yield* guard.signup(Option.getOrElse(request.remoteAddress, () => "unknown"))
-        const email = payload.email.trim()
+        const email = payload.email.trim().toLowerCase()
         if (config.signup === "invite" && !(yield* invited(email))) {
           return yield* new SignupClosed({
             detail: "This server takes signups only for invited email addresses, and this one has no pending invite.",
