@@ -10,8 +10,6 @@ import { SqlClient } from "effect/sql"
 import * as TestKit from "trellis/testing"
 import { HelloPlugin } from "../../examples/hello-plugin/Plugin.ts"
 
-const json = <A>(response: HttpClientResponse.HttpClientResponse) => Effect.map(response.json, (body) => body as A)
-
 const expect = <A>(response: HttpClientResponse.HttpClientResponse, status: number) =>
   Effect.gen(function*() {
     const text = yield* response.text
