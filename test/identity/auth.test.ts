@@ -248,6 +248,48 @@ describe("identity", () => {
         assert.strictEqual((yield* kit.request("GET", "/api/hello/greetings", { token: bare.key })).status, 401)
       }))
 
+    it.effect("service keys: every SessionFS scope is accepted (CI's tickets:read + agent_runs:write); a revoked key is not rotated; listing needs an admin", () =>
+      Effect.gen(function*() {
+        const kit = yield* TestKit.TrellisTest
+        const create = (body: unknown) => kit.request("POST", "/api/v1/orgs/org_default/service-keys", { body })
+        // SessionFS's documented CI setup, though no loaded plugin declares these scopes here.
+        const ci = yield* json<{ id: string; key: string; scopes: Array<string>; key_prefix: string }>(
+          yield* create({ name: "github actions", scopes: ["tickets:read", "agent_runs:write", "tickets:read"] })
+        )
+        assert.deepStrictEqual(ci.scopes, ["tickets:read", "agent_runs:write"])
+        assert.strictEqual(ci.key_prefix, ci.key.slice(0, 12))
+        // A scope no route opts into reaches nothing.
+        const refused = yield* kit.request("GET", "/api/hello/greetings", { token: ci.key })
+        assert.strictEqual(refused.status, 403)
+        assert.strictEqual((yield* json<Problem>(refused)).code, "insufficient_scope")
+        const all = ["sessions:read", "handoffs:read", "handoffs:write", "personas:read", "personas:write", "knowledge:read",
+          "knowledge:write", "rules:read", "rules:write", "agent_runs:read", "work_queues:read", "work_queues:write",
+          "retrieval_audit:read", "admin:*"]
+        const reserved = yield* create({ name: "reserved", scopes: all })
+        assert.strictEqual(reserved.status, 201)
+        const reservedKey = (yield* json<{ key: string }>(reserved)).key
+        // `admin:*` is a scope's name, not a wildcard.
+        assert.strictEqual((yield* kit.request("GET", "/api/hello/greetings", { token: reservedKey })).status, 403)
+        for (const bad of [["*"], ["tickets:*"], ["nothing:read"]]) {
+          const reply = yield* create({ name: "bad", scopes: bad })
+          assert.strictEqual(reply.status, 400, JSON.stringify(bad))
+          assert.strictEqual((yield* json<Problem>(reply)).code, "unknown_scope")
+        }
+        // Rotating a revoked key: SessionFS's 409 key_already_revoked.
+        assert.strictEqual((yield* kit.request("DELETE", `/api/v1/orgs/org_default/service-keys/${ci.id}`, { body: { reason: "done" } })).status, 204)
+        const rotate = yield* kit.request("POST", `/api/v1/orgs/org_default/service-keys/${ci.id}/rotate`)
+        assert.strictEqual(rotate.status, 409)
+        assert.strictEqual((yield* json<Problem>(rotate)).code, "key_already_revoked")
+        assert.strictEqual((yield* kit.request("POST", "/api/v1/orgs/org_default/service-keys/key_nope/rotate")).status, 404)
+        // Listing needs an org admin; an editor is refused.
+        const editor = yield* userWithRole("editor")
+        const listed = yield* kit.request("GET", "/api/v1/orgs/org_default/service-keys", { token: editor.session })
+        assert.strictEqual(listed.status, 403)
+        assert.strictEqual((yield* json<Problem>(listed)).code, "insufficient_role")
+        const admin = yield* userWithRole("admin")
+        assert.strictEqual((yield* kit.request("GET", "/api/v1/orgs/org_default/service-keys", { token: admin.session })).status, 200)
+      }))
+
     it.effect("roles: a viewer reads but may not write (insufficient_role); an editor writes", () =>
       Effect.gen(function*() {
         const kit = yield* TestKit.TrellisTest
