@@ -41,7 +41,17 @@ export interface TrellisConfigShape {
   readonly mailFrom: string | undefined
   /** The master key of `SecretBox` (32 bytes, hex or base64); unset: the data directory's key file. */
   readonly secretKey: Redacted.Redacted<string> | undefined
+  /** Who may create an account at `POST /api/v1/auth/signup` (see `SignupMode`). */
+  readonly signup: SignupMode
 }
+
+/**
+ * `closed`: nobody (admins create users, or invite them to an existing account); `open`: anyone,
+ * into a personal organization of their own; `invite`: only an address with a pending invite,
+ * into a personal organization (the invite is then accepted once the address is verified).
+ */
+export const SignupMode = Schema.Literals(["closed", "open", "invite"])
+export type SignupMode = typeof SignupMode.Type
 
 /**
  * In-process rate limits (see `src/ratelimit/`). Each is a count; 0 disables that limit.
@@ -97,7 +107,8 @@ export const variables: ReadonlyArray<Variable> = [
   { name: "TRELLIS_RATE_LIMIT_LOGIN_PER_ADDRESS", flag: "--rate-limit-login-per-address", default: "30", description: "Failed sign-ins (and signups) per client address per 15 minutes. 0 disables." },
   { name: "TRELLIS_SMTP_URL", flag: "--smtp-url", default: "(unset: emails are logged)", description: "SMTP relay for invites and verification emails: `smtp://user:pass@host:587` (STARTTLS when offered) or `smtps://…:465`. Unset: each email is written to the log instead." },
   { name: "TRELLIS_MAIL_FROM", flag: "--mail-from", default: "(unset: `noreply@` the public URL's host)", description: "Sender address of outgoing email, e.g. `Trellis <trellis@example.com>`." },
-  { name: "TRELLIS_SECRET_KEY", flag: "--secret-key", default: "(unset: the key file `trellis-secret.key` in the data directory, created at the first start)", description: "32 bytes (64 hex characters or base64, e.g. `openssl rand -hex 32`) that encrypt the secrets plugins store, such as the provider API keys admins save per workspace. Every process sharing one PostgreSQL database must have the same value." }
+  { name: "TRELLIS_SECRET_KEY", flag: "--secret-key", default: "(unset: the key file `trellis-secret.key` in the data directory, created at the first start)", description: "32 bytes (64 hex characters or base64, e.g. `openssl rand -hex 32`) that encrypt the secrets plugins store, such as the provider API keys admins save per workspace. Every process sharing one PostgreSQL database must have the same value." },
+  { name: "TRELLIS_SIGNUP", flag: "--signup", default: "closed", description: "Who may create an account at `POST /api/v1/auth/signup`: `closed` (nobody: 403 `signup_closed`; admins add users or invite them), `open` (anyone, into a new personal organization of their own) or `invite` (only an email address with a pending invite, into a personal organization; the invite is accepted after verifying the address). No signup ever joins an existing organization by itself." }
 ]
 
 export class ConfigInvalid extends Schema.TaggedError<ConfigInvalid>()("ConfigInvalid", {
@@ -213,6 +224,7 @@ const parse = Effect.fnUntraced(function*(env: Readonly<Record<string, string | 
   if (present(secretKey) && parseKey(secretKey) === undefined) {
     return yield* new ConfigInvalid({ variable: "TRELLIS_SECRET_KEY", value: "(hidden)", expected: keyFormat })
   }
+  const signup = yield* oneOf("TRELLIS_SIGNUP", env, SignupMode.literals, "closed")
   const config: TrellisConfigShape = {
     port,
     host,
@@ -234,7 +246,8 @@ const parse = Effect.fnUntraced(function*(env: Readonly<Record<string, string | 
     rateLimits,
     smtpUrl: smtpUrl === undefined ? undefined : Redacted.make(smtpUrl),
     mailFrom,
-    secretKey: present(secretKey) ? Redacted.make(secretKey.trim()) : undefined
+    secretKey: present(secretKey) ? Redacted.make(secretKey.trim()) : undefined,
+    signup
   }
   return config
 })

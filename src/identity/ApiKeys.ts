@@ -89,17 +89,20 @@ const touchIntervalMillis = 60_000
 
 export class ApiKeys extends Context.Service<ApiKeys, {
   readonly create: (input: NewKey) => Effect.Effect<{ readonly record: ApiKeyRecord; readonly secret: string }>
-  /** Keys of an organization, newest first; narrowed to one user and/or kind. */
+  /**
+   * Keys of an organization, or of a user in every organization (user keys follow their user),
+   * newest first; narrowed to one user and/or kind. At least one of the two must be given.
+   */
   readonly list: (filter: {
-    readonly organizationId: string
+    readonly organizationId?: string | undefined
     readonly userId?: string | undefined
     readonly kind?: KeyKind | undefined
     readonly includeRevoked?: boolean | undefined
   }) => Effect.Effect<ReadonlyArray<ApiKeyRecord>>
   readonly get: (organizationId: string, id: string) => Effect.Effect<Option.Option<ApiKeyRecord>>
-  /** Revokes a key of the organization (of that user, when given); `None` when there is no such key. */
+  /** Revokes a key of the organization and/or of that user (at least one given); `None` when there is no such key. */
   readonly revoke: (input: {
-    readonly organizationId: string
+    readonly organizationId?: string | undefined
     readonly id: string
     readonly userId?: string | undefined
     readonly kind?: KeyKind | undefined
@@ -137,14 +140,16 @@ export class ApiKeys extends Context.Service<ApiKeys, {
         }).pipe(Effect.orDie)
 
       const list = (filter: {
-        readonly organizationId: string
+        readonly organizationId?: string | undefined
         readonly userId?: string | undefined
         readonly kind?: KeyKind | undefined
         readonly includeRevoked?: boolean | undefined
       }) =>
-        sql<KeyRow>`
+        filter.organizationId === undefined && filter.userId === undefined
+        ? Effect.die(new Error("ApiKeys.list needs an organization or a user"))
+        : sql<KeyRow>`
           SELECT ${sql.unsafe(columns)} FROM identity.api_keys
-          WHERE organization_id = ${filter.organizationId}
+          WHERE (${filter.organizationId ?? null}::text IS NULL OR organization_id = ${filter.organizationId ?? null})
             AND (${filter.userId ?? null}::text IS NULL OR user_id = ${filter.userId ?? null})
             AND (${filter.kind ?? null}::text IS NULL OR kind = ${filter.kind ?? null})
             AND (${filter.includeRevoked === true} OR revoked_at IS NULL)
@@ -157,17 +162,19 @@ export class ApiKeys extends Context.Service<ApiKeys, {
         )
 
       const revoke = (input: {
-        readonly organizationId: string
+        readonly organizationId?: string | undefined
         readonly id: string
         readonly userId?: string | undefined
         readonly kind?: KeyKind | undefined
         readonly reason?: string | null | undefined
       }) =>
-        sql.withTransaction(Effect.gen(function*() {
+        input.organizationId === undefined && input.userId === undefined
+        ? Effect.die(new Error("ApiKeys.revoke needs an organization or a user"))
+        : sql.withTransaction(Effect.gen(function*() {
           const rows = yield* sql<KeyRow>`
             UPDATE identity.api_keys
             SET revoked_at = coalesce(revoked_at, now()), revoke_reason = coalesce(revoke_reason, ${input.reason ?? null})
-            WHERE organization_id = ${input.organizationId} AND id = ${input.id}
+            WHERE (${input.organizationId ?? null}::text IS NULL OR organization_id = ${input.organizationId ?? null}) AND id = ${input.id}
               AND (${input.userId ?? null}::text IS NULL OR user_id = ${input.userId ?? null})
               AND (${input.kind ?? null}::text IS NULL OR kind = ${input.kind ?? null})
             RETURNING ${sql.unsafe(columns)}`

@@ -4,8 +4,10 @@
  * - PromptOps (004): `POST /api/login`, `POST /api/logout`, `GET /api/me` (snake_case, as its
  *   server answers: login `{ ok, token, role, username }`, me `{ username, role }`).
  * - Surflet (003): `GET /v1/auth/me`, `POST /v1/auth/logout`, `/v1/account/api-keys` (camelCase).
- * - SessionFS (001): `POST /api/v1/auth/signup`, `GET /api/v1/auth/me`, `/api/v1/auth/keys`,
- *   `GET /api/v1/auth/verify/{token}`, `/api/v1/orgs/{org_id}/service-keys` (snake_case).
+ * - SessionFS (001): `POST /api/v1/auth/signup`, `GET /api/v1/auth/me`, `/api/v1/auth/keys` and
+ *   `/api/v1/auth/me/api-keys` (the same user keys in the two shapes SessionFS has),
+ *   `PUT /api/v1/auth/me/default-org`, `GET /api/v1/auth/verify?token=`,
+ *   `/api/v1/orgs/{org_id}/service-keys` (snake_case, SessionFS's role names).
  *
  * Client-safe: imports only `effect`.
  */
@@ -14,10 +16,12 @@ import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "effect/ht
 import { WireDialect } from "../http/WireDialect.ts"
 import { Authentication } from "../auth/Authentication.ts"
 import { Role } from "../auth/Principal.ts"
+import type { Role as RoleType } from "../auth/Principal.ts"
 import * as Requirement from "../auth/Requirement.ts"
 import { Requires } from "../auth/Requirement.ts"
-import { NotFound, RateLimited } from "../problem/Problems.ts"
-import { AccountExists, InvalidCredentials, InvalidToken, UnknownScope } from "./IdentityProblems.ts"
+import { Forbidden, NotFound, RateLimited } from "../problem/Problems.ts"
+import { CrossOrgDenied } from "../auth/AuthProblems.ts"
+import { AccountExists, InvalidCredentials, InvalidToken, KeyAlreadyRevoked, SignupClosed, UnknownScope } from "./IdentityProblems.ts"
 
 const NullableString = Schema.NullOr(Schema.String)
 
@@ -141,26 +145,43 @@ export const SignupResponse = Schema.Struct({
   email: Schema.String,
   raw_key: Schema.String,
   key_id: Schema.String,
+  /** The account's personal organization (Trellis's; SessionFS answers without it). */
+  org_id: Schema.String,
   message: Schema.String
 })
 
-/** Public: creating an account and verifying its email. */
+const Verified = Schema.Struct({ verified: Schema.Boolean, user_id: Schema.String })
+
+/** Public: creating an account (see `TRELLIS_SIGNUP`) and verifying its email. */
 export class SignupApi extends HttpApiGroup.make("signup")
   .annotate(WireDialect, WireDialect.sessionFs)
   .add(
     HttpApiEndpoint.post("signup", "/api/v1/auth/signup", {
       payload: SignupRequest,
       success: SignupResponse.pipe(HttpApiSchema.status(201)),
-      error: [AccountExists, RateLimited]
+      error: [AccountExists, RateLimited, SignupClosed]
     }),
-    HttpApiEndpoint.get("verify", "/api/v1/auth/verify/:token", {
+    // SessionFS's emailed link is `/verify?token=`; the path form is kept for older links.
+    HttpApiEndpoint.get("verify", "/api/v1/auth/verify", {
+      query: { token: Schema.String },
+      success: Verified,
+      error: InvalidToken
+    }),
+    HttpApiEndpoint.get("verifyPath", "/api/v1/auth/verify/:token", {
       params: { token: Schema.String },
-      success: Schema.Struct({ verified: Schema.Boolean, user_id: Schema.String }),
+      success: Verified,
       error: InvalidToken
     })
   )
   .annotateMerge(OpenApi.annotations({ title: "Signup", description: "Account creation and email verification (SessionFS paths)" }))
 {}
+
+/** SessionFS's member roles, as its paths show them (see `sessionFsRole`). */
+export const SessionFsRole = Schema.Literals(["admin", "member"])
+export type SessionFsRole = typeof SessionFsRole.Type
+
+/** Trellis's role as SessionFS names it: owners and admins are `admin`, editors and viewers `member`. */
+export const sessionFsRole = (role: RoleType): SessionFsRole => role === "owner" || role === "admin" ? "admin" : "member"
 
 export const SessionFsMe = Schema.Struct({
   user_id: Schema.String,
@@ -171,14 +192,15 @@ export const SessionFsMe = Schema.Struct({
   effective_tier: Schema.String,
   org_id: Schema.String,
   org_name: NullableString,
-  org_role: Role,
+  /** SessionFS's role names: `admin` (Trellis owner or admin) or `member` (editor or viewer). */
+  org_role: SessionFsRole,
   created_at: NullableString,
   default_org_id: NullableString
 })
 
 export const UserKeySummary = Schema.Struct({
   key_id: Schema.String,
-  name: Schema.String,
+  name: NullableString,
   key_prefix: Schema.String,
   created_at: Schema.String,
   last_used_at: NullableString
@@ -187,7 +209,7 @@ export const UserKeySummary = Schema.Struct({
 export const NewUserKey = Schema.Struct({
   key_id: Schema.String,
   raw_key: Schema.String,
-  name: Schema.String,
+  name: NullableString,
   created_at: Schema.String
 })
 
@@ -218,6 +240,59 @@ export const ServiceKeyRequest = Schema.Struct({
   project_ids: Schema.optionalKey(Schema.NullOr(Schema.Array(Schema.String)))
 })
 
+/** `GET /api/v1/auth/me/api-keys` (SessionFS's personal keys; the same keys as `/api/v1/auth/keys`). */
+export const PersonalKey = Schema.Struct({
+  id: Schema.String,
+  name: NullableString,
+  key_prefix: Schema.String,
+  created_at: Schema.String,
+  expires_at: NullableString,
+  last_used_at: NullableString,
+  last_used_ip: NullableString,
+  is_active: Schema.Boolean
+})
+
+export const NewPersonalKey = Schema.Struct({ ...PersonalKey.fields, key: Schema.String })
+
+export const PersonalKeyRequest = Schema.Struct({
+  name: Schema.String.check(Schema.isMinLength(1), Schema.isMaxLength(255)),
+  expires_in_days: Schema.optionalKey(Schema.NullOr(Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 730 }))))
+})
+
+/** SessionFS sends `{ reason }`; the body is optional here (an empty one decodes as null). */
+const RevokeBody = [
+  Schema.Struct({
+    revoke_reason: Schema.optionalKey(Schema.NullOr(Schema.String.check(Schema.isMaxLength(500)))),
+    reason: Schema.optionalKey(Schema.NullOr(Schema.String.check(Schema.isMaxLength(500))))
+  }),
+  Schema.Null
+] as const
+
+/**
+ * Every scope SessionFS documents for service keys (its server's `VALID_SCOPES`), live or
+ * reserved: a service key may hold them whether or not a loaded plugin's route opts in (one
+ * that none does reaches nothing). `admin:*` is a literal scope name, not a wildcard.
+ */
+export const sessionFsScopes = [
+  "sessions:read",
+  "handoffs:read",
+  "handoffs:write",
+  "tickets:read",
+  "tickets:write",
+  "personas:read",
+  "personas:write",
+  "knowledge:read",
+  "knowledge:write",
+  "rules:read",
+  "rules:write",
+  "agent_runs:read",
+  "agent_runs:write",
+  "work_queues:read",
+  "work_queues:write",
+  "retrieval_audit:read",
+  "admin:*"
+] as const
+
 const OrgParams = { org_id: Schema.String }
 const KeyParams = { org_id: Schema.String, id: Schema.String }
 
@@ -225,9 +300,32 @@ export class SessionFsAuthApi extends HttpApiGroup.make("sessionfsAuth")
   .annotate(WireDialect, WireDialect.sessionFs)
   .add(
     HttpApiEndpoint.get("me", "/api/v1/auth/me", { success: SessionFsMe }).annotate(Requires, Requirement.member()),
+    HttpApiEndpoint.put("setDefaultOrg", "/api/v1/auth/me/default-org", {
+      payload: Schema.Struct({ org_id: Schema.optionalKey(Schema.NullOr(Schema.String)) }),
+      success: Schema.Struct({ default_org_id: Schema.String }),
+      error: [CrossOrgDenied, Forbidden]
+    }).annotate(Requires, Requirement.member()),
+    HttpApiEndpoint.get("listPersonalKeys", "/api/v1/auth/me/api-keys", { success: Schema.Array(PersonalKey) })
+      .annotate(Requires, Requirement.member()),
+    HttpApiEndpoint.post("createPersonalKey", "/api/v1/auth/me/api-keys", {
+      payload: PersonalKeyRequest,
+      success: NewPersonalKey.pipe(HttpApiSchema.status(201)),
+      error: Forbidden
+    }).annotate(Requires, Requirement.member()),
+    HttpApiEndpoint.delete("revokePersonalKey", "/api/v1/auth/me/api-keys/:key_id", {
+      params: { key_id: Schema.String },
+      payload: RevokeBody,
+      success: HttpApiSchema.NoContent,
+      error: NotFound
+    }).annotate(Requires, Requirement.member()),
     HttpApiEndpoint.post("createKey", "/api/v1/auth/keys", {
-      payload: Schema.Struct({ name: Schema.String.check(Schema.isMinLength(1), Schema.isMaxLength(200)) }),
-      success: NewUserKey.pipe(HttpApiSchema.status(201))
+      // SessionFS's `name` is optional (`null` when absent).
+      payload: [
+        Schema.Struct({ name: Schema.optionalKey(Schema.NullOr(Schema.String.check(Schema.isMaxLength(200)))) }),
+        Schema.Null
+      ],
+      success: NewUserKey.pipe(HttpApiSchema.status(201)),
+      error: Forbidden
     }).annotate(Requires, Requirement.member()),
     HttpApiEndpoint.get("listKeys", "/api/v1/auth/keys", { success: Schema.Array(UserKeySummary) })
       .annotate(Requires, Requirement.member()),
@@ -246,25 +344,19 @@ export class SessionFsAuthApi extends HttpApiGroup.make("sessionfsAuth")
       params: OrgParams,
       success: Schema.Array(ServiceKey),
       error: NotFound
-    }).annotate(Requires, Requirement.member()),
+    }).annotate(Requires, Requirement.admin()),
     HttpApiEndpoint.delete("revokeServiceKey", "/api/v1/orgs/:org_id/service-keys/:id", {
       params: KeyParams,
       // The body is optional: an empty body decodes as `null` (Effect does that when a payload
       // schema is `Schema.Null`), so a bare DELETE works as SessionFS documents.
-      payload: [
-        Schema.Struct({
-          revoke_reason: Schema.optionalKey(Schema.NullOr(Schema.String)),
-          reason: Schema.optionalKey(Schema.NullOr(Schema.String))
-        }),
-        Schema.Null
-      ],
+      payload: RevokeBody,
       success: HttpApiSchema.NoContent,
       error: NotFound
     }).annotate(Requires, Requirement.admin()),
     HttpApiEndpoint.post("rotateServiceKey", "/api/v1/orgs/:org_id/service-keys/:id/rotate", {
       params: KeyParams,
       success: NewServiceKey,
-      error: NotFound
+      error: [NotFound, KeyAlreadyRevoked]
     }).annotate(Requires, Requirement.admin())
   )
   .middleware(Authentication)

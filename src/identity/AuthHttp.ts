@@ -5,7 +5,9 @@
 import { Effect, Layer, Option } from "effect"
 import { HttpEffect, HttpServerRequest, HttpServerResponse } from "effect/http"
 import { HttpApi, HttpApiBuilder } from "effect/http-api"
-import { AuditLog } from "../audit/AuditLog.ts"
+import * as SqlClient from "effect/sql/SqlClient"
+import { actorOf, AuditLog } from "../audit/AuditLog.ts"
+import { CrossOrgDenied } from "../auth/AuthProblems.ts"
 import { csrfCookie, sessionCookie } from "../auth/Authentication.ts"
 import { adminTokenMatcher, defaultOrganizationId } from "../auth/Credentials.ts"
 import { CurrentPrincipal } from "../auth/Principal.ts"
@@ -15,9 +17,12 @@ import { Forbidden, NotFound } from "../problem/Problems.ts"
 import { PluginRegistry } from "../server/PluginRegistry.ts"
 import { ApiKeys } from "./ApiKeys.ts"
 import type { ApiKeyRecord } from "./ApiKeys.ts"
-import { LoginApi, SessionApi, SessionFsAuthApi, SignupApi, SurfletAuthApi } from "./AuthApi.ts"
-import { InvalidCredentials, InvalidToken, UnknownScope } from "./IdentityProblems.ts"
+import { LoginApi, SessionApi, SessionFsAuthApi, sessionFsRole, sessionFsScopes, SignupApi, SurfletAuthApi } from "./AuthApi.ts"
+import { CredentialCache } from "./CredentialCache.ts"
+import { InvalidCredentials, InvalidToken, KeyAlreadyRevoked, SignupClosed, UnknownScope } from "./IdentityProblems.ts"
+import { slugify } from "./Organizations.ts"
 import { LoginGuard } from "./LoginGuard.ts"
+import type { AttemptKey } from "./LoginGuard.ts"
 import { Passwords } from "./Passwords.ts"
 import * as Secrets from "./Secrets.ts"
 import { Sessions, sessionTtlSeconds } from "./Sessions.ts"
@@ -77,10 +82,13 @@ const endSession = (sessions: Sessions["Service"], audit: AuditLog["Service"]) =
     )
   })
 
+/** SessionFS shows a key's first 12 characters. */
+const sessionFsPrefix = (key: ApiKeyRecord) => key.prefix.replace(/\.\.\.$/, "").slice(0, 12)
+
 const userKeySummary = (key: ApiKeyRecord) => ({
   key_id: key.id,
-  name: key.name,
-  key_prefix: key.prefix,
+  name: key.name === "" ? null : key.name,
+  key_prefix: sessionFsPrefix(key),
   created_at: key.createdAt,
   last_used_at: key.lastUsedAt
 })
@@ -92,7 +100,7 @@ const serviceKey = (key: ApiKeyRecord) => ({
   service_key_name: key.name,
   scopes: key.scopes,
   project_ids: key.projectIds,
-  key_prefix: key.prefix,
+  key_prefix: sessionFsPrefix(key),
   created_at: key.createdAt,
   created_by_user_id: key.createdBy,
   expires_at: key.expiresAt,
@@ -127,17 +135,25 @@ const LoginHandlers = HttpApiBuilder.group(AuthApi, "login", Effect.fn(function*
     Effect.gen(function*() {
       const request = yield* HttpServerRequest.HttpServerRequest
       const address = Option.getOrElse(request.remoteAddress, () => "unknown")
-      const account = payload.token !== undefined ? "(token)" : (payload.username ?? "").toLowerCase()
-      yield* guard.attempt({ account, address })
       let principalUser: { readonly userId: string | null; readonly organizationId: string; readonly user: Option.Option<UserRecord> }
+      let key: AttemptKey
       if (payload.token !== undefined) {
+        key = { account: { unknownName: "(admin token)" }, address }
+        yield* guard.attempt(key)
         if (!isAdmin(payload.token)) return yield* invalid
         principalUser = { userId: null, organizationId: defaultOrganizationId, user: Option.none() }
       } else {
         if (payload.username === undefined || payload.password === undefined) {
           return yield* new InvalidCredentials({ detail: "Send a username and password, or the admin token." })
         }
-        const found = yield* users.findForLogin(payload.username)
+        // The account is counted by the user the name resolves to (username or email, any
+        // case), so another name for a locked account is locked too.
+        const found = yield* users.findForLogin(payload.username.trim())
+        key = {
+          account: Option.match(found, { onNone: () => ({ unknownName: payload.username ?? "" }), onSome: (u) => ({ userId: u.id }) }),
+          address
+        }
+        yield* guard.attempt(key)
         const hash = Option.match(found, { onNone: () => decoy, onSome: (u) => u.passwordHash ?? decoy })
         const check = yield* passwords.verify(payload.password, hash)
         if (Option.isNone(found) || found.value.passwordHash === null || !check.valid || !found.value.active) {
@@ -146,7 +162,7 @@ const LoginHandlers = HttpApiBuilder.group(AuthApi, "login", Effect.fn(function*
         if (check.needsRehash) yield* users.setPasswordHash(found.value.id, yield* passwords.hash(payload.password))
         principalUser = { userId: found.value.id, organizationId: found.value.defaultOrganizationId, user: found }
       }
-      yield* guard.succeeded({ account, address })
+      yield* guard.succeeded(key)
       const session = yield* sessions.create({ userId: principalUser.userId, organizationId: principalUser.organizationId })
       const role = principalUser.userId === null
         ? "owner" as const
@@ -238,7 +254,8 @@ const mintUserKey = (
   keys: ApiKeys["Service"],
   audit: AuditLog["Service"],
   name: string,
-  secretKind: "userKey" | "surfletKey"
+  secretKind: "userKey" | "surfletKey",
+  expiresInDays: number | null = null
 ) =>
   Effect.gen(function*() {
     const principal = yield* CurrentPrincipal
@@ -251,6 +268,7 @@ const mintUserKey = (
       userId: principal.userId,
       name,
       scopes: ["*"],
+      expiresAt: expiresInDays === null ? null : new Date(Date.now() + expiresInDays * 86_400_000),
       createdBy: principal.id,
       secretKind
     })
@@ -259,71 +277,147 @@ const mintUserKey = (
   })
 
 const SignupHandlers = HttpApiBuilder.group(AuthApi, "signup", Effect.fn(function*(handlers) {
+  const config = yield* TrellisConfig
+  const sql = yield* SqlClient.SqlClient
   const users = yield* Users
   const keys = yield* ApiKeys
   const passwords = yield* Passwords
   const audit = yield* AuditLog
   const verifications = yield* Verifications
   const guard = yield* LoginGuard
+
+  const invalidLink = new InvalidToken({ detail: "This verification link is unknown, used or expired." })
+  const verify = (token: string) =>
+    Effect.gen(function*() {
+      const userId = yield* verifications.consume(token)
+      if (Option.isNone(userId)) return yield* invalidLink
+      return { verified: true, user_id: userId.value }
+    })
+
+  /** Whether the address has an invite that can still be accepted (for `TRELLIS_SIGNUP=invite`). */
+  const invited = (email: string) =>
+    sql<{ readonly id: string }>`
+      SELECT id FROM identity.invites
+      WHERE lower(email) = lower(${email}) AND accepted_at IS NULL AND declined_at IS NULL AND expires_at > now()
+      LIMIT 1`.pipe(Effect.map((rows) => rows.length > 0), Effect.orDie)
+
   return handlers
     .handle("signup", ({ payload }) =>
       Effect.gen(function*() {
+        // A signup never joins an existing organization: `closed` refuses it, `open` and
+        // `invite` make the account a personal organization of its own (SessionFS gives a new
+        // account no organization's access until it creates one or accepts an invite).
+        if (config.signup === "closed") {
+          return yield* new SignupClosed({
+            detail: "This server does not take signups. Ask an administrator to create your account or invite you.",
+            mode: "closed"
+          })
+        }
         const request = yield* HttpServerRequest.HttpServerRequest
         yield* guard.signup(Option.getOrElse(request.remoteAddress, () => "unknown"))
-        const passwordHash = payload.password === undefined ? null : yield* passwords.hash(payload.password)
-        // Signing up joins the default organization as a viewer; an admin raises the role.
-        const user = yield* users.create({
-          username: payload.username ?? payload.email,
-          email: payload.email,
-          displayName: payload.display_name ?? null,
-          passwordHash,
-          organizationId: defaultOrganizationId,
-          role: "viewer"
-        })
-        const { record, secret } = yield* keys.create({
-          kind: "user",
-          organizationId: defaultOrganizationId,
-          userId: user.id,
-          name: "default",
-          scopes: ["*"],
-          createdBy: user.id,
-          secretKind: "userKey"
-        })
-        yield* verifications.send(user)
-        yield* audit.append({
-          organizationId: defaultOrganizationId,
-          actor: { id: user.id, kind: "user" },
-          action: "identity.user.signup",
-          target: { type: "user", id: user.id },
+        const email = payload.email.trim().toLowerCase()
+        if (config.signup === "invite" && !(yield* invited(email))) {
+          return yield* new SignupClosed({
+            detail: "This server takes signups only for invited email addresses, and this one has no pending invite.",
+            mode: "invite"
           })
+        }
+        const passwordHash = payload.password === undefined ? null : yield* passwords.hash(payload.password)
+        const username = payload.username ?? email
+        const { record, secret, user, organizationId } = yield* sql.withTransaction(Effect.gen(function*() {
+          const organizationId = Secrets.newId("org")
+          const base = slugify(username.split("@")[0] ?? "") ?? "personal"
+          yield* sql`
+            INSERT INTO identity.organizations (id, name, slug)
+            VALUES (${organizationId}, ${`${username}'s organization`}, ${`${base}-${organizationId.slice(4, 12)}`})`
+          const user = yield* users.create({
+            username,
+            email,
+            displayName: payload.display_name ?? null,
+            passwordHash,
+            organizationId,
+            role: "owner"
+          })
+          const { record, secret } = yield* keys.create({
+            kind: "user",
+            organizationId,
+            userId: user.id,
+            name: "default",
+            scopes: ["*"],
+            createdBy: user.id,
+            secretKind: "userKey"
+          })
+          yield* audit.append({
+            organizationId,
+            actor: { id: user.id, kind: "user" },
+            action: "identity.user.signup",
+            target: { type: "user", id: user.id },
+            details: { mode: config.signup }
+          })
+          return { record, secret, user, organizationId }
+        })).pipe(Effect.catchTag("SqlError", Effect.die))
+        yield* verifications.send(user)
         return {
           user_id: user.id,
-          email: payload.email,
+          email,
           raw_key: secret,
           key_id: record.id,
+          org_id: organizationId,
           message: "Account created. Verify your email address with the link we sent."
         }
       }))
-    .handle("verify", ({ params }) =>
-      Effect.gen(function*() {
-        const userId = yield* verifications.consume(params.token)
-        if (Option.isNone(userId)) return yield* new InvalidToken({ detail: "This verification link is unknown, used or expired." })
-        return { verified: true, user_id: userId.value }
-      }))
+    .handle("verify", ({ query }) => verify(query.token))
+    .handle("verifyPath", ({ params }) => verify(params.token))
 }))
 
+/** SessionFS's personal-key shape (`/api/v1/auth/me/api-keys`). */
+const personalKey = (key: ApiKeyRecord) => ({
+  id: key.id,
+  name: key.name === "" ? null : key.name,
+  key_prefix: sessionFsPrefix(key),
+  created_at: key.createdAt,
+  expires_at: key.expiresAt,
+  last_used_at: key.lastUsedAt,
+  last_used_ip: null,
+  is_active: key.revokedAt === null && (key.expiresAt === null || Date.parse(key.expiresAt) > Date.now())
+})
+
 const SessionFsHandlers = HttpApiBuilder.group(AuthApi, "sessionfsAuth", Effect.fn(function*(handlers) {
+  const sql = yield* SqlClient.SqlClient
   const users = yield* Users
   const keys = yield* ApiKeys
   const audit = yield* AuditLog
+  const cache = yield* CredentialCache
   const registry = yield* PluginRegistry
-  const declaredScopes = new Set(registry.composition.plugins.flatMap((p) => p.scopes ?? []))
+  // Every scope SessionFS documents (a scope no route opts into simply reaches nothing), and
+  // those of the loaded plugins.
+  const acceptedScopes = new Set([...sessionFsScopes, ...registry.composition.plugins.flatMap((p) => p.scopes ?? [])])
+
+  const ownKeys = Effect.gen(function*() {
+    const principal = yield* CurrentPrincipal
+    return principal.userId === null
+      ? []
+      : yield* keys.list({ userId: principal.userId, kind: "user", includeRevoked: true })
+  })
+
+  const revokeOwn = (keyId: string, reason: string | null) =>
+    Effect.gen(function*() {
+      const principal = yield* CurrentPrincipal
+      // User keys follow their user across organizations: the key is the caller's, wherever it was made.
+      const revoked = principal.userId === null
+        ? Option.none()
+        : yield* keys.revoke({ id: keyId, userId: principal.userId, kind: "user", reason })
+      if (Option.isNone(revoked)) return yield* new NotFound({ detail: `No API key ${keyId}.` })
+      yield* audit.record("identity.key.revoke", { type: "api_key", id: keyId }, { reason })
+    })
 
   return handlers
     .handle("me", () =>
       Effect.gen(function*() {
         const principal = yield* CurrentPrincipal
         const user = yield* whoIs(users, principal)
+        const org = yield* sql<{ readonly name: string }>`
+          SELECT name FROM identity.organizations WHERE id = ${principal.organizationId}`.pipe(Effect.orDie)
         return {
           user_id: Option.match(user, { onNone: () => principal.id, onSome: (u) => u.id }),
           email: Option.match(user, { onNone: () => null, onSome: (u) => u.email }),
@@ -332,42 +426,76 @@ const SessionFsHandlers = HttpApiBuilder.group(AuthApi, "sessionfsAuth", Effect.
           tier: "self-hosted",
           effective_tier: "self-hosted",
           org_id: principal.organizationId,
-          org_name: null,
-          org_role: principal.role,
+          org_name: org[0]?.name ?? null,
+          org_role: sessionFsRole(principal.role),
           created_at: Option.match(user, { onNone: () => null, onSome: (u) => u.createdAt }),
           default_org_id: Option.match(user, { onNone: () => principal.organizationId, onSome: (u) => u.defaultOrganizationId })
         }
       }))
+    .handle("setDefaultOrg", ({ payload }) =>
+      Effect.gen(function*() {
+        const principal = yield* CurrentPrincipal
+        const userId = principal.userId
+        if (userId === null) {
+          return yield* new Forbidden({ detail: "The admin token has no user and no default organization." })
+        }
+        const wanted = payload.org_id ?? null
+        return yield* sql.withTransaction(Effect.gen(function*() {
+          // SessionFS's `null` clears the preference; a Trellis user always acts somewhere, so it
+          // falls back to the organization the user joined first (their personal one, if any).
+          const rows = wanted === null
+            ? yield* sql<{ readonly organization_id: string }>`
+                SELECT organization_id FROM identity.memberships WHERE user_id = ${userId}
+                ORDER BY created_at, organization_id LIMIT 1`
+            : yield* sql<{ readonly organization_id: string }>`
+                SELECT organization_id FROM identity.memberships WHERE user_id = ${userId} AND organization_id = ${wanted}`
+          const target = rows[0]?.organization_id
+          // Unknown organizations and others' answer alike (SessionFS: 403, no existence leak).
+          if (target === undefined) return yield* new CrossOrgDenied({ detail: "You are not a member of that org." })
+          yield* sql`UPDATE identity.users SET default_organization_id = ${target} WHERE id = ${userId}`
+          // The user's keys act in the default organization: every process forgets them now.
+          yield* cache.changed("user.default_org", userId)
+          yield* audit.append({
+            organizationId: target,
+            actor: actorOf(principal),
+            action: "identity.user.default_org",
+            target: { type: "user", id: userId },
+            details: { default_org_id: target }
+          })
+          return { default_org_id: target }
+        })).pipe(Effect.catchTag("SqlError", Effect.die))
+      }))
+    .handle("listPersonalKeys", () => Effect.map(ownKeys, (list) => list.map(personalKey)))
+    .handle("createPersonalKey", ({ payload }) =>
+      Effect.map(
+        mintUserKey(keys, audit, payload.name.trim(), "userKey", payload.expires_in_days ?? null),
+        ({ record, secret }) => ({ ...personalKey(record), key: secret })
+      ))
+    .handle("revokePersonalKey", ({ params, payload }) =>
+      revokeOwn(params.key_id, payload?.reason ?? payload?.revoke_reason ?? null))
     .handle("createKey", ({ payload }) =>
       Effect.map(
-        mintUserKey(keys, audit, payload.name, "userKey"),
-        ({ record, secret }) => ({ key_id: record.id, raw_key: secret, name: record.name, created_at: record.createdAt })
+        mintUserKey(keys, audit, payload?.name?.trim() ?? "", "userKey", null),
+        ({ record, secret }) => ({
+          key_id: record.id,
+          raw_key: secret,
+          name: record.name === "" ? null : record.name,
+          created_at: record.createdAt
+        })
       ))
     .handle("listKeys", () =>
-      Effect.gen(function*() {
-        const principal = yield* CurrentPrincipal
-        if (principal.userId === null) return []
-        const list = yield* keys.list({ organizationId: principal.organizationId, userId: principal.userId, kind: "user" })
-        return list.map(userKeySummary)
-      }))
-    .handle("revokeKey", ({ params }) =>
-      Effect.gen(function*() {
-        const principal = yield* CurrentPrincipal
-        const revoked = principal.userId === null
-          ? Option.none()
-          : yield* keys.revoke({ organizationId: principal.organizationId, id: params.key_id, userId: principal.userId, kind: "user" })
-        if (Option.isNone(revoked)) return yield* new NotFound({ detail: `No API key ${params.key_id}.` })
-        yield* audit.record("identity.key.revoke", { type: "api_key", id: params.key_id })
-      }))
+      Effect.map(ownKeys, (list) =>
+        list.filter((k) => k.revokedAt === null).map(userKeySummary)))
+    .handle("revokeKey", ({ params }) => revokeOwn(params.key_id, null))
     .handle("createServiceKey", ({ params, payload }) =>
       Effect.gen(function*() {
         const principal = yield* ownOrganization(params.org_id)
-        const unknown = payload.scopes.filter((s) => s === "*" || !declaredScopes.has(s))
+        const unknown = payload.scopes.filter((s) => s === "*" || !acceptedScopes.has(s))
         if (unknown.length > 0) {
           return yield* new UnknownScope({
-            detail: `Service keys must enumerate declared scopes; not allowed: ${unknown.join(", ")}.`,
+            detail: `Service keys must enumerate known scopes (never *); not allowed: ${unknown.join(", ")}.`,
             scopes: unknown,
-            available: [...declaredScopes].sort()
+            available: [...acceptedScopes].sort()
           })
         }
         const expiresAt = payload.expires_at !== undefined && payload.expires_at !== null
@@ -413,7 +541,13 @@ const SessionFsHandlers = HttpApiBuilder.group(AuthApi, "sessionfsAuth", Effect.
       Effect.gen(function*() {
         const principal = yield* ownOrganization(params.org_id)
         const rotated = yield* keys.rotate({ organizationId: principal.organizationId, id: params.id, kind: "service" })
-        if (Option.isNone(rotated)) return yield* new NotFound({ detail: `No live service key ${params.id}.` })
+        if (Option.isNone(rotated)) {
+          const existing = yield* keys.get(principal.organizationId, params.id)
+          if (Option.isSome(existing) && existing.value.kind === "service") {
+            return yield* new KeyAlreadyRevoked({ detail: "Cannot rotate a revoked key — create a new one." })
+          }
+          return yield* new NotFound({ detail: `No service key ${params.id}.` })
+        }
         yield* audit.record("identity.service_key.rotate", { type: "api_key", id: params.id }, {
           replacedBy: rotated.value.record.id
         })

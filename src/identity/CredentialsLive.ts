@@ -6,6 +6,10 @@
  * A revoked or expired key answers with its structured problem (`api_key_revoked`,
  * `api_key_expired`) rather than a bare 401, so scripts can tell what happened; a user who
  * was deactivated or removed from the organization simply no longer authenticates.
+ *
+ * Sessions act in the organization they were opened in; user keys in their user's current
+ * default organization (read at resolution, so a change reaches the key's next request once
+ * the cache is cleared through the `identity.credentials` events); service keys in theirs.
  */
 import { Effect, Layer, Option } from "effect"
 import * as SqlClient from "effect/sql/SqlClient"
@@ -124,12 +128,17 @@ export const layer = Layer.effect(
       )
 
     const lookupKey = (digest: string) =>
+      // A service key acts in its organization; a user key acts as its user in the user's
+      // current default organization (SessionFS's clients cannot name one per request), with
+      // the user's role there. A change of default organization is announced like a revocation.
       sql<KeyRow>`
-        SELECT k.id, k.kind, k.organization_id, k.user_id, k.scopes, k.project_ids, k.expires_at, k.revoked_at,
-          u.active, u.kind AS user_kind, m.role
+        SELECT k.id, k.kind, k.user_id, k.scopes, k.project_ids, k.expires_at, k.revoked_at,
+          u.active, u.kind AS user_kind, m.role,
+          CASE WHEN k.kind = 'user' THEN u.default_organization_id ELSE k.organization_id END AS organization_id
         FROM identity.api_keys k
         LEFT JOIN identity.users u ON u.id = k.user_id
-        LEFT JOIN identity.memberships m ON m.user_id = k.user_id AND m.organization_id = k.organization_id
+        LEFT JOIN identity.memberships m ON m.user_id = k.user_id
+          AND m.organization_id = CASE WHEN k.kind = 'user' THEN u.default_organization_id ELSE k.organization_id END
         WHERE k.secret_hash = ${digest}`.pipe(
         Effect.map((rows): Lookup => {
           const row = rows[0]

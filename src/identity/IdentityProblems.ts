@@ -35,4 +35,18 @@ export class UnknownScope extends Problem<UnknownScope>()("UnknownScope", {
   title: "Unknown scope"
 }, { scopes: Schema.Array(Schema.String), available: Schema.Array(Schema.String) }) {}
 
-export const identityProblems = [AccountExists, InvalidCredentials, InvalidToken, UnknownScope] as const
+/** 403: this server does not take signups (`TRELLIS_SIGNUP=closed`), or not for this address (`invite`). */
+export class SignupClosed extends Problem<SignupClosed>()("SignupClosed", {
+  code: "signup_closed",
+  status: 403,
+  title: "Signup is closed"
+}, { mode: Schema.Literals(["closed", "invite"]) }) {}
+
+/** 409: SessionFS's `key_already_revoked`: a revoked key cannot be rotated (create a new one). */
+export class KeyAlreadyRevoked extends Problem<KeyAlreadyRevoked>()("KeyAlreadyRevoked", {
+  code: "key_already_revoked",
+  status: 409,
+  title: "Key already revoked"
+}) {}
+
+export const identityProblems = [AccountExists, InvalidCredentials, InvalidToken, UnknownScope, SignupClosed, KeyAlreadyRevoked] as const

@@ -281,7 +281,9 @@ export class Invites extends Context.Service<Invites, {
       const decline = (principal: Principal, inviteId: string, reason: string | null) =>
         sql.withTransaction(Effect.gen(function*() {
           const { invite } = yield* addressedTo(principal, inviteId)
-          yield* sql`UPDATE identity.invites SET declined_at = now(), decline_reason = ${reason} WHERE id = ${invite.id}`
+          const declined = yield* sql<{ readonly declined_at: unknown }>`
+            UPDATE identity.invites SET declined_at = now(), decline_reason = ${reason} WHERE id = ${invite.id}
+            RETURNING declined_at`
           yield* audit.append({
             organizationId: invite.organizationId,
             actor: actorOf(principal),
@@ -289,7 +291,7 @@ export class Invites extends Context.Service<Invites, {
             target: { type: "invite", id: invite.id },
             details: { email: invite.email, reason }
           })
-          return { ...invite, state: "declined" as const }
+          return { ...invite, state: "declined" as const, declinedAt: iso(declined[0]?.declined_at) }
         })).pipe(Effect.catchTag("SqlError", Effect.die))
 
       const listOpen = (organizationId: string) =>

@@ -8,8 +8,9 @@
  * - Surflet (003): `GET /v1/tenant` (snake_case, as documented), `POST /v1/auth/agent/register`
  *   and `POST /v1/auth/claim` (camelCase).
  *
- * Roles are the platform's (`viewer`, `editor`, `admin`, `owner`); SessionFS's `member` is
- * accepted as `editor`.
+ * Roles given are the platform's (`viewer`, `editor`, `admin`, `owner`) or SessionFS's
+ * (`member` is accepted as `editor`); on SessionFS's paths roles read as SessionFS's (`admin`
+ * for owners and admins, `member` for editors and viewers), as its server answers.
  *
  * Client-safe: imports only `effect`.
  */
@@ -21,6 +22,7 @@ import { Role } from "../auth/Principal.ts"
 import * as Requirement from "../auth/Requirement.ts"
 import { Requires } from "../auth/Requirement.ts"
 import { Forbidden, NotFound, RateLimited } from "../problem/Problems.ts"
+import { SessionFsRole } from "./AuthApi.ts"
 import { AccountExists, InvalidToken } from "./IdentityProblems.ts"
 import {
   AccountShared,
@@ -192,7 +194,10 @@ export const OrgMember = Schema.Struct({
   username: Schema.String,
   email: NullableString,
   display_name: NullableString,
-  role: Role,
+  /** SessionFS's name of the role (`admin` or `member`). */
+  role: SessionFsRole,
+  /** The platform's role (`viewer`, `editor`, `admin`, `owner`). */
+  trellis_role: Role,
   joined_at: NullableString
 })
 
@@ -209,7 +214,7 @@ export const OrgInfo = Schema.Struct({
     created_at: Timestamp
   })),
   members: Schema.Array(OrgMember),
-  current_user_role: Schema.NullOr(Role)
+  current_user_role: Schema.NullOr(SessionFsRole)
 })
 
 export const InviteRequest = Schema.Struct({
@@ -218,12 +223,12 @@ export const InviteRequest = Schema.Struct({
   role: Schema.optionalKey(InviteRoleInput)
 })
 
-export const InviteCreated = Schema.Struct({ invite_id: Schema.String, email: Schema.String, role: Role })
+export const InviteCreated = Schema.Struct({ invite_id: Schema.String, email: Schema.String, role: SessionFsRole })
 
 export const PendingInvite = Schema.Struct({
   id: Schema.String,
   email: Schema.String,
-  role: Role,
+  role: SessionFsRole,
   invited_by: NullableString,
   created_at: Timestamp,
   expires_at: Timestamp,
@@ -232,10 +237,12 @@ export const PendingInvite = Schema.Struct({
 })
 
 export const MyInvite = Schema.Struct({
+  /** SessionFS's name for the id (`id` is kept for earlier Trellis clients). */
+  invite_id: Schema.String,
   id: Schema.String,
   org_id: Schema.String,
   org_name: Schema.String,
-  role: Role,
+  role: SessionFsRole,
   invited_by_email: NullableString,
   created_at: Timestamp,
   expires_at: Timestamp
@@ -278,16 +285,23 @@ export class TenancyOrgApi extends HttpApiGroup.make("tenancyOrg")
       success: InviteCreated,
       error: [...inviteErrors, NotFound]
     }).annotate(Requires, Requirement.admin()),
+    // SessionFS's multi-org invite path (its server's `org_members` routes).
+    HttpApiEndpoint.post("inviteMember", "/api/v1/orgs/:org_id/members/invite", {
+      params: OrgParams,
+      payload: InviteRequest,
+      success: InviteCreated,
+      error: [...inviteErrors, NotFound]
+    }).annotate(Requires, Requirement.admin()),
     HttpApiEndpoint.post("accept", "/api/v1/org/invite/:invite_id/accept", {
       params: InviteParams,
-      success: Schema.Struct({ org_id: Schema.String, role: Role }),
+      success: Schema.Struct({ org_id: Schema.String, role: SessionFsRole }),
       error: [...answerErrors, AlreadyMember]
     }).annotate(Requires, Requirement.member()),
     HttpApiEndpoint.post("decline", "/api/v1/org/invite/:invite_id/decline", {
       params: InviteParams,
       // The body is optional: an empty one decodes as null.
       payload: [DeclineRequest, Schema.Null],
-      success: Schema.Struct({ invite_id: Schema.String, declined: Schema.Boolean }),
+      success: Schema.Struct({ invite_id: Schema.String, declined: Schema.Boolean, declined_at: Schema.String }),
       error: answerErrors
     }).annotate(Requires, Requirement.member()),
     HttpApiEndpoint.get("listInvites", "/api/v1/org/invites", {
@@ -309,12 +323,13 @@ export class TenancyOrgApi extends HttpApiGroup.make("tenancyOrg")
     HttpApiEndpoint.put("changeRole", "/api/v1/org/members/:user_id/role", {
       params: { user_id: Schema.String },
       payload: Schema.Struct({ role: RoleInput }),
-      success: Schema.Struct({ user_id: Schema.String, role: Role }),
+      success: Schema.Struct({ user_id: Schema.String, role: SessionFsRole, trellis_role: Role }),
       error: memberRuleErrors
     }).annotate(Requires, Requirement.admin()),
     HttpApiEndpoint.delete("removeMember", "/api/v1/org/members/:user_id", {
       params: { user_id: Schema.String },
-      success: Schema.Struct({ removed: Schema.String }),
+      // Trellis has no project transfer yet: the two counts are always 0.
+      success: Schema.Struct({ removed: Schema.String, projects_transferred: Schema.Number, pending_transfers_cancelled: Schema.Number }),
       error: memberRuleErrors
     }).annotate(Requires, Requirement.admin())
   )

@@ -15,6 +15,7 @@ import { LoginGuard } from "./LoginGuard.ts"
 import { Members, normalizeRole } from "./Members.ts"
 import type { MemberRecord } from "./Members.ts"
 import { Organizations } from "./Organizations.ts"
+import { sessionFsRole } from "./AuthApi.ts"
 import { TenancyApi } from "./TenancyApi.ts"
 import { Workspaces } from "./Workspaces.ts"
 import type { WorkspaceRecord } from "./Workspaces.ts"
@@ -48,14 +49,15 @@ const memberJson = (m: MemberRecord) => ({
   username: m.username,
   email: m.email,
   display_name: m.displayName,
-  role: m.role,
+  role: sessionFsRole(m.role),
+  trellis_role: m.role,
   joined_at: m.joinedAt
 })
 
 const pendingInviteJson = (i: InviteRecord) => ({
   id: i.id,
   email: i.email,
-  role: i.role,
+  role: sessionFsRole(i.role),
   invited_by: i.invitedBy,
   created_at: i.createdAt,
   expires_at: i.expiresAt,
@@ -64,10 +66,11 @@ const pendingInviteJson = (i: InviteRecord) => ({
 })
 
 const receivedInviteJson = (i: ReceivedInvite) => ({
+  invite_id: i.id,
   id: i.id,
   org_id: i.organizationId,
   org_name: i.organizationName,
-  role: i.role,
+  role: sessionFsRole(i.role),
   invited_by_email: i.invitedByEmail,
   created_at: i.createdAt,
   expires_at: i.expiresAt
@@ -169,7 +172,7 @@ const OrgHandlers = HttpApiBuilder.group(TenancyApi, "tenancyOrg", Effect.fn(fun
     Effect.gen(function*() {
       const principal = yield* CurrentPrincipal
       const { invite } = yield* invites.create(principal, { email: payload.email, role: inviteRole(payload.role) })
-      return { invite_id: invite.id, email: invite.email, role: invite.role }
+      return { invite_id: invite.id, email: invite.email, role: sessionFsRole(invite.role) }
     })
 
   return handlers
@@ -198,23 +201,24 @@ const OrgHandlers = HttpApiBuilder.group(TenancyApi, "tenancyOrg", Effect.fn(fun
             created_at: org.value.createdAt
           },
           members: list.map(memberJson),
-          current_user_role: principal.role
+          current_user_role: sessionFsRole(principal.role)
         }
       }))
     .handle("invite", ({ payload }) => invite(payload))
     .handle("inviteInOrg", ({ params, payload }) => Effect.andThen(ownOrganization(params.org_id), invite(payload)))
+    .handle("inviteMember", ({ params, payload }) => Effect.andThen(ownOrganization(params.org_id), invite(payload)))
     .handle("accept", ({ params }) =>
       Effect.gen(function*() {
         const principal = yield* CurrentPrincipal
         const accepted = yield* invites.accept(principal, params.invite_id)
-        return { org_id: accepted.organizationId, role: accepted.role }
+        return { org_id: accepted.organizationId, role: sessionFsRole(accepted.role) }
       }))
     .handle("decline", ({ params, payload }) =>
       Effect.gen(function*() {
         const principal = yield* CurrentPrincipal
         const reason = payload?.decline_reason ?? payload?.reason ?? null
         const declined = yield* invites.decline(principal, params.invite_id, reason)
-        return { invite_id: declined.id, declined: true }
+        return { invite_id: declined.id, declined: true, declined_at: declined.declinedAt ?? new Date().toISOString() }
       }))
     .handle("listInvites", () =>
       Effect.gen(function*() {
@@ -242,13 +246,14 @@ const OrgHandlers = HttpApiBuilder.group(TenancyApi, "tenancyOrg", Effect.fn(fun
       Effect.gen(function*() {
         const principal = yield* CurrentPrincipal
         const changed = yield* members.changeRole(principal, params.user_id, normalizeRole(payload.role))
-        return { user_id: changed.userId, role: changed.role }
+        return { user_id: changed.userId, role: sessionFsRole(changed.role), trellis_role: changed.role }
       }))
     .handle("removeMember", ({ params }) =>
       Effect.gen(function*() {
         const principal = yield* CurrentPrincipal
         yield* members.remove(principal, params.user_id)
-        return { removed: params.user_id }
+        // No project transfer in Trellis yet: nothing moves, nothing is cancelled.
+        return { removed: params.user_id, projects_transferred: 0, pending_transfers_cancelled: 0 }
       }))
 }))
 

@@ -1,6 +1,7 @@
 /**
  * Email verification: a single-use `trv_` token (stored as a digest, valid 24 hours) mailed to
- * a new account; `GET /api/v1/auth/verify/{token}` marks the address verified.
+ * a new account; `GET /api/v1/auth/verify?token=` (SessionFS's link; `/verify/{token}` too) marks the
+ * address verified.
  */
 import { Context, Effect, Layer, Option } from "effect"
 import * as SqlClient from "effect/sql/SqlClient"
@@ -32,7 +33,7 @@ export class Verifications extends Context.Service<Verifications, {
           yield* sql`
             INSERT INTO identity.email_verifications (token_hash, user_id, expires_at)
             VALUES (${Secrets.digest(token)}, ${user.id}, ${new Date(Date.now() + ttlMillis)})`.pipe(Effect.orDie)
-          const link = `${base.replace(/\/$/, "")}/api/v1/auth/verify/${token}`
+          const link = `${base.replace(/\/$/, "")}/api/v1/auth/verify?token=${token}`
           yield* mailer.send({
             to: user.email,
             subject: "Verify your email address",

@@ -613,6 +613,35 @@ const matrix: Record<string, Entry> = {
         return { probes: [{ params: { key_id: created.key_id } }], view: view("/api/v1/auth/keys") }
       })
   },
+  "PUT /api/v1/auth/me/default-org": {
+    kind: "byId",
+    reason: "the body's org_id is A's organization: 403 cross_org_denied (SessionFS's answer for a non-member), B's keys stay in B",
+    setup: () =>
+      Effect.succeed({
+        probes: [{ body: { org_id: "org_default" }, status: 403, code: "cross_org_denied" }],
+        view: view("/api/v1/auth/me", "/api/v1/org")
+      })
+  },
+  "GET /api/v1/auth/me/api-keys": ownList(
+    "/api/v1/auth/me/api-keys",
+    Effect.gen(function*() {
+      const created = yield* asA<{ id: string }>("POST", "/api/v1/auth/me/api-keys", { name: (yield* World).unique("personal-key") }, 201)
+      yield* registerA(created.id)
+      return [created.id]
+    }),
+    "the caller's own user keys (SessionFS's personal keys)"
+  ),
+  "POST /api/v1/auth/me/api-keys": ownKeyCreate("/api/v1/auth/me/api-keys", "key", "id", "/api/v1/auth/me/api-keys"),
+  "DELETE /api/v1/auth/me/api-keys/{key_id}": {
+    kind: "byId",
+    body: { reason: "orgb revokes" },
+    setup: (world) =>
+      Effect.gen(function*() {
+        const created = yield* asA<{ id: string; key: string }>("POST", "/api/v1/auth/me/api-keys", { name: world.unique("personal-key") }, 201)
+        yield* registerA(created.id, created.key)
+        return { probes: [{ params: { key_id: created.id } }], view: view("/api/v1/auth/me/api-keys") }
+      })
+  },
   "POST /api/v1/orgs/{org_id}/service-keys": {
     kind: "byId",
     reason: "{org_id} is A's organization: 404, and no key is made in A",
@@ -659,7 +688,26 @@ const matrix: Record<string, Entry> = {
   },
   "POST /api/v1/auth/signup": {
     kind: "public",
-    reason: "account creation needs no credential (the account joins org_default as a viewer, by design)"
+    reason: "account creation needs no credential, and never joins an existing organization (closed by default: 403 signup_closed)",
+    check: ({ world }) =>
+      Effect.gen(function*() {
+        const reply = yield* call("POST", "/api/v1/auth/signup", { token: null, body: { email: email(world.unique("signup")) } })
+        assert.strictEqual(reply.status, 403, reply.text)
+        assert.strictEqual((reply.body as { code: string }).code, "signup_closed")
+        assertClean(world, reply, "POST /api/v1/auth/signup")
+      })
+  },
+  "GET /api/v1/auth/verify": {
+    kind: "notAnId",
+    reason: "?token= is a mailed one-time secret (SessionFS's link form), not an organization's id",
+    check: ({ world }) =>
+      Effect.gen(function*() {
+        const path = `/api/v1/auth/verify?token=trv_${crypto.randomUUID().replace(/-/g, "")}`
+        const reply = yield* call("GET", path, { token: null })
+        assert.strictEqual(reply.status, 400, reply.text)
+        assert.strictEqual((reply.body as { code: string }).code, "invalid_token")
+        assertClean(world, reply, `GET ${path}`, sentStrings(path, undefined))
+      })
   },
   "GET /api/v1/auth/verify/{token}": {
     kind: "notAnId",
@@ -796,6 +844,18 @@ const matrix: Record<string, Entry> = {
         yield* aInvite
         return {
           probes: [{ params: { org_id: "org_default" }, body: { email: email(`orgb-intruder-${world.b.orgId}`) } }],
+          view: view("/api/v1/org/invites")
+        }
+      })
+  },
+  "POST /api/v1/orgs/{org_id}/members/invite": {
+    kind: "byId",
+    reason: "{org_id} is A's organization: 404, and no invite is made in A (SessionFS's multi-org invite path)",
+    setup: (world) =>
+      Effect.gen(function*() {
+        yield* aInvite
+        return {
+          probes: [{ params: { org_id: "org_default" }, body: { email: email(`orgb-member-intruder-${world.b.orgId}`) } }],
           view: view("/api/v1/org/invites")
         }
       })

@@ -9,7 +9,6 @@
 import { assert, describe, layer } from "@effect/vitest"
 import { Context, Effect } from "effect"
 import type { HttpApiEndpoint } from "effect/http-api"
-import { SqlClient } from "effect/sql"
 import * as TestKit from "trellis/testing"
 import { HelloPlugin } from "../../examples/hello-plugin/Plugin.ts"
 import { Authentication } from "../../src/auth/Authentication.ts"
@@ -38,24 +37,24 @@ describe("role matrix", () => {
     it.effect("every authenticated endpoint allows and refuses exactly as it declares", () =>
       Effect.gen(function*() {
         const kit = yield* TestKit.TrellisTest
-        const sql = yield* SqlClient.SqlClient
         const composition = yield* Server.compose(plugins)
         const declared = [...new Set(composition.plugins.flatMap((p) => p.scopes ?? []))].sort()
         assert.isAbove(declared.length, 2)
 
+        // Members of org_default, created by the admin token (signup never joins an existing organization).
         const user = (role: "viewer" | "editor" | "admin") =>
           Effect.gen(function*() {
             const name = `m-${role}-${crypto.randomUUID().slice(0, 6)}`
             const password = "matrix password 123"
-            const signup = yield* kit.request("POST", "/api/v1/auth/signup", {
-              body: { email: `${name}@example.test`, username: name, password },
-              token: null
+            const created = yield* kit.request("POST", "/api/users", {
+              body: { email: `${name}@example.test`, username: name, password, role }
             })
-            const created = (yield* signup.json) as { user_id: string; raw_key: string }
-            yield* sql`UPDATE identity.memberships SET role = ${role} WHERE user_id = ${created.user_id}`
+            assert.strictEqual(created.status, 201)
             const login = yield* kit.request("POST", "/api/login", { body: { username: name, password }, token: null })
             const session = (yield* login.json) as { token: string }
-            return { session: session.token, key: created.raw_key }
+            const key = yield* kit.request("POST", "/api/v1/auth/keys", { token: session.token, body: { name: "matrix" } })
+            assert.strictEqual(key.status, 201)
+            return { session: session.token, key: ((yield* key.json) as { raw_key: string }).raw_key }
           })
         const serviceKey = (scopes: ReadonlyArray<string>) =>
           Effect.gen(function*() {

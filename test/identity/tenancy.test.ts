@@ -210,7 +210,9 @@ const verifyEmail = (address: string) =>
     const mail = yield* lastMailTo(address, "trv_")
     const token = /trv_[A-Za-z0-9_-]+/.exec(mail.text)?.[0]
     assert.isDefined(token, "no verification token in the mail")
-    yield* expect(yield* kit.request("GET", `/api/v1/auth/verify/${token}`, { token: null }), 200)
+    // SessionFS's link form (`/verify?token=`), as mailed.
+    assert.include(mail.text, `/api/v1/auth/verify?token=${token}`)
+    yield* expect(yield* kit.request("GET", `/api/v1/auth/verify?token=${token}`, { token: null }), 200)
   })
 
 /**
@@ -348,7 +350,7 @@ describe("tenancy", () => {
           organization_id: "org_default"
         })
         // The address gets a verification link.
-        assert.include((yield* lastMailTo(`${username}@example.test`)).text, "/api/v1/auth/verify/trv_")
+        assert.include((yield* lastMailTo(`${username}@example.test`)).text, "/api/v1/auth/verify?token=trv_")
         const list = yield* expect<{ data: ReadonlyArray<UserJson> }>(yield* kit.request("GET", "/api/users"), 200)
         assert.isTrue(list.data.some((u) => u.id === created.data.id && u.role === "editor"))
         assert.isTrue(list.data.some((u) => u.username === "admin" && u.role === "owner"))
@@ -529,8 +531,9 @@ describe("tenancy", () => {
           current_user_role: string
         }>(yield* kit.request("GET", "/api/v1/org", { token: founder.session, headers: inOrg(created.org_id) }), 200)
         assert.deepInclude(info.org, { id: created.org_id, name: "Acme", slug, seats_used: 1 })
-        assert.strictEqual(info.current_user_role, "owner")
-        assert.deepStrictEqual(info.members.map((m) => [m.user_id, m.role, m.email]), [[founder.id, "owner", founder.email]])
+        // SessionFS's role names on its paths: the creator (Trellis owner) reads as `admin`.
+        assert.strictEqual(info.current_user_role, "admin")
+        assert.deepStrictEqual(info.members.map((m) => [m.user_id, m.role, m.email]), [[founder.id, "admin", founder.email]])
         const fresh = yield* signIn(founder.username)
         const after = yield* expect<{ org: { id: string } }>(yield* kit.request("GET", "/api/v1/org", { token: fresh }), 200)
         assert.strictEqual(after.org.id, created.org_id)
@@ -555,7 +558,7 @@ describe("tenancy", () => {
           yield* kit.request("POST", "/api/v1/org/invite", { ...asAlice, body: { email: bob.email.toUpperCase(), role: "member" } }),
           200
         )
-        assert.deepStrictEqual([invite.email, invite.role], [bob.email, "editor"])
+        assert.deepStrictEqual([invite.email, invite.role], [bob.email, "member"])
         const mail = yield* lastMailTo(bob.email)
         assert.include(mail.text, invite.invite_id)
         assert.include(mail.text, `/api/v1/org/invite/${invite.invite_id}/accept`)
@@ -587,7 +590,7 @@ describe("tenancy", () => {
           200
         )
         assert.strictEqual(mine.invites.length, 1)
-        assert.deepInclude(mine.invites[0], { id: invite.invite_id, org_id: org.org_id, role: "editor", invited_by_email: alice.email })
+        assert.deepInclude(mine.invites[0], { invite_id: invite.invite_id, org_id: org.org_id, role: "member", invited_by_email: alice.email })
         // Someone else (verified) cannot see or answer it.
         const carol = yield* newUser({ role: "viewer", verified: true })
         yield* expectProblem(
@@ -604,7 +607,7 @@ describe("tenancy", () => {
           yield* kit.request("POST", `/api/v1/org/invite/${invite.invite_id}/accept`, { token: bob.session }),
           200
         )
-        assert.deepStrictEqual(accepted, { org_id: org.org_id, role: "editor" })
+        assert.deepStrictEqual(accepted, { org_id: org.org_id, role: "member" })
         const again = yield* expectProblem(
           yield* kit.request("POST", `/api/v1/org/invite/${invite.invite_id}/accept`, { token: bob.session }),
           400,
@@ -620,7 +623,7 @@ describe("tenancy", () => {
           yield* kit.request("GET", "/api/v1/org", asAlice),
           200
         )
-        assert.sameDeepMembers(info.members.map((m) => [m.user_id, m.role]), [[alice.id, "owner"], [bob.id, "editor"]])
+        assert.sameDeepMembers(info.members.map((m) => [m.user_id, m.role]), [[alice.id, "admin"], [bob.id, "member"]])
         // Bob's next login starts in the organization he joined.
         const bobInTeam = yield* signIn(bob.username)
         const bobMe = yield* expect<{ organization_id: string; role: string }>(yield* kit.request("GET", "/api/me", { token: bobInTeam }), 200)
@@ -629,7 +632,7 @@ describe("tenancy", () => {
         // Promote: the same session may now list invites; demote: refused again at once.
         assert.deepStrictEqual(
           yield* expect(yield* kit.request("PUT", `/api/v1/org/members/${bob.id}/role`, { ...asAlice, body: { role: "admin" } }), 200),
-          { user_id: bob.id, role: "admin" }
+          { user_id: bob.id, role: "admin", trellis_role: "admin" }
         )
         yield* expect(yield* kit.request("GET", "/api/v1/org/invites", { token: bobInTeam }), 200)
         yield* expectProblem(
@@ -647,7 +650,7 @@ describe("tenancy", () => {
         // Removal: his session in the team ends; he keeps org_default, where his next login starts.
         assert.deepStrictEqual(
           yield* expect(yield* kit.request("DELETE", `/api/v1/org/members/${bob.id}`, asAlice), 200),
-          { removed: bob.id }
+          { removed: bob.id, projects_transferred: 0, pending_transfers_cancelled: 0 }
         )
         yield* expectProblem(yield* kit.request("GET", "/api/me", { token: bobInTeam }), 401, "session_expired")
         const bobBack = yield* expect<{ organization_id: string }>(
@@ -688,14 +691,13 @@ describe("tenancy", () => {
           yield* kit.request("POST", `/api/v1/orgs/${org.org_id}/invite`, { ...asAlice, body: { email: dave.email, role: "viewer" } }),
           200
         )
-        assert.strictEqual(first.role, "viewer")
-        assert.deepStrictEqual(
-          yield* expect(
-            yield* kit.request("POST", `/api/v1/org/invite/${first.invite_id}/decline`, { token: dave.session, body: { reason: "wrong account" } }),
-            200
-          ),
-          { invite_id: first.invite_id, declined: true }
+        assert.strictEqual(first.role, "member")
+        const declinedReply = yield* expect<{ invite_id: string; declined: boolean; declined_at: string }>(
+          yield* kit.request("POST", `/api/v1/org/invite/${first.invite_id}/decline`, { token: dave.session, body: { reason: "wrong account" } }),
+          200
         )
+        assert.deepInclude(declinedReply, { invite_id: first.invite_id, declined: true })
+        assert.isFalse(Number.isNaN(Date.parse(declinedReply.declined_at)))
         const declined = yield* expectProblem(
           yield* kit.request("POST", `/api/v1/org/invite/${first.invite_id}/accept`, { token: dave.session }),
           400,

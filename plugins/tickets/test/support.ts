@@ -106,18 +106,28 @@ export const member = (role: "viewer" | "editor" | "admin" | "owner", organizati
     const kit = yield* TestKit.TrellisTest
     const sql = yield* SqlClient.SqlClient
     const name = `u-${crypto.randomUUID().slice(0, 8)}`
-    const signup = yield* kit.request("POST", "/api/v1/auth/signup", { body: { email: `${name}@example.test` }, token: null })
-    const created = yield* expect<{ user_id: string; raw_key: string }>(signup, 201)
-    if (organizationId === "org_default") {
-      yield* sql`UPDATE identity.memberships SET role = ${role} WHERE user_id = ${created.user_id}`
-    } else {
+    const password = "tickets member password 1"
+    if (organizationId !== "org_default") {
       yield* sql`INSERT INTO identity.organizations (id, name) VALUES (${organizationId}, ${organizationId}) ON CONFLICT (id) DO NOTHING`
-      yield* sql`DELETE FROM identity.memberships WHERE user_id = ${created.user_id}`
-      yield* sql`INSERT INTO identity.memberships (organization_id, user_id, role) VALUES (${organizationId}, ${created.user_id}, ${role})`
-      yield* sql`UPDATE identity.users SET default_organization_id = ${organizationId} WHERE id = ${created.user_id}`
-      yield* sql`UPDATE identity.api_keys SET organization_id = ${organizationId} WHERE user_id = ${created.user_id}`
     }
-    return { userId: created.user_id, key: created.raw_key }
+    // Signup never joins an existing organization: the admin token adds the member, who signs
+    // in and mints a user key (the key's creation spends one call of the user's rate budget).
+    const created = yield* expect<{ data: { id: string } }>(
+      yield* kit.request("POST", "/api/users", {
+        body: { username: name, password, email: `${name}@example.test`, role },
+        headers: organizationId === "org_default" ? undefined : { "x-trellis-organization": organizationId }
+      }),
+      201
+    )
+    const login = yield* expect<{ token: string }>(
+      yield* kit.request("POST", "/api/login", { body: { username: name, password }, token: null }),
+      200
+    )
+    const key = yield* expect<{ raw_key: string }>(
+      yield* kit.request("POST", "/api/v1/auth/keys", { token: login.token, body: { name: "tickets test" } }),
+      201
+    )
+    return { userId: created.data.id, key: key.raw_key }
   })
 
 /** A service key with these scopes (and project restriction), minted by an admin of the organization. */
