@@ -15,6 +15,7 @@ import { CurrentPrincipal } from "./Principal.ts"
 import type { Principal } from "./Principal.ts"
 import { Requires } from "./Requirement.ts"
 import type { Requirement } from "./Requirement.ts"
+import * as WireDialect from "../http/WireDialect.ts"
 import * as Idempotency from "../idempotency/Idempotency.ts"
 import { IdempotencyStore } from "../idempotency/IdempotencyStore.ts"
 import * as HttpRateLimit from "../ratelimit/HttpRateLimit.ts"
@@ -66,7 +67,7 @@ export const AuthenticationLive = Layer.effect(
     const limiter = yield* RateLimiter
     const idempotency = yield* IdempotencyStore
     return Authentication.of({
-      bearer: Effect.fnUntraced(function*(httpEffect, { credential, endpoint }) {
+      bearer: Effect.fnUntraced(function*(httpEffect, { credential, endpoint, group }) {
         const request = yield* HttpServerRequest.HttpServerRequest
         let token = Redacted.value(credential)
         let cookie = false
@@ -86,7 +87,7 @@ export const AuthenticationLive = Layer.effect(
         // principals that are not exempt.
         const handler = Effect.provideService(httpEffect, CurrentPrincipal, principal)
         const idempotent = request.method === "POST" && request.headers[Idempotency.keyHeader] !== undefined
-          ? Idempotency.wrap(principal, handler).pipe(Effect.provideService(IdempotencyStore, idempotency))
+          ? Idempotency.wrap(principal, handler, WireDialect.endpointDialect(group.annotations, endpoint.annotations)).pipe(Effect.provideService(IdempotencyStore, idempotency))
           : handler
         if (isExempt(principal)) return yield* idempotent
         return yield* HttpRateLimit.enforce(principal, requirement, idempotent).pipe(Effect.provideService(RateLimiter, limiter))

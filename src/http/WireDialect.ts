@@ -110,3 +110,7 @@ export const WireDialect = Object.assign(
   Context.Reference<Dialect>("trellis/http/WireDialect", { defaultValue: () => platform }),
   { promptOps, sessionFs, surflet, runs, platform }
 )
+
+/** The dialect of an endpoint: its own annotation, else its group's, else the platform's. */
+export const endpointDialect = (groupAnnotations: Context.Context<never>, endpointAnnotations: Context.Context<never>): Dialect =>
+  Context.getOrUndefined(endpointAnnotations, WireDialect) ?? Context.getOrUndefined(groupAnnotations, WireDialect) ?? platform

@@ -32,6 +32,7 @@
 import { Cause, Effect, Exit, Option, Predicate } from "effect"
 import { Hex } from "effect/encoding"
 import { HttpServerRequest, HttpServerRespondable, HttpServerResponse } from "effect/http"
+import * as WireDialect from "../http/WireDialect.ts"
 import * as ProblemResponse from "../http/ProblemResponse.ts"
 import { SecretKeyUnavailable } from "../problem/Problems.ts"
 import { IdempotencyKeyInProgress, IdempotencyKeyInvalid, IdempotencyKeyReused } from "./IdempotencyProblems.ts"
@@ -113,7 +114,8 @@ const failureOf = (cause: Cause.Cause<unknown>): unknown => {
  */
 const outcome = <E>(
   exit: Exit.Exit<HttpServerResponse.HttpServerResponse, E>,
-  request: HttpServerRequest.HttpServerRequest
+  request: HttpServerRequest.HttpServerRequest,
+  dialect: WireDialect.Dialect
 ): Effect.Effect<StoredResponse | undefined> => {
   if (Exit.isSuccess(exit)) return Effect.succeed(toStored(exit.value))
   if (Cause.hasInterruptsOnly(exit.cause)) return Effect.succeed(undefined)
@@ -121,8 +123,8 @@ const outcome = <E>(
   if (error === undefined) return Effect.succeed(undefined)
   if (HttpServerResponse.isHttpServerResponse(error)) return Effect.succeed(toStored(error))
   return Effect.map(
-    ProblemResponse.fromCause(Cause.fail(error), request, () => [], 0),
-    (failure) => Option.isSome(failure.defect) ? undefined : toStored(ProblemResponse.normalize(failure.response, request))
+    ProblemResponse.fromCause(Cause.fail(error), request, () => [], 0, dialect),
+    (failure) => Option.isSome(failure.defect) ? undefined : toStored(ProblemResponse.normalize(failure.response, request, dialect))
   )
 }
 
@@ -133,7 +135,8 @@ const outcome = <E>(
  */
 export const wrap = <E, R>(
   principal: { readonly organizationId: string; readonly id: string },
-  httpEffect: Effect.Effect<HttpServerResponse.HttpServerResponse, E, R>
+  httpEffect: Effect.Effect<HttpServerResponse.HttpServerResponse, E, R>,
+  dialect: WireDialect.Dialect = WireDialect.platform
 ): Effect.Effect<HttpServerResponse.HttpServerResponse, E, R | IdempotencyStore | HttpServerRequest.HttpServerRequest> =>
   Effect.gen(function*() {
     const request = yield* HttpServerRequest.HttpServerRequest
@@ -170,7 +173,7 @@ export const wrap = <E, R>(
       return replay(claimed.response)
     }
     return yield* Effect.onExit(httpEffect, (exit) =>
-      outcome(exit, request).pipe(
+      outcome(exit, request, dialect).pipe(
         Effect.flatMap((stored) =>
           stored === undefined ? store.release(ref, claimed.claim) : store.complete(ref, claimed.claim, stored)
         ),

@@ -19,7 +19,7 @@ import * as FastPathServer from "../http/FastPathServer.ts"
 import * as HttpMetrics from "../http/HttpMetrics.ts"
 import * as HttpPipeline from "../http/HttpPipeline.ts"
 import * as RouteTable from "../http/RouteTable.ts"
-import { WireDialect } from "../http/WireDialect.ts"
+import { endpointDialect } from "../http/WireDialect.ts"
 import { hostRoutes } from "../plugin/PluginHost.ts"
 import type { Composition } from "../plugin/PluginHost.ts"
 
@@ -95,11 +95,10 @@ export const dialectRoutesOf = (composition: Composition): ReadonlyArray<RouteTa
   Object.values(composition.api.groups).flatMap((group) => {
     // Every group value has its annotations at runtime; the widened type omits them.
     const annotations = (group as unknown as { readonly annotations: Context.Context<never> }).annotations
-    const dialect = Context.getOrUndefined(annotations, WireDialect) ?? WireDialect.platform
     return (Object.values(group.endpoints) as ReadonlyArray<unknown> as ReadonlyArray<EndpointShape>).map((endpoint) => ({
       method: endpoint.method,
       path: endpoint.path,
-      dialect: Context.getOrUndefined(endpoint.annotations, WireDialect) ?? dialect
+      dialect: endpointDialect(annotations, endpoint.annotations)
     }))
   })
 
