@@ -73,7 +73,7 @@ describe("signup: open", () => {
         yield* expectProblem(yield* kit.request("GET", "/api/v1/orgs/org_default/service-keys", { token }), 404, "NOT_FOUND")
         // A second signup with the address is refused; so is one without a valid address.
         yield* expectProblem(yield* kit.request("POST", "/api/v1/auth/signup", { body: { email }, token: null }), 409, "account_exists")
-        yield* expect(yield* kit.request("POST", "/api/v1/auth/signup", { body: { email: "not-an-email" }, token: null }), 400)
+        yield* expect(yield* kit.request("POST", "/api/v1/auth/signup", { body: { email: "not-an-email" }, token: null }), 422) // SessionFS's wire dialect
       }))
 
     it.effect("a user key follows its user's default organization on the next request, and never into another's", () =>
