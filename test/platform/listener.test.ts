@@ -11,6 +11,7 @@ import { HelloPlugin } from "../../examples/hello-plugin/Plugin.ts"
 import { PromptsPlugin } from "../../plugins/prompts/Plugin.ts"
 import * as TestKit from "../../src/testing/TestKit.ts"
 import { connectRaw, sleep } from "./rawSocket.ts"
+import type { RawClient } from "./rawSocket.ts"
 
 const portOf = (baseUrl: string) => Number(new URL(baseUrl).port)
 
@@ -100,7 +101,7 @@ describe("HTTP listener limits", () => {
         const kit = yield* TestKit.TrellisTest
         const port = portOf(kit.baseUrl)
         const health = "GET /health HTTP/1.1\r\nHost: localhost\r\n\r\n"
-        const open = []
+        const open: Array<RawClient> = []
         for (let i = 0; i < 3; i++) {
           const client = yield* Effect.promise(() => connectRaw(port))
           client.write(health)
