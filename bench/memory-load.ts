@@ -21,7 +21,15 @@ const port = 18000 + Math.floor(Math.random() * 2000)
 const base = `http://127.0.0.1:${port}`
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
-const child = spawn(process.execPath, ["--expose-gc", "--import", "./bench/memory-probe.mjs", "src/main.ts", "serve"], {
+// MEMORY_SNAPSHOTS=<dir>: heap snapshots there at ready and after the load (compare them in Chrome DevTools).
+const snapshots = process.env.MEMORY_SNAPSHOTS
+const snapshotArgs = snapshots === undefined ? [] : [`--heapsnapshot-signal=SIGUSR2`, `--diagnostic-dir=${snapshots}`]
+const snapshot = async () => {
+  if (snapshots === undefined) return
+  child.kill("SIGUSR2")
+  await sleep(15_000)
+}
+const child = spawn(process.execPath, ["--expose-gc", ...snapshotArgs, "--import", "./bench/memory-probe.mjs", "src/main.ts", "serve"], {
   cwd: root,
   stdio: ["ignore", "ignore", "inherit"],
   env: {
@@ -59,6 +67,7 @@ try {
   const created = await (await fetch(`${base}/api/hello/greetings`, { method: "POST", headers: auth, body: JSON.stringify({ name: "m" }) })).json() as { id: string }
   await sleep(6000)
   show("ready")
+  await snapshot()
   const result = await autocannon({
     url: base,
     connections: 20,
@@ -72,9 +81,13 @@ try {
   })
   await sleep(6000)
   show("after load")
+  await snapshot()
   console.log(`  ${result.requests.total} requests, ${Math.round(result.requests.average)} req/s, non-2xx ${result.non2xx}`)
   await sleep(idleSeconds * 1000)
   show("after idle")
+  const series = readFileSync(file, "utf8").trim().split("\n").map((l) => JSON.parse(l) as Sample).filter((s) => s.gc)
+  console.log(`  JS heap after each collection (MB): ${series.map((s) => s.heapUsed).join(" ")}`)
+  console.log(`  RSS at each collection (MB): ${series.map((s) => s.rss).join(" ")}`)
 } finally {
   child.kill("SIGTERM")
   await new Promise((resolve) => child.once("exit", resolve))

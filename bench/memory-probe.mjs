@@ -11,7 +11,7 @@ if (file !== undefined && file !== "") {
   const memories = new Set()
   const collect = (result) => {
     const instance = result instanceof WebAssembly.Instance ? result : result?.instance
-    for (const value of Object.values(instance?.exports ?? {})) if (value instanceof WebAssembly.Memory) memories.add(value)
+    for (const value of Object.values(instance?.exports ?? {})) if (value instanceof WebAssembly.Memory) memories.add(new WeakRef(value))
     return result
   }
   const instantiate = WebAssembly.instantiate
@@ -39,7 +39,11 @@ if (file !== undefined && file !== "") {
     if (collected) globalThis.gc()
     const m = process.memoryUsage()
     let wasm = 0
-    for (const memory of memories) wasm += memory.buffer.byteLength
+    for (const ref of memories) {
+      const memory = ref.deref()
+      if (memory === undefined) memories.delete(ref)
+      else wasm += memory.buffer.byteLength
+    }
     let wasmCreated = 0
     let live = 0
     for (const ref of created) {
