@@ -15,6 +15,8 @@ declare module "autocannon" {
       readonly method?: string
       readonly headers?: Readonly<Record<string, string>>
       readonly body?: string
+      /** Requests sent in turn on each connection. */
+      readonly requests?: ReadonlyArray<{ readonly method?: string; readonly path?: string; readonly headers?: Readonly<Record<string, string>>; readonly body?: string }>
     }
 
     /** A histogram summary; latency values are milliseconds, request values are per second. */

@@ -34,6 +34,8 @@ export interface TrellisConfigShape {
   /** How often each server process deletes expired events. */
   readonly eventPruneIntervalSeconds: number
   readonly shutdownGraceSeconds: number
+  /** Limits of the HTTP listener against slow or numerous clients. */
+  readonly listener: ListenerConfig
   readonly rateLimits: RateLimitConfig
   /** SMTP relay for outgoing email (`smtp://user:pass@host:587`, `smtps://…`); unset: emails are logged. */
   readonly smtpUrl: Redacted.Redacted<string> | undefined
@@ -73,6 +75,21 @@ export interface RateLimitConfig {
   readonly loginPerAddress: number
 }
 
+/**
+ * Node's HTTP listener limits (see `src/server/Server.ts`). They bound what a slow or idle
+ * client can hold; none of them cuts a response that is being sent (live streams, WebSockets).
+ */
+export interface ListenerConfig {
+  /** Longest time to receive a request's headers. */
+  readonly headersTimeoutSeconds: number
+  /** Longest time to receive a whole request, headers and body; 0 disables it. */
+  readonly requestTimeoutSeconds: number
+  /** How long an idle keep-alive connection stays open between requests. */
+  readonly keepAliveTimeoutSeconds: number
+  /** Most connections open at once; past it new connections are closed at once. 0: no cap. */
+  readonly maxConnections: number
+}
+
 /** One documented variable: the README table is generated from this list. */
 export interface Variable {
   readonly name: string
@@ -99,6 +116,10 @@ export const variables: ReadonlyArray<Variable> = [
   { name: "TRELLIS_EVENTS_RETENTION_HOURS", flag: "--events-retention-hours", default: "168", description: "How long live-stream events are kept for reconnecting clients to replay; the newest event of each stream is always kept. A client resuming from before that is told (a `gap` event). 0 keeps events forever." },
   { name: "TRELLIS_EVENTS_PRUNE_INTERVAL_SECONDS", flag: "--events-prune-interval-seconds", default: "600", description: "How often each server process deletes expired events (in batches; also once shortly after start)." },
   { name: "TRELLIS_SHUTDOWN_GRACE_SECONDS", flag: "--shutdown-grace-seconds", default: "10", description: "How long in-flight requests may take to finish after SIGTERM." },
+  { name: "TRELLIS_HEADERS_TIMEOUT_SECONDS", flag: "--headers-timeout-seconds", default: "10", description: "A client that has not sent a request's complete headers this long after it started is disconnected (with 408 when possible). At most the request timeout." },
+  { name: "TRELLIS_REQUEST_TIMEOUT_SECONDS", flag: "--request-timeout-seconds", default: "30", description: "A client that has not sent a whole request (headers and body) this long after it started gets 408 and is disconnected. Only receiving the request counts: a long response (live stream, WebSocket) is not cut. 0 disables." },
+  { name: "TRELLIS_KEEP_ALIVE_TIMEOUT_SECONDS", flag: "--keep-alive-timeout-seconds", default: "5", description: "How long an idle keep-alive connection stays open waiting for its next request." },
+  { name: "TRELLIS_MAX_CONNECTIONS", flag: "--max-connections", default: "1000", description: "Most client connections open at once (live streams and WebSockets included); past it a new connection is closed at once, without an answer. 0: no cap." },
   { name: "TRELLIS_RATE_LIMIT_PER_MINUTE", flag: "--rate-limit-per-minute", default: "60", description: "Authenticated requests per minute per principal (runs and settings writes included). 0 disables." },
   { name: "TRELLIS_RATE_LIMIT_RUN_PER_MINUTE", flag: "--rate-limit-run-per-minute", default: "6", description: "Run-start calls per minute per principal. 0 disables." },
   { name: "TRELLIS_RATE_LIMIT_SETTINGS_PER_MINUTE", flag: "--rate-limit-settings-per-minute", default: "20", description: "Settings writes per minute per principal. 0 disables." },
@@ -184,6 +205,19 @@ const parse = Effect.fnUntraced(function*(env: Readonly<Record<string, string | 
   const eventRetentionHours = yield* int("TRELLIS_EVENTS_RETENTION_HOURS", env, 168, 0, 1_000_000)
   const eventPruneIntervalSeconds = yield* int("TRELLIS_EVENTS_PRUNE_INTERVAL_SECONDS", env, 600, 1, 86_400)
   const shutdownGraceSeconds = yield* int("TRELLIS_SHUTDOWN_GRACE_SECONDS", env, 10, 0, 600)
+  const listener: ListenerConfig = {
+    headersTimeoutSeconds: yield* int("TRELLIS_HEADERS_TIMEOUT_SECONDS", env, 10, 1, 3600),
+    requestTimeoutSeconds: yield* int("TRELLIS_REQUEST_TIMEOUT_SECONDS", env, 30, 0, 86_400),
+    keepAliveTimeoutSeconds: yield* int("TRELLIS_KEEP_ALIVE_TIMEOUT_SECONDS", env, 5, 1, 3600),
+    maxConnections: yield* int("TRELLIS_MAX_CONNECTIONS", env, 1000, 0, 1_000_000)
+  }
+  if (listener.requestTimeoutSeconds !== 0 && listener.headersTimeoutSeconds > listener.requestTimeoutSeconds) {
+    return yield* new ConfigInvalid({
+      variable: "TRELLIS_HEADERS_TIMEOUT_SECONDS",
+      value: String(listener.headersTimeoutSeconds),
+      expected: `at most TRELLIS_REQUEST_TIMEOUT_SECONDS (${listener.requestTimeoutSeconds})`
+    })
+  }
   const rateLimits: RateLimitConfig = {
     perMinute: yield* int("TRELLIS_RATE_LIMIT_PER_MINUTE", env, 60, 0, 1_000_000),
     runPerMinute: yield* int("TRELLIS_RATE_LIMIT_RUN_PER_MINUTE", env, 6, 0, 1_000_000),
@@ -243,6 +277,7 @@ const parse = Effect.fnUntraced(function*(env: Readonly<Record<string, string | 
     eventRetentionHours,
     eventPruneIntervalSeconds,
     shutdownGraceSeconds,
+    listener,
     rateLimits,
     smtpUrl: smtpUrl === undefined ? undefined : Redacted.make(smtpUrl),
     mailFrom,

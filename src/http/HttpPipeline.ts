@@ -53,8 +53,12 @@ const securityHeaders: Record<string, string> = {
   "x-content-type-options": "nosniff",
   "x-frame-options": "DENY",
   "referrer-policy": "no-referrer",
-  "cross-origin-resource-policy": "same-origin"
+  "cross-origin-resource-policy": "same-origin",
+  // JSON and text never need to run or load anything; an HTML page sets its own policy (kept).
+  "content-security-policy": "default-src 'none'; frame-ancestors 'none'"
 }
+
+const cspHeader = "content-security-policy"
 
 /** The security headers of every response, as name/value pairs. */
 export const securityHeadersOf = (https: boolean): ReadonlyArray<readonly [string, string]> =>
@@ -94,7 +98,9 @@ export const layer = (options: Options) => {
     let response = raw.status < 400
       ? raw
       : ProblemResponse.normalize(raw, request, options.routes.dialectOf(request.method, request.url))
-    for (const [name, value] of extraHeaders) response = HttpServerResponse.setHeader(response, name, value)
+    for (const [name, value] of extraHeaders) {
+      if (name !== cspHeader || response.headers[cspHeader] === undefined) response = HttpServerResponse.setHeader(response, name, value)
+    }
     response = HttpServerResponse.setHeader(response, requestIdHeader, requestId)
     const seconds = (performance.now() - started) / 1000
     const method = request.method

@@ -15,6 +15,7 @@ import type { Rpc } from "effect/rpc"
 import type { TrellisConfigShape } from "../config/TrellisConfig.ts"
 import { DatabaseInfo } from "../database/Database.ts"
 import { Authentication } from "../auth/Authentication.ts"
+import * as ContentSecurityPolicy from "./ContentSecurityPolicy.ts"
 import * as FastPathServer from "../http/FastPathServer.ts"
 import * as HttpMetrics from "../http/HttpMetrics.ts"
 import * as HttpPipeline from "../http/HttpPipeline.ts"
@@ -120,7 +121,10 @@ export const layer = (
       Layer.provide(RpcSerialization.layerNdjson)
     ) as Layer.Layer<never, never, unknown>
   // Bundled Scalar (no CDN) and no web fonts: the page must work on a machine with no internet.
-  const docs = HttpApiScalar.layer(composition.api, { path: "/docs", scalar: { withDefaultFonts: false } })
+  // Its own Content-Security-Policy, allowing the page's inline scripts by their hashes.
+  const docs = HttpApiScalar.layer(composition.api, { path: "/docs", scalar: { withDefaultFonts: false } }).pipe(
+    Layer.provide(ContentSecurityPolicy.htmlPolicy)
+  )
   const https = config.publicUrl?.startsWith("https:") === true
   const metrics = HttpMetrics.make()
   const pipeline = HttpPipeline.layer({ maxBodyBytes: config.maxBodyBytes, routes, https, metrics })

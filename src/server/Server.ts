@@ -7,6 +7,8 @@
  * - On shutdown the first thing that happens is `Lifecycle.beginShutdown`: `/ready` answers
  *   503 and live streams end cleanly; then the HTTP server stops accepting and lets in-flight
  *   requests finish; then the database checkpoints and closes (and releases its lock).
+ * - At the end of the grace period every connection still open is cut, upgraded ones
+ *   (WebSockets) included (`Listener`): no client can hold the process past it.
  */
 import { NodeHttpServer } from "@effect/platform-node"
 import { Effect, Layer } from "effect"
@@ -28,7 +30,6 @@ import * as Migrations from "../database/Migrations.ts"
 import { EventLog } from "../events/EventLog.ts"
 import * as TrellisLogger from "../logging/TrellisLogger.ts"
 import { FastPath } from "../http/FastPath.ts"
-import * as FastPathServer from "../http/FastPathServer.ts"
 import type * as Plugin from "../plugin/Plugin.ts"
 import * as PluginHost from "../plugin/PluginHost.ts"
 import { platformProblems } from "../problem/Problems.ts"
@@ -36,6 +37,7 @@ import { SecretBox } from "../secrets/SecretBox.ts"
 import * as App from "./App.ts"
 import { CorePlugin, coreId, coreVersion } from "./CorePlugin.ts"
 import { Lifecycle } from "./Lifecycle.ts"
+import * as Listener from "./Listener.ts"
 import { PluginRegistry } from "./PluginRegistry.ts"
 
 /**
@@ -105,13 +107,20 @@ export const platformLayer = (config: TrellisConfigShape, composition: PluginHos
   return Layer.mergeAll(AuthenticationLive, RpcAuthenticationLive).pipe(Layer.provideMerge(bootstrapped))
 }
 
-/** Begins shutdown before anything else closes (its finalizer is registered last). */
-const shutdownHook = Layer.effectDiscard(Effect.gen(function*() {
-  const lifecycle = yield* Lifecycle
-  yield* Effect.addFinalizer(() =>
-    Effect.logInfo("shutting down").pipe(Effect.andThen(lifecycle.beginShutdown))
-  )
-}))
+/**
+ * Begins shutdown before anything else closes (its finalizer is registered last), and arms the
+ * deadline: whatever connection is still open when the grace period ends is cut.
+ */
+const shutdownHook = (listener: Listener.Listener, graceSeconds: number) =>
+  Layer.effectDiscard(Effect.gen(function*() {
+    const lifecycle = yield* Lifecycle
+    yield* Effect.addFinalizer(() =>
+      Effect.logInfo("shutting down").pipe(
+        Effect.andThen(Effect.sync(() => listener.destroyAllAfter(graceSeconds * 1000))),
+        Effect.andThen(lifecycle.beginShutdown)
+      )
+    )
+  }))
 
 /**
  * The server layer. Its output includes `HttpServer`, whose `address` tells the bound port
@@ -122,7 +131,8 @@ export const layer = (options: ServerOptions) =>
     const { config } = options
     const composition = yield* compose(options.plugins)
     const platform = platformLayer(config, composition, options.firstPartyIds ?? new Set(firstParty.map((p) => p.id)))
-    const server = new FastPathServer.NodeServer()
+    const listener = Listener.make(config.listener)
+    const server = listener.server
     const http = HttpRouter.serve(App.layer(composition, config, server), { disableLogger: true, disableListenLog: true }).pipe(
       Layer.provideMerge(NodeHttpServer.layer(() => server, {
         port: config.port,
@@ -145,7 +155,7 @@ export const layer = (options: ServerOptions) =>
     }))
     // The platform's remaining requirements are what plugins declare; a plugin that needs a
     // service nobody provides fails here at start with Effect's "Service not found" error.
-    return Layer.mergeAll(shutdownHook, listening).pipe(
+    return Layer.mergeAll(shutdownHook(listener, config.shutdownGraceSeconds), listening).pipe(
       Layer.provideMerge(http),
       Layer.provideMerge(platform)
     ) as unknown as Layer.Layer<HttpServer.HttpServer, unknown, never>

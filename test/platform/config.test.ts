@@ -58,6 +58,24 @@ describe("configuration", () => {
       assert.strictEqual(config.eventPruneIntervalSeconds, 60)
     }))
 
+  it.effect("reads the listener limits, and refuses a headers timeout longer than the request timeout", () =>
+    Effect.gen(function*() {
+      const defaults = (yield* TrellisConfig.fromRecord({})).listener
+      assert.deepStrictEqual(defaults, { headersTimeoutSeconds: 10, requestTimeoutSeconds: 30, keepAliveTimeoutSeconds: 5, maxConnections: 1000 })
+      const set = yield* TrellisConfig.fromRecord({
+        TRELLIS_HEADERS_TIMEOUT_SECONDS: "5",
+        TRELLIS_REQUEST_TIMEOUT_SECONDS: "0",
+        TRELLIS_KEEP_ALIVE_TIMEOUT_SECONDS: "65",
+        TRELLIS_MAX_CONNECTIONS: "0"
+      })
+      assert.deepStrictEqual(set.listener, { headersTimeoutSeconds: 5, requestTimeoutSeconds: 0, keepAliveTimeoutSeconds: 65, maxConnections: 0 })
+      assert.include(
+        yield* messageOf({ TRELLIS_HEADERS_TIMEOUT_SECONDS: "40" }),
+        "TRELLIS_HEADERS_TIMEOUT_SECONDS=\"40\"; expected at most TRELLIS_REQUEST_TIMEOUT_SECONDS (30)"
+      )
+      assert.include(yield* messageOf({ TRELLIS_HEADERS_TIMEOUT_SECONDS: "0" }), "expected an integer from 1 to 3600")
+    }))
+
   it.effect("names the variable and what it accepts on a bad value, without echoing secrets", () =>
     Effect.gen(function*() {
       assert.include(yield* messageOf({ TRELLIS_PORT: "70000" }), "TRELLIS_PORT=\"70000\"; expected an integer from 0 to 65535")

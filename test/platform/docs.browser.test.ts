@@ -86,9 +86,28 @@ if (!hasChromium) {
           const pageErrors: Array<string> = []
           const page = yield* Effect.promise(() => context.newPage())
           page.on("pageerror", (error) => pageErrors.push(error.message))
+          // The page's Content-Security-Policy must not block anything it needs: a violation is
+          // reported on the console and as a `securitypolicyviolation` event.
+          const consoleErrors: Array<string> = []
+          page.on("console", (message) => {
+            if (message.type() === "error") consoleErrors.push(message.text())
+          })
+          yield* Effect.promise(() =>
+            page.addInitScript(() => {
+              const seen: Array<string> = []
+              Object.assign(window, { cspViolations: seen })
+              document.addEventListener("securitypolicyviolation", (event) => {
+                seen.push(`${event.violatedDirective} ${event.blockedURI} ${event.lineNumber}:${event.columnNumber}`)
+              })
+            })
+          )
 
           const response = yield* Effect.promise(() => page.goto(`${kit.baseUrl}/docs`, { waitUntil: "networkidle" }))
           assert.strictEqual(response?.status(), 200)
+          const policy = (yield* Effect.promise(async () => response?.allHeaders()))?.["content-security-policy"] ?? ""
+          assert.include(policy, "default-src 'none'")
+          assert.match(policy, /script-src 'sha256-[A-Za-z0-9+/=]+' 'sha256-/)
+          assert.notInclude(policy, "unsafe-eval")
 
           // The reference is rendered by the inlined script, not just served: the API's title as
           // the page heading, the platform's operations and the plugin's.
@@ -101,6 +120,13 @@ if (!hasChromium) {
           assert.strictEqual(yield* Effect.promise(() => page.title()), "Trellis")
 
           assert.deepStrictEqual(pageErrors, [], "script errors on the page")
+          // The one refusal expected: the bundle's schema library probes `new Function("")` once
+          // (in a try) to pick its faster validators, and falls back when eval is refused.
+          const violations = yield* Effect.promise(() => page.evaluate(() => (window as unknown as { cspViolations: Array<string> }).cspViolations))
+          assert.deepStrictEqual(violations.filter((v) => !v.startsWith("script-src eval ")), [], "Content-Security-Policy violations")
+          assert.isAtMost(violations.length, 1, `${violations}`)
+          const refusals = consoleErrors.filter((text) => /Content Security Policy|Refused to/i.test(text) && !/unsafe-eval/.test(text))
+          assert.deepStrictEqual(refusals, [], "CSP errors on the console")
           assert.isAbove(requested.length, 0)
           assert.deepStrictEqual(requested.filter((url) => !isLocal(url)), [], "requests that left for another host")
         })), { timeout: 120_000 })

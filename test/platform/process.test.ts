@@ -6,6 +6,8 @@
 import { afterAll, afterEach, assert, describe, it } from "vitest"
 import * as NodeFs from "node:fs"
 import { authorized, freshDataDir, killAll, start, stop, waitReady } from "./serverProcess.ts"
+import { connectRaw } from "./rawSocket.ts"
+import { adminToken } from "./serverProcess.ts"
 import { connect, eventIds } from "./sseClient.ts"
 
 const dataDir = freshDataDir()
@@ -57,6 +59,37 @@ describe("trellis serve on the embedded database", () => {
     assert.strictEqual((await read.json() as { name: string }).name, "persisted")
     assert.strictEqual((await stop(restarted, "SIGINT")).code, 0)
   }, 180_000)
+
+  it("cuts a WebSocket that ignores the close frame and a half-sent request at the end of the grace period", async () => {
+    const graceSeconds = 2
+    const server = await start({ ...env, TRELLIS_SHUTDOWN_GRACE_SECONDS: String(graceSeconds) })
+    await waitReady(server)
+    // A hot-reload WebSocket over a raw socket: it never answers the server's close frame.
+    const ws = await connectRaw(server.port)
+    ws.write(
+      `GET /ws?token=${adminToken}&client=raw HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    )
+    await ws.until((r) => r.startsWith("HTTP/1.1 101 "))
+    // A request whose body stops halfway (the request timeout, 30 s, is far past the grace period).
+    const half = await connectRaw(server.port)
+    half.write(
+      `POST /api/hello/greetings HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer ${adminToken}\r\n` +
+        "Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"name\":\"ha"
+    )
+    // Both are open when the signal comes.
+    assert.isFalse(ws.isClosed())
+    assert.isFalse(half.isClosed())
+
+    const stopped = await stop(server)
+    assert.strictEqual(stopped.code, 0, server.output())
+    // A behaviour bound, not a benchmark: without the deadline the WebSocket holds the process
+    // for the WebSocket library's own 30 s close timeout.
+    assert.isBelow(stopped.ms, (graceSeconds + 5) * 1000, server.output())
+    await ws.closed
+    await half.closed
+    assert.include(server.output(), "Embedded database closed")
+  }, 120_000)
 
   it("refuses a bad configuration value with a message naming the variable", async () => {
     const server = await start({ TRELLIS_DATA_DIR: dataDir, TRELLIS_MAX_BODY_BYTES: "lots" })
