@@ -87,7 +87,7 @@ export class Workspaces extends Context.Service<Workspaces, {
       const list = (organizationId: string) =>
         sql<WorkspaceRow>`
           SELECT ${sql.unsafe(columns)} FROM identity.workspaces WHERE organization_id = ${organizationId}
-          ORDER BY created_at, id`.pipe(Effect.map((rows) => rows.map(toRecord)), Effect.orDie)
+          ORDER BY is_default DESC, created_at, id`.pipe(Effect.map((rows) => rows.map(toRecord)), Effect.orDie)
 
       const get = (organizationId: string, id: string) =>
         sql<WorkspaceRow>`
