@@ -4,6 +4,7 @@
  * enforces the endpoint's `Requires`, spends the principal's rate-limit budget (and a stream
  * slot for live streams), applies `Idempotency-Key` to POSTs, and provides `CurrentPrincipal`.
  */
+import { rateGroupOf } from "../ratelimit/RateGroup.ts"
 import { Context, Effect, Layer, Option, Redacted } from "effect"
 import { HttpServerRequest } from "effect/http"
 import { Unauthorized } from "../problem/Problems.ts"
@@ -66,7 +67,7 @@ export const AuthenticationLive = Layer.effect(
     const limiter = yield* RateLimiter
     const idempotency = yield* IdempotencyStore
     return Authentication.of({
-      bearer: Effect.fnUntraced(function*(httpEffect, { credential, endpoint }) {
+      bearer: Effect.fnUntraced(function*(httpEffect, { credential, endpoint, group }) {
         const request = yield* HttpServerRequest.HttpServerRequest
         let token = Redacted.value(credential)
         let cookie = false
@@ -89,7 +90,9 @@ export const AuthenticationLive = Layer.effect(
           ? Idempotency.wrap(principal, handler).pipe(Effect.provideService(IdempotencyStore, idempotency))
           : handler
         if (isExempt(principal)) return yield* idempotent
-        return yield* HttpRateLimit.enforce(principal, requirement, idempotent).pipe(Effect.provideService(RateLimiter, limiter))
+        return yield* HttpRateLimit.enforce(principal, requirement, idempotent, rateGroupOf(endpoint.annotations, group.annotations)).pipe(
+          Effect.provideService(RateLimiter, limiter)
+        )
       })
     })
   })
@@ -109,7 +112,7 @@ export const RpcAuthenticationLive = Layer.effect(
         header: undefined
       })
       const requirement = yield* authorized(principal, Context.get(rpc.annotations, Requires))
-      const decision = yield* limiter.consume(principal, requirement.limit)
+      const decision = yield* limiter.consume(principal, requirement.limit, rateGroupOf(rpc.annotations))
       if (decision._tag === "Refused") return yield* decision.error.problem
       return yield* Effect.provideService(effect, CurrentPrincipal, principal)
     }))

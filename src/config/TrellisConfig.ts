@@ -49,8 +49,16 @@ export interface TrellisConfigShape {
  * login budgets count over a sliding 15 minutes.
  */
 export interface RateLimitConfig {
-  /** Authenticated requests per minute per principal (every call, runs and settings included). */
+  /**
+   * Authenticated requests per minute per principal in the `default` rate-limit group (every
+   * API group that declares none; runs and settings included).
+   */
   readonly perMinute: number
+  /**
+   * Quotas per minute of declared rate-limit groups, by name (see `src/ratelimit/RateGroup.ts`);
+   * a group not named here (or no table at all) keeps the quota it declares.
+   */
+  readonly groups?: Readonly<Record<string, number>> | undefined
   /** Run-start calls per minute per principal (they also spend `perMinute`). */
   readonly runPerMinute: number
   /** Settings writes per minute per principal (they also spend `perMinute`). */
@@ -89,7 +97,8 @@ export const variables: ReadonlyArray<Variable> = [
   { name: "TRELLIS_EVENTS_RETENTION_HOURS", flag: "--events-retention-hours", default: "168", description: "How long live-stream events are kept for reconnecting clients to replay; the newest event of each stream is always kept. A client resuming from before that is told (a `gap` event). 0 keeps events forever." },
   { name: "TRELLIS_EVENTS_PRUNE_INTERVAL_SECONDS", flag: "--events-prune-interval-seconds", default: "600", description: "How often each server process deletes expired events (in batches; also once shortly after start)." },
   { name: "TRELLIS_SHUTDOWN_GRACE_SECONDS", flag: "--shutdown-grace-seconds", default: "10", description: "How long in-flight requests may take to finish after SIGTERM." },
-  { name: "TRELLIS_RATE_LIMIT_PER_MINUTE", flag: "--rate-limit-per-minute", default: "60", description: "Authenticated requests per minute per principal (runs and settings writes included). 0 disables." },
+  { name: "TRELLIS_RATE_LIMIT_PER_MINUTE", flag: "--rate-limit-per-minute", default: "600", description: "Authenticated requests per minute per principal on every path without a seed-documented limit (runs and settings writes included). 0 disables." },
+  { name: "TRELLIS_RATE_LIMIT_RUNS_API_PER_MINUTE", flag: "--rate-limit-runs-api-per-minute", default: "60", description: "Requests per minute per principal on the mobile runs API's paths (its documented limit). 0 disables." },
   { name: "TRELLIS_RATE_LIMIT_RUN_PER_MINUTE", flag: "--rate-limit-run-per-minute", default: "6", description: "Run-start calls per minute per principal. 0 disables." },
   { name: "TRELLIS_RATE_LIMIT_SETTINGS_PER_MINUTE", flag: "--rate-limit-settings-per-minute", default: "20", description: "Settings writes per minute per principal. 0 disables." },
   { name: "TRELLIS_RATE_LIMIT_STREAMS", flag: "--rate-limit-streams", default: "4", description: "Live streams one principal may hold open at once. 0 disables." },
@@ -174,7 +183,8 @@ const parse = Effect.fnUntraced(function*(env: Readonly<Record<string, string | 
   const eventPruneIntervalSeconds = yield* int("TRELLIS_EVENTS_PRUNE_INTERVAL_SECONDS", env, 600, 1, 86_400)
   const shutdownGraceSeconds = yield* int("TRELLIS_SHUTDOWN_GRACE_SECONDS", env, 10, 0, 600)
   const rateLimits: RateLimitConfig = {
-    perMinute: yield* int("TRELLIS_RATE_LIMIT_PER_MINUTE", env, 60, 0, 1_000_000),
+    perMinute: yield* int("TRELLIS_RATE_LIMIT_PER_MINUTE", env, 600, 0, 1_000_000),
+    groups: { "runs-api": yield* int("TRELLIS_RATE_LIMIT_RUNS_API_PER_MINUTE", env, 60, 0, 1_000_000) },
     runPerMinute: yield* int("TRELLIS_RATE_LIMIT_RUN_PER_MINUTE", env, 6, 0, 1_000_000),
     settingsPerMinute: yield* int("TRELLIS_RATE_LIMIT_SETTINGS_PER_MINUTE", env, 20, 0, 1_000_000),
     streams: yield* int("TRELLIS_RATE_LIMIT_STREAMS", env, 4, 0, 1_000_000),

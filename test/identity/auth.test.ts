@@ -54,7 +54,9 @@ const userWithRole = (role: "viewer" | "editor" | "admin") =>
   })
 
 describe("identity", () => {
-  layer(TestKit.layer({ plugins: [HelloPlugin] }), { timeout: 180_000 })((it) => {
+  // 60 a minute (the default is 600): the rate-limit test below spends the whole budget.
+  const sixtyAMinute = { perMinute: 60, runPerMinute: 6, settingsPerMinute: 20, streams: 4, loginPerAccount: 10, loginPerAddress: 30 }
+  layer(TestKit.layer({ plugins: [HelloPlugin], config: { rateLimits: sixtyAMinute } }), { timeout: 180_000 })((it) => {
     it.effect("signs in with the first admin's password at /api/login and reads /api/me", () =>
       Effect.gen(function*() {
         const kit = yield* TestKit.TrellisTest
