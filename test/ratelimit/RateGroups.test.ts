@@ -2,8 +2,8 @@
  * Rate-limit groups through the real authentication middleware: with the default
  * configuration a console path advertises 600 a minute and the runs API's paths 60; each group
  * has its own budget (spending one leaves the other whole); the run budget still applies inside
- * the runs group; `TRELLIS_RATE_LIMIT_RUNS_API_PER_MINUTE` sets the group's quota; the 429 names
- * the group.
+ * the runs group; the fast path spends the same group's budget as the pipeline;
+ * `TRELLIS_RATE_LIMIT_RUNS_API_PER_MINUTE` sets the group's quota; the 429 names the group.
  */
 import { assert, describe, layer } from "@effect/vitest"
 import { Effect } from "effect"
@@ -32,6 +32,15 @@ const statuses = (method: "GET" | "POST", path: string, token: string, count: nu
     return out
   })
 
+/** How many requests the fast path answered for a route (from `/metrics`). */
+const fastCount = (route: string) =>
+  Effect.gen(function*() {
+    const kit = yield* TestKit.TrellisTest
+    const metrics = yield* Effect.flatMap(kit.request("GET", "/metrics"), (r) => r.text)
+    const line = metrics.split("\n").find((l) => l.startsWith(`trellis_http_fast_path_requests_total{route="${route}"}`))
+    return line === undefined ? 0 : Number(line.split(" ").at(-1))
+  })
+
 describe("rate-limit groups", () => {
   layer(TestKit.layer({ plugins: [RlgPlugin] }), { timeout: 180_000 })((it) => {
     it.effect("by default: 600 a minute on console paths, the runs API's 60 on its paths, separate budgets", () =>
@@ -58,6 +67,26 @@ describe("rate-limit groups", () => {
         const after = yield* kit.request("GET", "/api/rlg/console", { token: key })
         assert.strictEqual(after.status, 200)
         assert.match(after.headers["ratelimit"] ?? "", /^"default";r=598;/)
+      }))
+
+    it.effect("the fast path spends the runs group's budget like the pipeline", () =>
+      Effect.gen(function*() {
+        const kit = yield* TestKit.TrellisTest
+        const key = yield* serviceKey
+        // The first call resolves the key (the pipeline); later ones may take the fast path.
+        const first = yield* kit.request("GET", "/api/rlg/runs", { token: key })
+        assert.match(first.headers["ratelimit"] ?? "", /^"runs-api";r=59;/)
+        const before = yield* fastCount("/api/rlg/runs")
+        const fast = yield* kit.request("GET", "/api/rlg/runs", { token: key })
+        assert.strictEqual(yield* fastCount("/api/rlg/runs"), before + 1, "the fast path answered")
+        assert.strictEqual(fast.headers["ratelimit-policy"], "\"runs-api\";q=60;w=60")
+        assert.match(fast.headers["ratelimit"] ?? "", /^"runs-api";r=58;/)
+        // An organization header sends the request through the pipeline: the same budget, one less.
+        const slow = yield* kit.request("GET", "/api/rlg/runs", { token: key, headers: { "x-trellis-organization": "org_default" } })
+        assert.strictEqual(yield* fastCount("/api/rlg/runs"), before + 1, "the pipeline answered")
+        assert.strictEqual(slow.headers["ratelimit-policy"], "\"runs-api\";q=60;w=60")
+        assert.match(slow.headers["ratelimit"] ?? "", /^"runs-api";r=57;/)
+        assert.deepStrictEqual(yield* fast.json, yield* slow.json)
       }))
 
     it.effect("a run start in the runs group spends the group's budget and the run budget (6)", () =>

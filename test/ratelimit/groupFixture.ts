@@ -1,7 +1,9 @@
 /**
  * A test-only plugin behind the real `Authentication`, with one API group in the `default`
  * rate-limit group and one declared in the mobile runs API's (`RateGroup`), to test that each
- * call spends its own group's budget through the real middleware.
+ * call spends its own group's budget through the real middleware. `GET /api/rlg/runs` also has
+ * a fast route answering what its handler answers, to check the fast path spends the same
+ * group's budget.
  */
 import { Effect, Layer, Schema } from "effect"
 import { HttpApi, HttpApiBuilder, HttpApiEndpoint, HttpApiGroup } from "effect/http-api"
@@ -9,6 +11,7 @@ import { Authentication } from "../../src/auth/Authentication.ts"
 import { CurrentPrincipal } from "../../src/auth/Principal.ts"
 import * as Requirement from "../../src/auth/Requirement.ts"
 import { Requires } from "../../src/auth/Requirement.ts"
+import { FastPath } from "../../src/http/FastPath.ts"
 import * as Plugin from "../../src/plugin/Plugin.ts"
 import { RateGroup, runsApi } from "../../src/ratelimit/RateGroup.ts"
 
@@ -41,8 +44,12 @@ export const RlgPlugin = Plugin.make({
   groups: [RlgConsoleGroup, RlgRunsGroup],
   migrations: [],
   scopes: ["rlg:read", "rlg:run"],
-  layer: Layer.merge(
+  layer: Layer.mergeAll(
     HttpApiBuilder.group(RlgApi, "rlgConsole", (handlers) => handlers.handle("ping", () => ok)),
-    HttpApiBuilder.group(RlgApi, "rlgRuns", (handlers) => handlers.handle("list", () => ok).handle("start", () => ok))
+    HttpApiBuilder.group(RlgApi, "rlgRuns", (handlers) => handlers.handle("list", () => ok).handle("start", () => ok)),
+    FastPath.route(Effect.succeed({
+      path: "/api/rlg/runs",
+      handle: ({ principal }) => FastPath.json(200, JSON.stringify({ ok: true, principal: principal.id }))
+    }))
   )
 })
