@@ -102,7 +102,7 @@ export class Workspaces extends Context.Service<Workspaces, {
       ) => {
         const name = input.name.trim()
         const given = input.slug === undefined || input.slug.trim() === "" ? undefined : workspaceSlug(input.slug)
-        return sql.withTransaction(Effect.gen(function*() {
+        const attempt = sql.withTransaction(Effect.gen(function*() {
           // A derived slug avoids the ones taken; a given one is the caller's choice (a clash is a 409).
           const slug = given ?? uniqueSlug(
             workspaceSlug(name),
@@ -122,11 +122,14 @@ export class Workspaces extends Context.Service<Workspaces, {
             details: { name: workspace.name, slug: workspace.slug }
           })
           return workspace
-        })).pipe(
-          Effect.catchTag("SqlError", (error): Effect.Effect<never, WorkspaceNameTaken | WorkspaceSlugTaken> => {
+        }))
+        const run = (retries: number): Effect.Effect<WorkspaceRecord, WorkspaceNameTaken | WorkspaceSlugTaken> =>
+          attempt.pipe(Effect.catchTag("SqlError", (error): Effect.Effect<WorkspaceRecord, WorkspaceNameTaken | WorkspaceSlugTaken> => {
             const constraint = uniqueViolation(error)
             if (constraint === undefined) return Effect.die(error)
             if (constraint.includes("slug")) {
+              // A racing create took the derived slug between our read and our insert: derive again.
+              if (given === undefined && retries > 0) return run(retries - 1)
               const slug = given ?? workspaceSlug(name)
               return Effect.fail(new WorkspaceSlugTaken({
                 detail: `The organization already has a workspace with the slug "${slug}".`,
@@ -137,8 +140,8 @@ export class Workspaces extends Context.Service<Workspaces, {
               detail: `The organization already has a workspace named "${name}".`,
               name
             }))
-          })
-        )
+          }))
+        return run(3)
       }
 
       const remove = (actor: Principal, id: string) =>

@@ -159,6 +159,21 @@ describe("PromptOps console: identity, workspaces, audit, health", () => {
         assert.isFalse(left.some((w) => w.id === derived.id || w.id === again.id))
       }))
 
+    it.effect("workspaces: racing creates never share a slug or a name", () =>
+      Effect.gen(function*() {
+        const kit = yield* TestKit.TrellisTest
+        const base = unique("Race")
+        const create = (name: string) => kit.request("POST", "/api/workspaces", { body: { name } })
+        // Different names with the same derived slug: both are created, with different slugs.
+        const [a, b] = yield* Effect.all([create(base), create(base.replace(/-/g, " "))], { concurrency: 2 })
+        const slugs = [dataOf(yield* expect(a, 201)).slug, dataOf(yield* expect(b, 201)).slug]
+        assert.sameMembers(slugs, [base.toLowerCase(), `${base.toLowerCase()}-2`])
+        // The same name twice: one wins, the other is a 409.
+        const same = unique("Same")
+        const both = yield* Effect.all([create(same), create(same)], { concurrency: 2 })
+        assert.sameMembers(both.map((r) => r.status), [201, 409])
+      }))
+
     it.effect("workspaces: every new organization starts with its own default workspace", () =>
       Effect.gen(function*() {
         const kit = yield* TestKit.TrellisTest
