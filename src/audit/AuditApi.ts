@@ -3,8 +3,10 @@
  *
  * - `GET /api/audit?limit=&offset=` (PromptOps): `{ data, total, limit, offset }`, newest
  *   first. PromptOps answers `{ data, total }` with items `{ id, action, resource,
- *   resource_id, key, summary, created_at }`; those fields are all here (snake_case), plus the
- *   chain's own (`seq`, `actor_id`, `actor_kind`, `details`, `request_id`, `prev_hash`, `hash`).
+ *   resource_id, key, summary, created_at }`; those fields are all here with PromptOps's
+ *   values (`action` is its verb: `create`, `update`, `delete`, `publish`, `rollback`,
+ *   `rollout`), plus Trellis's dotted event name in `event` and the chain's own fields (`seq`,
+ *   `actor_id`, `actor_kind`, `details`, `request_id`, `prev_hash`, `hash`).
  *   Like PromptOps, `limit` defaults to 50 and is capped at 200, `offset` defaults to 0, and
  *   every signed-in member may read it (viewer and up; service keys with `audit:read`).
  * - `GET /v1/audit/verify` (Surflet): `{ status, chain_length, first_hash, last_hash,
@@ -29,16 +31,27 @@ export const maxLimit = 200
 export const AuditLogItem = Schema.Struct({
   /** `aud_<seq>`: unique within the organization. */
   id: Schema.String,
+  /**
+   * PromptOps's verb: `create`, `update`, `delete`, `publish`, `rollback`, or `rollout` (a
+   * gray release set or removed). Other events give the last part of their name (`login`,
+   * `start`, ...).
+   */
   action: Schema.String,
-  /** The target's type, `""` when the action has no target. */
+  /** The target's type as PromptOps names it (`prompt`, `workspace`, `user`...), `""` when the action has no target. */
   resource: Schema.String,
   /** The target's id, `""` when the action has no target. */
   resource_id: Schema.String,
-  /** `details.key` when it is a string (a prompt key, ...), else `""`. */
+  /** `details.key` (a prompt key), else `details.slug` (a workspace's), else `""`. */
   key: Schema.String,
-  /** `details.summary` when it is a string, else `""`. */
+  /**
+   * `details.summary` when it is a string; else PromptOps's: `version v3` for a publish, `to v2`
+   * for a rollback, `gray release updated` / `gray release removed` for a rollout, the name
+   * (`details.name`) otherwise, or `""`.
+   */
   summary: Schema.String,
   created_at: Schema.String,
+  /** Trellis's event name (`prompts.prompt.create`, `prompts.rollout.set`...). */
+  event: Schema.String,
   seq: Schema.Int,
   actor_id: Schema.String,
   actor_kind: Schema.String,

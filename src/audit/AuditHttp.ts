@@ -12,23 +12,49 @@ const stringDetail = (details: Readonly<Record<string, unknown>>, key: string): 
   return typeof value === "string" ? value : ""
 }
 
-/** An entry in PromptOps's shape (and casing), with the chain's fields. */
-export const toItem = (entry: AuditEntry): AuditLogItem => ({
-  id: `aud_${entry.seq}`,
-  action: entry.action,
-  resource: entry.targetType ?? "",
-  resource_id: entry.targetId ?? "",
-  key: stringDetail(entry.details, "key"),
-  summary: stringDetail(entry.details, "summary"),
-  created_at: entry.createdAt,
-  seq: entry.seq,
-  actor_id: entry.actorId,
-  actor_kind: entry.actorKind,
-  details: entry.details,
-  request_id: entry.requestId,
-  prev_hash: entry.prevHash,
-  hash: entry.hash
-})
+/**
+ * PromptOps's verb for a Trellis event name: its last part (`prompts.prompt.publish` is
+ * `publish`), except that `prompts.rollout.set` and `prompts.rollout.delete` are `rollout`
+ * (PromptOps records one verb for gray-release changes).
+ */
+export const promptOpsAction = (event: string): string => {
+  const parts = event.split(".")
+  if (parts.length >= 2 && parts[parts.length - 2] === "rollout") return "rollout"
+  const last = parts[parts.length - 1] ?? event
+  return last
+}
+
+/** PromptOps's summary for an entry (see `AuditLogItem.summary`). */
+const summaryOf = (action: string, event: string, details: Readonly<Record<string, unknown>>): string => {
+  const given = stringDetail(details, "summary")
+  if (given !== "") return given
+  if (action === "publish" && stringDetail(details, "version") !== "") return `version ${stringDetail(details, "version")}`
+  if (action === "rollback" && stringDetail(details, "to") !== "") return `to ${stringDetail(details, "to")}`
+  if (action === "rollout") return event.endsWith(".delete") ? "gray release removed" : "gray release updated"
+  return stringDetail(details, "name")
+}
+
+/** An entry in PromptOps's shape (and casing), with Trellis's event name and the chain's fields. */
+export const toItem = (entry: AuditEntry): AuditLogItem => {
+  const action = promptOpsAction(entry.action)
+  return {
+    id: `aud_${entry.seq}`,
+    action,
+    resource: entry.targetType ?? "",
+    resource_id: entry.targetId ?? "",
+    key: stringDetail(entry.details, "key") || stringDetail(entry.details, "slug"),
+    summary: summaryOf(action, entry.action, entry.details),
+    created_at: entry.createdAt,
+    event: entry.action,
+    seq: entry.seq,
+    actor_id: entry.actorId,
+    actor_kind: entry.actorKind,
+    details: entry.details,
+    request_id: entry.requestId,
+    prev_hash: entry.prevHash,
+    hash: entry.hash
+  }
+}
 
 /** A verification in Surflet's shape: `first_bad_seq` and `reason` only when invalid. */
 export const toVerifyResult = (verification: AuditVerification): AuditVerifyResult => ({

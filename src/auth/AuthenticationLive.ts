@@ -4,6 +4,7 @@
  * enforces the endpoint's `Requires`, spends the principal's rate-limit budget (and a stream
  * slot for live streams), applies `Idempotency-Key` to POSTs, and provides `CurrentPrincipal`.
  */
+import { rateGroupOf } from "../ratelimit/RateGroup.ts"
 import { Context, Effect, Layer, Option, Redacted } from "effect"
 import { HttpServerRequest } from "effect/http"
 import { Unauthorized } from "../problem/Problems.ts"
@@ -90,7 +91,9 @@ export const AuthenticationLive = Layer.effect(
           ? Idempotency.wrap(principal, handler, WireDialect.endpointDialect(group.annotations, endpoint.annotations)).pipe(Effect.provideService(IdempotencyStore, idempotency))
           : handler
         if (isExempt(principal)) return yield* idempotent
-        return yield* HttpRateLimit.enforce(principal, requirement, idempotent).pipe(Effect.provideService(RateLimiter, limiter))
+        return yield* HttpRateLimit.enforce(principal, requirement, idempotent, rateGroupOf(endpoint.annotations, group.annotations)).pipe(
+          Effect.provideService(RateLimiter, limiter)
+        )
       })
     })
   })
@@ -110,7 +113,7 @@ export const RpcAuthenticationLive = Layer.effect(
         header: undefined
       })
       const requirement = yield* authorized(principal, Context.get(rpc.annotations, Requires))
-      const decision = yield* limiter.consume(principal, requirement.limit)
+      const decision = yield* limiter.consume(principal, requirement.limit, rateGroupOf(rpc.annotations))
       if (decision._tag === "Refused") return yield* decision.error.problem
       return yield* Effect.provideService(effect, CurrentPrincipal, principal)
     }))

@@ -61,8 +61,16 @@ export type SignupMode = typeof SignupMode.Type
  * login budgets count over a sliding 15 minutes.
  */
 export interface RateLimitConfig {
-  /** Authenticated requests per minute per principal (every call, runs and settings included). */
+  /**
+   * Authenticated requests per minute per principal in the `default` rate-limit group (every
+   * API group that declares none; runs and settings included).
+   */
   readonly perMinute: number
+  /**
+   * Quotas per minute of declared rate-limit groups, by name (see `src/ratelimit/RateGroup.ts`);
+   * a group not named here (or no table at all) keeps the quota it declares.
+   */
+  readonly groups?: Readonly<Record<string, number>> | undefined
   /** Run-start calls per minute per principal (they also spend `perMinute`). */
   readonly runPerMinute: number
   /** Settings writes per minute per principal (they also spend `perMinute`). */
@@ -120,7 +128,8 @@ export const variables: ReadonlyArray<Variable> = [
   { name: "TRELLIS_REQUEST_TIMEOUT_SECONDS", flag: "--request-timeout-seconds", default: "30", description: "A client that has not sent a whole request (headers and body) this long after it started gets 408 and is disconnected. Only receiving the request counts: a long response (live stream, WebSocket) is not cut. 0 disables." },
   { name: "TRELLIS_KEEP_ALIVE_TIMEOUT_SECONDS", flag: "--keep-alive-timeout-seconds", default: "5", description: "How long an idle keep-alive connection stays open waiting for its next request." },
   { name: "TRELLIS_MAX_CONNECTIONS", flag: "--max-connections", default: "1000", description: "Most client connections open at once (live streams and WebSockets included); past it a new connection is closed at once, without an answer. 0: no cap." },
-  { name: "TRELLIS_RATE_LIMIT_PER_MINUTE", flag: "--rate-limit-per-minute", default: "60", description: "Authenticated requests per minute per principal (runs and settings writes included). 0 disables." },
+  { name: "TRELLIS_RATE_LIMIT_PER_MINUTE", flag: "--rate-limit-per-minute", default: "600", description: "Authenticated requests per minute per principal on every path without a seed-documented limit (runs and settings writes included). 0 disables." },
+  { name: "TRELLIS_RATE_LIMIT_RUNS_API_PER_MINUTE", flag: "--rate-limit-runs-api-per-minute", default: "60", description: "Requests per minute per principal on the mobile runs API's paths (its documented limit). 0 disables." },
   { name: "TRELLIS_RATE_LIMIT_RUN_PER_MINUTE", flag: "--rate-limit-run-per-minute", default: "6", description: "Run-start calls per minute per principal. 0 disables." },
   { name: "TRELLIS_RATE_LIMIT_SETTINGS_PER_MINUTE", flag: "--rate-limit-settings-per-minute", default: "20", description: "Settings writes per minute per principal. 0 disables." },
   { name: "TRELLIS_RATE_LIMIT_STREAMS", flag: "--rate-limit-streams", default: "4", description: "Live streams one principal may hold open at once. 0 disables." },
@@ -219,7 +228,8 @@ const parse = Effect.fnUntraced(function*(env: Readonly<Record<string, string | 
     })
   }
   const rateLimits: RateLimitConfig = {
-    perMinute: yield* int("TRELLIS_RATE_LIMIT_PER_MINUTE", env, 60, 0, 1_000_000),
+    perMinute: yield* int("TRELLIS_RATE_LIMIT_PER_MINUTE", env, 600, 0, 1_000_000),
+    groups: { "runs-api": yield* int("TRELLIS_RATE_LIMIT_RUNS_API_PER_MINUTE", env, 60, 0, 1_000_000) },
     runPerMinute: yield* int("TRELLIS_RATE_LIMIT_RUN_PER_MINUTE", env, 6, 0, 1_000_000),
     settingsPerMinute: yield* int("TRELLIS_RATE_LIMIT_SETTINGS_PER_MINUTE", env, 20, 0, 1_000_000),
     streams: yield* int("TRELLIS_RATE_LIMIT_STREAMS", env, 4, 0, 1_000_000),

@@ -14,6 +14,8 @@
  * Overriding `emit` keeps the order right whoever attaches listeners, and costs nothing when
  * no hook is set.
  */
+import { rateGroupOf } from "../ratelimit/RateGroup.ts"
+import type { RateGroupPolicy } from "../ratelimit/RateGroup.ts"
 import { Context, Data, Effect, Layer, LogLevel } from "effect"
 import { FindMyWay } from "effect/http"
 import * as Http from "node:http"
@@ -51,6 +53,8 @@ export interface EndpointInfo {
   readonly method: string
   readonly path: string
   readonly annotations: Context.Context<never>
+  /** Its API group's annotations (a rate-limit group may be declared there). */
+  readonly groupAnnotations?: Context.Context<never> | undefined
   /** Whether the endpoint sits behind the `Authentication` middleware. */
   readonly authenticated: boolean
 }
@@ -70,6 +74,8 @@ export interface Options {
 interface Compiled {
   readonly route: FastRoute
   readonly requirement: Requirement
+  /** The endpoint's rate-limit group, read as the pipeline reads it. */
+  readonly rateGroup: RateGroupPolicy | undefined
 }
 
 /** A fast route that does not match an endpoint it may shortcut: the server does not start. */
@@ -87,7 +93,7 @@ const compile = (route: FastRoute, endpoints: ReadonlyArray<EndpointInfo>): Effe
   const requirement = Context.get(endpoint.annotations, Requires)
   if (requirement === undefined) return invalid("the endpoint declares no Requires")
   if (requirement.stream) return invalid("the endpoint is a live stream")
-  return Effect.succeed({ route, requirement })
+  return Effect.succeed({ route, requirement, rateGroup: rateGroupOf(endpoint.annotations, endpoint.groupAnnotations) })
 }
 
 /** The bearer credential of `Authorization`, read the way Effect's `HttpApiSecurity.bearer` reads it. */
@@ -162,7 +168,7 @@ export const layer = (options: Options): Layer.Layer<never, never, FastPath | Cr
       const resolved = credentials.resolveNow(token)
       if (resolved === undefined) return false
       const principal = resolved.principal
-      const { requirement, route } = found.handler
+      const { rateGroup, requirement, route } = found.handler
       if (denialOf(principal, requirement) !== undefined) return false
       const query = queryOf(found.searchParams)
       if (query === undefined) return false
@@ -173,7 +179,7 @@ export const layer = (options: Options): Layer.Layer<never, never, FastPath | Cr
         return failed(route.path, error)
       }
       if (answer === undefined) return false
-      const decision = limiter.consumeAt(principal, requirement.limit, Date.now())
+      const decision = limiter.consumeAt(principal, requirement.limit, Date.now(), rateGroup)
       if (decision._tag === "Refused") return false
       const incomingId = headers[requestIdHeader]
       const requestId = requestIdOf(typeof incomingId === "string" ? incomingId : undefined)

@@ -12,7 +12,8 @@ import * as Requirement from "../auth/Requirement.ts"
 import { Requires } from "../auth/Requirement.ts"
 import { ServiceUnavailable } from "../problem/Problems.ts"
 
-export const Health = Schema.Struct({ status: Schema.Literal("ok") })
+/** `status` for Trellis's probes; `ok` is what PromptOps's clients read (`{"ok": true}`). */
+export const Health = Schema.Struct({ status: Schema.Literal("ok"), ok: Schema.Literal(true) })
 
 export const Readiness = Schema.Struct({
   status: Schema.Literals(["ready", "not_ready"]),

@@ -11,6 +11,7 @@
  *
  * Client-safe: imports only `effect`.
  */
+import { PromptOpsRole } from "./PromptOpsRole.ts"
 import { Schema } from "effect"
 import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "effect/http-api"
 import { WireDialect } from "../http/WireDialect.ts"
@@ -35,22 +36,30 @@ export const LoginRequest = Schema.Struct({
   token: Schema.optionalKey(Schema.String)
 })
 
-/** `GET /api/me`: PromptOps answers `{ username, role }`; the other fields are Trellis's. */
+/**
+ * `GET /api/me`: PromptOps answers `{ username, role }`; the other fields are Trellis's. `role`
+ * is PromptOps's (an owner is `admin`), `trellis_role` the platform's.
+ */
 export const PromptOpsUser = Schema.Struct({
   username: Schema.String,
-  role: Role,
+  role: PromptOpsRole,
+  trellis_role: Role,
   id: Schema.String,
   email: NullableString,
   type: Schema.Literals(["human", "agent", "admin-token"]),
   organization_id: Schema.String
 })
 
-/** PromptOps answers `{ ok, token, role, username }`; the other fields are Trellis's. */
+/**
+ * PromptOps answers `{ ok, token, role, username }`; the other fields are Trellis's. `role` is
+ * PromptOps's (an owner is `admin`), `trellis_role` the platform's.
+ */
 export const LoginResponse = Schema.Struct({
   ok: Schema.Boolean,
   /** The session token: send it as `Authorization: Bearer <token>`. */
   token: Schema.String,
-  role: Role,
+  role: PromptOpsRole,
+  trellis_role: Role,
   username: Schema.String,
   user_id: Schema.String,
   organization_id: Schema.String,

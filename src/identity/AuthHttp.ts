@@ -2,6 +2,7 @@
  * Handlers of the authentication surface (see `AuthApi.ts`). Thin: they call `Users`,
  * `Sessions`, `ApiKeys` and `Passwords`, and record every change in the audit log.
  */
+import { promptOpsRole } from "./PromptOpsRole.ts"
 import { Effect, Layer, Option } from "effect"
 import { HttpEffect, HttpServerRequest, HttpServerResponse } from "effect/http"
 import { HttpApi, HttpApiBuilder } from "effect/http-api"
@@ -48,7 +49,8 @@ const promptOpsUser = (principal: Principal, user: Option.Option<UserRecord>) =>
   Option.match(user, {
     onNone: () => ({
       username: principal.kind === "admin-token" ? "admin" : principal.id,
-      role: principal.role,
+      role: promptOpsRole(principal.role),
+      trellis_role: principal.role,
       id: principal.id,
       email: null,
       type: "admin-token" as const,
@@ -56,7 +58,8 @@ const promptOpsUser = (principal: Principal, user: Option.Option<UserRecord>) =>
     }),
     onSome: (u) => ({
       username: u.username,
-      role: principal.role,
+      role: promptOpsRole(principal.role),
+      trellis_role: principal.role,
       id: u.id,
       email: u.email,
       type: u.kind,
@@ -183,7 +186,8 @@ const LoginHandlers = HttpApiBuilder.group(AuthApi, "login", Effect.fn(function*
       return {
         ok: true,
         token: session.token,
-        role,
+        role: promptOpsRole(role),
+        trellis_role: role,
         username: Option.match(principalUser.user, { onNone: () => "admin", onSome: (u) => u.username }),
         user_id: principalUser.userId ?? "admin",
         organization_id: principalUser.organizationId,

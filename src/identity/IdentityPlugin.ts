@@ -12,7 +12,7 @@ import { LoginApi, SessionApi, SessionFsAuthApi, SignupApi, SurfletAuthApi } fro
 import { AuthHttp } from "./AuthHttp.ts"
 import { identityProblems } from "./IdentityProblems.ts"
 import { migrations } from "./migrations.ts"
-import { tenancyGroups, TenancyLayer, tenancyMigration, tenancyProblems, tenancyScopes } from "./Tenancy.ts"
+import { tenancyGroups, TenancyLayer, tenancyMigration, tenancyProblems, tenancyScopes, workspaceDefaultsMigration } from "./Tenancy.ts"
 
 export const identityPluginId = "identity"
 
@@ -21,7 +21,7 @@ export const IdentityPlugin = Plugin.make({
   version: "1.0.0",
   description: "Users, sessions, API keys, organizations, workspaces and invites",
   groups: [LoginApi, SessionApi, SurfletAuthApi, SignupApi, SessionFsAuthApi, ...tenancyGroups],
-  migrations: [...migrations, tenancyMigration],
+  migrations: [...migrations, tenancyMigration, workspaceDefaultsMigration],
   scopes: [...tenancyScopes],
   problems: [...authProblems, ...identityProblems, ...tenancyProblems],
   layer: Layer.mergeAll(AuthHttp, TenancyLayer)

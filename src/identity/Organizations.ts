@@ -22,6 +22,7 @@ import { iso, uniqueViolation } from "./Rows.ts"
 import * as Secrets from "./Secrets.ts"
 import { SlugTaken } from "./TenancyProblems.ts"
 import { Users } from "./Users.ts"
+import { seedDefault } from "./Workspaces.ts"
 
 export interface OrganizationRecord {
   readonly id: string
@@ -116,6 +117,7 @@ export class Organizations extends Context.Service<Organizations, {
             const rows = yield* sql<OrganizationRow>`
               INSERT INTO identity.organizations (id, name, slug) VALUES (${id}, ${input.name.trim()}, ${slug})
               RETURNING ${sql.unsafe(columns)}`
+            yield* seedDefault(sql, id)
             if (creator.userId !== null) {
               yield* members.add(id, creator.userId, "owner")
               yield* sql`UPDATE identity.users SET default_organization_id = ${id} WHERE id = ${creator.userId}`
@@ -144,6 +146,7 @@ export class Organizations extends Context.Service<Organizations, {
           yield* sql`
             INSERT INTO identity.organizations (id, name, created_by_agent, owner_email, claim_code_hash)
             VALUES (${organizationId}, ${input.name.trim()}, true, ${input.ownerEmail}, ${claimDigest(claimCode)})`
+          yield* seedDefault(sql, organizationId)
           const user = yield* users.create({
             username: `agent-${slugify(input.name)?.slice(0, 40) ?? "agent"}-${Secrets.newId("x").slice(2, 10)}`,
             email: null,

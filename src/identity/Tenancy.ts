@@ -8,13 +8,14 @@ import { Layer } from "effect"
 import { Invites } from "./Invites.ts"
 import { Members } from "./Members.ts"
 import { migration } from "./migrations/0002_tenancy.ts"
+import { migration as workspaceDefaultsMigration } from "./migrations/0003_workspace_defaults.ts"
 import { Organizations } from "./Organizations.ts"
 import { tenancyGroups, tenancyScopes } from "./TenancyApi.ts"
 import { TenancyHttp } from "./TenancyHttp.ts"
 import { tenancyProblems } from "./TenancyProblems.ts"
 import { Workspaces } from "./Workspaces.ts"
 
-export { migration as tenancyMigration, tenancyGroups, tenancyProblems, tenancyScopes }
+export { migration as tenancyMigration, tenancyGroups, workspaceDefaultsMigration, tenancyProblems, tenancyScopes }
 
 /** The tenancy services; `Members` is shared by the others. */
 export const TenancyServices = Layer.mergeAll(Invites.layer, Organizations.layer).pipe(

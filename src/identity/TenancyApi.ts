@@ -14,6 +14,7 @@
  *
  * Client-safe: imports only `effect`.
  */
+import { PromptOpsRole } from "./PromptOpsRole.ts"
 import { Schema } from "effect"
 import { HttpApi, HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "effect/http-api"
 import { WireDialect } from "../http/WireDialect.ts"
@@ -35,7 +36,9 @@ import {
   OwnerProtected,
   SelfMembershipChange,
   SlugTaken,
-  WorkspaceNameTaken
+  WorkspaceNameTaken,
+  DefaultWorkspaceProtected,
+  WorkspaceSlugTaken
 } from "./TenancyProblems.ts"
 
 const NullableString = Schema.NullOr(Schema.String)
@@ -57,10 +60,15 @@ export const tenancyScopes = ["workspaces:read", "workspaces:write", "tenant:rea
 // ---------------------------------------------------------------------------------------------
 // PromptOps: workspaces
 
+/** PromptOps's workspace (`id, name, slug, created_at`) plus Trellis's fields. */
 export const Workspace = Schema.Struct({
   id: Schema.String,
   organization_id: Schema.String,
   name: Schema.String,
+  /** Unique within the organization; the default workspace's is `default`. */
+  slug: Schema.String,
+  /** The organization's default workspace: always there, never deleted. */
+  is_default: Schema.Boolean,
   description: Schema.String,
   created_by: NullableString,
   created_at: Timestamp,
@@ -68,8 +76,13 @@ export const Workspace = Schema.Struct({
 })
 export type Workspace = typeof Workspace.Type
 
+/** PromptOps's console sends `name` and, optionally, `slug` (derived from the name when absent or blank). */
 export const CreateWorkspace = Schema.Struct({
-  name: Schema.String.check(Schema.isMinLength(1), Schema.isMaxLength(200)),
+  name: Schema.String.check(
+    Schema.isMaxLength(200),
+    Schema.makeFilter((name: string) => name.trim() !== "" || "name is required")
+  ),
+  slug: Schema.optionalKey(Schema.String.check(Schema.isMaxLength(60))),
   description: Schema.optionalKey(Schema.String.check(Schema.isMaxLength(2000)))
 })
 
@@ -86,7 +99,7 @@ export class TenancyWorkspacesApi extends HttpApiGroup.make("tenancyWorkspaces")
     HttpApiEndpoint.post("create", "/api/workspaces", {
       payload: CreateWorkspace,
       success: data(Workspace).pipe(HttpApiSchema.status(201)),
-      error: WorkspaceNameTaken
+      error: [WorkspaceNameTaken, WorkspaceSlugTaken]
     }).annotate(Requires, Requirement.write("workspaces")),
     HttpApiEndpoint.get("get", "/api/workspaces/:id", {
       params: { id: Schema.String },
@@ -96,7 +109,7 @@ export class TenancyWorkspacesApi extends HttpApiGroup.make("tenancyWorkspaces")
     HttpApiEndpoint.delete("remove", "/api/workspaces/:id", {
       params: { id: Schema.String },
       success: Ok,
-      error: NotFound
+      error: [NotFound, DefaultWorkspaceProtected]
     }).annotate(Requires, Requirement.custom("admin", "workspaces:write"))
   )
   .middleware(Authentication)
@@ -111,8 +124,10 @@ export const OrganizationUser = Schema.Struct({
   username: Schema.String,
   email: NullableString,
   display_name: NullableString,
-  /** The role in the caller's organization. */
-  role: Role,
+  /** The role in the caller's organization, as PromptOps names it (an owner is `admin`). */
+  role: PromptOpsRole,
+  /** The Trellis role (`owner` included). */
+  trellis_role: Role,
   type: Schema.Literals(["human", "agent"]),
   active: Schema.Boolean,
   email_verified: Schema.Boolean,

@@ -3,6 +3,7 @@
  * `Workspaces`, `Members`, `Invites` and `Organizations` (which scope every query to the
  * principal's organization and record the audit entries), and shape each seed's JSON.
  */
+import { promptOpsRole } from "./PromptOpsRole.ts"
 import { Effect, Layer, Option } from "effect"
 import { HttpServerRequest } from "effect/http"
 import { HttpApiBuilder } from "effect/http-api"
@@ -24,6 +25,8 @@ const workspaceJson = (w: WorkspaceRecord) => ({
   id: w.id,
   organization_id: w.organizationId,
   name: w.name,
+  slug: w.slug,
+  is_default: w.isDefault,
   description: w.description,
   created_by: w.createdBy,
   created_at: w.createdAt,
@@ -35,7 +38,8 @@ const userJson = (m: MemberRecord) => ({
   username: m.username,
   email: m.email,
   display_name: m.displayName,
-  role: m.role,
+  role: promptOpsRole(m.role),
+  trellis_role: m.role,
   type: m.kind,
   active: m.active,
   email_verified: m.emailVerified,

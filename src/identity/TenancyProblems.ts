@@ -88,6 +88,20 @@ export class AccountShared extends Problem<AccountShared>()("AccountShared", {
   title: "The account belongs to other organizations too"
 }) {}
 
+/** 409: the organization already has a workspace with this slug. */
+export class WorkspaceSlugTaken extends Problem<WorkspaceSlugTaken>()("WorkspaceSlugTaken", {
+  code: "workspace_slug_taken",
+  status: 409,
+  title: "Workspace slug already taken"
+}, { slug: Schema.String }) {}
+
+/** 400: the default workspace always exists (PromptOps's console needs one to land in). */
+export class DefaultWorkspaceProtected extends Problem<DefaultWorkspaceProtected>()("DefaultWorkspaceProtected", {
+  code: "default_workspace_protected",
+  status: 400,
+  title: "The default workspace cannot be deleted"
+}) {}
+
 export const tenancyProblems = [
   SlugTaken,
   WorkspaceNameTaken,
@@ -99,5 +113,7 @@ export const tenancyProblems = [
   LastAdministrator,
   SelfMembershipChange,
   OwnerProtected,
-  AccountShared
+  AccountShared,
+  WorkspaceSlugTaken,
+  DefaultWorkspaceProtected
 ] as const

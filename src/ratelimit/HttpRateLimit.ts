@@ -3,10 +3,10 @@
  * principal and the endpoint's `Requirement` are known,
  *
  * ```ts
- * return yield* HttpRateLimit.enforce(principal, requirement, handler)
+ * return yield* HttpRateLimit.enforce(principal, requirement, handler, rateGroupOf(endpoint.annotations, group.annotations))
  * ```
  *
- * spends the call's budgets and either answers a ready 429 problem response (with
+ * spends the call's budgets (those of its rate-limit group, see `RateGroup.ts`) and either answers a ready 429 problem response (with
  * `Retry-After`, `RateLimit-Policy` and `RateLimit`; Surflet's `/v1/` paths get their `error`
  * envelope from the pipeline like every problem) without running the handler, or runs it and
  * adds `RateLimit-Policy` / `RateLimit` to the response it ends with (a handler's problem too). A live stream (`requirement.stream`)
@@ -24,11 +24,13 @@ import { addHeaders } from "./RateLimitExceeded.ts"
 import type { Requirement } from "../auth/Requirement.ts"
 import { RateLimiter } from "./RateLimiter.ts"
 import type { PrincipalKey } from "./RateLimiter.ts"
+import type { RateGroupPolicy } from "./RateGroup.ts"
 
 export const enforce = <E, R>(
   principal: PrincipalKey,
   requirement: Pick<Requirement, "limit" | "stream">,
-  httpEffect: Effect.Effect<HttpServerResponse.HttpServerResponse, E, R>
+  httpEffect: Effect.Effect<HttpServerResponse.HttpServerResponse, E, R>,
+  group?: RateGroupPolicy | undefined
 ): Effect.Effect<
   HttpServerResponse.HttpServerResponse,
   E,
@@ -36,7 +38,7 @@ export const enforce = <E, R>(
 > =>
   Effect.gen(function*() {
     const limiter = yield* RateLimiter
-    const decision = yield* limiter.consume(principal, requirement.limit)
+    const decision = yield* limiter.consume(principal, requirement.limit, group)
     if (decision._tag === "Refused") return yield* decision.error.response
     if (requirement.stream) {
       const refused = yield* Effect.uninterruptible(Effect.gen(function*() {

@@ -5,9 +5,10 @@
  *
  * - Keys hold the organization id and the principal id, so one organization never spends
  *   another's budget. A user's sessions and user keys share the user's budget.
- * - Every authenticated call spends the `default` budget; a run-start call also spends `run`
- *   and a settings write also spends `settings`. Budgets are spent all-or-nothing: a refused
- *   run call does not eat the general budget.
+ * - Every authenticated call spends the budget of its rate-limit group (`RateGroup.ts`):
+ *   `default` unless its API group declares one (the mobile runs API's `runs-api`); a
+ *   run-start call also spends `run` and a settings write also spends `settings`. Budgets are
+ *   spent all-or-nothing: a refused run call does not eat the general budget.
  * - The static admin token is the operator's tool (scripts, the benchmark) and is never limited.
  * - Counters live in this process's memory (exact sliding windows, see `SlidingWindow`). Several
  *   server processes on one PostgreSQL each count separately, so a principal spread over N
@@ -25,6 +26,7 @@ import type { RateLimited } from "../problem/Problems.ts"
 import type { RateLimitConfig } from "../config/TrellisConfig.ts"
 import * as RateLimitHeaders from "./RateLimitHeaders.ts"
 import type { PolicyState } from "./RateLimitHeaders.ts"
+import type { RateGroupPolicy } from "./RateGroup.ts"
 import { RateLimitExceeded } from "./RateLimitExceeded.ts"
 import { SlidingWindow } from "./SlidingWindow.ts"
 import type { Budget } from "./SlidingWindow.ts"
@@ -54,12 +56,13 @@ const principalPart = (p: PrincipalKey) => `${p.organizationId}\u0000${p.id}`
 export interface RateLimiterShape {
   readonly config: RateLimitConfig
   /**
-   * Spends one request of the principal's budgets for a call of class `limit` (`default`
-   * always, plus `run` or `settings`). Exempt principals are always allowed, with no headers.
+   * Spends one request of the principal's budgets for a call of class `limit` in rate-limit
+   * group `group` (its group's budget always, `default` when `group` is absent, plus `run` or
+   * `settings`). Exempt principals are always allowed, with no headers.
    */
-  readonly consume: (principal: PrincipalKey, limit: LimitClass) => Effect.Effect<Decision>
+  readonly consume: (principal: PrincipalKey, limit: LimitClass, group?: RateGroupPolicy | undefined) => Effect.Effect<Decision>
   /** `consume` at the given time (ms since the epoch), for code that runs outside a fiber. */
-  readonly consumeAt: (principal: PrincipalKey, limit: LimitClass, now: number) => Decision
+  readonly consumeAt: (principal: PrincipalKey, limit: LimitClass, now: number, group?: RateGroupPolicy | undefined) => Decision
   /** Takes one of the principal's live-stream slots; `release` gives it back (a second call does nothing). */
   readonly tryAcquireStream: (principal: PrincipalKey) => Effect.Effect<
     { readonly _tag: "Acquired"; readonly release: Effect.Effect<void> } | { readonly _tag: "Refused"; readonly error: RateLimitExceeded }
@@ -106,10 +109,15 @@ export const make = (config: RateLimitConfig): RateLimiterShape => {
     }
   }
 
-  const requestBudgets = (principal: PrincipalKey, limit: LimitClass): Array<readonly [string, Budget]> => {
+  /** A declared group's quota: the configured one for its name, else the one it declares. */
+  const quotaOf = (group: RateGroupPolicy): number => config.groups?.[group.name] ?? group.perMinute
+
+  const requestBudgets = (principal: PrincipalKey, limit: LimitClass, group: RateGroupPolicy | undefined): Array<readonly [string, Budget]> => {
     const base = principalPart(principal)
     const budgets: Array<readonly [string, Budget]> = [
-      ["default", { key: `${base}\u0000default`, limit: config.perMinute, windowMs: minute }]
+      group === undefined || group.name === "default"
+        ? ["default", { key: `${base}\u0000default`, limit: config.perMinute, windowMs: minute }]
+        : [group.name, { key: `${base}\u0000group\u0000${group.name}`, limit: quotaOf(group), windowMs: minute }]
     ]
     if (limit === "run") budgets.push(["run", { key: `${base}\u0000run`, limit: config.runPerMinute, windowMs: minute }])
     if (limit === "settings") {
@@ -123,17 +131,25 @@ export const make = (config: RateLimitConfig): RateLimiterShape => {
     run: `More than ${config.runPerMinute} runs started in a minute.`,
     settings: `More than ${config.settingsPerMinute} settings changes in a minute.`
   }
-  const describe = (name: string) => limitsText[name] ?? "Too many requests."
+  const describeIn = (group: RateGroupPolicy | undefined) => (name: string) =>
+    limitsText[name] ?? (group !== undefined && name === group.name
+      ? `More than ${quotaOf(group)} requests in a minute to the ${group.name} API.`
+      : "Too many requests.")
+  const describe = describeIn(undefined)
 
   const allowed: Decision = { _tag: "Allowed", headers: {} }
   const allowedWithoutHeaders: Effect.Effect<Decision> = Effect.succeed(allowed)
-  const consumeAt = (principal: PrincipalKey, limit: LimitClass, now: number): Decision =>
-    isExempt(principal) ? allowed : spend(requestBudgets(principal, limit), describe, now)
+  const consumeAt = (principal: PrincipalKey, limit: LimitClass, now: number, group?: RateGroupPolicy | undefined): Decision =>
+    isExempt(principal)
+      ? allowed
+      : spend(requestBudgets(principal, limit, group), group === undefined ? describe : describeIn(group), now)
 
   return {
     config,
-    consume: (principal, limit) =>
-      isExempt(principal) ? allowedWithoutHeaders : Effect.map(Clock.currentTimeMillis, (now) => consumeAt(principal, limit, now)),
+    consume: (principal, limit, group) =>
+      isExempt(principal)
+        ? allowedWithoutHeaders
+        : Effect.map(Clock.currentTimeMillis, (now) => consumeAt(principal, limit, now, group)),
     consumeAt,
     tryAcquireStream: (principal) =>
       Effect.sync(() => {

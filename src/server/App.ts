@@ -84,6 +84,7 @@ export const endpointsOf = (composition: Composition): ReadonlyArray<FastPathSer
       method: endpoint.method,
       path: endpoint.path,
       annotations: endpoint.annotations,
+      groupAnnotations: (group as unknown as { readonly annotations: Context.Context<never> }).annotations,
       authenticated: endpoint.middlewares.has(Authentication)
     }))
   )

@@ -31,7 +31,7 @@ const SystemHandlers = HttpApiBuilder.group(
     const lifecycle = yield* Lifecycle
     const registry = yield* PluginRegistry
     return handlers
-      .handle("health", () => Effect.succeed({ status: "ok" as const }))
+      .handle("health", () => Effect.succeed({ status: "ok" as const, ok: true as const }))
       .handle("ready", () =>
         Effect.gen(function*() {
           const shuttingDown = yield* lifecycle.isShuttingDown

@@ -23,6 +23,7 @@ interface Item {
   readonly id: string
   readonly seq: number
   readonly action: string
+  readonly event: string
   readonly resource: string
   readonly resource_id: string
   readonly key: string
@@ -149,7 +150,9 @@ describe("audit log", () => {
           {
             id: `aud_${created.seq}`,
             seq: created.seq,
-            action: "auditfixture.thing.create",
+            // PromptOps's verb; Trellis's dotted name in `event`.
+            action: "create",
+            event: "auditfixture.thing.create",
             resource: "thing",
             resource_id: created.id,
             key: "first",
@@ -188,7 +191,7 @@ describe("audit log", () => {
           organizationId: org,
           actorId: second.actor_id,
           actorKind: second.actor_kind,
-          action: second.action,
+          action: second.event,
           targetType: second.resource,
           targetId: second.resource_id,
           details: second.details,

@@ -156,6 +156,7 @@ interface UserJson {
   readonly username: string
   readonly email: string | null
   readonly role: string
+  readonly trellis_role: string
   readonly type: string
   readonly active: boolean
   readonly email_verified: boolean
@@ -353,7 +354,7 @@ describe("tenancy", () => {
         assert.include((yield* lastMailTo(`${username}@example.test`)).text, "/api/v1/auth/verify?token=trv_")
         const list = yield* expect<{ data: ReadonlyArray<UserJson> }>(yield* kit.request("GET", "/api/users"), 200)
         assert.isTrue(list.data.some((u) => u.id === created.data.id && u.role === "editor"))
-        assert.isTrue(list.data.some((u) => u.username === "admin" && u.role === "owner"))
+        assert.isTrue(list.data.some((u) => u.username === "admin" && u.role === "admin" && u.trellis_role === "owner"))
         const one = yield* expect<{ data: UserJson }>(yield* kit.request("GET", `/api/users/${created.data.id}`), 200)
         assert.strictEqual(one.data.username, username)
         yield* expectProblem(

@@ -16,7 +16,7 @@ describe("FirstPartyApi client", () => {
         const kit = yield* TestKit.TrellisTest
         const anonymous = yield* Client.make(Client.FirstPartyApi, { baseUrl: kit.baseUrl })
         const session = yield* anonymous.login.login({ payload: { username: "admin", password: TestKit.adminPassword } })
-        assert.strictEqual(session.role, "owner")
+        assert.deepStrictEqual([session.role, session.trellis_role], ["admin", "owner"])
         const trellis = yield* Client.make(Client.FirstPartyApi, { baseUrl: kit.baseUrl, token: session.token })
         const me = yield* trellis.session.me()
         assert.strictEqual(me.username, "admin")
@@ -28,7 +28,7 @@ describe("FirstPartyApi client", () => {
         const projects = yield* trellis.ticketProjects.list()
         assert.isDefined(projects)
         const audit = yield* trellis.audit.list({ query: {} })
-        assert.isTrue(audit.data.some((entry) => entry.action === "prompts.prompt.create"))
+        assert.isTrue(audit.data.some((entry) => entry.event === "prompts.prompt.create" && entry.action === "create"))
       }))
   })
 })

@@ -39,7 +39,7 @@ describe("HTTP platform", () => {
       Effect.gen(function*() {
         const kit = yield* TestKit.TrellisTest
         const health = yield* kit.request("GET", "/health", { token: null })
-        assert.deepStrictEqual(yield* health.json, { status: "ok" })
+        assert.deepStrictEqual(yield* health.json, { status: "ok", ok: true })
         const ready = yield* kit.request("GET", "/ready", { token: null })
         assert.strictEqual(ready.status, 200)
         const body = (yield* ready.json) as { status: string; database: { kind: string; reachable: boolean } }

@@ -100,11 +100,12 @@ describe("RateLimiter", () => {
       assert.strictEqual(yield* limiter.openStreams(user), 0)
     }))
 
-  it.effect("reads TRELLIS_RATE_LIMIT_* (defaults 60, 6, 20, 4, 10, 30) and refuses bad values", () =>
+  it.effect("reads TRELLIS_RATE_LIMIT_* (defaults 600, runs API 60, 6, 20, 4, 10, 30) and refuses bad values", () =>
     Effect.gen(function*() {
       const defaults = yield* TrellisConfig.fromRecord({})
       assert.deepStrictEqual(defaults.rateLimits, {
-        perMinute: 60,
+        perMinute: 600,
+        groups: { "runs-api": 60 },
         runPerMinute: 6,
         settingsPerMinute: 20,
         streams: 4,
@@ -113,6 +114,7 @@ describe("RateLimiter", () => {
       })
       const set = yield* TrellisConfig.fromRecord({
         TRELLIS_RATE_LIMIT_PER_MINUTE: "120",
+        TRELLIS_RATE_LIMIT_RUNS_API_PER_MINUTE: "30",
         TRELLIS_RATE_LIMIT_RUN_PER_MINUTE: "0",
         TRELLIS_RATE_LIMIT_SETTINGS_PER_MINUTE: "5",
         TRELLIS_RATE_LIMIT_STREAMS: "8",
@@ -121,6 +123,7 @@ describe("RateLimiter", () => {
       })
       assert.deepStrictEqual(set.rateLimits, {
         perMinute: 120,
+        groups: { "runs-api": 30 },
         runPerMinute: 0,
         settingsPerMinute: 5,
         streams: 8,

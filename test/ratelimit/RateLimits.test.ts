@@ -44,7 +44,9 @@ const assertRateLimited = (response: HttpClientResponse.HttpClientResponse) =>
 const realSleep = (ms: number) => Effect.promise(() => new Promise<void>((resolve) => setTimeout(resolve, ms)))
 
 describe("rate limits", () => {
-  layer(TestKit.layer({ plugins: [RlProbePlugin] }), { timeout: 180_000 })((it) => {
+  // The limits the mobile runs API documents (seed 002), set explicitly: the general default is 600.
+  const rateLimits = { perMinute: 60, runPerMinute: 6, settingsPerMinute: 20, streams: 4, loginPerAccount: 10, loginPerAddress: 30 }
+  layer(TestKit.layer({ plugins: [RlProbePlugin], config: { rateLimits } }), { timeout: 180_000 })((it) => {
     it.effect("refuses the 61st request in a minute with 429, Retry-After and RateLimit headers", () =>
       Effect.gen(function*() {
         const kit = yield* TestKit.TrellisTest

@@ -180,13 +180,14 @@ describe("prompts plugin: prompts and versions", () => {
       Effect.gen(function*() {
         const id = yield* createPrompt({ key: uniqueKey("audited"), content: "x", env: "prod" })
         yield* publish(id)
-        const audit = yield* call<{ data?: ReadonlyArray<{ action: string }>; items?: ReadonlyArray<{ action: string }> }>(
+        const audit = yield* call<{ data?: ReadonlyArray<{ event: string }>; items?: ReadonlyArray<{ event: string }> }>(
           "GET",
           "/api/audit?limit=50"
         )
         assert.strictEqual(audit.status, 200)
         const entries = audit.body.data ?? audit.body.items ?? []
-        const actions = entries.map((e) => e.action)
+        // `action` is PromptOps's verb; `event` is Trellis's name.
+        const actions = entries.map((e) => e.event)
         assert.include(actions, "prompts.prompt.create")
         assert.include(actions, "prompts.prompt.publish")
       }))

@@ -157,7 +157,7 @@ describe("prompts plugin: per-workspace provider configuration", () => {
           (audit.body as { items?: ReadonlyArray<AuditRow> }).items ?? [])
           .filter((e) => JSON.stringify(e).includes(workspace))
         assert.deepStrictEqual(
-          entries.map((e) => e.action).reverse(),
+          entries.map((e) => e.event).reverse(),
           ["prompts.provider.set", "prompts.provider.set", "prompts.provider.set", "prompts.provider.set", "prompts.provider.delete"]
         )
         assert.notInclude(JSON.stringify(entries), "sk-short")
@@ -266,7 +266,8 @@ describe("prompts plugin: per-workspace provider configuration", () => {
 })
 
 interface AuditRow {
-  readonly action: string
+  /** Trellis's event name (`action` is PromptOps's verb). */
+  readonly event: string
 }
 
 interface Received {
