@@ -2,7 +2,6 @@
  * Handlers of the authentication surface (see `AuthApi.ts`). Thin: they call `Users`,
  * `Sessions`, `ApiKeys` and `Passwords`, and record every change in the audit log.
  */
-import { promptOpsRole } from "./PromptOpsRole.ts"
 import { Effect, Layer, Option } from "effect"
 import { HttpEffect, HttpServerRequest, HttpServerResponse } from "effect/http"
 import { HttpApi, HttpApiBuilder } from "effect/http-api"
@@ -25,11 +24,13 @@ import { slugify } from "./Organizations.ts"
 import { LoginGuard } from "./LoginGuard.ts"
 import type { AttemptKey } from "./LoginGuard.ts"
 import { Passwords } from "./Passwords.ts"
+import { promptOpsRole } from "./PromptOpsRole.ts"
 import * as Secrets from "./Secrets.ts"
 import { Sessions, sessionTtlSeconds } from "./Sessions.ts"
 import { Users } from "./Users.ts"
 import type { UserRecord } from "./Users.ts"
 import { Verifications } from "./Verifications.ts"
+import * as Workspaces from "./Workspaces.ts"
 
 export class AuthApi extends HttpApi.make("identity-auth")
   .add(LoginApi)
@@ -334,6 +335,7 @@ const SignupHandlers = HttpApiBuilder.group(AuthApi, "signup", Effect.fn(functio
           yield* sql`
             INSERT INTO identity.organizations (id, name, slug)
             VALUES (${organizationId}, ${`${username}'s organization`}, ${`${base}-${organizationId.slice(4, 12)}`})`
+          yield* Workspaces.seedDefault(sql, organizationId)
           const user = yield* users.create({
             username,
             email,
