@@ -178,5 +178,35 @@ describe("PromptOps conformance: prompts (console and smoke script)", () => {
         assert.deepStrictEqual([ran.json.result.provider, typeof ran.json.result.model, typeof ran.json.result.output], ["mock", "string", "string"])
         assert.deepStrictEqual(ran.json.missing_variables, ["language"])
       }))
+
+    it.effect("the console's selected workspace `default` is the default place: prompts made without a workspace are listed there, and SDKs get what it creates", () =>
+      Effect.gen(function*() {
+        const kit = yield* TestKit.TrellisTest
+        const workspaces = yield* consoleCall<{ data: ReadonlyArray<{ id: string; slug: string }> }>("GET", "/workspaces", kit.adminToken)
+        assert.strictEqual(workspaces.json.data[0]?.id, "default")
+        const plain = yield* consoleCall<{ data: ConsolePrompt }>("POST", "/prompts", kit.adminToken, { key: freshKey("ws.plain"), content: "a", env: "prod" })
+        const inDefault = yield* consoleCall<{ data: ConsolePrompt }>("POST", "/prompts", kit.adminToken, {
+          key: freshKey("ws.console"),
+          content: "b",
+          env: "prod",
+          workspace_id: "default"
+        })
+        const other = yield* consoleCall<{ data: { id: string } }>("POST", "/workspaces", kit.adminToken, { name: freshKey("Team") })
+        const inOther = yield* consoleCall<{ data: ConsolePrompt }>("POST", "/prompts", kit.adminToken, {
+          key: freshKey("ws.other"),
+          content: "c",
+          env: "prod",
+          workspace_id: other.json.data.id
+        })
+        const listed = yield* consoleCall<{ data: ReadonlyArray<ConsolePrompt> }>("GET", "/prompts?workspace=default", kit.adminToken)
+        const ids = listed.json.data.map((p) => p.id)
+        assert.include(ids, plain.json.data.id)
+        assert.include(ids, inDefault.json.data.id)
+        assert.notInclude(ids, inOther.json.data.id)
+        const fetched = yield* send<{ content: string }>("GET", `/api/sdk/prompts/${inDefault.json.data.key}?env=prod`, {
+          headers: { Authorization: `Bearer ${kit.adminToken}` }
+        })
+        assert.strictEqual(fetched.json.content, "b")
+      }))
   })
 })
