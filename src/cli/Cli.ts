@@ -5,7 +5,7 @@
 import { Console, Effect, Layer, Option, Predicate } from "effect"
 import { Command, Flag } from "effect/cli"
 import { OpenApi } from "effect/http-api"
-import { TrellisConfig, variables } from "../config/TrellisConfig.ts"
+import { LogFormat, LogLevel, SignupMode, TrellisConfig, variables } from "../config/TrellisConfig.ts"
 import type { Variable } from "../config/TrellisConfig.ts"
 import * as Database from "../database/Database.ts"
 import * as Migrations from "../database/Migrations.ts"
@@ -31,12 +31,22 @@ import { randomBytes } from "node:crypto"
  */
 const configFlag = (v: Variable): Flag.Flag<Option.Option<string>> => {
   const name = v.flag.slice(2)
-  const typed = /^\d+$/.test(v.default)
+  const literals = choices[v.name]
+  const typed = literals !== undefined
+    ? Flag.Literals(name, literals)
+    : /^\d+$/.test(v.default)
     ? Flag.Int(name).pipe(Flag.map(String))
     : v.default === "true" || v.default === "false"
     ? Flag.Literals(name, ["true", "false"])
     : Flag.String(name)
   return typed.pipe(Flag.withDescription(`${v.description} (env ${v.name})`), Flag.optional)
+}
+
+/** The variables that take one of a few words: help lists them and a typo is refused. */
+const choices: Record<string, ReadonlyArray<string>> = {
+  TRELLIS_LOG_LEVEL: LogLevel.literals,
+  TRELLIS_LOG_FORMAT: LogFormat.literals,
+  TRELLIS_SIGNUP: SignupMode.literals
 }
 
 /** Every configuration variable's flag, keyed by the variable's name: what `serve` takes. */

@@ -116,6 +116,8 @@ describe("the trellis command", () => {
     assert.match(serve.stdout, /--max-body-bytes integer /)
     assert.match(serve.stdout, /--host string /)
     assert.match(serve.stdout, /--http-fast-path choice .*choices: true, false/)
+    assert.match(serve.stdout, /--signup choice .*choices: closed, open, invite/)
+    assert.match(serve.stdout, /--log-format choice .*choices: json, pretty/)
     const database = ["--data-dir", "--database-url", "--log-level", "--log-format", "--plugins"]
     for (const command of [["migrate"], ["users", "create"], ["keys", "create"]]) {
       const help = cli([...command, "--help"])
@@ -126,13 +128,16 @@ describe("the trellis command", () => {
         assert.notInclude(flags, flag, `${command.join(" ")} lists ${flag}`)
       }
     }
-  })
+  }, 180_000)
 
-  it("refuses a non-numeric value for a numeric flag", () => {
+  it("refuses a non-numeric value for a numeric flag and an unknown word for a choice", () => {
     const run = cli(["serve", "--port", "eighty", "--data-dir", dataDir()])
     assert.notStrictEqual(run.status, 0)
     assert.include(run.stdout + run.stderr, "--port")
-  })
+    const level = cli(["migrate", "--log-level", "verbose", "--data-dir", dataDir()])
+    assert.notStrictEqual(level.status, 0)
+    assert.include(level.stdout + level.stderr, "--log-level")
+  }, 180_000)
 
   it("openapi --plugins includes the plugin's paths", () => {
     const without = cli(["openapi"])
@@ -141,7 +146,7 @@ describe("the trellis command", () => {
     const withPlugin = cli(["openapi", "--plugins", "./examples/hello-plugin/mod.ts"])
     assert.strictEqual(withPlugin.status, 0, withPlugin.stderr)
     assert.property((JSON.parse(withPlugin.stdout) as { paths: object }).paths, "/api/hello/greetings")
-  })
+  }, 180_000)
 
   it("users create needs no --admin (a viewer by default), takes --role, and refuses --admin with another role", () => {
     const dir = dataDir()
