@@ -5,7 +5,8 @@
 import { Console, Effect, Layer, Option, Predicate } from "effect"
 import { Command, Flag } from "effect/cli"
 import { OpenApi } from "effect/http-api"
-import { TrellisConfig, variables } from "../config/TrellisConfig.ts"
+import { LogFormat, LogLevel, SignupMode, TrellisConfig, variables } from "../config/TrellisConfig.ts"
+import type { Variable } from "../config/TrellisConfig.ts"
 import * as Database from "../database/Database.ts"
 import * as Migrations from "../database/Migrations.ts"
 import * as PluginLoader from "../plugin/PluginLoader.ts"
@@ -22,12 +23,45 @@ import { Passwords } from "../identity/Passwords.ts"
 import { Users } from "../identity/Users.ts"
 import { randomBytes } from "node:crypto"
 
-/** One optional string flag per configuration variable, named as in the README table. */
-const configFlags = Object.fromEntries(
-  variables.map((v) => [
-    v.name,
-    Flag.String(v.flag.slice(2)).pipe(Flag.withDescription(`${v.description} (env ${v.name})`), Flag.optional)
-  ])
+/**
+ * One optional flag per configuration variable, named as in the README table. A variable whose
+ * default is a whole number takes an integer flag and one whose default is true/false takes
+ * `true|false`, so help shows the right type and a typo is refused before start; the value is
+ * handed to the configuration as text, like its environment variable.
+ */
+const configFlag = (v: Variable): Flag.Flag<Option.Option<string>> => {
+  const name = v.flag.slice(2)
+  const literals = choices[v.name]
+  const typed = literals !== undefined
+    ? Flag.Literals(name, literals)
+    : /^\d+$/.test(v.default)
+    ? Flag.Int(name).pipe(Flag.map(String))
+    : v.default === "true" || v.default === "false"
+    ? Flag.Literals(name, ["true", "false"])
+    : Flag.String(name)
+  return typed.pipe(Flag.withDescription(`${v.description} (env ${v.name})`), Flag.optional)
+}
+
+/** The variables that take one of a few words: help lists them and a typo is refused. */
+const choices: Record<string, ReadonlyArray<string>> = {
+  TRELLIS_LOG_LEVEL: LogLevel.literals,
+  TRELLIS_LOG_FORMAT: LogFormat.literals,
+  TRELLIS_SIGNUP: SignupMode.literals
+}
+
+/** Every configuration variable's flag, keyed by the variable's name: what `serve` takes. */
+const configFlags: Record<string, Flag.Flag<Option.Option<string>>> = Object.fromEntries(
+  variables.map((v) => [v.name, configFlag(v)])
+)
+
+/**
+ * The flags of the commands that only open the database (`migrate`, `users create`,
+ * `keys create`): where the database is, which plugins (their migrations and scopes), and the
+ * log output. Listening, limits, mail and the rest are the server's alone.
+ */
+const databaseFlagNames = ["DATABASE_URL", "TRELLIS_DATA_DIR", "TRELLIS_PLUGINS", "TRELLIS_LOG_LEVEL", "TRELLIS_LOG_FORMAT"]
+const databaseFlags: Record<string, Flag.Flag<Option.Option<string>>> = Object.fromEntries(
+  variables.filter((v) => databaseFlagNames.includes(v.name)).map((v) => [v.name, configFlag(v)])
 )
 
 const resolveConfig = (flags: Record<string, Option.Option<string>>) => {
@@ -53,29 +87,68 @@ const reportFailure = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
 const loadPlugins = (config: { readonly plugins: ReadonlyArray<string> }) =>
   Effect.map(PluginLoader.loadAll(config.plugins), (third) => [...Server.firstParty, ...third])
 
+/**
+ * Started through npm (`npm start`, `npx trellis serve`: npm sets `npm_lifecycle_event`), the
+ * server stops when the process that started it is gone. npm forwards SIGTERM to the script's
+ * shell, and a shell running `trellis` as a child (npx's `sh -c`) dies without passing it on:
+ * the server would stay up orphaned, holding the data directory's lock. The parent is checked
+ * every second; once it changed, the process sends itself SIGTERM, which shuts down in order like
+ * any SIGTERM. Outside npm nothing is watched, so `nohup trellis serve &` outlives its shell.
+ */
+const stopWhenOrphaned = Layer.effectDiscard(Effect.gen(function*() {
+  if (process.env.npm_lifecycle_event === undefined) return
+  const parent = process.ppid
+  yield* Effect.acquireRelease(
+    Effect.sync(() => {
+      const timer = setInterval(() => {
+        if (process.ppid !== parent) {
+          clearInterval(timer)
+          process.kill(process.pid, "SIGTERM")
+        }
+      }, 1000)
+      timer.unref()
+      return timer
+    }),
+    (timer) => Effect.sync(() => clearInterval(timer))
+  )
+}))
+
 const serve = Command.make("serve", configFlags, (flags) =>
   Effect.gen(function*() {
     const config = yield* resolveConfig(flags)
     const plugins = yield* loadPlugins(config)
-    return yield* Layer.launch(Server.layer({ config, plugins }))
+    return yield* Layer.launch(Layer.merge(Server.layer({ config, plugins }), stopWhenOrphaned))
   }).pipe(reportFailure)).pipe(Command.withDescription("Start the server (embedded database unless DATABASE_URL is set)"))
 
-const migrate = Command.make("migrate", configFlags, (flags) =>
+/**
+ * The database tools log warnings and errors only (their stdout is their answer, e.g. a key's
+ * secret for `KEY=$(trellis keys create ...)`), unless `--log-level` asks for more; the format
+ * follows `--log-format` / `TRELLIS_LOG_FORMAT`.
+ */
+const toolLogging = (flags: Record<string, unknown>, config: TrellisConfigShape) =>
+  Server.loggingLayer({
+    logFormat: config.logFormat,
+    logLevel: Option.isOption(flags.TRELLIS_LOG_LEVEL) && Option.isSome(flags.TRELLIS_LOG_LEVEL) ? config.logLevel : "warn"
+  })
+
+const migrate = Command.make("migrate", databaseFlags, (flags) =>
   Effect.gen(function*() {
     const config = yield* resolveConfig(flags)
-    const plugins = yield* loadPlugins(config)
-    const composition = yield* Server.compose(plugins)
-    const applied = yield* Migrations.run(Server.migrationPlan(composition)).pipe(
-      Effect.provide(Database.layer({ databaseUrl: config.databaseUrl, dataDir: config.dataDir }))
-    )
-    for (const entry of applied) {
-      yield* Console.log(`${entry.pluginId}: ${entry.applied.length === 0 ? "up to date" : `applied ${entry.applied.join(", ")}`}`)
-    }
-  }).pipe(Effect.provide(Server.loggingLayer({ logFormat: "pretty", logLevel: "warn" })), reportFailure)).pipe(
+    return yield* Effect.gen(function*() {
+      const plugins = yield* loadPlugins(config)
+      const composition = yield* Server.compose(plugins)
+      const applied = yield* Migrations.run(Server.migrationPlan(composition)).pipe(
+        Effect.provide(Database.layer({ databaseUrl: config.databaseUrl, dataDir: config.dataDir }))
+      )
+      for (const entry of applied) {
+        yield* Console.log(`${entry.pluginId}: ${entry.applied.length === 0 ? "up to date" : `applied ${entry.applied.join(", ")}`}`)
+      }
+    }).pipe(Effect.provide(toolLogging(flags, config)))
+  }).pipe(reportFailure)).pipe(
     Command.withDescription("Apply pending migrations of the core and every configured plugin, then exit")
   )
 
-const openapi = Command.make("openapi", { plugins: configFlags.TRELLIS_PLUGINS }, (flags) =>
+const openapi = Command.make("openapi", { TRELLIS_PLUGINS: configFlags.TRELLIS_PLUGINS }, (flags) =>
   Effect.gen(function*() {
     const config = yield* resolveConfig(flags)
     const plugins = yield* loadPlugins(config)
@@ -94,6 +167,14 @@ const withIdentity = <A, E>(
 ) =>
   Effect.gen(function*() {
     const config = yield* resolveConfig(configOnly(flags))
+    return yield* Effect.provide(identityTask(config, task), toolLogging(flags, config))
+  }).pipe(reportFailure)
+
+const identityTask = <A, E>(
+  config: TrellisConfigShape,
+  task: (context: { readonly config: TrellisConfigShape; readonly scopes: ReadonlySet<string> }) => Effect.Effect<A, E, Users | ApiKeys | Passwords | AuditLog>
+) =>
+  Effect.gen(function*() {
     const plugins = yield* loadPlugins(config)
     const composition = yield* Server.compose(plugins)
     const database = Database.layer({ databaseUrl: config.databaseUrl, dataDir: config.dataDir })
@@ -105,24 +186,35 @@ const withIdentity = <A, E>(
     )
     const scopes = new Set(composition.plugins.flatMap((p) => p.scopes ?? []))
     return yield* Effect.scoped(Effect.provide(task({ config, scopes }), services))
-  }).pipe(Effect.provide(Server.loggingLayer({ logFormat: "pretty", logLevel: "warn" })), reportFailure)
+  })
 
 const cliActor = { id: "cli", kind: "cli" }
 
 /** The configuration flags among a command's flags. */
 const configOnly = (flags: Record<string, unknown>): Record<string, Option.Option<string>> =>
-  Object.fromEntries(variables.map((v) => [v.name, flags[v.name] as Option.Option<string>]))
+  Object.fromEntries(
+    variables.flatMap((v) => {
+      const value = flags[v.name]
+      return Option.isOption(value) ? [[v.name, value as Option.Option<string>]] : []
+    })
+  )
 
 const usersCreate = Command.make("create", {
-  ...configFlags,
+  ...databaseFlags,
   username: Flag.String("username").pipe(Flag.withDescription("The new user's login name")),
-  email: Flag.String("email").pipe(Flag.optional),
+  email: Flag.String("email").pipe(Flag.withDescription("The user's email address (marked verified)"), Flag.optional),
   password: Flag.String("password").pipe(
     Flag.withDescription("The password (12+ characters); omitted: a random one is generated and printed"),
     Flag.optional
   ),
-  admin: Flag.Boolean("admin").pipe(Flag.withDescription("Make the user an admin of the default organization")),
-  role: Flag.Literals("role", ["viewer", "editor", "admin", "owner"]).pipe(Flag.optional)
+  admin: Flag.Boolean("admin").pipe(
+    Flag.withDescription("Make the user an admin of the default organization (same as --role admin)"),
+    Flag.withDefault(false)
+  ),
+  role: Flag.Literals("role", ["viewer", "editor", "admin", "owner"]).pipe(
+    Flag.withDescription("The user's role in the default organization (default: viewer)"),
+    Flag.optional
+  )
 }, (flags) =>
   withIdentity(flags, () =>
     Effect.gen(function*() {
@@ -132,6 +224,9 @@ const usersCreate = Command.make("create", {
       const given = Option.getOrUndefined(flags.password)
       if (given !== undefined && given.length < 12) return yield* Effect.fail(new Error("--password must have at least 12 characters"))
       const password = given ?? randomBytes(18).toString("base64url")
+      if (flags.admin && Option.isSome(flags.role) && flags.role.value !== "admin") {
+        return yield* Effect.fail(new Error(`--admin and --role ${flags.role.value} disagree: give one of them`))
+      }
       const role = flags.admin ? "admin" as const : Option.getOrElse(flags.role, () => "viewer" as const)
       const user = yield* users.create({
         username: flags.username,
@@ -153,14 +248,14 @@ const usersCreate = Command.make("create", {
     }))).pipe(Command.withDescription("Create a user in the default organization (--admin for an admin)"))
 
 const keysCreate = Command.make("create", {
-  ...configFlags,
+  ...databaseFlags,
   name: Flag.String("name").pipe(Flag.withDescription("A label for the key")),
   user: Flag.String("user").pipe(Flag.withDescription("Username: mint a user key acting as this user"), Flag.optional),
   scopes: Flag.String("scopes").pipe(
     Flag.withDescription("Comma-separated scopes: mint an organization service key with exactly these"),
     Flag.optional
   ),
-  expiresInDays: Flag.Int("expires-in-days").pipe(Flag.optional)
+  expiresInDays: Flag.Int("expires-in-days").pipe(Flag.withDescription("Days until the key expires (default: never)"), Flag.optional)
 }, (flags) =>
   withIdentity(flags, ({ scopes: declared }) =>
     Effect.gen(function*() {

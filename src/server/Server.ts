@@ -87,7 +87,8 @@ export const platformLayer = (config: TrellisConfigShape, composition: PluginHos
       firstParty: platformPlugins.some((core) => core.id === p.id) || firstPartyIds.has(p.id),
       groups: p.groups.map((g) => g.identifier),
       rpcs: [...(p.rpc?.requests.keys() ?? [])],
-      migrations: p.migrations.map((m) => `${m.id}_${m.name}`)
+      // In the order they apply (by id), whatever order the plugin declares them in.
+      migrations: [...p.migrations].sort((a, b) => a.id - b.id).map((m) => `${m.id}_${m.name}`)
     }))
   })
   const base = Layer.mergeAll(
