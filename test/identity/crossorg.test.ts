@@ -31,8 +31,6 @@ import { assert, describe, layer } from "@effect/vitest"
 import { Cause, Effect, Exit, Layer } from "effect"
 import * as TestKit from "trellis/testing"
 import { HelloPlugin } from "../../examples/hello-plugin/Plugin.ts"
-import { PromptsPlugin } from "../../plugins/prompts/Plugin.ts"
-import * as Server from "../../src/server/Server.ts"
 import {
   asA,
   assertClean,
@@ -50,13 +48,9 @@ import {
   worldLayer
 } from "./crossorgFixture.ts"
 import type { Caller, Env, Method, RpcReply, WorldShape } from "./crossorgFixture.ts"
+import { firstParty } from "../../plugins/index.ts"
 
-// The prompts plugin joins `Server.firstParty` later; until then it is added here.
-const plugins = [
-  ...Server.firstParty,
-  ...(Server.firstParty.some((p) => p.id === PromptsPlugin.id) ? [] : [PromptsPlugin]),
-  HelloPlugin
-]
+const plugins = [...firstParty, HelloPlugin]
 
 const unlimited = { perMinute: 0, runPerMinute: 0, settingsPerMinute: 0, streams: 0, loginPerAccount: 0, loginPerAddress: 0 }
 
