@@ -34,6 +34,7 @@ export const PromptsPlugin = Plugin.make({
   migrations: [createPrompts, createProviderConfigs, labelsAndServing],
   problems: promptsProblems,
   scopes: ["prompts:read", "prompts:write", "prompts:publish", "prompts:run"],
+  requires: ["audit"],
   layer: Layer.mergeAll(PromptsHttp, PromptsSdkHttp, PromptsPlaygroundHttp, PromptsHotReloadHttp, PromptsRpcHandlers, SdkFastRoute).pipe(
     Layer.provideMerge(services)
   )

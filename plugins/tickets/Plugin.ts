@@ -36,6 +36,7 @@ const pluginWith = <E>(config: Layer.Layer<TicketsConfig, E>) =>
     rpc: TicketsRpcs,
     migrations: [createTickets, projectSettings],
     scopes: ["tickets:read", "tickets:write"],
+    requires: ["audit"],
     problems: [...ticketProblems, AuthProblems.CrossOrgDenied, AuthProblems.ServiceKeyNotAllowed],
     layer: Layer.mergeAll(TicketsHttp, TicketsRpcHandlers).pipe(
       Layer.provideMerge(services),
