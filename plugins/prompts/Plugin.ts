@@ -13,7 +13,7 @@ import { migration as createPrompts } from "./migrations/0001_create_prompts.ts"
 import { migration as createProviderConfigs } from "./migrations/0002_create_provider_configs.ts"
 import { migration as labelsAndServing } from "./migrations/0003_labels_and_serving.ts"
 import { Playground } from "./Playground.ts"
-import { Prompts } from "./Prompts.ts"
+import * as PromptsLive from "./Prompts.ts"
 import { PromptsRpcs } from "./Rpc.ts"
 import { PromptsRpcHandlers } from "./RpcHandlers.ts"
 import { SdkFastRoute } from "./SdkFastRoute.ts"
@@ -21,7 +21,7 @@ import { SdkPrompts } from "./SdkPrompts.ts"
 import { ServedCache } from "./ServedCache.ts"
 
 const services = Layer.mergeAll(SdkPrompts.layer, Playground.layer, HotReload.layer).pipe(
-  Layer.provideMerge(Prompts.layer),
+  Layer.provideMerge(PromptsLive.layer),
   Layer.provideMerge(ServedCache.layer)
 )
 
