@@ -1,6 +1,7 @@
 /**
  * The prompts plugin value (first-party). Its layer implements the HTTP groups and the RPCs and
- * outputs `Prompts` (and the SDK services) for plugins listed after it. It needs the platform's
+ * offers `Prompts` to other plugins through `PromptsService.ts` (tag and interface only; a
+ * plugin using it declares `requires: ["prompts"]`); its other services are internal. It needs the platform's
  * `SqlClient`, `EventLog`, `Lifecycle`, `Credentials`, `SecretBox`, `FastPath` and the audit plugin's `AuditLog`.
  */
 import { Layer } from "effect"
