@@ -70,4 +70,6 @@ export const isPlugin = (u: unknown): u is Any =>
   Predicate.hasProperty(u, "version") && Predicate.isString(u.version) &&
   Predicate.hasProperty(u, "groups") && Array.isArray(u.groups) &&
   Predicate.hasProperty(u, "migrations") && Array.isArray(u.migrations) &&
+  (!Predicate.hasProperty(u, "requires") || u.requires === undefined ||
+    (Array.isArray(u.requires) && u.requires.every(Predicate.isString))) &&
   Predicate.hasProperty(u, "layer") && Predicate.isObject(u.layer)

@@ -59,6 +59,12 @@ describe("requires", () => {
       assert.include(self.message, "\"s\" -> \"s\"")
     }))
 
+  it("a loaded module whose requires is not a list of ids is not taken for a plugin", () => {
+    assert.isTrue(Plugin.isPlugin(greeter))
+    assert.isFalse(Plugin.isPlugin({ ...greeter, requires: "hello" }))
+    assert.isFalse(Plugin.isPlugin({ ...greeter, requires: [1] }))
+  })
+
   it.effect("a duplicate id is still refused as a conflict", () =>
     Effect.gen(function*() {
       const error = yield* Effect.flip(Server.compose([bare("a", []), bare("a", [])]))
