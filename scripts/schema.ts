@@ -18,6 +18,7 @@ import * as NodePath from "node:path"
 import * as Database from "../src/database/Database.ts"
 import * as Migrations from "../src/database/Migrations.ts"
 import * as Server from "../src/server/Server.ts"
+import { firstParty } from "../plugins/index.ts"
 
 const check = process.argv.includes("--check")
 const outDir = NodePath.resolve(import.meta.dirname, "..", "schema")
@@ -57,7 +58,7 @@ const tablesOf = (schemas: ReadonlyArray<string>) =>
   })
 
 const program = Effect.gen(function*() {
-  const composition = yield* Server.compose(Server.firstParty)
+  const composition = yield* Server.compose(firstParty)
   const openapi = OpenApi.fromApi(composition.api)
   const problems = [...composition.problems].sort((a, b) => a.owner.localeCompare(b.owner) || a.code.localeCompare(b.code))
   const dataDir = NodeFs.mkdtempSync(NodePath.join(NodeOs.tmpdir(), "trellis-schema-"))

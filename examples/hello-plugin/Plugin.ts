@@ -21,6 +21,7 @@ export const HelloPlugin = Plugin.make({
   rpc: HelloRpcs,
   migrations: [createGreetings, greetingsPerOrganization],
   scopes: ["hello:read", "hello:write"],
+  requires: ["audit"],
   problems: [GreetingNotFound],
   layer: Layer.mergeAll(HelloHttp, HelloRpcHandlers).pipe(Layer.provideMerge(Greetings.layer))
 })

@@ -1,6 +1,7 @@
 /**
  * The prompts plugin value (first-party). Its layer implements the HTTP groups and the RPCs and
- * outputs `Prompts` (and the SDK services) for plugins listed after it. It needs the platform's
+ * offers `Prompts` to other plugins through `PromptsService.ts` (tag and interface only; a
+ * plugin using it declares `requires: ["prompts"]`); its other services are internal. It needs the platform's
  * `SqlClient`, `EventLog`, `Lifecycle`, `Credentials`, `SecretBox`, `FastPath` and the audit plugin's `AuditLog`.
  */
 import { Layer } from "effect"
@@ -13,7 +14,7 @@ import { migration as createPrompts } from "./migrations/0001_create_prompts.ts"
 import { migration as createProviderConfigs } from "./migrations/0002_create_provider_configs.ts"
 import { migration as labelsAndServing } from "./migrations/0003_labels_and_serving.ts"
 import { Playground } from "./Playground.ts"
-import { Prompts } from "./Prompts.ts"
+import * as PromptsLive from "./Prompts.ts"
 import { PromptsRpcs } from "./Rpc.ts"
 import { PromptsRpcHandlers } from "./RpcHandlers.ts"
 import { SdkFastRoute } from "./SdkFastRoute.ts"
@@ -21,7 +22,7 @@ import { SdkPrompts } from "./SdkPrompts.ts"
 import { ServedCache } from "./ServedCache.ts"
 
 const services = Layer.mergeAll(SdkPrompts.layer, Playground.layer, HotReload.layer).pipe(
-  Layer.provideMerge(Prompts.layer),
+  Layer.provideMerge(PromptsLive.layer),
   Layer.provideMerge(ServedCache.layer)
 )
 
@@ -34,6 +35,7 @@ export const PromptsPlugin = Plugin.make({
   migrations: [createPrompts, createProviderConfigs, labelsAndServing],
   problems: promptsProblems,
   scopes: ["prompts:read", "prompts:write", "prompts:publish", "prompts:run"],
+  requires: ["audit"],
   layer: Layer.mergeAll(PromptsHttp, PromptsSdkHttp, PromptsPlaygroundHttp, PromptsHotReloadHttp, PromptsRpcHandlers, SdkFastRoute).pipe(
     Layer.provideMerge(services)
   )

@@ -7,14 +7,19 @@
  * organization's change stream, which `/ws` replays and follows, and one on the cache stream,
  * which every server process follows to drop its SDK cache entries): a change is never
  * visible without its event, nor the event without the change.
+ *
+ * The tag and its interface are in `PromptsService.ts` (what other plugins import); this module
+ * is the implementation (`layer`).
  */
-import { Context, Effect, Layer, TextDiff } from "effect"
+import { Effect, Layer, TextDiff } from "effect"
 import { lineCount, lineDiff, maxDiffLines } from "./Diff.ts"
 import { isSqlError } from "effect/sql/SqlError"
 import type { SqlError } from "effect/sql/SqlError"
 import { SqlClient } from "effect/sql"
 import { AuditLog, CurrentPrincipal, EventLog, InvalidEvent } from "trellis/plugin"
 import { bucketCount, newSalt, toBasisPoints } from "./Assignment.ts"
+import { Prompts } from "./PromptsService.ts"
+import type { Diff, ListFilter, ServedPrompt, ServedVersion } from "./PromptsService.ts"
 import { ServedCache } from "./ServedCache.ts"
 import { cacheStream, changesStream } from "./Streams.ts"
 import type { ChangeData, InvalidationData } from "./Streams.ts"
@@ -41,649 +46,565 @@ import {
 /** Most variants a rollout may have. */
 export const maxVariants = 10
 
-/** What SDKs are served: a published version, or (`serving: "live"`) the working copy (`number: null`). */
-export interface ServedVersion {
-  readonly id: string
-  readonly number: number | null
-  readonly label: string
-  readonly content: string
-  readonly model: string
-}
+export { Prompts } from "./PromptsService.ts"
+export type { Diff, ListFilter, ServedPrompt, ServedVersion } from "./PromptsService.ts"
 
-/** What SDK fetch needs for one key and environment: the live version and the active rollout. */
-export interface ServedPrompt {
-  readonly promptId: string
-  readonly workspaceId: string
-  readonly key: string
-  readonly env: string
-  /** The workspace's serving mode. */
-  readonly serving: ServingMode
-  /** Without an enabled rollout, what is served: the working copy (`live`) or the live version. */
-  readonly live: ServedVersion
-  readonly rollout: {
-    readonly id: string
-    readonly salt: string
-    readonly variants: ReadonlyArray<ServedVersion & { readonly number: number; readonly weightBp: number }>
-  } | null
-}
+/** Implements `Prompts` (see `PromptsService.ts`). */
+export const layer = Layer.effect(
+  Prompts,
+  Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    const events = yield* EventLog
+    const audit = yield* AuditLog
+    const cache = yield* ServedCache
 
-export interface ListFilter {
-  readonly q?: string | undefined
-  readonly env?: string | undefined
-  readonly category?: string | undefined
-  readonly tag?: string | undefined
-  readonly workspace?: string | undefined
-}
+    const promptColumns = sql.literal(`
+      p.id, p.workspace_id, p.key, p.env, p.name, p.description, p.content, p.model, p.category,
+      p.tags, p.latest_version_number, p.version_label, p.created_by, p.updated_by, p.created_at, p.updated_at,
+      v.number AS live_number, v.label AS live_label, v.content AS live_content, v.model AS live_model`)
+    const promptFrom = sql.literal(
+      "prompts.prompts p LEFT JOIN prompts.versions v ON v.id = p.live_version_id"
+    )
 
-export interface Diff {
-  readonly prompt_id: string
-  readonly from: string
-  readonly to: string
-  readonly unified: string
-  readonly changes: ReadonlyArray<{ readonly op: "equal" | "insert" | "delete"; readonly lines: ReadonlyArray<string> }>
-  readonly added: number
-  readonly removed: number
-}
-
-type WithPrincipal<A, E> = Effect.Effect<A, E, CurrentPrincipal>
-
-export class Prompts extends Context.Service<Prompts, {
-  readonly list: (filter: ListFilter) => WithPrincipal<ReadonlyArray<Prompt>, never>
-  readonly create: (input: CreatePrompt) => WithPrincipal<Prompt, PromptKeyTaken>
-  readonly get: (id: string) => WithPrincipal<Prompt, PromptNotFound>
-  readonly update: (id: string, input: UpdatePrompt) => WithPrincipal<Prompt, PromptNotFound | PromptKeyTaken>
-  readonly remove: (id: string) => WithPrincipal<void, PromptNotFound>
-  readonly versions: (id: string) => WithPrincipal<ReadonlyArray<PromptVersion>, PromptNotFound>
-  /** A published version of the prompt by label, number or id. */
-  readonly version: (
-    id: string,
-    ref: string | number
-  ) => WithPrincipal<PromptVersion, PromptNotFound | VersionNotFound | VersionOfAnotherPrompt>
-  readonly diff: (
-    id: string,
-    from: string | undefined,
-    to: string | undefined
-  ) => WithPrincipal<Diff, PromptNotFound | VersionNotFound | VersionOfAnotherPrompt | DiffTooLarge>
-  readonly publish: (id: string, note: string | undefined) => WithPrincipal<PromptVersion, PromptNotFound>
-  readonly rollback: (
-    id: string,
-    ref: string | number
-  ) => WithPrincipal<Prompt, PromptNotFound | VersionNotFound | VersionOfAnotherPrompt>
-  readonly getRollout: (id: string) => WithPrincipal<Rollout | null, PromptNotFound>
-  readonly setRollout: (id: string, input: RolloutInput) => WithPrincipal<Rollout, PromptNotFound | InvalidRollout>
-  readonly deleteRollout: (id: string) => WithPrincipal<void, PromptNotFound>
-  /** A workspace's prompt settings (the defaults when none were saved). */
-  readonly settings: (workspace: string) => WithPrincipal<PromptSettings, never>
-  /** Changes a workspace's settings; SDK caches and `/ws` clients learn of it. */
-  readonly setSettings: (workspace: string, input: PromptSettingsInput) => WithPrincipal<PromptSettings, never>
-  /**
-   * What SDKs are served for `key` in `env`: the prompt in `workspace` when given, else the one
-   * in the default workspace, else the oldest, among those that have something to serve (in a
-   * `published` workspace: a published version). `null` when none has.
-   */
-  readonly served: (
-    organizationId: string,
-    key: string,
-    env: string,
-    workspace: string | undefined
-  ) => Effect.Effect<ServedPrompt | null, SqlError>
-}>()("prompts/Prompts") {
-  static readonly layer = Layer.effect(
-    Prompts,
-    Effect.gen(function*() {
-      const sql = yield* SqlClient.SqlClient
-      const events = yield* EventLog
-      const audit = yield* AuditLog
-      const cache = yield* ServedCache
-
-      const promptColumns = sql.literal(`
-        p.id, p.workspace_id, p.key, p.env, p.name, p.description, p.content, p.model, p.category,
-        p.tags, p.latest_version_number, p.version_label, p.created_by, p.updated_by, p.created_at, p.updated_at,
-        v.number AS live_number, v.label AS live_label, v.content AS live_content, v.model AS live_model`)
-      const promptFrom = sql.literal(
-        "prompts.prompts p LEFT JOIN prompts.versions v ON v.id = p.live_version_id"
+    const selectPrompt = (organizationId: string, id: string, lock: boolean) =>
+      sql<PromptRow>`SELECT ${promptColumns} FROM ${promptFrom}
+        WHERE p.organization_id = ${organizationId} AND p.id = ${id}
+        ${lock ? sql.literal("FOR UPDATE OF p") : sql.literal("")}`.pipe(
+        Effect.map((rows) => rows[0])
       )
 
-      const selectPrompt = (organizationId: string, id: string, lock: boolean) =>
-        sql<PromptRow>`SELECT ${promptColumns} FROM ${promptFrom}
-          WHERE p.organization_id = ${organizationId} AND p.id = ${id}
-          ${lock ? sql.literal("FOR UPDATE OF p") : sql.literal("")}`.pipe(
-          Effect.map((rows) => rows[0])
-        )
+    const findPrompt = (organizationId: string, id: string, lock = false) =>
+      Effect.flatMap(selectPrompt(organizationId, id, lock), (row) =>
+        row === undefined
+          ? Effect.fail(new PromptNotFound({ promptId: id, detail: `No prompt with id ${id}.` }))
+          : Effect.succeed(row))
 
-      const findPrompt = (organizationId: string, id: string, lock = false) =>
-        Effect.flatMap(selectPrompt(organizationId, id, lock), (row) =>
-          row === undefined
-            ? Effect.fail(new PromptNotFound({ promptId: id, detail: `No prompt with id ${id}.` }))
-            : Effect.succeed(row))
+    const versionColumns = sql.literal(
+      "id, prompt_id, number, label, key, env, name, model, content, note, created_by, created_at"
+    )
 
-      const versionColumns = sql.literal(
-        "id, prompt_id, number, label, key, env, name, model, content, note, created_by, created_at"
-      )
-
-      /** Records the change for `/ws` and for every process's SDK cache, in the caller's transaction. */
-      const emit = (
-        organizationId: string,
-        change: ChangeData,
-        coordinates: ReadonlyArray<{ readonly key: string; readonly env: string }>
-      ) =>
-        Effect.gen(function*() {
-          yield* events.append(changesStream(organizationId), change.type, change)
-          const invalidation: InvalidationData = { organizationId, coordinates }
-          yield* events.append(cacheStream, "invalidate", invalidation)
-          // This process drops its entries as soon as the transaction commits, before the
-          // response: the caller reads its own write. Other processes follow the stream.
-          yield* sql.afterCommit(cache.invalidate(organizationId, coordinates))
-        })
-
-      const changeOf = (type: string, row: PromptRow, served: boolean): ChangeData => ({
-        type,
-        id: row.id,
-        key: row.key,
-        env: row.env,
-        version: workingLabel(row),
-        version_number: row.live_number,
-        workspace_id: row.workspace_id,
-        served
+    /** Records the change for `/ws` and for every process's SDK cache, in the caller's transaction. */
+    const emit = (
+      organizationId: string,
+      change: ChangeData,
+      coordinates: ReadonlyArray<{ readonly key: string; readonly env: string }>
+    ) =>
+      Effect.gen(function*() {
+        yield* events.append(changesStream(organizationId), change.type, change)
+        const invalidation: InvalidationData = { organizationId, coordinates }
+        yield* events.append(cacheStream, "invalidate", invalidation)
+        // This process drops its entries as soon as the transaction commits, before the
+        // response: the caller reads its own write. Other processes follow the stream.
+        yield* sql.afterCommit(cache.invalidate(organizationId, coordinates))
       })
 
-      /** The workspace's serving mode (`live` unless set otherwise). */
-      const servingOf = (organizationId: string, workspaceId: string) =>
-        Effect.map(
-          sql<{ readonly serving: string }>`SELECT serving FROM prompts.workspace_settings
-            WHERE organization_id = ${organizationId} AND workspace_id = ${workspaceId}`,
-          (rows): ServingMode => rows[0]?.serving === "published" ? "published" : "live"
-        )
+    const changeOf = (type: string, row: PromptRow, served: boolean): ChangeData => ({
+      type,
+      id: row.id,
+      key: row.key,
+      env: row.env,
+      version: workingLabel(row),
+      version_number: row.live_number,
+      workspace_id: row.workspace_id,
+      served
+    })
 
-      const uniqueKey = (key: string, env: string, workspaceId: string) =>
-        <A, E, R>(self: Effect.Effect<A, E, R>) =>
-          self.pipe(Effect.catch((error): Effect.Effect<never, E | PromptKeyTaken> =>
-            isSqlError(error) && error.reason._tag === "UniqueViolation"
-              ? Effect.fail(new PromptKeyTaken({
-                key,
-                env,
-                workspace_id: workspaceId,
-                detail: `A prompt with key ${key} already exists in environment ${env}${workspaceId === "" ? "" : ` of workspace ${workspaceId}`}.`
-              }))
-              : Effect.fail(error)
-          ))
+    /** The workspace's serving mode (`live` unless set otherwise). */
+    const servingOf = (organizationId: string, workspaceId: string) =>
+      Effect.map(
+        sql<{ readonly serving: string }>`SELECT serving FROM prompts.workspace_settings
+          WHERE organization_id = ${organizationId} AND workspace_id = ${workspaceId}`,
+        (rows): ServingMode => rows[0]?.serving === "published" ? "published" : "live"
+      )
 
-      /**
-       * A version of `promptId` by label (the newest version carrying it: labels may repeat),
-       * else by number (`2`, `"2"`, `"v2"`), else by id.
-       */
-      const resolveVersion = (organizationId: string, promptId: string, ref: string | number) =>
-        Effect.gen(function*() {
-          if (typeof ref === "string" && ref.trim() !== "") {
-            const byLabel = yield* sql<VersionRow>`SELECT ${versionColumns} FROM prompts.versions
-              WHERE organization_id = ${organizationId} AND prompt_id = ${promptId}
-                AND COALESCE(label, 'v' || number) = ${ref.trim()}
-              ORDER BY number DESC LIMIT 1`
-            if (byLabel[0] !== undefined) return byLabel[0]
-          }
-          const parsed = parseVersionRef(ref)
-          if (parsed._tag === "Number") {
-            const rows = yield* sql<VersionRow>`SELECT ${versionColumns} FROM prompts.versions
-              WHERE organization_id = ${organizationId} AND prompt_id = ${promptId} AND number = ${parsed.number}`
-            if (rows[0] !== undefined) return rows[0]
-          } else {
-            const rows = yield* sql<VersionRow>`SELECT ${versionColumns} FROM prompts.versions
-              WHERE organization_id = ${organizationId} AND id = ${parsed.id}`
-            const row = rows[0]
-            if (row !== undefined && row.prompt_id !== promptId) {
-              return yield* new VersionOfAnotherPrompt({
-                promptId,
-                version: String(ref),
-                detail: `Version ${String(ref)} belongs to another prompt, not to ${promptId}.`
-              })
-            }
-            if (row !== undefined) return row
-          }
-          return yield* new VersionNotFound({
-            promptId,
-            version: String(ref),
-            detail: `Prompt ${promptId} has no published version ${String(ref)}.`
-          })
-        })
+    const uniqueKey = (key: string, env: string, workspaceId: string) =>
+      <A, E, R>(self: Effect.Effect<A, E, R>) =>
+        self.pipe(Effect.catch((error): Effect.Effect<never, E | PromptKeyTaken> =>
+          isSqlError(error) && error.reason._tag === "UniqueViolation"
+            ? Effect.fail(new PromptKeyTaken({
+              key,
+              env,
+              workspace_id: workspaceId,
+              detail: `A prompt with key ${key} already exists in environment ${env}${workspaceId === "" ? "" : ` of workspace ${workspaceId}`}.`
+            }))
+            : Effect.fail(error)
+        ))
 
-      const list = Effect.fn("Prompts.list")(function*(filter: ListFilter) {
-        const principal = yield* CurrentPrincipal
-        const clauses = [sql`p.organization_id = ${principal.organizationId}`]
-        if (nonEmpty(filter.env)) clauses.push(sql`p.env = ${filter.env}`)
-        if (nonEmpty(filter.category)) clauses.push(sql`p.category = ${filter.category}`)
-        if (nonEmpty(filter.workspace)) clauses.push(sql`p.workspace_id = ${workspaceOf(principal.organizationId, filter.workspace)}`)
-        if (nonEmpty(filter.tag)) clauses.push(sql`p.tags @> ${JSON.stringify([filter.tag.trim()])}::jsonb`)
-        const q = filter.q?.trim().toLowerCase()
-        if (q !== undefined && q !== "") {
-          clauses.push(sql`(position(${q} in lower(p.key)) > 0 OR position(${q} in lower(p.name)) > 0
-            OR position(${q} in lower(p.content)) > 0 OR position(${q} in lower(p.description)) > 0)`)
+    /**
+     * A version of `promptId` by label (the newest version carrying it: labels may repeat),
+     * else by number (`2`, `"2"`, `"v2"`), else by id.
+     */
+    const resolveVersion = (organizationId: string, promptId: string, ref: string | number) =>
+      Effect.gen(function*() {
+        if (typeof ref === "string" && ref.trim() !== "") {
+          const byLabel = yield* sql<VersionRow>`SELECT ${versionColumns} FROM prompts.versions
+            WHERE organization_id = ${organizationId} AND prompt_id = ${promptId}
+              AND COALESCE(label, 'v' || number) = ${ref.trim()}
+            ORDER BY number DESC LIMIT 1`
+          if (byLabel[0] !== undefined) return byLabel[0]
         }
-        const rows = yield* sql<PromptRow>`SELECT ${promptColumns} FROM ${promptFrom}
-          WHERE ${sql.and(clauses)} ORDER BY p.updated_at DESC, p.id LIMIT 1000`
-        return rows.map(toPrompt)
-      }, Effect.orDie)
-
-      const get = Effect.fn("Prompts.get")(function*(id: string) {
-        const principal = yield* CurrentPrincipal
-        return toPrompt(yield* findPrompt(principal.organizationId, id))
-      }, catchSql)
-
-      const create = Effect.fn("Prompts.create")(function*(input: CreatePrompt) {
-        const principal = yield* CurrentPrincipal
-        const org = principal.organizationId
-        const id = crypto.randomUUID()
-        const env = input.env ?? "dev"
-        const workspaceId = workspaceOf(org, input.workspace_id ?? "")
-        return yield* sql.withTransaction(Effect.gen(function*() {
-          yield* sql`INSERT INTO prompts.prompts
-            (id, organization_id, workspace_id, key, env, name, description, content, model, category, tags, version_label, created_by, updated_by)
-            VALUES (${id}, ${org}, ${workspaceId}, ${input.key}, ${env}, ${input.name ?? ""}, ${input.description ?? ""},
-              ${input.content ?? ""}, ${input.model ?? ""}, ${input.category ?? ""},
-              ${JSON.stringify(normalizeTags(input.tags))}::jsonb, ${givenLabel(input.version)}, ${principal.id}, ${principal.id})`
-          const row = yield* Effect.orDie(findPrompt(org, id))
-          yield* audit.record("prompts.prompt.create", { type: "prompt", id }, { key: row.key, env: row.env, version: workingLabel(row) })
-          // In a `live` workspace SDKs are served the new prompt at once.
-          const live = (yield* servingOf(org, workspaceId)) === "live"
-          yield* emit(org, changeOf("prompt.created", row, live), [{ key: row.key, env: row.env }])
-          return toPrompt(row)
-        })).pipe(uniqueKey(input.key, env, workspaceId), catchSql)
-      })
-
-      const update = Effect.fn("Prompts.update")(function*(id: string, input: UpdatePrompt) {
-        const principal = yield* CurrentPrincipal
-        const org = principal.organizationId
-        return yield* sql.withTransaction(Effect.gen(function*() {
-          const before = yield* findPrompt(org, id, true)
-          const next = {
-            key: input.key ?? before.key,
-            env: input.env ?? before.env,
-            workspace_id: input.workspace_id === undefined ? before.workspace_id : workspaceOf(org, input.workspace_id),
-            name: input.name ?? before.name,
-            description: input.description ?? before.description,
-            content: input.content ?? before.content,
-            model: input.model ?? before.model,
-            category: input.category ?? before.category,
-            tags: input.tags === undefined ? before.tags : normalizeTags(input.tags),
-            version_label: givenLabel(input.version) ?? before.version_label
-          }
-          yield* sql`UPDATE prompts.prompts SET
-              key = ${next.key}, env = ${next.env}, workspace_id = ${next.workspace_id}, name = ${next.name},
-              description = ${next.description}, content = ${next.content}, model = ${next.model},
-              category = ${next.category}, tags = ${JSON.stringify(next.tags)}::jsonb, version_label = ${next.version_label},
-              updated_by = ${principal.id}, updated_at = now()
-            WHERE organization_id = ${org} AND id = ${id}`.pipe(uniqueKey(next.key, next.env, next.workspace_id))
-          const row = yield* findPrompt(org, id)
-          const moved = row.key !== before.key || row.env !== before.env || row.workspace_id !== before.workspace_id
-          yield* audit.record("prompts.prompt.update", { type: "prompt", id }, {
-            key: row.key,
-            env: row.env,
-            fields: Object.keys(input),
-            version: workingLabel(row)
-          })
-          // A `live` workspace serves the working copy: every save changes what SDKs get.
-          const live = (yield* servingOf(org, row.workspace_id)) === "live" ||
-            (moved && (yield* servingOf(org, before.workspace_id)) === "live")
-          yield* emit(
-            org,
-            changeOf("prompt.updated", row, live || (moved && row.live_number !== null)),
-            moved ? [{ key: before.key, env: before.env }, { key: row.key, env: row.env }] : [{ key: row.key, env: row.env }]
-          )
-          return toPrompt(row)
-        })).pipe(catchSql)
-      })
-
-      const remove = Effect.fn("Prompts.remove")(function*(id: string) {
-        const principal = yield* CurrentPrincipal
-        const org = principal.organizationId
-        yield* sql.withTransaction(Effect.gen(function*() {
-          const row = yield* findPrompt(org, id, true)
-          yield* sql`DELETE FROM prompts.prompts WHERE organization_id = ${org} AND id = ${id}`
-          yield* audit.record("prompts.prompt.delete", { type: "prompt", id }, { key: row.key, env: row.env })
-          yield* emit(org, { ...changeOf("prompt.deleted", row, true), version: null, version_number: null }, [{
-            key: row.key,
-            env: row.env
-          }])
-        })).pipe(catchSql)
-      })
-
-      const versions = Effect.fn("Prompts.versions")(function*(id: string) {
-        const principal = yield* CurrentPrincipal
-        const org = principal.organizationId
-        yield* findPrompt(org, id)
-        const rows = yield* sql<VersionRow>`SELECT ${versionColumns} FROM prompts.versions
-          WHERE organization_id = ${org} AND prompt_id = ${id} ORDER BY number DESC`
-        return rows.map(toVersion)
-      }, catchSql)
-
-      const version = Effect.fn("Prompts.version")(function*(id: string, ref: string | number) {
-        const principal = yield* CurrentPrincipal
-        yield* findPrompt(principal.organizationId, id)
-        return toVersion(yield* resolveVersion(principal.organizationId, id, ref))
-      }, catchSql)
-
-      const diff = Effect.fn("Prompts.diff")(function*(id: string, from: string | undefined, to: string | undefined) {
-        const principal = yield* CurrentPrincipal
-        const org = principal.organizationId
-        const prompt = yield* findPrompt(org, id)
-        const side = (ref: string | undefined, fallback: "live" | "current") =>
-          Effect.gen(function*() {
-            const wanted = ref === undefined || ref.trim() === "" ? fallback : ref.trim()
-            if (wanted === "current" || wanted === "draft" || (wanted === "live" && prompt.live_number === null)) {
-              return { name: "current", content: prompt.content }
-            }
-            const row = yield* resolveVersion(org, id, wanted === "live" ? prompt.live_number ?? 0 : wanted)
-            return { name: versionLabelOf(row), content: row.content }
-          })
-        const before = yield* side(from, "live")
-        const after = yield* side(to, "current")
-        // Bounded work (Diff.ts): one request must not hold the event loop.
-        const edits = lineDiff(before.content, after.content)
-        if (edits === undefined) {
-          const lines = lineCount(before.content) + lineCount(after.content)
-          return yield* new DiffTooLarge({
-            lines,
-            max_lines: maxDiffLines,
-            detail: `${before.name} and ${after.name} have ${lines} lines together; at most ${maxDiffLines} are diffed.`
-          })
-        }
-        let added = 0
-        let removed = 0
-        const changes = edits.map((edit) => {
-          if (edit._tag === "Insert") added += edit.items.length
-          if (edit._tag === "Delete") removed += edit.items.length
-          const op = edit._tag === "Equal" ? "equal" as const : edit._tag === "Insert" ? "insert" as const : "delete" as const
-          return { op, lines: edit.items }
-        })
-        return {
-          prompt_id: id,
-          from: before.name,
-          to: after.name,
-          unified: TextDiff.unified(edits, { fromFile: before.name, toFile: after.name }),
-          changes,
-          added,
-          removed
-        } satisfies Diff
-      }, catchSql)
-
-      const publish = Effect.fn("Prompts.publish")(function*(id: string, note: string | undefined) {
-        const principal = yield* CurrentPrincipal
-        const org = principal.organizationId
-        return yield* sql.withTransaction(Effect.gen(function*() {
-          const prompt = yield* findPrompt(org, id, true)
-          const number = prompt.latest_version_number + 1
-          // The working copy's label as the client set it (PromptOps), else `v<number>`.
-          const versionLabel = prompt.version_label ?? label(number)
-          const versionId = crypto.randomUUID()
-          const rows = yield* sql<VersionRow>`INSERT INTO prompts.versions
-              (id, organization_id, prompt_id, number, label, key, env, name, model, content, note, created_by)
-            VALUES (${versionId}, ${org}, ${id}, ${number}, ${versionLabel}, ${prompt.key}, ${prompt.env}, ${prompt.name}, ${prompt.model},
-              ${prompt.content}, ${note ?? ""}, ${principal.id})
-            RETURNING ${versionColumns}`
-          yield* sql`UPDATE prompts.prompts SET live_version_id = ${versionId}, latest_version_number = ${number},
-              updated_by = ${principal.id}, updated_at = now()
-            WHERE organization_id = ${org} AND id = ${id}`
-          yield* audit.record("prompts.prompt.publish", { type: "prompt", id }, {
-            key: prompt.key,
-            env: prompt.env,
-            version: versionLabel,
-            versionNumber: number,
-            versionId
-          })
-          yield* emit(org, {
-            ...changeOf("prompt.published", prompt, true),
-            version: versionLabel,
-            version_number: number
-          }, [{ key: prompt.key, env: prompt.env }])
-          return toVersion(rows[0])
-        })).pipe(catchSql)
-      })
-
-      const rollback = Effect.fn("Prompts.rollback")(function*(id: string, ref: string | number) {
-        const principal = yield* CurrentPrincipal
-        const org = principal.organizationId
-        return yield* sql.withTransaction(Effect.gen(function*() {
-          const prompt = yield* findPrompt(org, id, true)
-          const target = yield* resolveVersion(org, id, ref)
-          // As in PromptOps the working copy gets the version's content; in Trellis the version
-          // also becomes the live one, so SDKs are served it at once.
-          // A prompt with a client-set label takes the version's label too (PromptOps).
-          yield* sql`UPDATE prompts.prompts SET live_version_id = ${target.id}, content = ${target.content},
-              model = ${target.model}, version_label = ${prompt.version_label === null ? null : versionLabelOf(target)},
-              updated_by = ${principal.id}, updated_at = now()
-            WHERE organization_id = ${org} AND id = ${id}`
-          const row = yield* findPrompt(org, id)
-          yield* audit.record("prompts.prompt.rollback", { type: "prompt", id }, {
-            key: prompt.key,
-            env: prompt.env,
-            from: liveLabel(prompt),
-            to: versionLabelOf(target),
-            toNumber: target.number
-          })
-          yield* emit(org, changeOf("prompt.rolled_back", row, true), [{ key: row.key, env: row.env }])
-          return toPrompt(row)
-        })).pipe(catchSql)
-      })
-
-      const rolloutColumns = sql.literal(
-        "r.id, r.prompt_id, r.enabled, r.salt, r.variants, r.created_by, r.updated_by, r.created_at, r.updated_at"
-      )
-
-      const loadRollout = (org: string, prompt: PromptRow) =>
-        Effect.gen(function*() {
-          const rows = yield* sql<RolloutRow>`SELECT ${rolloutColumns} FROM prompts.rollouts r
-            WHERE r.organization_id = ${org} AND r.prompt_id = ${prompt.id}`
-          return rows[0] === undefined ? null : toRollout(rows[0], prompt)
-        })
-
-      const getRollout = Effect.fn("Prompts.getRollout")(function*(id: string) {
-        const principal = yield* CurrentPrincipal
-        const prompt = yield* findPrompt(principal.organizationId, id)
-        return yield* loadRollout(principal.organizationId, prompt)
-      }, catchSql)
-
-      const setRollout = Effect.fn("Prompts.setRollout")(function*(id: string, input: RolloutInput) {
-        const principal = yield* CurrentPrincipal
-        const org = principal.organizationId
-        return yield* sql.withTransaction(Effect.gen(function*() {
-          const prompt = yield* findPrompt(org, id, true)
-          const published = yield* sql<{ readonly id: string; readonly number: number; readonly label: string | null }>`
-            SELECT id, number, label FROM prompts.versions WHERE organization_id = ${org} AND prompt_id = ${id}`
-          const otherIds = (refs: ReadonlyArray<string>) =>
-            refs.length === 0
-              ? Effect.succeed(new Set<string>())
-              : Effect.map(
-                sql<{ readonly id: string }>`SELECT id FROM prompts.versions
-                  WHERE organization_id = ${org} AND prompt_id <> ${id} AND ${sql.in("id", refs)}`,
-                (rows) => new Set(rows.map((r) => r.id))
-              )
-          const candidates = rolloutCandidates(input)
-          const idRefs = candidates.flatMap((c) => {
-            const parsed = parseVersionRef(c.ref)
-            return parsed._tag === "Id" ? [parsed.id] : []
-          })
-          const plan = validateRollout(input, candidates, published, prompt.latest_version_number, yield* otherIds(idRefs))
-          if (plan._tag === "Invalid") {
-            return yield* new InvalidRollout({
-              errors: plan.errors,
-              detail: plan.errors.map((e) => `${e.path}: ${e.message}`).join("; ")
+        const parsed = parseVersionRef(ref)
+        if (parsed._tag === "Number") {
+          const rows = yield* sql<VersionRow>`SELECT ${versionColumns} FROM prompts.versions
+            WHERE organization_id = ${organizationId} AND prompt_id = ${promptId} AND number = ${parsed.number}`
+          if (rows[0] !== undefined) return rows[0]
+        } else {
+          const rows = yield* sql<VersionRow>`SELECT ${versionColumns} FROM prompts.versions
+            WHERE organization_id = ${organizationId} AND id = ${parsed.id}`
+          const row = rows[0]
+          if (row !== undefined && row.prompt_id !== promptId) {
+            return yield* new VersionOfAnotherPrompt({
+              promptId,
+              version: String(ref),
+              detail: `Version ${String(ref)} belongs to another prompt, not to ${promptId}.`
             })
           }
-          const stored = JSON.stringify(plan.variants)
-          const existing = yield* sql<{ readonly id: string }>`SELECT id FROM prompts.rollouts
-            WHERE organization_id = ${org} AND prompt_id = ${id}`
-          const rolloutId = existing[0]?.id ?? crypto.randomUUID()
-          if (existing[0] === undefined) {
-            yield* sql`INSERT INTO prompts.rollouts (id, organization_id, prompt_id, enabled, salt, variants, created_by, updated_by)
-              VALUES (${rolloutId}, ${org}, ${id}, ${plan.enabled}, ${input.salt ?? newSalt()}, ${stored}::jsonb, ${principal.id}, ${principal.id})`
-          } else {
-            yield* sql`UPDATE prompts.rollouts SET enabled = ${plan.enabled}, variants = ${stored}::jsonb,
-                salt = ${input.salt === undefined ? sql.literal("salt") : input.salt},
-                updated_by = ${principal.id}, updated_at = now()
-              WHERE organization_id = ${org} AND id = ${rolloutId}`
-          }
-          const rollout = yield* loadRollout(org, prompt)
-          if (rollout === null) return yield* Effect.die(new Error("rollout vanished inside its transaction"))
-          yield* audit.record("prompts.rollout.set", { type: "prompt", id }, {
-            key: prompt.key,
-            env: prompt.env,
-            rolloutId,
-            enabled: rollout.enabled,
-            variants: rollout.variants.map((v) => `${v.version}:${v.weight}`)
-          })
-          yield* emit(org, changeOf("rollout.updated", prompt, true), [{ key: prompt.key, env: prompt.env }])
-          return rollout
-        })).pipe(catchSql)
-      })
-
-      const deleteRollout = Effect.fn("Prompts.deleteRollout")(function*(id: string) {
-        const principal = yield* CurrentPrincipal
-        const org = principal.organizationId
-        yield* sql.withTransaction(Effect.gen(function*() {
-          const prompt = yield* findPrompt(org, id, true)
-          const deleted = yield* sql<{ readonly id: string }>`DELETE FROM prompts.rollouts
-            WHERE organization_id = ${org} AND prompt_id = ${id} RETURNING id`
-          if (deleted[0] === undefined) return
-          yield* audit.record("prompts.rollout.delete", { type: "prompt", id }, {
-            key: prompt.key,
-            env: prompt.env,
-            rolloutId: deleted[0].id
-          })
-          yield* emit(org, changeOf("rollout.deleted", prompt, true), [{ key: prompt.key, env: prompt.env }])
-        })).pipe(catchSql)
-      })
-
-      const served = Effect.fn("Prompts.served")(function*(
-        organizationId: string,
-        key: string,
-        env: string,
-        given: string | undefined
-      ) {
-        const workspace = given === undefined ? undefined : workspaceOf(organizationId, given)
-        const rows = yield* sql<ServedRow>`SELECT p.id, p.workspace_id, p.key, p.env, p.content AS working_content,
-            p.model AS working_model, p.version_label, COALESCE(s.serving, 'live') AS serving,
-            v.id AS version_id, v.number, v.label, v.content, v.model
-          FROM prompts.prompts p
-          LEFT JOIN prompts.versions v ON v.id = p.live_version_id
-          LEFT JOIN prompts.workspace_settings s ON s.organization_id = p.organization_id AND s.workspace_id = p.workspace_id
-          WHERE p.organization_id = ${organizationId} AND p.key = ${key} AND p.env = ${env}
-            AND (v.id IS NOT NULL OR COALESCE(s.serving, 'live') = 'live')
-            ${workspace === undefined ? sql.literal("") : sql`AND p.workspace_id = ${workspace}`}
-          ORDER BY (p.workspace_id = '') DESC, p.created_at, p.id
-          LIMIT 1`
-        const row = rows[0]
-        if (row === undefined) return null
-        const serving: ServingMode = row.serving === "published" ? "published" : "live"
-        const liveVersionLabel = row.number === null ? null : row.label ?? label(row.number)
-        const live: ServedVersion = serving === "live" || row.version_id === null || row.number === null
-          ? {
-            id: row.id,
-            number: null,
-            label: row.version_label ?? liveVersionLabel ?? "v1",
-            content: row.working_content,
-            model: row.working_model
-          }
-          : { id: row.version_id, number: row.number, label: liveVersionLabel ?? label(row.number), content: row.content ?? "", model: row.model ?? "" }
-        const rollouts = yield* sql<{ readonly id: string; readonly salt: string; readonly variants: unknown }>`
-          SELECT id, salt, variants FROM prompts.rollouts
-          WHERE organization_id = ${organizationId} AND prompt_id = ${row.id} AND enabled`
-        const stored = rollouts[0] === undefined ? [] : storedVariants(rollouts[0].variants)
-        let rollout: ServedPrompt["rollout"] = null
-        if (rollouts[0] !== undefined && stored.length > 0) {
-          const ids = stored.map((v) => v.version_id)
-          const versionRows = yield* sql<{ readonly id: string; readonly number: number; readonly label: string | null; readonly content: string; readonly model: string }>`
-            SELECT id, number, label, content, model FROM prompts.versions
-            WHERE organization_id = ${organizationId} AND prompt_id = ${row.id} AND ${sql.in("id", ids)}`
-          const byId = new Map(versionRows.map((v) => [v.id, v]))
-          const variants = stored.flatMap((v) => {
-            const found = byId.get(v.version_id)
-            return found === undefined ? [] : [{
-              id: found.id,
-              number: found.number,
-              label: found.label ?? label(found.number),
-              content: found.content,
-              model: found.model,
-              weightBp: v.weight_bp
-            }]
-          })
-          if (variants.length === stored.length) rollout = { id: rollouts[0].id, salt: rollouts[0].salt, variants }
+          if (row !== undefined) return row
         }
-        return { promptId: row.id, workspaceId: row.workspace_id, key: row.key, env: row.env, serving, live, rollout } satisfies ServedPrompt
+        return yield* new VersionNotFound({
+          promptId,
+          version: String(ref),
+          detail: `Prompt ${promptId} has no published version ${String(ref)}.`
+        })
       })
 
-      const settingsRow = (org: string, workspace: string) =>
-        Effect.map(
-          sql<{ readonly serving: string; readonly updated_by: string; readonly updated_at: Date | string }>`
-            SELECT serving, updated_by, updated_at FROM prompts.workspace_settings
-            WHERE organization_id = ${org} AND workspace_id = ${workspace}`,
-          (rows): PromptSettings => {
-            const row = rows[0]
-            return row === undefined
-              ? { workspace_id: workspace, serving: "live", updated_by: null, updated_at: null }
-              : {
-                workspace_id: workspace,
-                serving: row.serving === "published" ? "published" : "live",
-                updated_by: row.updated_by,
-                updated_at: iso(row.updated_at)
-              }
-          }
-        )
+    const list = Effect.fn("Prompts.list")(function*(filter: ListFilter) {
+      const principal = yield* CurrentPrincipal
+      const clauses = [sql`p.organization_id = ${principal.organizationId}`]
+      if (nonEmpty(filter.env)) clauses.push(sql`p.env = ${filter.env}`)
+      if (nonEmpty(filter.category)) clauses.push(sql`p.category = ${filter.category}`)
+      if (nonEmpty(filter.workspace)) clauses.push(sql`p.workspace_id = ${workspaceOf(principal.organizationId, filter.workspace)}`)
+      if (nonEmpty(filter.tag)) clauses.push(sql`p.tags @> ${JSON.stringify([filter.tag.trim()])}::jsonb`)
+      const q = filter.q?.trim().toLowerCase()
+      if (q !== undefined && q !== "") {
+        clauses.push(sql`(position(${q} in lower(p.key)) > 0 OR position(${q} in lower(p.name)) > 0
+          OR position(${q} in lower(p.content)) > 0 OR position(${q} in lower(p.description)) > 0)`)
+      }
+      const rows = yield* sql<PromptRow>`SELECT ${promptColumns} FROM ${promptFrom}
+        WHERE ${sql.and(clauses)} ORDER BY p.updated_at DESC, p.id LIMIT 1000`
+      return rows.map(toPrompt)
+    }, Effect.orDie)
 
-      const settings = Effect.fn("Prompts.settings")(function*(given: string) {
-        const principal = yield* CurrentPrincipal
-        return yield* settingsRow(principal.organizationId, workspaceOf(principal.organizationId, given))
-      }, Effect.orDie)
+    const get = Effect.fn("Prompts.get")(function*(id: string) {
+      const principal = yield* CurrentPrincipal
+      return toPrompt(yield* findPrompt(principal.organizationId, id))
+    }, catchSql)
 
-      const setSettings = Effect.fn("Prompts.setSettings")(function*(given: string, input: PromptSettingsInput) {
-        const principal = yield* CurrentPrincipal
-        const org = principal.organizationId
-        const workspace = workspaceOf(org, given)
-        return yield* sql.withTransaction(Effect.gen(function*() {
-          const before = yield* servingOf(org, workspace)
-          yield* sql`INSERT INTO prompts.workspace_settings (organization_id, workspace_id, serving, updated_by)
-            VALUES (${org}, ${workspace}, ${input.serving}, ${principal.id})
-            ON CONFLICT (organization_id, workspace_id)
-            DO UPDATE SET serving = excluded.serving, updated_by = excluded.updated_by, updated_at = now()`
-          yield* audit.record("prompts.settings.set", { type: "workspace", id: workspace }, {
-            workspace,
-            serving: input.serving,
-            from: before
-          })
-          if (before !== input.serving) {
-            // What SDKs are served changes for every prompt of the workspace.
-            const rows = yield* sql<PromptRow>`SELECT ${promptColumns} FROM ${promptFrom}
-              WHERE p.organization_id = ${org} AND p.workspace_id = ${workspace} ORDER BY p.created_at, p.id`
-            for (const row of rows) yield* events.append(changesStream(org), "serving.changed", changeOf("serving.changed", row, true))
-            if (rows.length > 0) {
-              const coordinates = rows.map((row) => ({ key: row.key, env: row.env }))
-              yield* events.append(cacheStream, "invalidate", { organizationId: org, coordinates } satisfies InvalidationData)
-              yield* sql.afterCommit(cache.invalidate(org, coordinates))
-            }
-          }
-          return yield* settingsRow(org, workspace)
-        })).pipe(Effect.orDie)
-      })
-
-      return Prompts.of({
-        list,
-        create,
-        get,
-        update,
-        remove,
-        versions,
-        version,
-        diff,
-        publish,
-        rollback,
-        getRollout,
-        setRollout,
-        deleteRollout,
-        settings,
-        setSettings,
-        served
-      })
+    const create = Effect.fn("Prompts.create")(function*(input: CreatePrompt) {
+      const principal = yield* CurrentPrincipal
+      const org = principal.organizationId
+      const id = crypto.randomUUID()
+      const env = input.env ?? "dev"
+      const workspaceId = workspaceOf(org, input.workspace_id ?? "")
+      return yield* sql.withTransaction(Effect.gen(function*() {
+        yield* sql`INSERT INTO prompts.prompts
+          (id, organization_id, workspace_id, key, env, name, description, content, model, category, tags, version_label, created_by, updated_by)
+          VALUES (${id}, ${org}, ${workspaceId}, ${input.key}, ${env}, ${input.name ?? ""}, ${input.description ?? ""},
+            ${input.content ?? ""}, ${input.model ?? ""}, ${input.category ?? ""},
+            ${JSON.stringify(normalizeTags(input.tags))}::jsonb, ${givenLabel(input.version)}, ${principal.id}, ${principal.id})`
+        const row = yield* Effect.orDie(findPrompt(org, id))
+        yield* audit.record("prompts.prompt.create", { type: "prompt", id }, { key: row.key, env: row.env, version: workingLabel(row) })
+        // In a `live` workspace SDKs are served the new prompt at once.
+        const live = (yield* servingOf(org, workspaceId)) === "live"
+        yield* emit(org, changeOf("prompt.created", row, live), [{ key: row.key, env: row.env }])
+        return toPrompt(row)
+      })).pipe(uniqueKey(input.key, env, workspaceId), catchSql)
     })
-  )
-}
+
+    const update = Effect.fn("Prompts.update")(function*(id: string, input: UpdatePrompt) {
+      const principal = yield* CurrentPrincipal
+      const org = principal.organizationId
+      return yield* sql.withTransaction(Effect.gen(function*() {
+        const before = yield* findPrompt(org, id, true)
+        const next = {
+          key: input.key ?? before.key,
+          env: input.env ?? before.env,
+          workspace_id: input.workspace_id === undefined ? before.workspace_id : workspaceOf(org, input.workspace_id),
+          name: input.name ?? before.name,
+          description: input.description ?? before.description,
+          content: input.content ?? before.content,
+          model: input.model ?? before.model,
+          category: input.category ?? before.category,
+          tags: input.tags === undefined ? before.tags : normalizeTags(input.tags),
+          version_label: givenLabel(input.version) ?? before.version_label
+        }
+        yield* sql`UPDATE prompts.prompts SET
+            key = ${next.key}, env = ${next.env}, workspace_id = ${next.workspace_id}, name = ${next.name},
+            description = ${next.description}, content = ${next.content}, model = ${next.model},
+            category = ${next.category}, tags = ${JSON.stringify(next.tags)}::jsonb, version_label = ${next.version_label},
+            updated_by = ${principal.id}, updated_at = now()
+          WHERE organization_id = ${org} AND id = ${id}`.pipe(uniqueKey(next.key, next.env, next.workspace_id))
+        const row = yield* findPrompt(org, id)
+        const moved = row.key !== before.key || row.env !== before.env || row.workspace_id !== before.workspace_id
+        yield* audit.record("prompts.prompt.update", { type: "prompt", id }, {
+          key: row.key,
+          env: row.env,
+          fields: Object.keys(input),
+          version: workingLabel(row)
+        })
+        // A `live` workspace serves the working copy: every save changes what SDKs get.
+        const live = (yield* servingOf(org, row.workspace_id)) === "live" ||
+          (moved && (yield* servingOf(org, before.workspace_id)) === "live")
+        yield* emit(
+          org,
+          changeOf("prompt.updated", row, live || (moved && row.live_number !== null)),
+          moved ? [{ key: before.key, env: before.env }, { key: row.key, env: row.env }] : [{ key: row.key, env: row.env }]
+        )
+        return toPrompt(row)
+      })).pipe(catchSql)
+    })
+
+    const remove = Effect.fn("Prompts.remove")(function*(id: string) {
+      const principal = yield* CurrentPrincipal
+      const org = principal.organizationId
+      yield* sql.withTransaction(Effect.gen(function*() {
+        const row = yield* findPrompt(org, id, true)
+        yield* sql`DELETE FROM prompts.prompts WHERE organization_id = ${org} AND id = ${id}`
+        yield* audit.record("prompts.prompt.delete", { type: "prompt", id }, { key: row.key, env: row.env })
+        yield* emit(org, { ...changeOf("prompt.deleted", row, true), version: null, version_number: null }, [{
+          key: row.key,
+          env: row.env
+        }])
+      })).pipe(catchSql)
+    })
+
+    const versions = Effect.fn("Prompts.versions")(function*(id: string) {
+      const principal = yield* CurrentPrincipal
+      const org = principal.organizationId
+      yield* findPrompt(org, id)
+      const rows = yield* sql<VersionRow>`SELECT ${versionColumns} FROM prompts.versions
+        WHERE organization_id = ${org} AND prompt_id = ${id} ORDER BY number DESC`
+      return rows.map(toVersion)
+    }, catchSql)
+
+    const version = Effect.fn("Prompts.version")(function*(id: string, ref: string | number) {
+      const principal = yield* CurrentPrincipal
+      yield* findPrompt(principal.organizationId, id)
+      return toVersion(yield* resolveVersion(principal.organizationId, id, ref))
+    }, catchSql)
+
+    const diff = Effect.fn("Prompts.diff")(function*(id: string, from: string | undefined, to: string | undefined) {
+      const principal = yield* CurrentPrincipal
+      const org = principal.organizationId
+      const prompt = yield* findPrompt(org, id)
+      const side = (ref: string | undefined, fallback: "live" | "current") =>
+        Effect.gen(function*() {
+          const wanted = ref === undefined || ref.trim() === "" ? fallback : ref.trim()
+          if (wanted === "current" || wanted === "draft" || (wanted === "live" && prompt.live_number === null)) {
+            return { name: "current", content: prompt.content }
+          }
+          const row = yield* resolveVersion(org, id, wanted === "live" ? prompt.live_number ?? 0 : wanted)
+          return { name: versionLabelOf(row), content: row.content }
+        })
+      const before = yield* side(from, "live")
+      const after = yield* side(to, "current")
+      // Bounded work (Diff.ts): one request must not hold the event loop.
+      const edits = lineDiff(before.content, after.content)
+      if (edits === undefined) {
+        const lines = lineCount(before.content) + lineCount(after.content)
+        return yield* new DiffTooLarge({
+          lines,
+          max_lines: maxDiffLines,
+          detail: `${before.name} and ${after.name} have ${lines} lines together; at most ${maxDiffLines} are diffed.`
+        })
+      }
+      let added = 0
+      let removed = 0
+      const changes = edits.map((edit) => {
+        if (edit._tag === "Insert") added += edit.items.length
+        if (edit._tag === "Delete") removed += edit.items.length
+        const op = edit._tag === "Equal" ? "equal" as const : edit._tag === "Insert" ? "insert" as const : "delete" as const
+        return { op, lines: edit.items }
+      })
+      return {
+        prompt_id: id,
+        from: before.name,
+        to: after.name,
+        unified: TextDiff.unified(edits, { fromFile: before.name, toFile: after.name }),
+        changes,
+        added,
+        removed
+      } satisfies Diff
+    }, catchSql)
+
+    const publish = Effect.fn("Prompts.publish")(function*(id: string, note: string | undefined) {
+      const principal = yield* CurrentPrincipal
+      const org = principal.organizationId
+      return yield* sql.withTransaction(Effect.gen(function*() {
+        const prompt = yield* findPrompt(org, id, true)
+        const number = prompt.latest_version_number + 1
+        // The working copy's label as the client set it (PromptOps), else `v<number>`.
+        const versionLabel = prompt.version_label ?? label(number)
+        const versionId = crypto.randomUUID()
+        const rows = yield* sql<VersionRow>`INSERT INTO prompts.versions
+            (id, organization_id, prompt_id, number, label, key, env, name, model, content, note, created_by)
+          VALUES (${versionId}, ${org}, ${id}, ${number}, ${versionLabel}, ${prompt.key}, ${prompt.env}, ${prompt.name}, ${prompt.model},
+            ${prompt.content}, ${note ?? ""}, ${principal.id})
+          RETURNING ${versionColumns}`
+        yield* sql`UPDATE prompts.prompts SET live_version_id = ${versionId}, latest_version_number = ${number},
+            updated_by = ${principal.id}, updated_at = now()
+          WHERE organization_id = ${org} AND id = ${id}`
+        yield* audit.record("prompts.prompt.publish", { type: "prompt", id }, {
+          key: prompt.key,
+          env: prompt.env,
+          version: versionLabel,
+          versionNumber: number,
+          versionId
+        })
+        yield* emit(org, {
+          ...changeOf("prompt.published", prompt, true),
+          version: versionLabel,
+          version_number: number
+        }, [{ key: prompt.key, env: prompt.env }])
+        return toVersion(rows[0])
+      })).pipe(catchSql)
+    })
+
+    const rollback = Effect.fn("Prompts.rollback")(function*(id: string, ref: string | number) {
+      const principal = yield* CurrentPrincipal
+      const org = principal.organizationId
+      return yield* sql.withTransaction(Effect.gen(function*() {
+        const prompt = yield* findPrompt(org, id, true)
+        const target = yield* resolveVersion(org, id, ref)
+        // As in PromptOps the working copy gets the version's content; in Trellis the version
+        // also becomes the live one, so SDKs are served it at once.
+        // A prompt with a client-set label takes the version's label too (PromptOps).
+        yield* sql`UPDATE prompts.prompts SET live_version_id = ${target.id}, content = ${target.content},
+            model = ${target.model}, version_label = ${prompt.version_label === null ? null : versionLabelOf(target)},
+            updated_by = ${principal.id}, updated_at = now()
+          WHERE organization_id = ${org} AND id = ${id}`
+        const row = yield* findPrompt(org, id)
+        yield* audit.record("prompts.prompt.rollback", { type: "prompt", id }, {
+          key: prompt.key,
+          env: prompt.env,
+          from: liveLabel(prompt),
+          to: versionLabelOf(target),
+          toNumber: target.number
+        })
+        yield* emit(org, changeOf("prompt.rolled_back", row, true), [{ key: row.key, env: row.env }])
+        return toPrompt(row)
+      })).pipe(catchSql)
+    })
+
+    const rolloutColumns = sql.literal(
+      "r.id, r.prompt_id, r.enabled, r.salt, r.variants, r.created_by, r.updated_by, r.created_at, r.updated_at"
+    )
+
+    const loadRollout = (org: string, prompt: PromptRow) =>
+      Effect.gen(function*() {
+        const rows = yield* sql<RolloutRow>`SELECT ${rolloutColumns} FROM prompts.rollouts r
+          WHERE r.organization_id = ${org} AND r.prompt_id = ${prompt.id}`
+        return rows[0] === undefined ? null : toRollout(rows[0], prompt)
+      })
+
+    const getRollout = Effect.fn("Prompts.getRollout")(function*(id: string) {
+      const principal = yield* CurrentPrincipal
+      const prompt = yield* findPrompt(principal.organizationId, id)
+      return yield* loadRollout(principal.organizationId, prompt)
+    }, catchSql)
+
+    const setRollout = Effect.fn("Prompts.setRollout")(function*(id: string, input: RolloutInput) {
+      const principal = yield* CurrentPrincipal
+      const org = principal.organizationId
+      return yield* sql.withTransaction(Effect.gen(function*() {
+        const prompt = yield* findPrompt(org, id, true)
+        const published = yield* sql<{ readonly id: string; readonly number: number; readonly label: string | null }>`
+          SELECT id, number, label FROM prompts.versions WHERE organization_id = ${org} AND prompt_id = ${id}`
+        const otherIds = (refs: ReadonlyArray<string>) =>
+          refs.length === 0
+            ? Effect.succeed(new Set<string>())
+            : Effect.map(
+              sql<{ readonly id: string }>`SELECT id FROM prompts.versions
+                WHERE organization_id = ${org} AND prompt_id <> ${id} AND ${sql.in("id", refs)}`,
+              (rows) => new Set(rows.map((r) => r.id))
+            )
+        const candidates = rolloutCandidates(input)
+        const idRefs = candidates.flatMap((c) => {
+          const parsed = parseVersionRef(c.ref)
+          return parsed._tag === "Id" ? [parsed.id] : []
+        })
+        const plan = validateRollout(input, candidates, published, prompt.latest_version_number, yield* otherIds(idRefs))
+        if (plan._tag === "Invalid") {
+          return yield* new InvalidRollout({
+            errors: plan.errors,
+            detail: plan.errors.map((e) => `${e.path}: ${e.message}`).join("; ")
+          })
+        }
+        const stored = JSON.stringify(plan.variants)
+        const existing = yield* sql<{ readonly id: string }>`SELECT id FROM prompts.rollouts
+          WHERE organization_id = ${org} AND prompt_id = ${id}`
+        const rolloutId = existing[0]?.id ?? crypto.randomUUID()
+        if (existing[0] === undefined) {
+          yield* sql`INSERT INTO prompts.rollouts (id, organization_id, prompt_id, enabled, salt, variants, created_by, updated_by)
+            VALUES (${rolloutId}, ${org}, ${id}, ${plan.enabled}, ${input.salt ?? newSalt()}, ${stored}::jsonb, ${principal.id}, ${principal.id})`
+        } else {
+          yield* sql`UPDATE prompts.rollouts SET enabled = ${plan.enabled}, variants = ${stored}::jsonb,
+              salt = ${input.salt === undefined ? sql.literal("salt") : input.salt},
+              updated_by = ${principal.id}, updated_at = now()
+            WHERE organization_id = ${org} AND id = ${rolloutId}`
+        }
+        const rollout = yield* loadRollout(org, prompt)
+        if (rollout === null) return yield* Effect.die(new Error("rollout vanished inside its transaction"))
+        yield* audit.record("prompts.rollout.set", { type: "prompt", id }, {
+          key: prompt.key,
+          env: prompt.env,
+          rolloutId,
+          enabled: rollout.enabled,
+          variants: rollout.variants.map((v) => `${v.version}:${v.weight}`)
+        })
+        yield* emit(org, changeOf("rollout.updated", prompt, true), [{ key: prompt.key, env: prompt.env }])
+        return rollout
+      })).pipe(catchSql)
+    })
+
+    const deleteRollout = Effect.fn("Prompts.deleteRollout")(function*(id: string) {
+      const principal = yield* CurrentPrincipal
+      const org = principal.organizationId
+      yield* sql.withTransaction(Effect.gen(function*() {
+        const prompt = yield* findPrompt(org, id, true)
+        const deleted = yield* sql<{ readonly id: string }>`DELETE FROM prompts.rollouts
+          WHERE organization_id = ${org} AND prompt_id = ${id} RETURNING id`
+        if (deleted[0] === undefined) return
+        yield* audit.record("prompts.rollout.delete", { type: "prompt", id }, {
+          key: prompt.key,
+          env: prompt.env,
+          rolloutId: deleted[0].id
+        })
+        yield* emit(org, changeOf("rollout.deleted", prompt, true), [{ key: prompt.key, env: prompt.env }])
+      })).pipe(catchSql)
+    })
+
+    const served = Effect.fn("Prompts.served")(function*(
+      organizationId: string,
+      key: string,
+      env: string,
+      given: string | undefined
+    ) {
+      const workspace = given === undefined ? undefined : workspaceOf(organizationId, given)
+      const rows = yield* sql<ServedRow>`SELECT p.id, p.workspace_id, p.key, p.env, p.content AS working_content,
+          p.model AS working_model, p.version_label, COALESCE(s.serving, 'live') AS serving,
+          v.id AS version_id, v.number, v.label, v.content, v.model
+        FROM prompts.prompts p
+        LEFT JOIN prompts.versions v ON v.id = p.live_version_id
+        LEFT JOIN prompts.workspace_settings s ON s.organization_id = p.organization_id AND s.workspace_id = p.workspace_id
+        WHERE p.organization_id = ${organizationId} AND p.key = ${key} AND p.env = ${env}
+          AND (v.id IS NOT NULL OR COALESCE(s.serving, 'live') = 'live')
+          ${workspace === undefined ? sql.literal("") : sql`AND p.workspace_id = ${workspace}`}
+        ORDER BY (p.workspace_id = '') DESC, p.created_at, p.id
+        LIMIT 1`
+      const row = rows[0]
+      if (row === undefined) return null
+      const serving: ServingMode = row.serving === "published" ? "published" : "live"
+      const liveVersionLabel = row.number === null ? null : row.label ?? label(row.number)
+      const live: ServedVersion = serving === "live" || row.version_id === null || row.number === null
+        ? {
+          id: row.id,
+          number: null,
+          label: row.version_label ?? liveVersionLabel ?? "v1",
+          content: row.working_content,
+          model: row.working_model
+        }
+        : { id: row.version_id, number: row.number, label: liveVersionLabel ?? label(row.number), content: row.content ?? "", model: row.model ?? "" }
+      const rollouts = yield* sql<{ readonly id: string; readonly salt: string; readonly variants: unknown }>`
+        SELECT id, salt, variants FROM prompts.rollouts
+        WHERE organization_id = ${organizationId} AND prompt_id = ${row.id} AND enabled`
+      const stored = rollouts[0] === undefined ? [] : storedVariants(rollouts[0].variants)
+      let rollout: ServedPrompt["rollout"] = null
+      if (rollouts[0] !== undefined && stored.length > 0) {
+        const ids = stored.map((v) => v.version_id)
+        const versionRows = yield* sql<{ readonly id: string; readonly number: number; readonly label: string | null; readonly content: string; readonly model: string }>`
+          SELECT id, number, label, content, model FROM prompts.versions
+          WHERE organization_id = ${organizationId} AND prompt_id = ${row.id} AND ${sql.in("id", ids)}`
+        const byId = new Map(versionRows.map((v) => [v.id, v]))
+        const variants = stored.flatMap((v) => {
+          const found = byId.get(v.version_id)
+          return found === undefined ? [] : [{
+            id: found.id,
+            number: found.number,
+            label: found.label ?? label(found.number),
+            content: found.content,
+            model: found.model,
+            weightBp: v.weight_bp
+          }]
+        })
+        if (variants.length === stored.length) rollout = { id: rollouts[0].id, salt: rollouts[0].salt, variants }
+      }
+      return { promptId: row.id, workspaceId: row.workspace_id, key: row.key, env: row.env, serving, live, rollout } satisfies ServedPrompt
+    })
+
+    const settingsRow = (org: string, workspace: string) =>
+      Effect.map(
+        sql<{ readonly serving: string; readonly updated_by: string; readonly updated_at: Date | string }>`
+          SELECT serving, updated_by, updated_at FROM prompts.workspace_settings
+          WHERE organization_id = ${org} AND workspace_id = ${workspace}`,
+        (rows): PromptSettings => {
+          const row = rows[0]
+          return row === undefined
+            ? { workspace_id: workspace, serving: "live", updated_by: null, updated_at: null }
+            : {
+              workspace_id: workspace,
+              serving: row.serving === "published" ? "published" : "live",
+              updated_by: row.updated_by,
+              updated_at: iso(row.updated_at)
+            }
+        }
+      )
+
+    const settings = Effect.fn("Prompts.settings")(function*(given: string) {
+      const principal = yield* CurrentPrincipal
+      return yield* settingsRow(principal.organizationId, workspaceOf(principal.organizationId, given))
+    }, Effect.orDie)
+
+    const setSettings = Effect.fn("Prompts.setSettings")(function*(given: string, input: PromptSettingsInput) {
+      const principal = yield* CurrentPrincipal
+      const org = principal.organizationId
+      const workspace = workspaceOf(org, given)
+      return yield* sql.withTransaction(Effect.gen(function*() {
+        const before = yield* servingOf(org, workspace)
+        yield* sql`INSERT INTO prompts.workspace_settings (organization_id, workspace_id, serving, updated_by)
+          VALUES (${org}, ${workspace}, ${input.serving}, ${principal.id})
+          ON CONFLICT (organization_id, workspace_id)
+          DO UPDATE SET serving = excluded.serving, updated_by = excluded.updated_by, updated_at = now()`
+        yield* audit.record("prompts.settings.set", { type: "workspace", id: workspace }, {
+          workspace,
+          serving: input.serving,
+          from: before
+        })
+        if (before !== input.serving) {
+          // What SDKs are served changes for every prompt of the workspace.
+          const rows = yield* sql<PromptRow>`SELECT ${promptColumns} FROM ${promptFrom}
+            WHERE p.organization_id = ${org} AND p.workspace_id = ${workspace} ORDER BY p.created_at, p.id`
+          for (const row of rows) yield* events.append(changesStream(org), "serving.changed", changeOf("serving.changed", row, true))
+          if (rows.length > 0) {
+            const coordinates = rows.map((row) => ({ key: row.key, env: row.env }))
+            yield* events.append(cacheStream, "invalidate", { organizationId: org, coordinates } satisfies InvalidationData)
+            yield* sql.afterCommit(cache.invalidate(org, coordinates))
+          }
+        }
+        return yield* settingsRow(org, workspace)
+      })).pipe(Effect.orDie)
+    })
+
+    return Prompts.of({
+      list,
+      create,
+      get,
+      update,
+      remove,
+      versions,
+      version,
+      diff,
+      publish,
+      rollback,
+      getRollout,
+      setRollout,
+      deleteRollout,
+      settings,
+      setSettings,
+      served
+    })
+  })
+)
 
 // ---------------------------------------------------------------------------------------------
 // Rows and conversions

@@ -1,8 +1,8 @@
 /**
  * The tickets plugin (first-party): SessionFS's projects and tickets (seed 001) in the
- * `tickets` schema. Its layer requires the platform `AuditLog` (list the audit plugin before
- * it) and outputs `Projects`, `Tickets`, `Comments` and `TicketSettings` for plugins listed
- * after it.
+ * `tickets` schema. Its layer requires the platform `AuditLog` (`requires: ["audit"]`). It
+ * offers `Tickets` to other plugins through `TicketsService.ts` (tag and interface only; a
+ * plugin using it declares `requires: ["tickets"]`); its other services are internal.
  *
  * `TicketsPlugin` reads `TRELLIS_TICKETS_LEASE_SECONDS`; `makeTicketsPlugin` takes the settings
  * directly (tests, embedding).
@@ -18,12 +18,12 @@ import { migration as projectSettings } from "./migrations/0002_project_settings
 import { Projects } from "./Projects.ts"
 import { TicketsRpcs } from "./Rpc.ts"
 import { TicketsRpcHandlers } from "./RpcHandlers.ts"
-import { Tickets } from "./Tickets.ts"
+import * as TicketsLive from "./Tickets.ts"
 import { TicketsConfig } from "./TicketsConfig.ts"
 import type { TicketsConfigShape } from "./TicketsConfig.ts"
 import { TicketSettings } from "./TicketSettings.ts"
 
-const services = Layer.mergeAll(Tickets.layer, Comments.layer).pipe(
+const services = Layer.mergeAll(TicketsLive.layer, Comments.layer).pipe(
   Layer.provideMerge(Layer.mergeAll(Projects.layer, TicketSettings.layer))
 )
 
@@ -36,6 +36,7 @@ const pluginWith = <E>(config: Layer.Layer<TicketsConfig, E>) =>
     rpc: TicketsRpcs,
     migrations: [createTickets, projectSettings],
     scopes: ["tickets:read", "tickets:write"],
+    requires: ["audit"],
     problems: [...ticketProblems, AuthProblems.CrossOrgDenied, AuthProblems.ServiceKeyNotAllowed],
     layer: Layer.mergeAll(TicketsHttp, TicketsRpcHandlers).pipe(
       Layer.provideMerge(services),

@@ -2,13 +2,14 @@
  * The `trellis` command: `serve`, `migrate`, `openapi`, `users create`, `keys create`. Flags override the matching
  * environment variables (see the README's configuration table).
  */
-import { Console, Effect, Layer, Option, Predicate } from "effect"
+import { Console, Context, Effect, Layer, Option, Predicate } from "effect"
 import { Command, Flag } from "effect/cli"
 import { OpenApi } from "effect/http-api"
 import { LogFormat, LogLevel, SignupMode, TrellisConfig, variables } from "../config/TrellisConfig.ts"
 import type { Variable } from "../config/TrellisConfig.ts"
 import * as Database from "../database/Database.ts"
 import * as Migrations from "../database/Migrations.ts"
+import type * as Plugin from "../plugin/Plugin.ts"
 import * as PluginLoader from "../plugin/PluginLoader.ts"
 import * as Server from "../server/Server.ts"
 import { AuditLog } from "../audit/AuditLog.ts"
@@ -84,8 +85,20 @@ const reportFailure = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
       }))
     ))
 
+/**
+ * The first-party plugins, given by the entry point (`src/main.ts` passes `plugins/index.ts`'s
+ * list): the platform imports no plugin. Empty unless provided.
+ */
+export const FirstPartyPlugins = Context.Reference<ReadonlyArray<Plugin.Any>>("trellis/cli/FirstPartyPlugins", {
+  defaultValue: () => []
+})
+
 const loadPlugins = (config: { readonly plugins: ReadonlyArray<string> }) =>
-  Effect.map(PluginLoader.loadAll(config.plugins), (third) => [...Server.firstParty, ...third])
+  Effect.gen(function*() {
+    const firstParty = yield* FirstPartyPlugins
+    const third = yield* PluginLoader.loadAll(config.plugins)
+    return [...firstParty, ...third]
+  })
 
 /**
  * Started through npm (`npm start`, `npx trellis serve`: npm sets `npm_lifecycle_event`), the
@@ -117,7 +130,8 @@ const serve = Command.make("serve", configFlags, (flags) =>
   Effect.gen(function*() {
     const config = yield* resolveConfig(flags)
     const plugins = yield* loadPlugins(config)
-    return yield* Layer.launch(Layer.merge(Server.layer({ config, plugins }), stopWhenOrphaned))
+    const firstPartyIds = new Set((yield* FirstPartyPlugins).map((p) => p.id))
+    return yield* Layer.launch(Layer.merge(Server.layer({ config, plugins, firstPartyIds }), stopWhenOrphaned))
   }).pipe(reportFailure)).pipe(Command.withDescription("Start the server (embedded database unless DATABASE_URL is set)"))
 
 /**

@@ -1,14 +1,8 @@
 /**
  * The typed TypeScript client of a Trellis server, built from the same contract the server
- * serves. Its import graph holds only contract modules (no server code), so browser and Node
- * apps can use it.
- *
- * ```ts
- * const program = Effect.gen(function*() {
- *   const trellis = yield* Client.make(Client.FirstPartyApi, { baseUrl: "http://127.0.0.1:8080", token })
- *   const { plugins } = yield* trellis.plugins.list()
- * }).pipe(Effect.provide(FetchHttpClient.layer))
- * ```
+ * serves: the platform's API and the generic constructors. Its import graph holds only
+ * contract modules (no server code), so browser and Node apps can use it. It knows no plugin:
+ * `trellis/client` (`plugins/client.ts`) adds the first-party groups as `FirstPartyApi`.
  */
 import { Effect, Layer } from "effect"
 import { HttpClientRequest } from "effect/http"
@@ -18,10 +12,6 @@ import { RpcClient, RpcMiddleware, RpcSerialization } from "effect/rpc"
 import type { Rpc, RpcGroup } from "effect/rpc"
 import { Authentication } from "../auth/Authentication.ts"
 import { RpcAuthentication } from "../auth/RpcAuthentication.ts"
-import { PromptsGroup, PromptsHotReloadGroup, PromptsPlaygroundGroup, PromptsSdkGroup } from "../../plugins/prompts/Api.ts"
-import { PromptsRpcs } from "../../plugins/prompts/Rpc.ts"
-import { ProjectsGroup, TicketSettingsGroup, TicketsGroup } from "../../plugins/tickets/Api.ts"
-import { TicketsRpcs } from "../../plugins/tickets/Rpc.ts"
 import { AuditGroup, AuditVerifyGroup } from "../audit/AuditApi.ts"
 import { PluginsApi, SystemApi } from "../http/SystemApi.ts"
 import { LoginApi, SessionApi, SessionFsAuthApi, SignupApi, SurfletAuthApi } from "../identity/AuthApi.ts"
@@ -33,8 +23,8 @@ import {
   TenancyWorkspacesApi
 } from "../identity/TenancyApi.ts"
 
-/** The first-party API: the platform's endpoints plus every first-party plugin's groups. */
-export class FirstPartyApi extends HttpApi.make("trellis")
+/** The platform's API (no plugin's groups): add a plugin's groups with `PlatformApi.add(...)`. */
+export class PlatformApi extends HttpApi.make("trellis")
   .add(SystemApi)
   .add(PluginsApi)
   .add(AuditGroup)
@@ -49,17 +39,7 @@ export class FirstPartyApi extends HttpApi.make("trellis")
   .add(TenancyOrgApi)
   .add(TenancyTenantApi)
   .add(TenancyAgentApi)
-  .add(PromptsGroup)
-  .add(PromptsSdkGroup)
-  .add(PromptsPlaygroundGroup)
-  .add(PromptsHotReloadGroup)
-  .add(ProjectsGroup)
-  .add(TicketsGroup)
-  .add(TicketSettingsGroup)
 {}
-
-/** The first-party RPC groups, for `makeRpc`. */
-export { PromptsRpcs, TicketsRpcs }
 
 export interface ClientOptions {
   readonly baseUrl: string

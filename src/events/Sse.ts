@@ -12,7 +12,7 @@
 import { Duration, Effect, Stream } from "effect"
 import { Headers, HttpServerRequest, HttpServerResponse } from "effect/http"
 import { TrellisConfig } from "../config/TrellisConfig.ts"
-import { Lifecycle } from "../server/Lifecycle.ts"
+import { Lifecycle } from "../runtime/Lifecycle.ts"
 import { EventLog, invalidStreamName } from "./EventLog.ts"
 import type { Delivery, Gap, StoredEvent } from "./EventLog.ts"
 

@@ -10,11 +10,11 @@ import { actorOf, AuditLog } from "../audit/AuditLog.ts"
 import { CrossOrgDenied } from "../auth/AuthProblems.ts"
 import { csrfCookie, sessionCookie } from "../auth/Authentication.ts"
 import { adminTokenMatcher, defaultOrganizationId } from "../auth/Credentials.ts"
+import { DeclaredScopes } from "../auth/DeclaredScopes.ts"
 import { CurrentPrincipal } from "../auth/Principal.ts"
 import type { Principal } from "../auth/Principal.ts"
 import { TrellisConfig } from "../config/TrellisConfig.ts"
 import { Forbidden, NotFound } from "../problem/Problems.ts"
-import { PluginRegistry } from "../server/PluginRegistry.ts"
 import { ApiKeys } from "./ApiKeys.ts"
 import type { ApiKeyRecord } from "./ApiKeys.ts"
 import { LoginApi, SessionApi, SessionFsAuthApi, sessionFsRole, sessionFsScopes, SignupApi, SurfletAuthApi } from "./AuthApi.ts"
@@ -394,10 +394,10 @@ const SessionFsHandlers = HttpApiBuilder.group(AuthApi, "sessionfsAuth", Effect.
   const keys = yield* ApiKeys
   const audit = yield* AuditLog
   const cache = yield* CredentialCache
-  const registry = yield* PluginRegistry
+  const declared = yield* DeclaredScopes
   // Every scope SessionFS documents (a scope no route opts into simply reaches nothing), and
   // those of the loaded plugins.
-  const acceptedScopes = new Set([...sessionFsScopes, ...registry.composition.plugins.flatMap((p) => p.scopes ?? [])])
+  const acceptedScopes = new Set([...sessionFsScopes, ...declared.scopes])
 
   const ownKeys = Effect.gen(function*() {
     const principal = yield* CurrentPrincipal

@@ -5,8 +5,9 @@
  * are client-safe and live in the plugin's `Api.ts` / `Rpc.ts` / `Errors.ts`; its `layer`
  * implements the group handlers (`HttpApiBuilder.group`) and RPC handlers, and outputs the
  * services it offers to other plugins. What it needs is the layer's requirement type: platform
- * services (`SqlClient`, `TrellisConfig`, `EventLog`, ...) and services of plugins listed
- * before it.
+ * services (`SqlClient`, `TrellisConfig`, `EventLog`, ...) and services other plugins offer
+ * through their tag modules; a plugin whose layer uses another plugin's service names it in
+ * `requires`, and the host composes it after that plugin.
  *
  * The host refuses to start on a duplicate plugin id, group identifier, RPC tag or
  * method+path, naming both owners: Effect finds handlers by global keys, so two plugins with
@@ -44,6 +45,11 @@ export interface Plugin<ROut = never, E = never, RIn = never> {
    * service key may only be created with declared scopes.
    */
   readonly scopes?: ReadonlyArray<string> | undefined
+  /**
+   * Ids of the plugins this one needs (whose services its layer uses): the host refuses to start
+   * when one is not loaded, and composes every plugin after those it requires.
+   */
+  readonly requires?: ReadonlyArray<string> | undefined
   /** The problem classes the plugin's endpoints answer with, for `schema/problems.json`. */
   readonly problems?: ReadonlyArray<ProblemSpecHolder> | undefined
   /** Implements the groups and RPCs; outputs the services the plugin offers others. */
@@ -64,4 +70,6 @@ export const isPlugin = (u: unknown): u is Any =>
   Predicate.hasProperty(u, "version") && Predicate.isString(u.version) &&
   Predicate.hasProperty(u, "groups") && Array.isArray(u.groups) &&
   Predicate.hasProperty(u, "migrations") && Array.isArray(u.migrations) &&
+  (!Predicate.hasProperty(u, "requires") || u.requires === undefined ||
+    (Array.isArray(u.requires) && u.requires.every(Predicate.isString))) &&
   Predicate.hasProperty(u, "layer") && Predicate.isObject(u.layer)

@@ -6,6 +6,12 @@
  * under global keys (`effect/httpapi/HttpApiGroup/<id>`, the RPC tag), so two plugins using the
  * same name would silently replace each other; the router would also take the first of two
  * identical routes. The host refuses instead, naming both plugins.
+ *
+ * Composition is also where `requires` is checked: a plugin whose required plugin is not
+ * loaded is refused by name (instead of Effect's "Service not found" at start), and the plugins
+ * are put in dependency order (a stable topological sort: the given order is kept wherever it
+ * already satisfies `requires`, so `TRELLIS_PLUGINS` may list them in any order); a cycle is
+ * refused, naming its plugins.
  */
 import { Effect, Schema } from "effect"
 import { HttpApi, OpenApi } from "effect/http-api"
@@ -24,6 +30,61 @@ export class PluginConflict extends Schema.TaggedError<PluginConflict>()("Plugin
       ? `Plugin id ${JSON.stringify(this.name)} (from ${this.second}) is invalid: use lowercase letters, digits and _ (start with a letter, at most 40), and not a reserved name.`
       : `Plugins conflict: ${this.kind} ${JSON.stringify(this.name)} is declared by both "${this.first}" and "${this.second}". Rename one of them or remove one plugin from TRELLIS_PLUGINS.`
   }
+}
+
+export class PluginDependencyError extends Schema.TaggedError<PluginDependencyError>()("PluginDependencyError", {
+  kind: Schema.Literals(["missing", "cycle"]),
+  /** The plugin that requires (missing), or the plugins of the cycle. */
+  plugins: Schema.Array(Schema.String),
+  /** The required plugin id that is not loaded (missing). */
+  required: Schema.String
+}) {
+  override get message(): string {
+    return this.kind === "missing"
+      ? `Plugin "${this.plugins[0]}" requires plugin "${this.required}", which is not loaded. Add it to TRELLIS_PLUGINS (in any position) or remove "${
+        this.plugins[0]
+      }".`
+      : `Plugins require each other in a cycle: ${this.plugins.map((id) => `"${id}"`).join(" -> ")}. A plugin must not need, directly or not, a plugin that needs it.`
+  }
+}
+
+/**
+ * The plugins in dependency order: each after every plugin it requires, otherwise in the given
+ * order. Fails on a required id that is not among them, or on a cycle.
+ */
+export const orderByRequires = (plugins: ReadonlyArray<Plugin.Any>): Effect.Effect<ReadonlyArray<Plugin.Any>, PluginDependencyError> =>
+  Effect.suspend(() => {
+    const byId = new Map(plugins.map((p) => [p.id, p]))
+    for (const plugin of plugins) {
+      for (const required of plugin.requires ?? []) {
+        if (!byId.has(required)) return Effect.fail(new PluginDependencyError({ kind: "missing", plugins: [plugin.id], required }))
+      }
+    }
+    const placed = new Set<string>()
+    const ordered: Array<Plugin.Any> = []
+    while (ordered.length < plugins.length) {
+      const next = plugins.find((p) => !placed.has(p.id) && (p.requires ?? []).every((id) => placed.has(id)))
+      if (next === undefined) {
+        return Effect.fail(new PluginDependencyError({ kind: "cycle", plugins: cycleOf(plugins.filter((p) => !placed.has(p.id)), byId), required: "" }))
+      }
+      placed.add(next.id)
+      ordered.push(next)
+    }
+    return Effect.succeed(ordered)
+  })
+
+/** One cycle among plugins that cannot be placed: follow unplaced requirements until one repeats. */
+const cycleOf = (stuck: ReadonlyArray<Plugin.Any>, byId: ReadonlyMap<string, Plugin.Any>): ReadonlyArray<string> => {
+  const stuckIds = new Set(stuck.map((p) => p.id))
+  const path: Array<string> = []
+  let current = stuck[0]
+  while (!path.includes(current.id)) {
+    path.push(current.id)
+    const nextId = (current.requires ?? []).find((id) => stuckIds.has(id))
+    if (nextId === undefined) break
+    current = byId.get(nextId) ?? current
+  }
+  return [...path.slice(path.indexOf(current.id)), current.id]
 }
 
 /** A route as the host sees it: method and path pattern, with the plugin that owns it. */
@@ -72,7 +133,7 @@ const routeKey = (method: string, path: string) =>
   `${method.toUpperCase()} ${path.replace(/:[^/]+/g, ":").replace(/\/+$/, "") || "/"}`
 
 export const compose = Effect.fnUntraced(function*(
-  plugins: ReadonlyArray<Plugin.Any>,
+  given: ReadonlyArray<Plugin.Any>,
   options: {
     readonly platformProblems: ReadonlyArray<ProblemSpec>
     readonly platformOwner: string
@@ -81,6 +142,8 @@ export const compose = Effect.fnUntraced(function*(
   }
 ) {
   const ids = new Map<string, string>()
+  // Duplicate ids are refused below, by name; ordering needs unique ones.
+  const plugins = new Set(given.map((p) => p.id)).size === given.length ? yield* orderByRequires(given) : given
   const groupOwners = new Map<string, string>()
   const routeOwners = new Map<string, RouteInfo>()
   const rpcOwners = new Map<string, string>()

@@ -15,7 +15,7 @@ import { PluginList, PluginsApi, SystemApi } from "../http/SystemApi.ts"
 import * as Plugin from "../plugin/Plugin.ts"
 import { platformProblems } from "../problem/Problems.ts"
 import { ServiceUnavailable } from "../problem/Problems.ts"
-import { Lifecycle } from "./Lifecycle.ts"
+import { Lifecycle } from "../runtime/Lifecycle.ts"
 import { PluginRegistry } from "./PluginRegistry.ts"
 
 export const coreId = "trellis"

@@ -1,25 +1,2 @@
-/**
- * The server's lifecycle state: whether it is shutting down, and a signal long-lived work
- * (live streams) waits on so that it ends cleanly before the HTTP server closes, instead of
- * holding the process for the whole grace period and then being cut mid-chunk.
- */
-import { Context, Deferred, Effect, Layer } from "effect"
-
-export class Lifecycle extends Context.Service<Lifecycle, {
-  readonly isShuttingDown: Effect.Effect<boolean>
-  /** Completes when shutdown begins. */
-  readonly shutdownStarted: Effect.Effect<void>
-  readonly beginShutdown: Effect.Effect<void>
-}>()("trellis/server/Lifecycle") {
-  static readonly layer = Layer.effect(
-    Lifecycle,
-    Effect.gen(function*() {
-      const started = yield* Deferred.make<void>()
-      return Lifecycle.of({
-        isShuttingDown: Deferred.isDone(started),
-        shutdownStarted: Deferred.await(started),
-        beginShutdown: Effect.asVoid(Deferred.succeed(started, undefined))
-      })
-    })
-  )
-}
+/** Moved to `src/runtime/Lifecycle.ts` (lower modules use it); kept so older imports resolve. */
+export { Lifecycle } from "../runtime/Lifecycle.ts"

@@ -15,9 +15,8 @@ import { Effect, Layer } from "effect"
 import { HttpRouter } from "effect/http"
 import type { HttpServer } from "effect/http"
 import { AuthenticationLive, RpcAuthenticationLive } from "../auth/AuthenticationLive.ts"
+import { DeclaredScopes } from "../auth/DeclaredScopes.ts"
 import { AuditPlugin } from "../audit/AuditPlugin.ts"
-import { PromptsPlugin } from "../../plugins/prompts/Plugin.ts"
-import { TicketsPlugin } from "../../plugins/tickets/Plugin.ts"
 import * as Bootstrap from "../identity/Bootstrap.ts"
 import { IdempotencyStore } from "../idempotency/IdempotencyStore.ts"
 import { RateLimiter } from "../ratelimit/RateLimiter.ts"
@@ -36,7 +35,7 @@ import { platformProblems } from "../problem/Problems.ts"
 import { SecretBox } from "../secrets/SecretBox.ts"
 import * as App from "./App.ts"
 import { CorePlugin, coreId, coreVersion } from "./CorePlugin.ts"
-import { Lifecycle } from "./Lifecycle.ts"
+import { Lifecycle } from "../runtime/Lifecycle.ts"
 import * as Listener from "./Listener.ts"
 import { PluginRegistry } from "./PluginRegistry.ts"
 
@@ -46,14 +45,15 @@ import { PluginRegistry } from "./PluginRegistry.ts"
  */
 export const platformPlugins: ReadonlyArray<Plugin.Any> = [CorePlugin, AuditPlugin, IdentityPlugin]
 
-/** The first-party plugins, in dependency order. Third-party plugins come after them. */
-export const firstParty: ReadonlyArray<Plugin.Any> = [PromptsPlugin, TicketsPlugin]
-
 export interface ServerOptions {
   readonly config: TrellisConfigShape
-  /** Plugins to serve besides the core (first-party and third-party, in dependency order). */
+  /**
+   * Plugins to serve besides the platform's own (first-party and third-party). The server knows
+   * none by name: the entry point (`src/main.ts`) passes the first-party list of
+   * `plugins/index.ts`, the CLI adds those of `TRELLIS_PLUGINS`.
+   */
   readonly plugins: ReadonlyArray<Plugin.Any>
-  /** Which of `plugins` are first-party (shown in `/api/plugins`). */
+  /** Which of `plugins` are first-party (shown in `/api/plugins`); none unless given. */
   readonly firstPartyIds?: ReadonlySet<string> | undefined
 }
 
@@ -96,6 +96,7 @@ export const platformLayer = (config: TrellisConfigShape, composition: PluginHos
     TrellisConfig.layer(config),
     Lifecycle.layer,
     FastPath.layer,
+    DeclaredScopes.layer(composition.plugins.flatMap((p) => p.scopes ?? [])),
     registry
   )
   const migrated = Layer.effectDiscard(Migrations.run(migrationPlan(composition))).pipe(Layer.provideMerge(base))
@@ -131,7 +132,7 @@ export const layer = (options: ServerOptions) =>
   Layer.unwrap(Effect.gen(function*() {
     const { config } = options
     const composition = yield* compose(options.plugins)
-    const platform = platformLayer(config, composition, options.firstPartyIds ?? new Set(firstParty.map((p) => p.id)))
+    const platform = platformLayer(config, composition, options.firstPartyIds ?? new Set())
     const listener = Listener.make(config.listener)
     const server = listener.server
     const http = HttpRouter.serve(App.layer(composition, config, server), { disableLogger: true, disableListenLog: true }).pipe(

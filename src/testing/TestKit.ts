@@ -29,7 +29,7 @@ import * as NodePath from "node:path"
 import { TrellisConfig } from "../config/TrellisConfig.ts"
 import type { TrellisConfigShape } from "../config/TrellisConfig.ts"
 import type * as Plugin from "../plugin/Plugin.ts"
-import type { Lifecycle } from "../server/Lifecycle.ts"
+import type { Lifecycle } from "../runtime/Lifecycle.ts"
 import * as Server from "../server/Server.ts"
 
 export const adminToken = "test-admin-token-0123456789"
@@ -63,7 +63,10 @@ export interface TestServer {
 export class TrellisTest extends Context.Service<TrellisTest, TestServer>()("trellis/testing/TrellisTest") {}
 
 export interface KitOptions {
+  /** The plugins to serve besides the platform's own (Trellis's tests pass `plugins/index.ts`'s `firstParty`). */
   readonly plugins: ReadonlyArray<Plugin.Any>
+  /** Which of `plugins` `/api/plugins` marks first-party (none unless given). */
+  readonly firstPartyIds?: ReadonlySet<string> | undefined
   /** Configuration overrides (port, host, data dir and database are chosen by the kit). */
   readonly config?: Partial<TrellisConfigShape> | undefined
 }
@@ -127,7 +130,7 @@ export const layer = (options: KitOptions): Layer.Layer<TrellisTest | SqlClient.
     }
     // @effect/vitest's `layer` runs with a TestClock that only moves when a test adjusts it;
     // a real server (timeouts, heartbeats, leases) needs the real clock.
-    const server = Server.layer({ config, plugins: options.plugins }).pipe(
+    const server = Server.layer({ config, plugins: options.plugins, firstPartyIds: options.firstPartyIds }).pipe(
       Layer.provide(Layer.succeed(Clock.Clock, Clock.Clock.defaultValue()))
     )
     const kit = Layer.effect(

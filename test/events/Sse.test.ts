@@ -13,7 +13,7 @@ import type { HttpServerResponse } from "effect/http"
 import { TrellisConfig } from "../../src/config/TrellisConfig.ts"
 import { EventLog } from "../../src/events/EventLog.ts"
 import * as Sse from "../../src/events/Sse.ts"
-import { Lifecycle } from "../../src/server/Lifecycle.ts"
+import { Lifecycle } from "../../src/runtime/Lifecycle.ts"
 import { embeddedDatabase, uniqueStream, withEventLog } from "./support.ts"
 
 const T = 60_000

@@ -14,6 +14,7 @@ import { Requires } from "../../src/auth/Requirement.ts"
 import * as Server from "../../src/server/Server.ts"
 import { Context } from "effect"
 import type { HttpApiEndpoint } from "effect/http-api"
+import { firstParty } from "../../plugins/index.ts"
 
 interface Problem {
   readonly status: number
@@ -393,7 +394,7 @@ describe("identity", () => {
 
     it.effect("every authenticated endpoint of the composed API declares a requirement", () =>
       Effect.gen(function*() {
-        const composition = yield* Server.compose([HelloPlugin, ...Server.firstParty])
+        const composition = yield* Server.compose([HelloPlugin, ...firstParty])
         const missing: Array<string> = []
         let checked = 0
         for (const group of Object.values(composition.api.groups)) {

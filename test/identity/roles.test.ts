@@ -17,8 +17,9 @@ import type { Role } from "../../src/auth/Principal.ts"
 import { Requires } from "../../src/auth/Requirement.ts"
 import type { Requirement } from "../../src/auth/Requirement.ts"
 import * as Server from "../../src/server/Server.ts"
+import { firstParty } from "../../plugins/index.ts"
 
-const plugins = [...Server.firstParty, HelloPlugin]
+const plugins = [...firstParty, HelloPlugin]
 
 const unlimited = { perMinute: 0, runPerMinute: 0, settingsPerMinute: 0, streams: 0, loginPerAccount: 0, loginPerAddress: 0 }
 

@@ -1,6 +1,7 @@
 /**
- * The typed client carries no server code: walking the static imports from
- * `src/client/Client.ts` (and from `trellis/contract`) must reach only contract modules, which
+ * The typed client carries no server code: walking the static imports from `trellis/client`
+ * (`plugins/client.ts`, which adds the first-party groups of `plugins/contract.ts` to
+ * `src/client/Client.ts`) and from `trellis/contract` must reach only contract modules, which
  * import `effect` and each other, never the database drivers, Node built-ins or server modules.
  */
 import { assert, describe, it } from "@effect/vitest"
@@ -11,7 +12,7 @@ const forbidden = [/^node:/, /^@effect\/sql-pg/, /^@electric-sql\//, /^@effect\/
 
 const selfExports: Record<string, string> = {
   "trellis/contract": "src/plugin/contract.ts",
-  "trellis/client": "src/client/Client.ts"
+  "trellis/client": "plugins/client.ts"
 }
 
 const importsOf = (file: string): Array<string> => {
@@ -41,8 +42,9 @@ const walk = (entry: string) => {
 
 describe("typed client", () => {
   it("has no server code in its import graph", () => {
-    const { bad, seen } = walk("src/client/Client.ts")
+    const { bad, seen } = walk("plugins/client.ts")
     assert.isAbove(seen.size, 10)
+    assert.isTrue(seen.has("src/client/Client.ts") && seen.has(NodePath.normalize("plugins/prompts/Api.ts")), "walks the platform and plugin contracts")
     assert.deepStrictEqual(bad, [])
     for (const file of seen) {
       assert.notMatch(file, /(Live|Http|Server|Database|Migrations|EventLog)\.ts$/, `${file} is server code`)

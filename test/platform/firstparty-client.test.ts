@@ -7,10 +7,10 @@ import { assert, describe, layer } from "@effect/vitest"
 import { Effect } from "effect"
 import * as Client from "trellis/client"
 import * as TestKit from "trellis/testing"
-import * as Server from "../../src/server/Server.ts"
+import { firstParty } from "../../plugins/index.ts"
 
 describe("FirstPartyApi client", () => {
-  layer(TestKit.layer({ plugins: Server.firstParty }), { timeout: 120_000 })((it) => {
+  layer(TestKit.layer({ plugins: firstParty, firstPartyIds: new Set(firstParty.map((p) => p.id)) }), { timeout: 120_000 })((it) => {
     it.effect("signs in, then reads and writes across platform and plugins with one typed client", () =>
       Effect.gen(function*() {
         const kit = yield* TestKit.TrellisTest

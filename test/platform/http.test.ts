@@ -5,7 +5,7 @@
 import { assert, describe, layer } from "@effect/vitest"
 import { Effect } from "effect"
 import * as NodeHttp from "node:http"
-import { Lifecycle } from "../../src/server/Lifecycle.ts"
+import { Lifecycle } from "../../src/runtime/Lifecycle.ts"
 import * as TestKit from "../../src/testing/TestKit.ts"
 import { ProbePlugin } from "./fixtures.ts"
 

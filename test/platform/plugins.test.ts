@@ -10,7 +10,7 @@ import { HttpApiBuilder, HttpApiEndpoint, HttpApiGroup, HttpApi } from "effect/h
 import { Rpc, RpcGroup } from "effect/rpc"
 import { SqlClient } from "effect/sql"
 import { Schema } from "effect"
-import * as Client from "../../src/client/Client.ts"
+import * as Client from "trellis/client"
 import * as Plugin from "../../src/plugin/Plugin.ts"
 import * as PluginLoader from "../../src/plugin/PluginLoader.ts"
 import * as Server from "../../src/server/Server.ts"

@@ -1,0 +1,12 @@
+/**
+ * The first-party plugins, in the order they are composed (after the platform's own: core,
+ * audit, identity; third-party plugins of `TRELLIS_PLUGINS` come after these). The platform in
+ * `src/` knows no plugin by name: the entry point (`src/main.ts`) passes this list to the CLI,
+ * tests pass it to the test kit. Adding a first-party plugin is one line here (and its groups
+ * in `plugins/contract.ts` for the typed client).
+ */
+import type { Plugin } from "trellis/plugin"
+import { PromptsPlugin } from "./prompts/Plugin.ts"
+import { TicketsPlugin } from "./tickets/Plugin.ts"
+
+export const firstParty: ReadonlyArray<Plugin.Any> = [PromptsPlugin, TicketsPlugin]
