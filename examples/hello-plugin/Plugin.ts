@@ -12,6 +12,7 @@ import { migration as createGreetings } from "./migrations/0001_create_greetings
 import { migration as greetingsPerOrganization } from "./migrations/0002_greetings_per_organization.ts"
 import { HelloRpcs } from "./Rpc.ts"
 import { HelloRpcHandlers } from "./RpcHandlers.ts"
+import { webRoutes } from "./Web.ts"
 
 export const HelloPlugin = Plugin.make({
   id: "hello",
@@ -22,5 +23,6 @@ export const HelloPlugin = Plugin.make({
   migrations: [createGreetings, greetingsPerOrganization],
   scopes: ["hello:read", "hello:write"],
   problems: [GreetingNotFound],
+  web: { routes: webRoutes },
   layer: Layer.mergeAll(HelloHttp, HelloRpcHandlers).pipe(Layer.provideMerge(Greetings.layer))
 })

@@ -12,6 +12,7 @@ import { HttpApi, OpenApi } from "effect/http-api"
 import type { HttpApiGroup } from "effect/http-api"
 import type { ProblemSpec } from "../problem/Problem.ts"
 import type * as Plugin from "./Plugin.ts"
+import type * as WebRoute from "../web/WebRoute.ts"
 
 export class PluginConflict extends Schema.TaggedError<PluginConflict>()("PluginConflict", {
   kind: Schema.Literals(["plugin id", "group identifier", "RPC tag", "route", "invalid plugin id"]),
@@ -43,7 +44,10 @@ export type TrellisApi = HttpApi.HttpApi<string, HttpApiGroup.Constraint>
 export interface Composition {
   readonly plugins: ReadonlyArray<Plugin.Any>
   readonly api: TrellisApi
+  /** Every plugin route: HttpApi endpoints and web routes. */
   readonly routes: ReadonlyArray<RouteInfo>
+  /** The plugins' web routes (also in `routes`), which the host mounts beside the HttpApi. */
+  readonly webRoutes: ReadonlyArray<{ readonly route: WebRoute.Any; readonly owner: string }>
   readonly rpcTags: ReadonlyArray<{ readonly tag: string; readonly owner: string }>
   readonly problems: ReadonlyArray<CatalogEntry>
 }
@@ -85,6 +89,7 @@ export const compose = Effect.fnUntraced(function*(
   const routeOwners = new Map<string, RouteInfo>()
   const rpcOwners = new Map<string, string>()
   const routes: Array<RouteInfo> = []
+  const webRoutes: Array<{ route: WebRoute.Any; owner: string }> = []
   const rpcTags: Array<{ tag: string; owner: string }> = []
   const problems: Array<CatalogEntry> = options.platformProblems.map((p) => ({ ...p, owner: options.platformOwner }))
   const problemOwners = new Map(problems.map((p) => [p.type, p.owner]))
@@ -128,6 +133,18 @@ export const compose = Effect.fnUntraced(function*(
       }
     }
 
+    for (const route of plugin.web?.routes ?? []) {
+      const key = routeKey(route.method, route.path)
+      const existing = routeOwners.get(key)
+      if (existing !== undefined) {
+        return yield* new PluginConflict({ kind: "route", name: `${route.method} ${route.path}`, first: existing.owner, second: plugin.id })
+      }
+      const info = { method: route.method, path: route.path, owner: plugin.id }
+      routeOwners.set(key, info)
+      routes.push(info)
+      webRoutes.push({ route, owner: plugin.id })
+    }
+
     for (const tag of plugin.rpc?.requests.keys() ?? []) {
       const owner = rpcOwners.get(tag)
       if (owner !== undefined) {
@@ -155,6 +172,6 @@ export const compose = Effect.fnUntraced(function*(
   for (const plugin of plugins) {
     for (const group of plugin.groups) api = api.add(group)
   }
-  const composition: Composition = { plugins, api, routes, rpcTags, problems }
+  const composition: Composition = { plugins, api, routes, webRoutes, rpcTags, problems }
   return composition
 })
