@@ -1262,6 +1262,9 @@ const matrix: Record<string, Entry> = {
         }
       })
   },
+  // The example plugin's web routes (`examples/hello-plugin/Web.ts`).
+  "GET /hello": ownList("/hello", Effect.map(aGreeting, (g) => [g.id]), "the caller organization's greetings as an HTML page"),
+  "GET /hello/assets/viewer.css": { kind: "public", reason: "the greetings page's stylesheet: a static asset, nothing of an organization's" },
   "GET /api/hello/greetings/{id}": {
     kind: "byId",
     setup: () => Effect.map(aGreeting, (g) => ({ probes: [{ params: { id: g.id } }], view: view(`/api/hello/greetings/${g.id}`) }))
