@@ -9,6 +9,9 @@
  * return yield* Sse.response(Changes.at(organizationId))                 // SSE over the same stream
  * ```
  *
+ * Data is stored in the Schema's canonical JSON form (`Schema.toCodecJson`): a `Date` field
+ * is stored as an ISO string and decoded back to a `Date`.
+ *
  * `at(key)` names the stream `<prefix>.<key>`; `at()` names it `<prefix>` (a single stream).
  * An event whose stored data does not decode (written by an older version with another shape)
  * is not delivered as a value: subscribers get it as a `Gap` of that one event (so they
@@ -48,8 +51,10 @@ export interface EventStream<A> {
 export const make = <S extends Schema.Codec<unknown, unknown>>(prefix: string, schema: S): EventStream<S["Type"]> => {
   type A = S["Type"]
   const codec = schema as unknown as Schema.Codec<A, unknown>
-  const encode = Schema.encodeUnknownEffect(codec)
-  const decode = Schema.decodeUnknownEffect(codec)
+  // The JSON form of the schema (a `Date` becomes an ISO string...): what the log stores.
+  const json = Schema.toCodecJson(codec) as unknown as Schema.Codec<A, unknown>
+  const encode = Schema.encodeUnknownEffect(json)
+  const decode = Schema.decodeUnknownEffect(json)
 
   const decoded = (event: StoredEvent): Effect.Effect<TypedDelivery<A>> =>
     decode(event.data).pipe(
