@@ -18,6 +18,7 @@ const GreetingsPage = Effect.gen(function*() {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Greetings</title>
+<link rel="icon" href="data:,">
 <link rel="stylesheet" href="/hello/assets/viewer.css">
 </head>
 <body>
