@@ -126,7 +126,25 @@ describe("web routes", () => {
         const sse = yield* fetchRaw(`/api/hello/events?token=${kit.adminToken}`, { signal: controller.signal })
         assert.strictEqual(sse.status, 200)
         assert.strictEqual(sse.headers.get("content-type"), "text/event-stream")
+        // The typed stream's events arrive in their JSON form.
+        yield* kit.request("POST", "/api/hello/greetings", { body: { name: "streamed" } })
+        const frame = yield* Effect.promise(async () => {
+          const reader = sse.body!.getReader()
+          const decoder = new TextDecoder()
+          let text = ""
+          while (!/event: greeting\.created\ndata: .*"streamed"/.test(text)) {
+            const { done, value } = await reader.read()
+            if (done) break
+            text += decoder.decode(value)
+          }
+          return text
+        })
         controller.abort()
+        const data = /event: greeting\.created\ndata: (.*"streamed".*)\n/.exec(frame)?.[1]
+        assert.isString(data)
+        const greeting = JSON.parse(data!) as { name: string; message: string; createdAt: string }
+        assert.strictEqual(greeting.message, "Hello, streamed!")
+        assert.isString(greeting.createdAt)
         assert.strictEqual((yield* fetchRaw(`/api/hello/greetings?token=${kit.adminToken}`)).status, 401)
       }))
 
