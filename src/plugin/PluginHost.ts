@@ -15,12 +15,15 @@ import type * as Plugin from "./Plugin.ts"
 import type * as WebRoute from "../web/WebRoute.ts"
 
 export class PluginConflict extends Schema.TaggedError<PluginConflict>()("PluginConflict", {
-  kind: Schema.Literals(["plugin id", "group identifier", "RPC tag", "route", "invalid plugin id"]),
+  kind: Schema.Literals(["plugin id", "group identifier", "RPC tag", "route", "invalid plugin id", "invalid web route"]),
   name: Schema.String,
   first: Schema.String,
   second: Schema.String
 }) {
   override get message(): string {
+    if (this.kind === "invalid web route") {
+      return `Plugin "${this.second}" declares the web route ${JSON.stringify(this.name)}: use GET, POST, PUT, PATCH or DELETE and a path that starts with / (no query, no *).`
+    }
     return this.kind === "invalid plugin id"
       ? `Plugin id ${JSON.stringify(this.name)} (from ${this.second}) is invalid: use lowercase letters, digits and _ (start with a letter, at most 40), and not a reserved name.`
       : `Plugins conflict: ${this.kind} ${JSON.stringify(this.name)} is declared by both "${this.first}" and "${this.second}". Rename one of them or remove one plugin from TRELLIS_PLUGINS.`
@@ -56,6 +59,8 @@ interface EndpointShape {
   readonly method: string
   readonly path: string
 }
+
+const webMethods = new Set(["GET", "POST", "PUT", "PATCH", "DELETE"])
 
 const idPattern = /^[a-z][a-z0-9_]{0,39}$/
 const reservedIds = new Set(["public", "information_schema", "pg_catalog", "pg_toast"])
@@ -134,6 +139,9 @@ export const compose = Effect.fnUntraced(function*(
     }
 
     for (const route of plugin.web?.routes ?? []) {
+      if (!webMethods.has(route.method) || !/^\/[^?#*\s]*$/.test(route.path)) {
+        return yield* new PluginConflict({ kind: "invalid web route", name: `${route.method} ${route.path}`, first: "", second: plugin.id })
+      }
       const key = routeKey(route.method, route.path)
       const existing = routeOwners.get(key)
       if (existing !== undefined) {

@@ -215,6 +215,11 @@ describe("web routes", () => {
         assert.include(String(Exit.isFailure(exit) ? exit.cause : ""), "/api/hello/greetings")
         const twice = yield* Effect.exit(compose([ProbePlugin, { ...ProbePlugin, id: "webprobe2" }], { platformProblems: [], platformOwner: "platform" }))
         assert.isTrue(Exit.isFailure(twice))
+        // A third-party plugin's malformed route is refused too (the types stop first-party ones).
+        const malformed = { ...clash, id: "malformed", web: { routes: [{ ...clash.web!.routes[0]!, path: "/x?y=1" as const }] } }
+        const bad = yield* Effect.exit(compose([malformed], { platformProblems: [], platformOwner: "platform" }))
+        assert.isTrue(Exit.isFailure(bad))
+        assert.include(String(Exit.isFailure(bad) ? bad.cause : ""), "declares the web route \"GET /x?y=1\"")
       }))
   })
 })
