@@ -5,7 +5,7 @@
  */
 import { Schema } from "effect"
 import { HttpApi, HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "effect/http-api"
-import { Authentication, Requirement, Requires } from "trellis/contract"
+import { AcceptsQueryToken, Authentication, Requirement, Requires } from "trellis/contract"
 import { CreateGreeting, Greeting } from "./Domain.ts"
 import { GreetingNotFound } from "./Errors.ts"
 
@@ -22,7 +22,7 @@ export class HelloGroup extends HttpApiGroup.make("hello")
       // A live stream (Server-Sent Events): one `greeting.created` event per new greeting.
       // Reconnecting clients send `Last-Event-ID` and receive exactly what they missed.
       success: Schema.String.pipe(HttpApiSchema.asText({ contentType: "text/event-stream" }))
-    }).annotate(Requires, Requirement.stream("hello")),
+    }).annotate(Requires, Requirement.stream("hello")).annotate(AcceptsQueryToken, true),
     HttpApiEndpoint.get("get", "/api/hello/greetings/:id", {
       params: { id: Schema.String },
       success: Greeting,

@@ -8,7 +8,7 @@
  */
 import { Context, Effect, Layer, Option, Schema } from "effect"
 import { SqlClient } from "effect/sql"
-import { AuditLog, CurrentPrincipal, EventLog } from "trellis/plugin"
+import { AuditLog, CurrentPrincipal, EventLog, EventStream } from "trellis/plugin"
 import { Greeting, GreetingId } from "./Domain.ts"
 import { GreetingNotFound } from "./Errors.ts"
 
@@ -32,8 +32,11 @@ export class Greetings extends Context.Service<Greetings, {
   readonly get: (id: string) => Effect.Effect<Greeting, GreetingNotFound, CurrentPrincipal>
   readonly list: Effect.Effect<ReadonlyArray<Greeting>, never, CurrentPrincipal>
 }>()("hello/Greetings") {
-  /** The event stream of an organization's new greetings (`GET /api/hello/events`). */
-  static readonly stream = (organizationId: string) => `hello.greetings.${organizationId}`
+  /** The typed event stream of an organization's new greetings (`GET /api/hello/events`). */
+  static readonly events = EventStream.make("hello.greetings", Greeting)
+
+  /** The stream of one organization. */
+  static readonly stream = (organizationId: string) => Greetings.events.at(organizationId)
 
   static readonly layer = Layer.effect(
     Greetings,
@@ -54,7 +57,7 @@ export class Greetings extends Context.Service<Greetings, {
             RETURNING id, name, message, created_at
           `.pipe(Effect.flatMap(decodeRows))
           const greeting = toGreeting(rows[0])
-          yield* events.append(Greetings.stream(organizationId), "greeting.created", Schema.encodeSync(Greeting)(greeting))
+          yield* Greetings.stream(organizationId).append(events, "greeting.created", greeting)
           yield* audit.record("hello.greeting.create", { type: "greeting", id: greeting.id }, { name })
           return greeting
         })).pipe(Effect.orDie)

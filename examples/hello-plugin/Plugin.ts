@@ -12,6 +12,7 @@ import { migration as createGreetings } from "./migrations/0001_create_greetings
 import { migration as greetingsPerOrganization } from "./migrations/0002_greetings_per_organization.ts"
 import { HelloRpcs } from "./Rpc.ts"
 import { HelloRpcHandlers } from "./RpcHandlers.ts"
+import { webRoutes } from "./Web.ts"
 
 export const HelloPlugin = Plugin.make({
   id: "hello",
@@ -23,5 +24,6 @@ export const HelloPlugin = Plugin.make({
   scopes: ["hello:read", "hello:write"],
   requires: ["audit"],
   problems: [GreetingNotFound],
+  web: { routes: webRoutes },
   layer: Layer.mergeAll(HelloHttp, HelloRpcHandlers).pipe(Layer.provideMerge(Greetings.layer))
 })

@@ -36,8 +36,7 @@ import { SqlClient } from "effect/sql"
 import { authorize, Credentials, EventLog, Lifecycle, Problems, RateLimiter, Requirement } from "trellis/plugin"
 import type { Denial, Resolved } from "trellis/plugin"
 // Not (yet) re-exported by `trellis/plugin`.
-import { changesStream } from "./Streams.ts"
-import type { ChangeData } from "./Streams.ts"
+import { Changes } from "./Streams.ts"
 
 export interface ConnectionParams {
   readonly token?: string | undefined
@@ -146,7 +145,8 @@ export class HotReload extends Context.Service<HotReload, {
       ) {
         const principal = yield* authenticate(request, params.token)
         const organizationId = principal.organizationId
-        const stream = changesStream(organizationId)
+        const changes = Changes.at(organizationId)
+        const stream = changes.name
         const namespace = clip(params.namespace ?? params.env, 64)
         const clientType = clip(params.client, 64) || "unknown"
         const sdk = clientType.endsWith("-sdk")
@@ -185,7 +185,7 @@ export class HotReload extends Context.Service<HotReload, {
             yield* writer.write(JSON.stringify({ type: "hello", client_id: connection.id, seq: current, since }))
           }
 
-          const push = events.subscribeWithGaps(stream, since).pipe(
+          const push = changes.subscribeWithGaps(events, since).pipe(
             Stream.runForEach((delivery) => {
               if (delivery._tag === "Gap") {
                 // Changes from..to are gone from the log: the client must refetch what it caches.
@@ -194,7 +194,7 @@ export class HotReload extends Context.Service<HotReload, {
                 return writer.write(JSON.stringify({ type: "gap", from: delivery.from, to: delivery.to, seq: delivery.to }))
               }
               const event = delivery.event
-              const change = event.data as ChangeData
+              const change = event.data
               connection.last_seq = event.seq
               if (namespace !== "" && change.env !== namespace) return Effect.void
               if (sdk && !change.served) return Effect.void

@@ -21,8 +21,8 @@ import { bucketCount, newSalt, toBasisPoints } from "./Assignment.ts"
 import { Prompts } from "./PromptsService.ts"
 import type { Diff, ListFilter, ServedPrompt, ServedVersion } from "./PromptsService.ts"
 import { ServedCache } from "./ServedCache.ts"
-import { cacheStream, changesStream } from "./Streams.ts"
-import type { ChangeData, InvalidationData } from "./Streams.ts"
+import { Cache, Changes } from "./Streams.ts"
+import type { ChangeData } from "./Streams.ts"
 import type {
   CreatePrompt,
   Prompt,
@@ -90,9 +90,8 @@ export const layer = Layer.effect(
       coordinates: ReadonlyArray<{ readonly key: string; readonly env: string }>
     ) =>
       Effect.gen(function*() {
-        yield* events.append(changesStream(organizationId), change.type, change)
-        const invalidation: InvalidationData = { organizationId, coordinates }
-        yield* events.append(cacheStream, "invalidate", invalidation)
+        yield* Changes.at(organizationId).append(events, change.type, change)
+        yield* Cache.at().append(events, "invalidate", { organizationId, coordinates })
         // This process drops its entries as soon as the transaction commits, before the
         // response: the caller reads its own write. Other processes follow the stream.
         yield* sql.afterCommit(cache.invalidate(organizationId, coordinates))
@@ -574,10 +573,10 @@ export const layer = Layer.effect(
           // What SDKs are served changes for every prompt of the workspace.
           const rows = yield* sql<PromptRow>`SELECT ${promptColumns} FROM ${promptFrom}
             WHERE p.organization_id = ${org} AND p.workspace_id = ${workspace} ORDER BY p.created_at, p.id`
-          for (const row of rows) yield* events.append(changesStream(org), "serving.changed", changeOf("serving.changed", row, true))
+          for (const row of rows) yield* Changes.at(org).append(events, "serving.changed", changeOf("serving.changed", row, true))
           if (rows.length > 0) {
             const coordinates = rows.map((row) => ({ key: row.key, env: row.env }))
-            yield* events.append(cacheStream, "invalidate", { organizationId: org, coordinates } satisfies InvalidationData)
+            yield* Cache.at().append(events, "invalidate", { organizationId: org, coordinates })
             yield* sql.afterCommit(cache.invalidate(org, coordinates))
           }
         }

@@ -12,8 +12,7 @@
  */
 import { Cause, Context, Effect, Layer, Schedule, Stream } from "effect"
 import { EventLog } from "trellis/plugin"
-import { cacheStream } from "./Streams.ts"
-import type { InvalidationData } from "./Streams.ts"
+import { Cache } from "./Streams.ts"
 
 /** Most (environment, key) slots kept per process; past it the cache starts over. */
 const maxSlots = 20_000
@@ -66,10 +65,11 @@ export class ServedCache extends Context.Service<ServedCache, {
 
       // Follow the cache stream from its current end. A failure clears the cache and stops
       // storing until the subscription is back (it resumes after the last event it saw).
-      let lastSeen = yield* Effect.orDie(events.lastSeq(cacheStream))
+      const cacheStream = Cache.at()
+      let lastSeen = yield* Effect.orDie(events.lastSeq(cacheStream.name))
       const follow = Effect.suspend(() => {
         live = true
-        return events.subscribeWithGaps(cacheStream, lastSeen).pipe(
+        return cacheStream.subscribeWithGaps(events, lastSeen).pipe(
           Stream.runForEach((delivery) =>
             Effect.gen(function*() {
               // Missed invalidations (pruned while this process lagged): drop everything.
@@ -79,12 +79,8 @@ export class ServedCache extends Context.Service<ServedCache, {
               }
               const event = delivery.event
               lastSeen = event.seq
-              const data = event.data as InvalidationData
-              if (typeof data?.organizationId === "string" && Array.isArray(data.coordinates)) {
-                yield* invalidate(data.organizationId, data.coordinates)
-              } else {
-                clear()
-              }
+              // An event that does not decode arrives as a one-event gap (cleared above).
+              yield* invalidate(event.data.organizationId, event.data.coordinates)
             })
           )
         )

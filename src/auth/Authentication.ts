@@ -10,6 +10,7 @@
  *
  * Client-safe: imports only `effect`.
  */
+import { Context } from "effect"
 import { HttpApiMiddleware, HttpApiSecurity } from "effect/http-api"
 import { Forbidden, RateLimited, Unauthorized } from "../problem/Problems.ts"
 import { authProblems } from "./AuthProblems.ts"
@@ -23,6 +24,19 @@ export const csrfCookie = "trellis_csrf"
 
 /** The header a cookie-authenticated write must carry, equal to the CSRF token. */
 export const csrfHeader = "x-csrf-token"
+
+/**
+ * Marks a GET endpoint that also accepts its credential as `?token=` (EventSource and
+ * WebSocket cannot send headers). Only where declared: a token in a URL ends up in browser
+ * history and proxy logs, so ordinary endpoints refuse it. The access log writes paths
+ * without their query.
+ */
+export const AcceptsQueryToken = Context.Reference<boolean>("trellis/auth/AcceptsQueryToken", {
+  defaultValue: () => false
+})
+
+/** The query parameter of `AcceptsQueryToken` endpoints and `token-query` web routes. */
+export const queryTokenParam = "token"
 
 /** Acts in another organization the caller belongs to. */
 export const organizationHeader = "x-trellis-organization"

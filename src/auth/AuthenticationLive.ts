@@ -5,10 +5,11 @@
  * slot for live streams), applies `Idempotency-Key` to POSTs, and provides `CurrentPrincipal`.
  */
 import { rateGroupOf } from "../ratelimit/RateGroup.ts"
-import { Context, Effect, Layer, Option, Redacted } from "effect"
+import { Clock, Context, Effect, Layer, Option, Redacted } from "effect"
 import { HttpServerRequest } from "effect/http"
+import type { HttpServerResponse } from "effect/http"
 import { Unauthorized } from "../problem/Problems.ts"
-import { Authentication, csrfHeader, organizationHeader, sessionCookie } from "./Authentication.ts"
+import { AcceptsQueryToken, Authentication, csrfHeader, organizationHeader, queryTokenParam, sessionCookie } from "./Authentication.ts"
 import { CsrfFailed } from "./AuthProblems.ts"
 import { authorize } from "./Authorization.ts"
 import { Credentials } from "./Credentials.ts"
@@ -23,6 +24,9 @@ import * as HttpRateLimit from "../ratelimit/HttpRateLimit.ts"
 import { isExempt, RateLimiter } from "../ratelimit/RateLimiter.ts"
 import { RpcAuthentication } from "./RpcAuthentication.ts"
 import { createHash, timingSafeEqual } from "node:crypto"
+import { SecretBox } from "../secrets/SecretBox.ts"
+import * as Signature from "../web/Signature.ts"
+import type * as WebRoute from "../web/WebRoute.ts"
 
 const safeMethods = new Set(["GET", "HEAD", "OPTIONS"])
 
@@ -75,6 +79,7 @@ export const AuthenticationLive = Layer.effect(
         if (token === "") {
           token = request.cookies[sessionCookie] ?? ""
           cookie = token !== ""
+          if (token === "" && request.method === "GET" && Context.get(endpoint.annotations, AcceptsQueryToken)) token = queryToken(request.url)
         }
         if (token === "") return yield* missingToken("This endpoint")
         const principal: Principal = yield* principalFor(credentials, token, request.headers[organizationHeader], {
@@ -119,3 +124,67 @@ export const RpcAuthenticationLive = Layer.effect(
     }))
   })
 )
+
+/** `?token=` of a URL ("" when absent). */
+const queryToken = (url: string): string => {
+  const q = url.indexOf("?")
+  return q === -1 ? "" : new URLSearchParams(url.slice(q + 1)).get(queryTokenParam) ?? ""
+}
+
+/** The credential of a web route's request: bearer header, else session cookie, else (if accepted, on GET) `?token=`. */
+const webCredential = (request: HttpServerRequest.HttpServerRequest, acceptQuery: boolean) => {
+  const bearer = /^Bearer\s+(.+)$/i.exec(request.headers["authorization"] ?? "")
+  if (bearer !== null) return { token: bearer[1].trim(), cookie: false }
+  const session = request.cookies[sessionCookie] ?? ""
+  if (session !== "") return { token: session, cookie: true }
+  return { token: acceptQuery && request.method === "GET" ? queryToken(request.url) : "", cookie: false }
+}
+
+/**
+ * A plugin's web route (`WebRoute`) behind the authentication it declares: the same
+ * credential resolution, CSRF check, `Requires` and rate limits as the HttpApi middleware for
+ * `cookie` and `token-query` routes; the HMAC signature for `signed` ones; nothing for
+ * `public` ones. Composed by the host when it mounts the route.
+ */
+export const webRoute = (route: WebRoute.Any): Effect.Effect<HttpServerResponse.HttpServerResponse, unknown, unknown> => {
+  const auth = route.auth
+  switch (auth._tag) {
+    case "public":
+      return route.handler
+    case "cookie":
+    case "token-query":
+      return Effect.gen(function*() {
+        const request = yield* HttpServerRequest.HttpServerRequest
+        const { token, cookie } = webCredential(request, auth._tag === "token-query")
+        if (token === "") {
+          return yield* new Unauthorized({
+            detail: auth._tag === "token-query"
+              ? "This route needs a credential: sign in (session cookie), send Authorization: Bearer <token>, or add ?token=<token>."
+              : "This route needs a credential: sign in (session cookie) or send Authorization: Bearer <token>."
+          })
+        }
+        const principal = yield* principalFor(yield* Credentials, token, request.headers[organizationHeader], {
+          cookie,
+          method: request.method,
+          header: request.headers[csrfHeader]
+        })
+        yield* authorize(principal, auth.requires)
+        const handler = Effect.provideService(route.handler, CurrentPrincipal, principal)
+        if (isExempt(principal)) return yield* handler
+        return yield* HttpRateLimit.enforce(principal, auth.requires, handler)
+      })
+    case "signed":
+      return Effect.gen(function*() {
+        const request = yield* HttpServerRequest.HttpServerRequest
+        const found = yield* auth.secret
+        const refused = (detail: string) => new Unauthorized({ detail })
+        if (Option.isNone(found)) return yield* refused("Unknown webhook source.")
+        const secret = yield* (yield* SecretBox).open(found.value.sealed, found.value.context)
+        const body = yield* request.text
+        const now = Math.floor((yield* Clock.currentTimeMillis) / 1000)
+        const refusal = Signature.refusal(request.headers[Signature.header], secret, body, now)
+        if (refusal !== undefined) return yield* refused(refusal)
+        return yield* route.handler
+      })
+  }
+}

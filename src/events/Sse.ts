@@ -107,17 +107,20 @@ export const body = (
   })
 
 /**
- * A `text/event-stream` response following `stream` from the client's last event id. Return
+ * A `text/event-stream` response following `stream` from the client's last event id. The
+ * frames carry the events' data as stored (a typed stream's encoded form). Return
  * it from a handler; the body ends when the client goes away or the server shuts down.
  */
 export const response = Effect.fn("Sse.response")(function*(
-  stream: string,
+  /** The stream's name, or a typed stream (`EventStream.make(...).at(key)`). */
+  streamOrHandle: string | { readonly name: string },
   options?: Options
 ): Effect.fn.Return<
   HttpServerResponse.HttpServerResponse,
   never,
   EventLog | Lifecycle | TrellisConfig | HttpServerRequest.HttpServerRequest
 > {
+  const stream = typeof streamOrHandle === "string" ? streamOrHandle : streamOrHandle.name
   // A bad stream name is the handler's bug: answer 500 rather than a body that ends at once
   // (which an EventSource would reconnect to forever).
   const invalid = invalidStreamName(stream)

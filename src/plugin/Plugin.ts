@@ -19,6 +19,7 @@ import type { Migration } from "../database/Migrations.ts"
 import type { HttpApiGroup } from "effect/http-api"
 import type { Rpc } from "effect/rpc"
 import type { ProblemSpecHolder } from "../problem/Problem.ts"
+import type * as WebRoute from "../web/WebRoute.ts"
 
 /** One schema migration of a plugin (see `src/database/Migrations.ts`). */
 export type { Migration } from "../database/Migrations.ts"
@@ -52,6 +53,11 @@ export interface Plugin<ROut = never, E = never, RIn = never> {
   readonly requires?: ReadonlyArray<string> | undefined
   /** The problem classes the plugin's endpoints answer with, for `schema/problems.json`. */
   readonly problems?: ReadonlyArray<ProblemSpecHolder> | undefined
+  /**
+   * Routes outside the HttpApi: HTML pages, static assets, downloads, webhooks (`WebRoute`).
+   * Checked for collisions with every other route and mounted by the host.
+   */
+  readonly web?: { readonly routes: ReadonlyArray<WebRoute.Any> } | undefined
   /** Implements the groups and RPCs; outputs the services the plugin offers others. */
   readonly layer: Layer.Layer<ROut, E, RIn>
 }

@@ -18,14 +18,18 @@ import { HttpApi, OpenApi } from "effect/http-api"
 import type { HttpApiGroup } from "effect/http-api"
 import type { ProblemSpec } from "../problem/Problem.ts"
 import type * as Plugin from "./Plugin.ts"
+import type * as WebRoute from "../web/WebRoute.ts"
 
 export class PluginConflict extends Schema.TaggedError<PluginConflict>()("PluginConflict", {
-  kind: Schema.Literals(["plugin id", "group identifier", "RPC tag", "route", "invalid plugin id"]),
+  kind: Schema.Literals(["plugin id", "group identifier", "RPC tag", "route", "invalid plugin id", "invalid web route"]),
   name: Schema.String,
   first: Schema.String,
   second: Schema.String
 }) {
   override get message(): string {
+    if (this.kind === "invalid web route") {
+      return `Plugin "${this.second}" declares the web route ${JSON.stringify(this.name)}: use GET, POST, PUT, PATCH or DELETE and a path that starts with / (no query, no *).`
+    }
     return this.kind === "invalid plugin id"
       ? `Plugin id ${JSON.stringify(this.name)} (from ${this.second}) is invalid: use lowercase letters, digits and _ (start with a letter, at most 40), and not a reserved name.`
       : `Plugins conflict: ${this.kind} ${JSON.stringify(this.name)} is declared by both "${this.first}" and "${this.second}". Rename one of them or remove one plugin from TRELLIS_PLUGINS.`
@@ -104,7 +108,10 @@ export type TrellisApi = HttpApi.HttpApi<string, HttpApiGroup.Constraint>
 export interface Composition {
   readonly plugins: ReadonlyArray<Plugin.Any>
   readonly api: TrellisApi
+  /** Every plugin route: HttpApi endpoints and web routes. */
   readonly routes: ReadonlyArray<RouteInfo>
+  /** The plugins' web routes (also in `routes`), which the host mounts beside the HttpApi. */
+  readonly webRoutes: ReadonlyArray<{ readonly route: WebRoute.Any; readonly owner: string }>
   readonly rpcTags: ReadonlyArray<{ readonly tag: string; readonly owner: string }>
   readonly problems: ReadonlyArray<CatalogEntry>
 }
@@ -113,6 +120,8 @@ interface EndpointShape {
   readonly method: string
   readonly path: string
 }
+
+const webMethods = new Set(["GET", "POST", "PUT", "PATCH", "DELETE"])
 
 const idPattern = /^[a-z][a-z0-9_]{0,39}$/
 const reservedIds = new Set(["public", "information_schema", "pg_catalog", "pg_toast"])
@@ -148,6 +157,7 @@ export const compose = Effect.fnUntraced(function*(
   const routeOwners = new Map<string, RouteInfo>()
   const rpcOwners = new Map<string, string>()
   const routes: Array<RouteInfo> = []
+  const webRoutes: Array<{ route: WebRoute.Any; owner: string }> = []
   const rpcTags: Array<{ tag: string; owner: string }> = []
   const problems: Array<CatalogEntry> = options.platformProblems.map((p) => ({ ...p, owner: options.platformOwner }))
   const problemOwners = new Map(problems.map((p) => [p.type, p.owner]))
@@ -191,6 +201,21 @@ export const compose = Effect.fnUntraced(function*(
       }
     }
 
+    for (const route of plugin.web?.routes ?? []) {
+      if (!webMethods.has(route.method) || !/^\/[^?#*\s]*$/.test(route.path)) {
+        return yield* new PluginConflict({ kind: "invalid web route", name: `${route.method} ${route.path}`, first: "", second: plugin.id })
+      }
+      const key = routeKey(route.method, route.path)
+      const existing = routeOwners.get(key)
+      if (existing !== undefined) {
+        return yield* new PluginConflict({ kind: "route", name: `${route.method} ${route.path}`, first: existing.owner, second: plugin.id })
+      }
+      const info = { method: route.method, path: route.path, owner: plugin.id }
+      routeOwners.set(key, info)
+      routes.push(info)
+      webRoutes.push({ route, owner: plugin.id })
+    }
+
     for (const tag of plugin.rpc?.requests.keys() ?? []) {
       const owner = rpcOwners.get(tag)
       if (owner !== undefined) {
@@ -218,6 +243,6 @@ export const compose = Effect.fnUntraced(function*(
   for (const plugin of plugins) {
     for (const group of plugin.groups) api = api.add(group)
   }
-  const composition: Composition = { plugins, api, routes, rpcTags, problems }
+  const composition: Composition = { plugins, api, routes, webRoutes, rpcTags, problems }
   return composition
 })

@@ -11,7 +11,7 @@
 export { Problem, FieldIssue, typeFor } from "../problem/Problem.ts"
 export type { ProblemSpec } from "../problem/Problem.ts"
 export * as Problems from "../problem/Problems.ts"
-export { Authentication } from "../auth/Authentication.ts"
+export { AcceptsQueryToken, Authentication } from "../auth/Authentication.ts"
 export { RpcAuthentication } from "../auth/RpcAuthentication.ts"
 export { CurrentPrincipal, Principal, roleAtLeast } from "../auth/Principal.ts"
 export type { Role } from "../auth/Principal.ts"

@@ -21,6 +21,7 @@ import * as HttpMetrics from "../http/HttpMetrics.ts"
 import * as HttpPipeline from "../http/HttpPipeline.ts"
 import * as RouteTable from "../http/RouteTable.ts"
 import { endpointDialect } from "../http/WireDialect.ts"
+import { webRoute } from "../auth/AuthenticationLive.ts"
 import { hostRoutes } from "../plugin/PluginHost.ts"
 import type { Composition } from "../plugin/PluginHost.ts"
 
@@ -105,6 +106,24 @@ export const dialectRoutesOf = (composition: Composition): ReadonlyArray<RouteTa
   })
 
 /**
+ * The plugins' web routes, each behind the authentication it declares. They are in
+ * `composition.routes` too, so the route table labels their metrics and checks their methods.
+ */
+export const webRoutesLayer = (composition: Composition): Layer.Layer<never, unknown, unknown> =>
+  composition.webRoutes.length === 0 ? Layer.empty : HttpRouter.use((router) =>
+    Effect.gen(function*() {
+      // The router runs handlers in the server's context; a web route also needs the services
+      // of the plugins' layers, so it gets the context this layer is built in, under the
+      // request's own (request, route parameters, request id).
+      const built = yield* Effect.context<never>()
+      for (const { route } of composition.webRoutes) {
+        const handler = webRoute(route) as Effect.Effect<HttpServerResponse.HttpServerResponse>
+        yield* router.add(route.method, route.path, Effect.updateContext(handler, (request: Context.Context<never>) => Context.merge(built, request)))
+      }
+    })
+  ) as Layer.Layer<never, unknown, unknown>
+
+/**
  * The routes and middleware of the server. Requires the platform services (database,
  * config, credentials, lifecycle, ...) that the plugins' layers need.
  */
@@ -142,7 +161,7 @@ export const layer = (
     https,
     cors: config.corsOrigins.length === 0 ? undefined : corsHeadersWithoutOrigin(config.corsOrigins)
   })
-  return Layer.mergeAll(api, rpc, docs, MetricsRoute, pipeline, cors, fastPath).pipe(
+  return Layer.mergeAll(api, rpc, docs, MetricsRoute, webRoutesLayer(composition), pipeline, cors, fastPath).pipe(
     Layer.provide(pluginsLayer(composition))
   )
 }

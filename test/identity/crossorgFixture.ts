@@ -22,6 +22,7 @@ import type * as Plugin from "../../src/plugin/Plugin.ts"
 import { hostRoutes } from "../../src/plugin/PluginHost.ts"
 import type { Composition } from "../../src/plugin/PluginHost.ts"
 import * as Server from "../../src/server/Server.ts"
+import * as WebRoute from "../../src/web/WebRoute.ts"
 
 export type Method = "GET" | "POST" | "PUT" | "PATCH" | "DELETE"
 
@@ -342,6 +343,13 @@ const routeInfos = (composition: Composition): ReadonlyMap<string, RouteInfo> =>
         authenticated: endpoint.middlewares.has(Authentication)
       })
     }
+  }
+  // Plugins' web routes (`WebRoute`): not in the OpenAPI document, walked all the same.
+  for (const { route } of composition.webRoutes) {
+    out.set(`${route.method} ${openApiPath(route.path)}`, {
+      requirement: WebRoute.requirementOf(route),
+      authenticated: WebRoute.isAuthenticated(route)
+    })
   }
   return out
 }

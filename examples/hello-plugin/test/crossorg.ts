@@ -33,6 +33,9 @@ const aGreeting = Effect.gen(function*() {
 export const helloMatrix: PluginMatrix = {
   plugin: "hello",
   routes: {
+    // The example plugin's web routes (`examples/hello-plugin/Web.ts`).
+    "GET /hello": ownList("/hello", Effect.map(aGreeting, (g) => [g.id]), "the caller organization's greetings as an HTML page"),
+    "GET /hello/assets/viewer.css": { kind: "public", reason: "the greetings page's stylesheet: a static asset, nothing of an organization's" },
     "GET /api/hello/greetings": {
       ...ownList("/api/hello/greetings", Effect.map(aGreeting, (g) => [g.id]), "the caller organization's greetings"),
     },
