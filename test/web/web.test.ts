@@ -210,7 +210,9 @@ describe("web routes", () => {
           web: { routes: [WebRoute.get("/api/hello/greetings", Effect.die("never"), { auth: "public", reason: "test" })] },
           layer: HelloPlugin.layer
         })
-        const exit = yield* Effect.exit(compose([HelloPlugin, clash], { platformProblems: [], platformOwner: "platform" }))
+        // Composed alone, without the platform's plugins that HelloPlugin `requires`.
+        const hello = { ...HelloPlugin, requires: [] }
+        const exit = yield* Effect.exit(compose([hello, clash], { platformProblems: [], platformOwner: "platform" }))
         assert.isTrue(Exit.isFailure(exit))
         assert.include(String(Exit.isFailure(exit) ? exit.cause : ""), "/api/hello/greetings")
         const twice = yield* Effect.exit(compose([ProbePlugin, { ...ProbePlugin, id: "webprobe2" }], { platformProblems: [], platformOwner: "platform" }))
