@@ -72,6 +72,13 @@ step(`SEA blob ${mb(Fs.statSync(blob).size)} (node ${process.version})`)
 Fs.rmSync(output, { force: true })
 Fs.copyFileSync(process.execPath, output)
 Fs.chmodSync(output, 0o755)
+// Node's debug symbols are a sixth of the binary (126 -> 108 MB); strip them when binutils are here.
+try {
+  execFileSync("strip", [output], { stdio: "ignore" })
+  step("stripped the Node binary's symbols")
+} catch {
+  step("no `strip` on PATH: the Node binary keeps its symbols")
+}
 const postject = Path.join(Path.dirname(require.resolve("postject/package.json")), "dist/cli.js")
 execFileSync(process.execPath, [
   postject,
@@ -80,7 +87,7 @@ execFileSync(process.execPath, [
   blob,
   "--sentinel-fuse",
   "NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2"
-], { stdio: ["ignore", "ignore", "inherit"] })
+], { stdio: ["ignore", "ignore", "pipe"] })
 
 const size = Fs.statSync(output).size
 let gzipped = 0
