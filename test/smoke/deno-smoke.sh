@@ -153,7 +153,7 @@ wait_ready() {
       SERVER_PID=""
       abort "server exited with status $rc before GET /ready answered 200"
     fi
-    code="$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$BASE/ready" 2>/dev/null)"
+    code="$(curl -s -o /dev/null -w '%{http_code}' --max-time 1 "$BASE/ready" 2>/dev/null)"
     if [[ "$code" == 200 ]]; then READY_MS=$(( $(now_ms) - t0 )); return 0; fi
     sleep 0.05
   done
