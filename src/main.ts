@@ -7,11 +7,12 @@
 import { NodeRuntime, NodeServices } from "@effect/platform-node"
 import { Cause, Effect, Exit, Runtime } from "effect"
 import * as Cli from "./cli/Cli.ts"
+import * as Sea from "./sea/Sea.ts"
 
 const teardown: Runtime.Teardown = (exit, onExit) =>
   Exit.isFailure(exit) && Cause.hasInterruptsOnly(exit.cause) ? onExit(0) : Runtime.defaultTeardown(exit, onExit)
 
-Cli.run.pipe(
+Effect.andThen(Sea.setup, Cli.run).pipe(
   Effect.provide(NodeServices.layer),
   NodeRuntime.runMain({ teardown })
 )

@@ -6,9 +6,9 @@
 #
 #   npm run build:binary && bash test/smoke/binary-smoke.sh
 #
-# The plugin is examples/hello-plugin bundled by esbuild into one self-contained .mjs file:
-# bare imports (`effect`, `trellis/plugin`) in a plugin file do not resolve to the binary's own
-# copies yet, so only its loading and migrations are checked, not its routes.
+# The plugin is a copy of examples/hello-plugin (TypeScript) in a directory with no
+# node_modules: its imports of `effect` and `trellis/plugin` resolve to the binary's own copies
+# (src/sea/HostModules.ts), and the same hello checks as on Deno run against it.
 #
 # Environment: TRELLIS_BINARY (default dist/trellis); the SMOKE_* variables of deno-smoke.sh.
 set -uo pipefail
@@ -22,14 +22,12 @@ BIN="$(cd "$(dirname "$BIN")" && pwd)/$(basename "$BIN")"
 TMP="$(mktemp -d "${TMPDIR:-/tmp}/trellis-binary-smoke.XXXXXX")"
 trap 'rm -rf "$TMP"' EXIT
 mkdir -p "$TMP/empty" "$TMP/plugins"
+cp -R "$REPO_ROOT/examples/hello-plugin" "$TMP/plugins/hello" || exit 1
+rm -rf "$TMP/plugins/hello/test"
 
 echo "binary: $BIN"
 echo "size: $(( $(stat -c %s "$BIN") / 1024 / 1024 )) MB, gzip: $(( $(gzip -c "$BIN" | wc -c) / 1024 / 1024 )) MB"
 
-"$REPO_ROOT/node_modules/.bin/esbuild" "$REPO_ROOT/examples/hello-plugin/mod.ts" --bundle --platform=node \
-  --format=esm --log-level=warning --outfile="$TMP/plugins/hello-plugin.mjs" \
-  || { echo "binary smoke: could not bundle the example plugin"; exit 1; }
-
 SMOKE_CMD="$BIN serve" SMOKE_NAME=binary SMOKE_CWD="$TMP/empty" SMOKE_CLEAN_ENV=1 \
-  SMOKE_PLUGINS="$TMP/plugins/hello-plugin.mjs" SMOKE_HELLO=0 SMOKE_PLUGIN_ID=hello SMOKE_RESTART=1 \
+  SMOKE_PLUGINS="$TMP/plugins/hello/mod.ts" SMOKE_HELLO=1 SMOKE_PLUGIN_ID=hello SMOKE_RESTART=1 \
   bash "$SCRIPT_DIR/deno-smoke.sh"
