@@ -11,11 +11,12 @@ import { NodeRuntime, NodeServices } from "@effect/platform-node"
 import { Cause, Effect, Exit, Runtime } from "effect"
 import { firstParty } from "../plugins/index.ts"
 import * as Cli from "./cli/Cli.ts"
+import * as Sea from "./sea/Sea.ts"
 
 const teardown: Runtime.Teardown = (exit, onExit) =>
   Exit.isFailure(exit) && Cause.hasInterruptsOnly(exit.cause) ? onExit(0) : Runtime.defaultTeardown(exit, onExit)
 
-Cli.run.pipe(
+Effect.andThen(Sea.setup, Cli.run).pipe(
   Effect.provideService(Cli.FirstPartyPlugins, firstParty),
   Effect.provide(NodeServices.layer),
   NodeRuntime.runMain({ teardown })

@@ -16,7 +16,7 @@
  * Holding the data-directory lock is part of opening it (see DataDirLock);
  * on close the layer runs `CHECKPOINT` and closes PGlite.
  */
-import { PGlite } from "@electric-sql/pglite"
+import { PGlite, type PGliteOptions } from "@electric-sql/pglite"
 import * as PgClient from "@effect/sql-pg/PgClient"
 import type * as PgConnection from "@effect/sql-pg/PgConnection"
 import { Cause, Effect, Layer, Queue, Schema, type Scope } from "effect"
@@ -321,6 +321,27 @@ const memorySettings = [
   "-c", "maintenance_work_mem=16MB"
 ]
 
+/**
+ * PGlite's WASM modules and file-system bundle when running as a single executable
+ * (`npm run build:binary`): there are no files beside the code, so they come from the
+ * executable's assets. Elsewhere (Node, Deno: `node:sea` may not even exist) PGlite finds its
+ * files next to its own module, as usual.
+ */
+const seaAssets = async (): Promise<Partial<PGliteOptions>> => {
+  let sea: typeof import("node:sea")
+  try {
+    sea = await import("node:sea")
+  } catch {
+    return {}
+  }
+  if (typeof sea.isSea !== "function" || !sea.isSea()) return {}
+  const [pgliteWasmModule, initdbWasmModule] = await Promise.all([
+    WebAssembly.compile(sea.getRawAsset("pglite.wasm")),
+    WebAssembly.compile(sea.getRawAsset("initdb.wasm"))
+  ])
+  return { pgliteWasmModule, initdbWasmModule, fsBundle: sea.getAssetAsBlob("pglite.data") }
+}
+
 /** True when `dir` already holds a PostgreSQL cluster (PGlite then reopens instead of running initdb). */
 const isInitialized = (dir: string): boolean => Fs.existsSync(Path.join(dir, "PG_VERSION"))
 
@@ -341,7 +362,11 @@ export const openPGlite = (dataDir: string): Effect.Effect<PGlite, EmbeddedDatab
       })
       if (fresh) yield* Effect.logInfo(`Creating embedded database in ${absolute} (takes a few seconds)`)
       const pg = yield* Effect.tryPromise({
-        try: () => PGlite.create(absolute, { startParams: [...PGlite.defaultStartParams, ...memorySettings] }),
+        try: async () =>
+          PGlite.create(absolute, {
+            ...(await seaAssets()),
+            startParams: [...PGlite.defaultStartParams, ...memorySettings]
+          }),
         catch: (cause) => openError(dataDir, cause)
       })
       yield* Effect.logInfo(`Embedded database ${fresh ? "created" : "opened"} in ${Date.now() - started} ms`).pipe(

@@ -1,0 +1,103 @@
+/**
+ * `npm run build:binary`: builds `dist/trellis`, one executable holding the server, its
+ * dependencies and the embedded database (a Node single executable application).
+ *
+ *   1. esbuild bundles `src/main.ts` into one CommonJS file (a SEA's main script must be CJS on
+ *      Node 24); `import.meta.url`, undefined in CJS, becomes the executable's file URL.
+ *   2. `node --experimental-sea-config` makes the preparation blob, with PGlite's `pglite.wasm`,
+ *      `initdb.wasm` and `pglite.data` as assets (src/database/Embedded.ts reads them back).
+ *   3. postject injects the blob into a copy of the Node binary running this script (the npm
+ *      `node` package's Node 24, when run through npm).
+ *
+ * Prints the executable's size and its gzip-compressed size. Run with node (Node 24.21+).
+ */
+import * as esbuild from "esbuild"
+import { execFileSync } from "node:child_process"
+import * as Fs from "node:fs"
+import { createRequire } from "node:module"
+import * as Path from "node:path"
+import { pipeline } from "node:stream/promises"
+import { fileURLToPath } from "node:url"
+import * as Zlib from "node:zlib"
+
+const root = Path.resolve(Path.dirname(fileURLToPath(import.meta.url)), "..")
+const dist = Path.join(root, "dist")
+const work = Path.join(dist, "sea")
+const output = Path.join(dist, "trellis")
+const require = createRequire(import.meta.url)
+
+const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MB`
+const step = (text: string) => process.stdout.write(`build-binary: ${text}\n`)
+const started = Date.now()
+
+Fs.rmSync(work, { recursive: true, force: true })
+Fs.mkdirSync(work, { recursive: true })
+
+// 1. One CommonJS file.
+const main = Path.join(work, "main.cjs")
+await esbuild.build({
+  entryPoints: [Path.join(root, "src/main.ts")],
+  bundle: true,
+  platform: "node",
+  format: "cjs",
+  target: "node24",
+  outfile: main,
+  minifySyntax: true,
+  legalComments: "none",
+  logLevel: "warning",
+  define: { "import.meta.url": "__trellis_import_meta_url" },
+  banner: { js: "var __trellis_import_meta_url = require(\"node:url\").pathToFileURL(__filename).href;" }
+})
+step(`bundled src/main.ts (${mb(Fs.statSync(main).size)})`)
+
+// 2. The preparation blob, with PGlite's files as assets.
+const pgliteDist = Path.dirname(require.resolve("@electric-sql/pglite"))
+const assets = Object.fromEntries(
+  ["pglite.wasm", "initdb.wasm", "pglite.data"].map((name) => {
+    const file = Path.join(pgliteDist, name)
+    if (!Fs.existsSync(file)) throw new Error(`PGlite asset not found: ${file}`)
+    return [name, file]
+  })
+)
+const blob = Path.join(work, "sea-prep.blob")
+const seaConfig = Path.join(work, "sea-config.json")
+Fs.writeFileSync(
+  seaConfig,
+  JSON.stringify({ main, output: blob, disableExperimentalSEAWarning: true, useCodeCache: true, assets }, null, 2)
+)
+execFileSync(process.execPath, ["--experimental-sea-config", seaConfig], { stdio: "inherit" })
+step(`SEA blob ${mb(Fs.statSync(blob).size)} (node ${process.version})`)
+
+// 3. Inject into a copy of this Node binary.
+Fs.rmSync(output, { force: true })
+Fs.copyFileSync(process.execPath, output)
+Fs.chmodSync(output, 0o755)
+// Node's debug symbols are a sixth of the binary (126 -> 108 MB); strip them when binutils are here.
+try {
+  execFileSync("strip", [output], { stdio: "ignore" })
+  step("stripped the Node binary's symbols")
+} catch {
+  step("no `strip` on PATH: the Node binary keeps its symbols")
+}
+const postject = Path.join(Path.dirname(require.resolve("postject/package.json")), "dist/cli.js")
+execFileSync(process.execPath, [
+  postject,
+  output,
+  "NODE_SEA_BLOB",
+  blob,
+  "--sentinel-fuse",
+  "NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2"
+], { stdio: ["ignore", "ignore", "pipe"] })
+
+const size = Fs.statSync(output).size
+let gzipped = 0
+await pipeline(
+  Fs.createReadStream(output),
+  Zlib.createGzip({ level: 6 }),
+  async function*(chunks: AsyncIterable<Buffer>) {
+    for await (const chunk of chunks) gzipped += chunk.length
+  }
+)
+Fs.rmSync(work, { recursive: true, force: true })
+step(`wrote ${Path.relative(root, output)} in ${((Date.now() - started) / 1000).toFixed(1)}s`)
+step(`size ${mb(size)}, gzip ${mb(gzipped)}`)
