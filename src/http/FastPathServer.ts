@@ -30,22 +30,52 @@ import { Lifecycle } from "../runtime/Lifecycle.ts"
 import { FastPath } from "./FastPath.ts"
 import type { FastRoute } from "./FastPath.ts"
 import type { HttpMetrics } from "./HttpMetrics.ts"
+import { ServiceUnavailable } from "../problem/Problems.ts"
 import { pathOf, requestIdHeader, requestIdOf, securityHeadersOf } from "./HttpPipeline.ts"
 import * as InputHygiene from "./InputHygiene.ts"
 
 type Hook = (request: Http.IncomingMessage, response: Http.ServerResponse) => boolean
 
-/** Node's HTTP server, asking `fastPath` before the `request` listeners. */
+/**
+ * Node's HTTP server, asking `fastPath` before the `request` listeners.
+ *
+ * The port opens before the application's handler is attached (the plugins' layers are built in
+ * between); Node drops a request that arrives with no `request` listener, and its client waits
+ * forever. Until the handler is attached such a request gets 503 with `Retry-After: 1`.
+ */
 export class NodeServer extends Http.Server {
   fastPath: Hook | undefined = undefined
 
   override emit(event: string, ...args: Array<unknown>): boolean {
-    const hook = this.fastPath
-    if (hook !== undefined && event === "request" && hook(args[0] as Http.IncomingMessage, args[1] as Http.ServerResponse)) {
-      return true
+    if (event === "request") {
+      const hook = this.fastPath
+      if (hook !== undefined && hook(args[0] as Http.IncomingMessage, args[1] as Http.ServerResponse)) return true
+      if (this.listenerCount("request") === 0) {
+        starting(args[0] as Http.IncomingMessage, args[1] as Http.ServerResponse)
+        return true
+      }
     }
     return super.emit(event, ...args)
   }
+}
+
+const startingBody = JSON.stringify({
+  type: ServiceUnavailable.problem.type,
+  title: ServiceUnavailable.problem.title,
+  status: 503,
+  detail: "The server is starting. Retry in a moment.",
+  code: ServiceUnavailable.problem.code
+})
+
+const starting = (request: Http.IncomingMessage, response: Http.ServerResponse) => {
+  request.resume()
+  response.writeHead(503, {
+    "content-type": "application/problem+json",
+    "retry-after": "1",
+    connection: "close",
+    "content-length": Buffer.byteLength(startingBody)
+  })
+  response.end(startingBody)
 }
 
 /** An endpoint of the composed API, as the host sees it. */
