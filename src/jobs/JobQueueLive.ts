@@ -38,6 +38,15 @@ const fromPromise = <A>(name: string, f: () => Promise<A>) =>
 const encodePrincipal = Schema.encodeEffect(Principal)
 const decodePrincipal = Schema.decodeUnknownEffect(Principal)
 
+/** Fails when pg-boss gives the job up (shutdown past the grace period, expiry), interrupting the handler. */
+const released = (name: string, signal: AbortSignal) =>
+  Effect.callback<never, JobError>((resume) => {
+    const onAbort = () => resume(Effect.fail(new JobError({ name, message: "released before it finished (shutdown or expiry)" })))
+    if (signal.aborted) onAbort()
+    else signal.addEventListener("abort", onAbort, { once: true })
+    return Effect.sync(() => signal.removeEventListener("abort", onAbort))
+  })
+
 interface Envelope {
   readonly payload: unknown
   readonly principal: unknown
@@ -91,12 +100,11 @@ export const layer = Layer.effect(
       Effect.runFork(Effect.logWarning("Jobs: pg-boss error", error instanceof Error ? error.message : String(error)))
     })
     yield* fromPromise("pgboss", () => boss.start())
+    // Workers stop fetching; running jobs get the grace period; then pg-boss fails (so retries)
+    // what still runs and aborts its signal, which interrupts the handler (see `released`).
     yield* Effect.addFinalizer(() =>
       fromPromise("pgboss", () => boss.stop({ graceful: true, close: false, timeout: Math.max(1, config.shutdownGraceSeconds) * 1000 })).pipe(
-        Effect.andThen(Effect.promise(() => new Promise<void>((resolve) => boss.once("stopped", () => resolve()))).pipe(
-          Effect.timeout(Duration.seconds(config.shutdownGraceSeconds + 5)),
-          Effect.ignore
-        )),
+        Effect.tapError((e) => Effect.logWarning("Jobs: stop failed", e.message)),
         Effect.ignore
       )
     )
@@ -131,7 +139,7 @@ export const layer = Layer.effect(
             expireInSeconds,
             ...(options.policy === undefined ? {} : { policy: options.policy })
           })
-          const runOne = (job: { id: string; name: string; data: Envelope; retryCount: number }) =>
+          const runOne = (job: { id: string; name: string; data: Envelope; retryCount: number; signal: AbortSignal }) =>
             Effect.gen(function*() {
               const principal = yield* decodePrincipal(job.data.principal ?? null).pipe(
                 Effect.orElseSucceed(() => systemPrincipal())
@@ -141,6 +149,7 @@ export const layer = Layer.effect(
                 Effect.provideService(CurrentPrincipal, principal)
               )
             }).pipe(
+              Effect.raceFirst(released(name, job.signal)),
               Effect.timeoutOrElse({
                 duration: Duration.seconds(expireInSeconds),
                 orElse: () => Effect.fail(new JobError({ name, message: `timed out after ${expireInSeconds} s` }))
