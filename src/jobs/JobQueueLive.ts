@@ -167,6 +167,7 @@ export const layer = Layer.effect(
             boss.work<Envelope>(name, {
               batchSize: concurrency,
               perJobResults: true,
+              burstWhenBatchFull: concurrency > 1,
               pollingIntervalSeconds: config.jobs.pollSeconds,
               notifyPollingIntervalSeconds: Math.max(config.jobs.pollSeconds, 5)
             }, (jobs) => Effect.runPromiseWith(context)(Effect.forEach(jobs, runOne, { concurrency: "unbounded" }).pipe(Effect.map((r) => [...r])))))
