@@ -117,12 +117,19 @@ export const layer = Layer.effect(
       retentionSeconds: config.jobs.retentionDays * 86_400,
       deleteAfterSeconds: config.jobs.deleteAfterDays * 86_400
     }
-    const ensureQueue = (name: string, options: Record<string, unknown>) =>
+    // A queue's policy is fixed when pg-boss creates it; the other options follow the latest registration.
+    const ensureQueue = (name: string, policy: string | undefined, options: Record<string, unknown>) =>
       fromPromise(name, async () => {
         const existing = await boss.getQueue(name)
-        if (existing === null) await boss.createQueue(name, { ...retention, notify: postgres, ...options })
-        else await boss.updateQueue(name, { ...retention, notify: postgres, ...options })
-      })
+        if (existing === null) {
+          await boss.createQueue(name, { ...retention, notify: postgres, ...options, ...(policy === undefined ? {} : { policy }) })
+          return undefined
+        }
+        await boss.updateQueue(name, { ...retention, notify: postgres, ...options })
+        return existing.policy !== (policy ?? "standard") ? existing.policy : undefined
+      }).pipe(Effect.flatMap((kept) =>
+        kept === undefined ? Effect.void : Effect.logWarning(`Jobs: queue ${name} keeps its policy ${kept} (a policy cannot change after creation)`)
+      ))
 
     return JobQueue.of({
       register: (name, options) =>
@@ -131,13 +138,12 @@ export const layer = Layer.effect(
           const context = (yield* Effect.context<never>()) as Context.Context<unknown>
           const decode = Schema.decodeUnknownEffect(options.schema)
           const expireInSeconds = options.expireInSeconds ?? 300
-          yield* ensureQueue(name, {
+          yield* ensureQueue(name, options.policy, {
             retryLimit: options.retryLimit ?? 3,
             retryDelay: options.retryDelay ?? 2,
             retryBackoff: options.retryBackoff ?? true,
             ...(options.retryDelayMax === undefined ? {} : { retryDelayMax: options.retryDelayMax }),
-            expireInSeconds,
-            ...(options.policy === undefined ? {} : { policy: options.policy })
+            expireInSeconds
           })
           const runOne = (job: { id: string; name: string; data: Envelope; retryCount: number; signal: AbortSignal }) =>
             Effect.gen(function*() {
