@@ -134,7 +134,7 @@ export const variables: ReadonlyArray<Variable> = [
   { name: "TRELLIS_EVENTS_RETENTION_HOURS", flag: "--events-retention-hours", default: "168", description: "How long live-stream events are kept for reconnecting clients to replay; the newest event of each stream is always kept. A client resuming from before that is told (a `gap` event). 0 keeps events forever." },
   { name: "TRELLIS_EVENTS_PRUNE_INTERVAL_SECONDS", flag: "--events-prune-interval-seconds", default: "600", description: "How often each server process deletes expired events (in batches; also once shortly after start)." },
   { name: "TRELLIS_JOBS_POLL_SECONDS", flag: "--jobs-poll-seconds", default: "2", description: "How often an idle job worker polls, as a backstop: an enqueue wakes workers at once (in this process, and through LISTEN/NOTIFY on PostgreSQL)." },
-  { name: "TRELLIS_JOBS_MONITOR_SECONDS", flag: "--jobs-monitor-seconds", default: "5", description: "How often jobs of crashed workers are looked for; such a job is retried once its timeout (the worker's `expireInSeconds`) has passed." },
+  { name: "TRELLIS_JOBS_MONITOR_SECONDS", flag: "--jobs-monitor-seconds", default: "2", description: "How often lost jobs are looked for: a running job whose process stopped sending heartbeats (10 s by default) or that outlived its timeout is failed, so retried." },
   { name: "TRELLIS_JOBS_RETENTION_DAYS", flag: "--jobs-retention-days", default: "14", description: "How long a job may wait in the queue before it is dropped as expired." },
   { name: "TRELLIS_JOBS_DELETE_AFTER_DAYS", flag: "--jobs-delete-after-days", default: "7", description: "How long completed and failed (dead-lettered) jobs are kept before maintenance deletes them." },
   { name: "TRELLIS_SHUTDOWN_GRACE_SECONDS", flag: "--shutdown-grace-seconds", default: "10", description: "How long in-flight requests may take to finish after SIGTERM." },
@@ -230,7 +230,7 @@ const parse = Effect.fnUntraced(function*(env: Readonly<Record<string, string | 
   const shutdownGraceSeconds = yield* int("TRELLIS_SHUTDOWN_GRACE_SECONDS", env, 10, 0, 600)
   const jobs: JobsConfig = {
     pollSeconds: yield* int("TRELLIS_JOBS_POLL_SECONDS", env, 2, 1, 3600),
-    monitorSeconds: yield* int("TRELLIS_JOBS_MONITOR_SECONDS", env, 5, 1, 3600),
+    monitorSeconds: yield* int("TRELLIS_JOBS_MONITOR_SECONDS", env, 2, 1, 3600),
     retentionDays: yield* int("TRELLIS_JOBS_RETENTION_DAYS", env, 14, 1, 3650),
     deleteAfterDays: yield* int("TRELLIS_JOBS_DELETE_AFTER_DAYS", env, 7, 1, 3650)
   }

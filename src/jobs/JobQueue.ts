@@ -36,6 +36,12 @@ export interface WorkerOptions<S extends Schema.Top, R> {
   readonly retryBackoff?: boolean | undefined
   /** Longest backoff delay, in seconds. */
   readonly retryDelayMax?: number | undefined
+  /**
+   * Seconds without a heartbeat after which a running job counts as lost (its process died) and
+   * is retried elsewhere (default 10, pg-boss's minimum; `null` disables: then only
+   * `expireInSeconds` ends a lost attempt). The worker sends heartbeats at half this interval.
+   */
+  readonly heartbeatSeconds?: number | null | undefined
   /** Per-attempt timeout, in seconds (default 300): a longer attempt is interrupted and fails. */
   readonly expireInSeconds?: number | undefined
   /**

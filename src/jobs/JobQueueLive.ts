@@ -92,7 +92,7 @@ export const layer = Layer.effect(
       schedule: true,
       useListenNotify: postgres,
       monitorIntervalSeconds: config.jobs.monitorSeconds,
-      superviseIntervalSeconds: Math.max(config.jobs.monitorSeconds, 5),
+      superviseIntervalSeconds: config.jobs.monitorSeconds,
       maintenanceIntervalSeconds: 60,
       cronWorkerIntervalSeconds: 15
     } as ConstructorParameters<typeof PgBoss>[0])
@@ -143,7 +143,8 @@ export const layer = Layer.effect(
             retryDelay: options.retryDelay ?? 2,
             retryBackoff: options.retryBackoff ?? true,
             ...(options.retryDelayMax === undefined ? {} : { retryDelayMax: options.retryDelayMax }),
-            expireInSeconds
+            expireInSeconds,
+            heartbeatSeconds: options.heartbeatSeconds === undefined ? 10 : options.heartbeatSeconds
           })
           const runOne = (job: { id: string; name: string; data: Envelope; retryCount: number; signal: AbortSignal }) =>
             Effect.gen(function*() {
@@ -169,13 +170,16 @@ export const layer = Layer.effect(
               Effect.annotateLogs({ job: job.name, jobId: job.id })
             )
           const concurrency = Math.max(1, options.concurrency ?? 10)
+          const heartbeatSeconds = options.heartbeatSeconds === undefined ? 10 : options.heartbeatSeconds
           const id = yield* fromPromise(name, () =>
             boss.work<Envelope>(name, {
               batchSize: concurrency,
               perJobResults: true,
               burstWhenBatchFull: concurrency > 1,
+              // Frequent heartbeats: a dead process's job is seen lost soon after `heartbeatSeconds`.
+              ...(heartbeatSeconds === null ? {} : { heartbeatRefreshSeconds: Math.min(2, heartbeatSeconds / 2) }),
               pollingIntervalSeconds: config.jobs.pollSeconds,
-              notifyPollingIntervalSeconds: Math.max(config.jobs.pollSeconds, 5)
+              notifyPollingIntervalSeconds: config.jobs.pollSeconds
             }, (jobs) => Effect.runPromiseWith(context)(Effect.forEach(jobs, runOne, { concurrency: "unbounded" }).pipe(Effect.map((r) => [...r])))))
           workers.set(name, [...(workers.get(name) ?? []), id])
         }),

@@ -1,7 +1,7 @@
 /**
  * Two real server processes on one PostgreSQL (PostgreSQL only): they share the work, each job
  * runs exactly once, and when one process is killed (`kill -9`) mid-job the other takes the job
- * over once its timeout passes. The test process enqueues through its own `JobQueue`.
+ * over once its heartbeat is missed (10 s, the worker's default). The test process enqueues through its own `JobQueue`.
  */
 import { afterEach, assert, describe, it } from "@effect/vitest"
 import { Effect, Layer, Redacted } from "effect"
@@ -21,7 +21,7 @@ describe.skipIf(postgresUrl === undefined)("jobs across two processes (PostgreSQ
   it.live("share the work, run each job once, and take over a killed process's job", () =>
     Effect.gen(function*() {
       const url = yield* freshPostgresDatabase(postgresUrl!)
-      const env = { DATABASE_URL: url, TRELLIS_PLUGINS: "./test/jobs/fixtures/workerPlugin.ts", TRELLIS_JOBS_MONITOR_SECONDS: "1", TRELLIS_JOBS_POLL_SECONDS: "1" }
+      const env = { DATABASE_URL: url, TRELLIS_PLUGINS: "./test/jobs/fixtures/workerPlugin.ts" }
       const a = yield* Effect.promise(() => start(env))
       yield* Effect.promise(() => waitReady(a))
       const b = yield* Effect.promise(() => start(env))
@@ -50,6 +50,7 @@ describe.skipIf(postgresUrl === undefined)("jobs across two processes (PostgreSQ
         }
         const victim = first.pid === a.child.pid ? a : b
         const survivor = victim === a ? b : a
+        const killedAt = Date.now()
         victim.child.kill("SIGKILL")
         yield* Effect.promise(() => victim.exited)
         let retried: { pid: number; attempt: number } | undefined
@@ -58,6 +59,7 @@ describe.skipIf(postgresUrl === undefined)("jobs across two processes (PostgreSQ
           if (retried === undefined) yield* Effect.sleep("200 millis")
         }
         assert.strictEqual(retried.pid, survivor.child.pid)
+        yield* Effect.logInfo(`taken over ${Date.now() - killedAt} ms after kill -9`)
       }).pipe(
         Effect.provide(JobQueueLive.layer.pipe(
           Layer.provide(configFrom({})),
