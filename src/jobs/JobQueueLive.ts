@@ -61,6 +61,8 @@ export const layer = Layer.effect(
     const appContext = yield* Effect.context<SqlClient.SqlClient | PgClient.PgClient>()
     const postgres = info.kind === "postgres"
     const scope = yield* Effect.scope
+    // Logs from pg-boss's callbacks go through the app's logger.
+    const log = Effect.runForkWith(yield* Effect.context<never>())
 
     // LISTEN through the app's PgClient (PostgreSQL only): pg-boss's notifications wake its workers.
     const listen = (channel: string, onNotification: (payload: string) => void, onReconnect: () => void): Promise<{ close(): Promise<void> }> =>
@@ -95,9 +97,12 @@ export const layer = Layer.effect(
       superviseIntervalSeconds: config.jobs.monitorSeconds,
       maintenanceIntervalSeconds: 60,
       cronWorkerIntervalSeconds: 15
-    } as ConstructorParameters<typeof PgBoss>[0])
+    })
     boss.on("error", (error: unknown) => {
-      Effect.runFork(Effect.logWarning("Jobs: pg-boss error", error instanceof Error ? error.message : String(error)))
+      log(Effect.logWarning("Jobs: pg-boss error", error instanceof Error ? error.message : String(error)))
+    })
+    boss.on("warning", (warning: { message?: unknown }) => {
+      log(Effect.logInfo("Jobs: pg-boss warning", String(warning.message ?? "")))
     })
     yield* fromPromise("pgboss", () => boss.start())
     // Workers stop fetching; running jobs get the grace period; then pg-boss fails (so retries)
