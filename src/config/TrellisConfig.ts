@@ -12,6 +12,14 @@ export type LogLevel = typeof LogLevel.Type
 export const LogFormat = Schema.Literals(["json", "pretty"])
 export type LogFormat = typeof LogFormat.Type
 
+/** Background-job settings (see README "Background jobs"). */
+export interface JobsConfig {
+  readonly pollSeconds: number
+  readonly monitorSeconds: number
+  readonly retentionDays: number
+  readonly deleteAfterDays: number
+}
+
 export interface TrellisConfigShape {
   readonly port: number
   readonly host: string
@@ -34,6 +42,8 @@ export interface TrellisConfigShape {
   /** How often each server process deletes expired events. */
   readonly eventPruneIntervalSeconds: number
   readonly shutdownGraceSeconds: number
+  /** Background jobs (src/jobs): polling backstop, dead-worker detection, retention of finished and failed jobs. */
+  readonly jobs: JobsConfig
   /** Limits of the HTTP listener against slow or numerous clients. */
   readonly listener: ListenerConfig
   readonly rateLimits: RateLimitConfig
@@ -123,6 +133,10 @@ export const variables: ReadonlyArray<Variable> = [
   { name: "TRELLIS_SSE_HEARTBEAT_SECONDS", flag: "--sse-heartbeat-seconds", default: "15", description: "Interval of the comment line that keeps idle event streams open." },
   { name: "TRELLIS_EVENTS_RETENTION_HOURS", flag: "--events-retention-hours", default: "168", description: "How long live-stream events are kept for reconnecting clients to replay; the newest event of each stream is always kept. A client resuming from before that is told (a `gap` event). 0 keeps events forever." },
   { name: "TRELLIS_EVENTS_PRUNE_INTERVAL_SECONDS", flag: "--events-prune-interval-seconds", default: "600", description: "How often each server process deletes expired events (in batches; also once shortly after start)." },
+  { name: "TRELLIS_JOBS_POLL_SECONDS", flag: "--jobs-poll-seconds", default: "2", description: "How often an idle job worker polls, as a backstop: an enqueue wakes workers at once (in this process, and through LISTEN/NOTIFY on PostgreSQL)." },
+  { name: "TRELLIS_JOBS_MONITOR_SECONDS", flag: "--jobs-monitor-seconds", default: "2", description: "How often lost jobs are looked for: a running job whose process stopped sending heartbeats (10 s by default) or that outlived its timeout is failed, so retried." },
+  { name: "TRELLIS_JOBS_RETENTION_DAYS", flag: "--jobs-retention-days", default: "14", description: "How long a job may wait in the queue before it is dropped as expired." },
+  { name: "TRELLIS_JOBS_DELETE_AFTER_DAYS", flag: "--jobs-delete-after-days", default: "7", description: "How long completed and failed (dead-lettered) jobs are kept before maintenance deletes them." },
   { name: "TRELLIS_SHUTDOWN_GRACE_SECONDS", flag: "--shutdown-grace-seconds", default: "10", description: "How long in-flight requests may take to finish after SIGTERM." },
   { name: "TRELLIS_HEADERS_TIMEOUT_SECONDS", flag: "--headers-timeout-seconds", default: "10", description: "A client that has not sent a request's complete headers this long after it started is disconnected (with 408 when possible). At most the request timeout." },
   { name: "TRELLIS_REQUEST_TIMEOUT_SECONDS", flag: "--request-timeout-seconds", default: "30", description: "A client that has not sent a whole request (headers and body) this long after it started gets 408 and is disconnected. Only receiving the request counts: a long response (live stream, WebSocket) is not cut. 0 disables." },
@@ -214,6 +228,12 @@ const parse = Effect.fnUntraced(function*(env: Readonly<Record<string, string | 
   const eventRetentionHours = yield* int("TRELLIS_EVENTS_RETENTION_HOURS", env, 168, 0, 1_000_000)
   const eventPruneIntervalSeconds = yield* int("TRELLIS_EVENTS_PRUNE_INTERVAL_SECONDS", env, 600, 1, 86_400)
   const shutdownGraceSeconds = yield* int("TRELLIS_SHUTDOWN_GRACE_SECONDS", env, 10, 0, 600)
+  const jobs: JobsConfig = {
+    pollSeconds: yield* int("TRELLIS_JOBS_POLL_SECONDS", env, 2, 1, 3600),
+    monitorSeconds: yield* int("TRELLIS_JOBS_MONITOR_SECONDS", env, 2, 1, 3600),
+    retentionDays: yield* int("TRELLIS_JOBS_RETENTION_DAYS", env, 14, 1, 3650),
+    deleteAfterDays: yield* int("TRELLIS_JOBS_DELETE_AFTER_DAYS", env, 7, 1, 3650)
+  }
   const listener: ListenerConfig = {
     headersTimeoutSeconds: yield* int("TRELLIS_HEADERS_TIMEOUT_SECONDS", env, 10, 1, 3600),
     requestTimeoutSeconds: yield* int("TRELLIS_REQUEST_TIMEOUT_SECONDS", env, 30, 0, 86_400),
@@ -287,6 +307,7 @@ const parse = Effect.fnUntraced(function*(env: Readonly<Record<string, string | 
     eventRetentionHours,
     eventPruneIntervalSeconds,
     shutdownGraceSeconds,
+    jobs,
     listener,
     rateLimits,
     smtpUrl: smtpUrl === undefined ? undefined : Redacted.make(smtpUrl),

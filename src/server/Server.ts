@@ -22,6 +22,8 @@ import { IdempotencyStore } from "../idempotency/IdempotencyStore.ts"
 import { RateLimiter } from "../ratelimit/RateLimiter.ts"
 import * as IdentityServices from "../identity/IdentityServices.ts"
 import { IdentityPlugin } from "../identity/IdentityPlugin.ts"
+import * as JobQueueLive from "../jobs/JobQueueLive.ts"
+import { JobsPlugin } from "../jobs/JobsPlugin.ts"
 import { TrellisConfig } from "../config/TrellisConfig.ts"
 import type { TrellisConfigShape } from "../config/TrellisConfig.ts"
 import * as Database from "../database/Database.ts"
@@ -43,7 +45,7 @@ import { PluginRegistry } from "./PluginRegistry.ts"
  * The platform's own plugins, always loaded first: the core (health, plugin list, event log),
  * the audit log (its layer outputs `AuditLog` for every later plugin) and identity.
  */
-export const platformPlugins: ReadonlyArray<Plugin.Any> = [CorePlugin, AuditPlugin, IdentityPlugin]
+export const platformPlugins: ReadonlyArray<Plugin.Any> = [CorePlugin, AuditPlugin, IdentityPlugin, JobsPlugin]
 
 export interface ServerOptions {
   readonly config: TrellisConfigShape
@@ -101,7 +103,7 @@ export const platformLayer = (config: TrellisConfigShape, composition: PluginHos
   )
   const migrated = Layer.effectDiscard(Migrations.run(migrationPlan(composition))).pipe(Layer.provideMerge(base))
   // SecretBox may create the key file in the data directory: after `Database.layer` holds its lock.
-  const services = Layer.mergeAll(IdentityServices.layer, RateLimiter.layer, Layer.provideMerge(IdempotencyStore.layer, SecretBox.layer)).pipe(
+  const services = Layer.mergeAll(IdentityServices.layer, RateLimiter.layer, Layer.provideMerge(IdempotencyStore.layer, SecretBox.layer), JobQueueLive.layer).pipe(
     Layer.provideMerge(EventLog.layer),
     Layer.provideMerge(migrated)
   )

@@ -193,6 +193,8 @@ const platformRoutes: Record<string, Entry> = {
       })
   },
 
+  "GET /api/jobs/dead": ownRead("the caller organization's dead-lettered jobs (filtered by the job's principal)"),
+
   // --- identity: sessions and keys
   "POST /api/login": {
     kind: "public",
