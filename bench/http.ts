@@ -107,6 +107,23 @@ interface Scenario {
 
 const bearer = (target: Target): Record<string, string> => ({ authorization: `Bearer ${target.token}` })
 
+/** Creates a prompt (a new key per call: the rounds share one database) and returns its id. */
+const createPrompt = async (target: Target): Promise<string> => {
+  const key = `bench-row-${randomBytes(4).toString("hex")}`
+  const response = await fetch(`${target.baseUrl}/api/prompts`, {
+    method: "POST",
+    headers: { ...bearer(target), "content-type": "application/json" },
+    body: JSON.stringify({ key, name: "Bench row", env: "prod", content: "Hello {{name}}" })
+  })
+  const text = await response.text()
+  if (response.status >= 300) throw new Error(`creating a prompt answered ${response.status}: ${text}`)
+  const parsed: unknown = JSON.parse(text)
+  const data = typeof parsed === "object" && parsed !== null && "data" in parsed ? parsed.data : parsed
+  const id = typeof data === "object" && data !== null && "id" in data ? data.id : undefined
+  if (typeof id !== "string" && typeof id !== "number") throw new Error(`creating a prompt returned no id: ${text}`)
+  return String(id)
+}
+
 const scenarios: ReadonlyArray<Scenario> = [
   {
     name: "GET /api/plugins",
@@ -128,6 +145,30 @@ const scenarios: ReadonlyArray<Scenario> = [
       const id = typeof created === "object" && created !== null && "id" in created ? created.id : undefined
       if (typeof id !== "string") throw new Error(`creating a greeting returned no id: ${text}`)
       return { method: "GET", path: `/api/hello/greetings/${encodeURIComponent(id)}`, headers: bearer(target) }
+    }
+  },
+  {
+    // A database read through the full pipeline (no fast route serves it): one prompt by id.
+    name: "GET /api/prompts/:id (DB read)",
+    runsOn: ["trellis"],
+    prepare: async (target) => {
+      const id = await createPrompt(target)
+      return { method: "GET", path: `/api/prompts/${encodeURIComponent(id)}`, headers: bearer(target) }
+    }
+  },
+  {
+    // A database write through the full pipeline: a PUT renaming one prompt (an UPDATE and its
+    // audit entry in one transaction).
+    name: "PUT /api/prompts/:id (DB write)",
+    runsOn: ["trellis"],
+    prepare: async (target) => {
+      const id = await createPrompt(target)
+      return {
+        method: "PUT",
+        path: `/api/prompts/${encodeURIComponent(id)}`,
+        headers: { ...bearer(target), "content-type": "application/json" },
+        body: JSON.stringify({ name: "Bench write" })
+      }
     }
   },
   {

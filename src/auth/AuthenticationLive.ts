@@ -6,12 +6,14 @@
  */
 import { rateGroupOf } from "../ratelimit/RateGroup.ts"
 import { Clock, Context, Effect, Layer, Option, Redacted } from "effect"
+import type { Scope, Types } from "effect"
 import { HttpServerRequest } from "effect/http"
 import type { HttpServerResponse } from "effect/http"
 import { Unauthorized } from "../problem/Problems.ts"
 import { AcceptsQueryToken, Authentication, csrfHeader, organizationHeader, queryTokenParam, sessionCookie } from "./Authentication.ts"
 import { CsrfFailed } from "./AuthProblems.ts"
-import { authorize } from "./Authorization.ts"
+import { authorize, denialOf } from "./Authorization.ts"
+import type { Denial } from "./Authorization.ts"
 import { Credentials } from "./Credentials.ts"
 import { CurrentPrincipal } from "./Principal.ts"
 import type { Principal } from "./Principal.ts"
@@ -40,26 +42,40 @@ const missingToken = (where: string) =>
 
 const invalidToken = new Unauthorized({ detail: "The credential is not valid." })
 
+interface CsrfContext {
+  readonly cookie: boolean
+  readonly method: string
+  readonly header: string | undefined
+}
+
+const csrfFailed = () =>
+  new CsrfFailed({
+    detail: "A write authenticated by the session cookie must send the session's CSRF token in X-CSRF-Token."
+  })
+
+/** Whether a write authenticated by the session cookie lacks the session's CSRF token. */
+const csrfRefused = (csrfDigest: string | null, csrf: CsrfContext): boolean =>
+  csrf.cookie && !safeMethods.has(csrf.method) && (csrfDigest === null || !csrfMatches(csrf.header, csrfDigest))
+
 /** Resolves a token and the organization header into the principal (no authorization yet). */
 const principalFor = (
   credentials: Credentials["Service"],
   token: string,
   organization: string | undefined,
-  csrf: { readonly cookie: boolean; readonly method: string; readonly header: string | undefined }
+  csrf: CsrfContext
 ) =>
   Effect.gen(function*() {
     const resolved = yield* credentials.resolve(token)
     if (Option.isNone(resolved)) return yield* invalidToken
     const { csrfDigest, principal } = resolved.value
-    if (csrf.cookie && !safeMethods.has(csrf.method) && (csrfDigest === null || !csrfMatches(csrf.header, csrfDigest))) {
-      return yield* new CsrfFailed({
-        detail: "A write authenticated by the session cookie must send the session's CSRF token in X-CSRF-Token."
-      })
-    }
+    if (csrfRefused(csrfDigest, csrf)) return yield* csrfFailed()
     return organization === undefined || organization === ""
       ? principal
       : yield* credentials.actAs(principal, organization)
   })
+
+/** What the middleware fails with (besides the handler's own failures). */
+type Failure = Effect.Error<ReturnType<typeof principalFor>> | Denial
 
 /** Enforces the requirement; returns it (defined) for the rate limiter. */
 const authorized = (principal: Principal, requirement: Requirement | undefined) =>
@@ -72,34 +88,49 @@ export const AuthenticationLive = Layer.effect(
     const limiter = yield* RateLimiter
     const idempotency = yield* IdempotencyStore
     return Authentication.of({
-      bearer: Effect.fnUntraced(function*(httpEffect, { credential, endpoint, group }) {
-        const request = yield* HttpServerRequest.HttpServerRequest
-        let token = Redacted.value(credential)
-        let cookie = false
-        if (token === "") {
-          token = request.cookies[sessionCookie] ?? ""
-          cookie = token !== ""
-          if (token === "" && request.method === "GET" && Context.get(endpoint.annotations, AcceptsQueryToken)) token = queryToken(request.url)
-        }
-        if (token === "") return yield* missingToken("This endpoint")
-        const principal: Principal = yield* principalFor(credentials, token, request.headers[organizationHeader], {
-          cookie,
-          method: request.method,
-          header: request.headers[csrfHeader]
+      // Runs on every authenticated request, so it is written without generators: a
+      // credential this process resolved a moment ago (`resolveNow`: the admin token, a cached
+      // session or key) is checked synchronously; anything else (a lookup, a key's last-use
+      // mark, `X-Trellis-Organization`) goes through `principalFor`, with the same outcomes.
+      bearer: (httpEffect, { credential, endpoint, group }) =>
+        Effect.withFiber<HttpServerResponse.HttpServerResponse, Types.unhandled | Failure, HttpServerRequest.HttpServerRequest | Scope.Scope>((fiber) => {
+          const request = Context.getUnsafe(fiber.context, HttpServerRequest.HttpServerRequest)
+          const headers = request.headers
+          let token = Redacted.value(credential)
+          let cookie = false
+          if (token === "") {
+            token = request.cookies[sessionCookie] ?? ""
+            cookie = token !== ""
+            // `?token=` only where the endpoint accepts it (EventSource, WebSocket) and only on GET.
+            if (token === "" && request.method === "GET" && Context.get(endpoint.annotations, AcceptsQueryToken)) token = queryToken(request.url)
+          }
+          if (token === "") return Effect.fail(missingToken("This endpoint"))
+          const csrf: CsrfContext = { cookie, method: request.method, header: headers[csrfHeader] }
+          const organization = headers[organizationHeader]
+
+          const proceed = (
+            principal: Principal
+          ): Effect.Effect<HttpServerResponse.HttpServerResponse, Types.unhandled | Failure, HttpServerRequest.HttpServerRequest | Scope.Scope> => {
+            const requirement = Context.get(endpoint.annotations, Requires)
+            const denial = denialOf(principal, requirement)
+            if (denial !== undefined) return Effect.fail(denial)
+            // Each wrapper is applied only where it can act (every provideService copies the
+            // context, on the hot path): idempotency on POSTs that carry a key, rate limits on
+            // principals that are not exempt.
+            const handler = Effect.provideService(httpEffect, CurrentPrincipal, principal)
+            const idempotent = request.method === "POST" && headers[Idempotency.keyHeader] !== undefined
+              ? Idempotency.wrap(principal, handler, WireDialect.endpointDialect(group.annotations, endpoint.annotations)).pipe(Effect.provideService(IdempotencyStore, idempotency))
+              : handler
+            if (isExempt(principal)) return idempotent
+            return HttpRateLimit.enforceWith(limiter, principal, requirement as Requirement, idempotent, rateGroupOf(endpoint.annotations, group.annotations))
+          }
+
+          const known = organization === undefined || organization === "" ? credentials.resolveNow(token) : undefined
+          if (known !== undefined) {
+            return csrfRefused(known.csrfDigest, csrf) ? Effect.fail(csrfFailed()) : proceed(known.principal)
+          }
+          return Effect.flatMap(principalFor(credentials, token, organization, csrf), proceed)
         })
-        const requirement = yield* authorized(principal, Context.get(endpoint.annotations, Requires))
-        // Each wrapper is applied only where it can act (every provideService copies the
-        // context, on the hot path): idempotency on POSTs that carry a key, rate limits on
-        // principals that are not exempt.
-        const handler = Effect.provideService(httpEffect, CurrentPrincipal, principal)
-        const idempotent = request.method === "POST" && request.headers[Idempotency.keyHeader] !== undefined
-          ? Idempotency.wrap(principal, handler, WireDialect.endpointDialect(group.annotations, endpoint.annotations)).pipe(Effect.provideService(IdempotencyStore, idempotency))
-          : handler
-        if (isExempt(principal)) return yield* idempotent
-        return yield* HttpRateLimit.enforce(principal, requirement, idempotent, rateGroupOf(endpoint.annotations, group.annotations)).pipe(
-          Effect.provideService(RateLimiter, limiter)
-        )
-      })
     })
   })
 )

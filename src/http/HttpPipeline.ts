@@ -24,14 +24,15 @@
  * the logger as an object rather than through `Effect.annotateLogs`. (Each service added to a
  * request's context is cheap until the context is 8 deep; past that Effect copies it whole.)
  */
-import { ByteSize, Cause, Context, Effect, Layer } from "effect"
-import type { Types } from "effect"
+import { ByteSize, Cause, Context, Effect, Layer, Option, References } from "effect"
+import type { Fiber, Types } from "effect"
 import { HttpIncomingMessage, HttpRouter, HttpServerRequest, HttpServerResponse } from "effect/http"
 import type { HttpMetrics } from "./HttpMetrics.ts"
 import * as ProblemResponse from "./ProblemResponse.ts"
 import * as InputHygiene from "./InputHygiene.ts"
 import { CurrentRequestId } from "./RequestId.ts"
-import type { RouteTable } from "./RouteTable.ts"
+import type { RouteEntry, RouteTable } from "./RouteTable.ts"
+import { LogWriter } from "../logging/TrellisLogger.ts"
 import type { FieldIssue } from "../problem/Problem.ts"
 
 export interface Options {
@@ -72,10 +73,29 @@ export const pathOf = (url: string): string => {
   return q === -1 ? url : url.slice(0, q)
 }
 
-export const layer = (options: Options) => {
+/** What the pipeline knows about one request while it runs. */
+interface Running {
+  readonly fiber: Fiber.Fiber<unknown, unknown>
+  readonly request: HttpServerRequest.HttpServerRequest
+  readonly requestId: string
+  readonly started: number
+  /** The matched route, looked up at most once (`undefined` until then, `null` when none). */
+  route: RouteEntry | null | undefined
+}
+
+export const layer = (options: Options) =>
+  Layer.unwrap(Effect.map(Effect.serviceOption(LogWriter), (writer) => make(options, Option.getOrUndefined(writer))))
+
+const make = (options: Options, writer: LogWriter["Service"] | undefined) => {
   const maxBodySize = ByteSize.bytes(options.maxBodyBytes)
   const extraHeaders = securityHeadersOf(options.https)
   const metrics = options.metrics
+  const routes = options.routes
+  // The server's own log (`TrellisLogger`): the access-log line is written through its
+  // `LogWriter` when there is one, as the fast path does, rather than through `Effect.logInfo`
+  // (same line, same sink, without the logger machinery per request). Without it (a server
+  // composed without `TrellisLogger`) the line goes through Effect's logger.
+  const logAccess = writer === undefined ? undefined : writer.enabled("Info")
 
   /**
    * The request's context: its id (for handlers and log lines) and, for a chunked body, the
@@ -86,57 +106,63 @@ export const layer = (options: Options) => {
     return chunked ? Context.add(withId, HttpIncomingMessage.MaxBodySize, maxBodySize) : withId
   }
 
+  /** The request's route: one router lookup, shared by the metrics label and the error dialect. */
+  const routeOf = (running: Running): RouteEntry | undefined => {
+    if (running.route === undefined) running.route = routes.routeOf(running.request.method, running.request.url) ?? null
+    return running.route ?? undefined
+  }
+
+  const dialectOf = (running: Running) => routes.dialectFor(routeOf(running), running.request.url)
+
   /** Headers, metrics and the access-log line of a response. */
   const finish = (
-    context: Context.Context<never>,
-    request: HttpServerRequest.HttpServerRequest,
-    requestId: string,
-    started: number,
+    running: Running,
     raw: HttpServerResponse.HttpServerResponse
   ): Effect.Effect<HttpServerResponse.HttpServerResponse> => {
+    const { fiber, request, requestId } = running
     // One `setHeader` per header is cheaper than `setHeaders`, which normalises its input.
-    let response = raw.status < 400
-      ? raw
-      : ProblemResponse.normalize(raw, request, options.routes.dialectOf(request.method, request.url))
+    let response = raw.status < 400 ? raw : ProblemResponse.normalize(raw, request, dialectOf(running))
     for (const [name, value] of extraHeaders) {
       if (name !== cspHeader || response.headers[cspHeader] === undefined) response = HttpServerResponse.setHeader(response, name, value)
     }
     response = HttpServerResponse.setHeader(response, requestIdHeader, requestId)
-    const seconds = (performance.now() - started) / 1000
+    const seconds = (performance.now() - running.started) / 1000
     const method = request.method
-    const route = options.routes.templateOf(method, request.url) ?? "unmatched"
-    metrics.record(context, method, route, response.status, seconds)
-    return Effect.as(
-      Effect.logInfo("http", {
-        method,
-        path: pathOf(request.url),
-        route,
-        status: response.status,
-        durationMs: Math.round(seconds * 100000) / 100
-      }),
-      response
-    )
+    const route = routeOf(running)?.template ?? "unmatched"
+    metrics.record(fiber.context, method, route, response.status, seconds)
+    const fields = {
+      method,
+      path: pathOf(request.url),
+      route,
+      status: response.status,
+      durationMs: Math.round(seconds * 100000) / 100
+    }
+    if (writer === undefined) return Effect.as(Effect.logInfo("http", fields), response)
+    if (logAccess === true) {
+      writer.write({
+        date: new Date(),
+        logLevel: "Info",
+        text: "http",
+        fields,
+        requestId,
+        annotations: fiber.getRef(References.CurrentLogAnnotations),
+        spans: fiber.getRef(References.CurrentLogSpans),
+        cause: undefined
+      })
+    }
+    return Effect.succeed(response)
   }
 
   /** A failed request: interruptions pass through, everything else becomes a problem. */
   const failed = (
-    context: Context.Context<never>,
-    request: HttpServerRequest.HttpServerRequest,
-    requestId: string,
-    started: number,
+    running: Running,
     cause: Cause.Cause<Types.unhandled>
   ): Effect.Effect<HttpServerResponse.HttpServerResponse, Types.unhandled> => {
     if (Cause.hasInterruptsOnly(cause)) return Effect.failCause(cause)
     return Effect.flatMap(
-      ProblemResponse.fromCause(
-        cause,
-        request,
-        options.routes.methodsOf,
-        options.maxBodyBytes,
-        options.routes.dialectOf(request.method, request.url)
-      ),
+      ProblemResponse.fromCause(cause, running.request, routes.methodsOf, options.maxBodyBytes, dialectOf(running)),
       (failure) => {
-        const done = finish(context, request, requestId, started, failure.response)
+        const done = finish(running, failure.response)
         if (failure.defect._tag === "None") return done
         const { cause: defect, reference } = failure.defect.value
         return Effect.andThen(
@@ -151,31 +177,25 @@ export const layer = (options: Options) => {
     (httpEffect: Effect.Effect<HttpServerResponse.HttpServerResponse, Types.unhandled>) =>
       Effect.withFiber((fiber) => {
         const started = performance.now()
-        const context = fiber.context
-        const request = Context.getUnsafe(context, HttpServerRequest.HttpServerRequest)
+        const request = Context.getUnsafe(fiber.context, HttpServerRequest.HttpServerRequest)
         const headers = request.headers
         const requestId = requestIdOf(headers[requestIdHeader])
+        const running: Running = { fiber, request, requestId, started, route: undefined }
         const declaredLength = headers["content-length"]
         const chunked = headers["transfer-encoding"] !== undefined
         const run = Effect.matchCauseEffect(httpEffect, {
-          onSuccess: (response) => finish(context, request, requestId, started, response),
-          onFailure: (cause) => failed(context, request, requestId, started, cause)
+          onSuccess: (response) => finish(running, response),
+          onFailure: (cause) => failed(running, cause)
         })
         const refuse = (issues: ReadonlyArray<FieldIssue>) =>
-          finish(context, request, requestId, started, ProblemResponse.invalidInput(request, issues, options.routes.dialectOf(request.method, request.url)))
+          finish(running, ProblemResponse.invalidInput(request, issues, dialectOf(running)))
         const urlIssues = InputHygiene.urlNeedsCheck(request.url)
-          ? InputHygiene.urlIssues(request.url, (path) => options.routes.templateOf(request.method, path))
+          ? InputHygiene.urlIssues(request.url, (path) => routes.templateOf(request.method, path))
           : []
         const contentType = headers["content-type"]
         const handled: Effect.Effect<HttpServerResponse.HttpServerResponse, Types.unhandled> =
           declaredLength !== undefined && Number(declaredLength) > options.maxBodyBytes
-            ? finish(
-              context,
-              request,
-              requestId,
-              started,
-              ProblemResponse.tooLarge(request, options.maxBodyBytes, options.routes.dialectOf(request.method, request.url))
-            )
+            ? finish(running, ProblemResponse.tooLarge(request, options.maxBodyBytes, dialectOf(running)))
             : urlIssues.length > 0
             ? refuse(urlIssues)
             : (declaredLength !== undefined && declaredLength !== "0" || chunked) && InputHygiene.bodyNeedsCheck(contentType)

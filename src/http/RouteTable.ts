@@ -22,6 +22,13 @@ export interface RouteTable {
   readonly methodsOf: (url: string) => ReadonlyArray<string>
   /** The wire dialect of the request's errors: its route's, else its path prefix's, else the platform's. */
   readonly dialectOf: (method: string, url: string) => Dialect
+  /**
+   * The route the request matches (template and dialect), if any: one lookup for both, so a
+   * caller that needs the template anyway can derive the dialect with `dialectFor`.
+   */
+  readonly routeOf: (method: string, url: string) => RouteEntry | undefined
+  /** `dialectOf` for a request whose `routeOf` answer is already known. */
+  readonly dialectFor: (route: RouteEntry | undefined, url: string) => Dialect
 }
 
 export interface Route {
@@ -30,10 +37,12 @@ export interface Route {
   readonly dialect?: Dialect | undefined
 }
 
-interface Entry {
+export interface RouteEntry {
   readonly template: string
   readonly dialect: Dialect
 }
+
+type Entry = RouteEntry
 
 export const make = (routes: ReadonlyArray<Route>): RouteTable => {
   const router = FindMyWay.make<Entry>({ ignoreTrailingSlash: true, ignoreDuplicateSlashes: true })
@@ -51,24 +60,26 @@ export const make = (routes: ReadonlyArray<Route>): RouteTable => {
   // Longest first, so `/api/v1/` wins over `/api/`.
   const byPrefix = [...prefixes].sort(([a], [b]) => b.length - a.length)
   const find = (method: string, url: string) => router.find(method === "HEAD" ? "GET" : method, url)?.handler
+  const dialectFor = (entry: Entry | undefined, url: string): Dialect => {
+    if (entry !== undefined) return entry.dialect
+    for (const m of methods) {
+      const other = router.find(m, url)?.handler
+      if (other !== undefined) return other.dialect
+    }
+    for (const [prefix, dialect] of byPrefix) {
+      if (url.startsWith(prefix)) return dialect
+    }
+    return platform
+  }
   return {
     templateOf: (method, url) => find(method, url)?.template,
+    routeOf: find,
+    dialectFor,
     methodsOf: (url) => {
       const found: Array<string> = methods.filter((m) => router.find(m, url) !== undefined)
       if (found.includes("GET")) found.push("HEAD")
       return found
     },
-    dialectOf: (method, url) => {
-      const entry = find(method, url)
-      if (entry !== undefined) return entry.dialect
-      for (const m of methods) {
-        const other = router.find(m, url)?.handler
-        if (other !== undefined) return other.dialect
-      }
-      for (const [prefix, dialect] of byPrefix) {
-        if (url.startsWith(prefix)) return dialect
-      }
-      return platform
-    }
+    dialectOf: (method, url) => dialectFor(find(method, url), url)
   }
 }

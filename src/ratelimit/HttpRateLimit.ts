@@ -14,10 +14,14 @@
  * by the request's scope, which closes when the body stream finishes, fails or the client goes
  * away, and also when the handler fails before streaming.
  *
+ * `enforceWith` does the same with a limiter in hand (the authentication middleware's, on
+ * every rate-limited request): no generator and no context update for the limiter.
+ *
  * The refusal is a response rather than a failure so that it needs no place in the endpoint's
  * declared errors (nor in the middleware's).
  */
 import { Effect } from "effect"
+import type { RateLimiterShape } from "./RateLimiter.ts"
 import type { Scope } from "effect"
 import type { HttpServerRequest, HttpServerResponse } from "effect/http"
 import { addHeaders } from "./RateLimitExceeded.ts"
@@ -52,3 +56,22 @@ export const enforce = <E, R>(
     yield* addHeaders(decision.headers)
     return yield* httpEffect
   })
+
+/** `enforce` with the limiter given rather than read from the context (the hot path). */
+export const enforceWith = <E, R>(
+  limiter: RateLimiterShape,
+  principal: PrincipalKey,
+  requirement: Pick<Requirement, "limit" | "stream">,
+  httpEffect: Effect.Effect<HttpServerResponse.HttpServerResponse, E, R>,
+  group?: RateGroupPolicy | undefined
+): Effect.Effect<
+  HttpServerResponse.HttpServerResponse,
+  E,
+  R | Scope.Scope | HttpServerRequest.HttpServerRequest
+> =>
+  requirement.stream
+    ? Effect.provideService(enforce(principal, requirement, httpEffect, group), RateLimiter, limiter)
+    : Effect.flatMap(limiter.consume(principal, requirement.limit, group), (decision) =>
+      decision._tag === "Refused"
+        ? decision.error.response
+        : Effect.andThen(addHeaders(decision.headers), httpEffect))
