@@ -6,18 +6,12 @@
  * Uses Debian's `chromium` (`.ci/run` installs it when missing); skipped, saying so, on a
  * machine without it. `TRELLIS_TEST_CHROMIUM` names another binary.
  */
-import { assert, describe, it, layer } from "@effect/vitest"
+import { assert, layer } from "@effect/vitest"
 import { Effect } from "effect"
-import * as NodeFs from "node:fs"
-import * as NodeOs from "node:os"
-import * as NodePath from "node:path"
-import { chromium } from "playwright-core"
 import type { BrowserContext } from "playwright-core"
+import { browser, describeInBrowser } from "../support/chromium.ts"
 import * as TestKit from "../../src/testing/TestKit.ts"
 import { ProbePlugin } from "./fixtures.ts"
-
-const executablePath = process.env.TRELLIS_TEST_CHROMIUM ?? "/usr/bin/chromium"
-const hasChromium = NodeFs.existsSync(executablePath)
 
 const localHosts = new Set(["127.0.0.1", "localhost", "[::1]"])
 
@@ -27,33 +21,6 @@ const isLocal = (url: string): boolean => {
   if (parsed.protocol === "data:" || parsed.protocol === "blob:" || parsed.protocol === "about:") return true
   return localHosts.has(parsed.hostname)
 }
-
-/** A headless Chromium with a fresh profile, closed (and its profile removed) afterwards. */
-const browser = Effect.acquireRelease(
-  Effect.promise(async () => {
-    const profile = NodeFs.mkdtempSync(NodePath.join(NodeOs.tmpdir(), "trellis-chromium-"))
-    const context = await chromium.launchPersistentContext(profile, {
-      executablePath,
-      headless: true,
-      args: [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync"
-      ]
-    })
-    return { context, profile }
-  }),
-  ({ context, profile }) =>
-    Effect.promise(async () => {
-      await context.close()
-      NodeFs.rmSync(profile, { recursive: true, force: true })
-    })
-)
 
 /**
  * Records every request of the browser and lets only local ones through: a request to another
@@ -69,67 +36,59 @@ const recordRequests = async (context: BrowserContext) => {
   return requested
 }
 
-if (!hasChromium) {
-  const reason = `no Chromium at ${executablePath} (apt-get install -y chromium; .ci/run installs it)`
-  process.stderr.write(`docs.browser.test.ts: skipped: ${reason}\n`)
-  describe("/docs in a browser", () => {
-    it.skip(`skipped: ${reason}`, () => {})
-  })
-} else {
-  describe("/docs in a browser", () => {
-    layer(TestKit.layer({ plugins: [ProbePlugin] }), { timeout: 120_000 })((it) => {
-      it.effect("renders the API reference of the composed API, offline", () =>
-        Effect.scoped(Effect.gen(function*() {
-          const kit = yield* TestKit.TrellisTest
-          const { context } = yield* browser
-          const requested = yield* Effect.promise(() => recordRequests(context))
-          const pageErrors: Array<string> = []
-          const page = yield* Effect.promise(() => context.newPage())
-          page.on("pageerror", (error) => pageErrors.push(error.message))
-          // The page's Content-Security-Policy must not block anything it needs: a violation is
-          // reported on the console and as a `securitypolicyviolation` event.
-          const consoleErrors: Array<string> = []
-          page.on("console", (message) => {
-            if (message.type() === "error") consoleErrors.push(message.text())
-          })
-          yield* Effect.promise(() =>
-            page.addInitScript(() => {
-              const seen: Array<string> = []
-              Object.assign(window, { cspViolations: seen })
-              document.addEventListener("securitypolicyviolation", (event) => {
-                seen.push(`${event.violatedDirective} ${event.blockedURI} ${event.lineNumber}:${event.columnNumber}`)
-              })
+describeInBrowser("docs.browser.test.ts", "/docs in a browser", () => {
+  layer(TestKit.layer({ plugins: [ProbePlugin] }), { timeout: 120_000 })((it) => {
+    it.effect("renders the API reference of the composed API, offline", () =>
+      Effect.scoped(Effect.gen(function*() {
+        const kit = yield* TestKit.TrellisTest
+        const { context } = yield* browser
+        const requested = yield* Effect.promise(() => recordRequests(context))
+        const pageErrors: Array<string> = []
+        const page = yield* Effect.promise(() => context.newPage())
+        page.on("pageerror", (error) => pageErrors.push(error.message))
+        // The page's Content-Security-Policy must not block anything it needs: a violation is
+        // reported on the console and as a `securitypolicyviolation` event.
+        const consoleErrors: Array<string> = []
+        page.on("console", (message) => {
+          if (message.type() === "error") consoleErrors.push(message.text())
+        })
+        yield* Effect.promise(() =>
+          page.addInitScript(() => {
+            const seen: Array<string> = []
+            Object.assign(window, { cspViolations: seen })
+            document.addEventListener("securitypolicyviolation", (event) => {
+              seen.push(`${event.violatedDirective} ${event.blockedURI} ${event.lineNumber}:${event.columnNumber}`)
             })
-          )
+          })
+        )
 
-          const response = yield* Effect.promise(() => page.goto(`${kit.baseUrl}/docs`, { waitUntil: "networkidle" }))
-          assert.strictEqual(response?.status(), 200)
-          const policy = (yield* Effect.promise(async () => response?.allHeaders()))?.["content-security-policy"] ?? ""
-          assert.include(policy, "default-src 'none'")
-          assert.match(policy, /script-src 'sha256-[A-Za-z0-9+/=]+' 'sha256-/)
-          assert.notInclude(policy, "unsafe-eval")
+        const response = yield* Effect.promise(() => page.goto(`${kit.baseUrl}/docs`, { waitUntil: "networkidle" }))
+        assert.strictEqual(response?.status(), 200)
+        const policy = (yield* Effect.promise(async () => response?.allHeaders()))?.["content-security-policy"] ?? ""
+        assert.include(policy, "default-src 'none'")
+        assert.match(policy, /script-src 'sha256-[A-Za-z0-9+/=]+' 'sha256-/)
+        assert.notInclude(policy, "unsafe-eval")
 
-          // The reference is rendered by the inlined script, not just served: the API's title as
-          // the page heading, the platform's operations and the plugin's.
-          yield* Effect.promise(() => page.getByRole("heading", { level: 1, name: "Trellis" }).waitFor({ state: "visible", timeout: 30_000 }))
-          const text = yield* Effect.promise(() => page.locator("body").innerText())
-          assert.include(text, "/health")
-          assert.include(text, "/ready")
-          assert.include(text, "/api/plugins")
-          assert.include(text, "/api/probe/echo")
-          assert.strictEqual(yield* Effect.promise(() => page.title()), "Trellis")
+        // The reference is rendered by the inlined script, not just served: the API's title as
+        // the page heading, the platform's operations and the plugin's.
+        yield* Effect.promise(() => page.getByRole("heading", { level: 1, name: "Trellis" }).waitFor({ state: "visible", timeout: 30_000 }))
+        const text = yield* Effect.promise(() => page.locator("body").innerText())
+        assert.include(text, "/health")
+        assert.include(text, "/ready")
+        assert.include(text, "/api/plugins")
+        assert.include(text, "/api/probe/echo")
+        assert.strictEqual(yield* Effect.promise(() => page.title()), "Trellis")
 
-          assert.deepStrictEqual(pageErrors, [], "script errors on the page")
-          // The one refusal expected: the bundle's schema library probes `new Function("")` once
-          // (in a try) to pick its faster validators, and falls back when eval is refused.
-          const violations = yield* Effect.promise(() => page.evaluate(() => (window as unknown as { cspViolations: Array<string> }).cspViolations))
-          assert.deepStrictEqual(violations.filter((v) => !v.startsWith("script-src eval ")), [], "Content-Security-Policy violations")
-          assert.isAtMost(violations.length, 1, `${violations}`)
-          const refusals = consoleErrors.filter((text) => /Content Security Policy|Refused to/i.test(text) && !/unsafe-eval/.test(text))
-          assert.deepStrictEqual(refusals, [], "CSP errors on the console")
-          assert.isAbove(requested.length, 0)
-          assert.deepStrictEqual(requested.filter((url) => !isLocal(url)), [], "requests that left for another host")
-        })), { timeout: 120_000 })
-    })
+        assert.deepStrictEqual(pageErrors, [], "script errors on the page")
+        // The one refusal expected: the bundle's schema library probes `new Function("")` once
+        // (in a try) to pick its faster validators, and falls back when eval is refused.
+        const violations = yield* Effect.promise(() => page.evaluate(() => (window as unknown as { cspViolations: Array<string> }).cspViolations))
+        assert.deepStrictEqual(violations.filter((v) => !v.startsWith("script-src eval ")), [], "Content-Security-Policy violations")
+        assert.isAtMost(violations.length, 1, `${violations}`)
+        const refusals = consoleErrors.filter((text) => /Content Security Policy|Refused to/i.test(text) && !/unsafe-eval/.test(text))
+        assert.deepStrictEqual(refusals, [], "CSP errors on the console")
+        assert.isAbove(requested.length, 0)
+        assert.deepStrictEqual(requested.filter((url) => !isLocal(url)), [], "requests that left for another host")
+      })), { timeout: 120_000 })
   })
-}
+})
