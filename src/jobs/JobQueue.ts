@@ -11,7 +11,7 @@ import { Context, Schema } from "effect"
 import type { Effect } from "effect"
 import type { CurrentPrincipal } from "../auth/Principal.ts"
 import { Principal } from "../auth/Principal.ts"
-import { defaultOrganizationId } from "../auth/Credentials.ts"
+import { adminPrincipal } from "../auth/Credentials.ts"
 
 /** A queue name: letters, digits and `._-/`, 1..100 characters (pg-boss's own rule, plus a length cap). */
 export const jobNamePattern = /^[A-Za-z0-9_.\-/]{1,100}$/
@@ -122,16 +122,5 @@ export interface JobQueueShape {
 
 export class JobQueue extends Context.Service<JobQueue, JobQueueShape>()("trellis/jobs/JobQueue") {}
 
-/** The principal of jobs nobody enqueued (cron): an owner of the default organization named `system:<name>`. */
-export const systemPrincipal = (name = "jobs"): Principal =>
-  new Principal({
-    id: `system:${name}`,
-    kind: "admin-token",
-    organizationId: defaultOrganizationId,
-    role: "owner",
-    scopes: ["*"],
-    userId: null,
-    credentialId: null,
-    projectIds: null,
-    agent: false
-  })
+/** The principal of jobs nobody enqueued (cron): the admin token's (owner of the default organization), named `system:<name>`. */
+export const systemPrincipal = (name = "jobs"): Principal => new Principal({ ...adminPrincipal, id: `system:${name}` })

@@ -30,6 +30,7 @@ import { RateLimiter } from "./RateLimiter.ts"
 import type { PrincipalKey } from "./RateLimiter.ts"
 import type { RateGroupPolicy } from "./RateGroup.ts"
 
+/** Spends the principal's budget (and holds a stream slot for a stream), then runs `httpEffect`. */
 export const enforce = <E, R>(
   principal: PrincipalKey,
   requirement: Pick<Requirement, "limit" | "stream">,
@@ -39,25 +40,9 @@ export const enforce = <E, R>(
   HttpServerResponse.HttpServerResponse,
   E,
   R | RateLimiter | Scope.Scope | HttpServerRequest.HttpServerRequest
-> =>
-  Effect.gen(function*() {
-    const limiter = yield* RateLimiter
-    const decision = yield* limiter.consume(principal, requirement.limit, group)
-    if (decision._tag === "Refused") return yield* decision.error.response
-    if (requirement.stream) {
-      const refused = yield* Effect.uninterruptible(Effect.gen(function*() {
-        const slot = yield* limiter.tryAcquireStream(principal)
-        if (slot._tag === "Refused") return slot.error
-        yield* Effect.addFinalizer(() => slot.release)
-        return undefined
-      }))
-      if (refused !== undefined) return yield* refused.response
-    }
-    yield* addHeaders(decision.headers)
-    return yield* httpEffect
-  })
+> => Effect.flatMap(Effect.service(RateLimiter), (limiter) => enforceWith(limiter, principal, requirement, httpEffect, group))
 
-/** `enforce` with the limiter given rather than read from the context (the hot path). */
+/** `enforce` with the limiter given rather than read from the context (the hot path: no generator). */
 export const enforceWith = <E, R>(
   limiter: RateLimiterShape,
   principal: PrincipalKey,
@@ -69,9 +54,14 @@ export const enforceWith = <E, R>(
   E,
   R | Scope.Scope | HttpServerRequest.HttpServerRequest
 > =>
-  requirement.stream
-    ? Effect.provideService(enforce(principal, requirement, httpEffect, group), RateLimiter, limiter)
-    : Effect.flatMap(limiter.consume(principal, requirement.limit, group), (decision) =>
-      decision._tag === "Refused"
-        ? decision.error.response
-        : Effect.andThen(addHeaders(decision.headers), httpEffect))
+  Effect.flatMap(limiter.consume(principal, requirement.limit, group), (decision) => {
+    if (decision._tag === "Refused") return decision.error.response
+    const run = Effect.andThen(addHeaders(decision.headers), httpEffect)
+    if (!requirement.stream) return run
+    // A stream also holds one of the principal's slots until it ends.
+    return Effect.flatMap(
+      Effect.uninterruptible(Effect.flatMap(limiter.tryAcquireStream(principal), (slot) =>
+        slot._tag === "Refused" ? Effect.succeed(slot.error) : Effect.as(Effect.addFinalizer(() => slot.release), undefined))),
+      (refused) => refused === undefined ? run : refused.response
+    )
+  })
