@@ -1,12 +1,10 @@
 /**
  * The client-safe half of `plugins/index.ts`: the first-party plugins' HTTP groups and RPC
- * groups, imported from their contract modules only (`Api.ts`, `Rpc.ts`), so the typed client
+ * groups, imported from their contract modules only (`Api.ts`, whose RPC groups are derived from the HTTP groups), so the typed client
  * built from them carries no server code. Keep it in step with `plugins/index.ts`.
  */
-import { PromptsGroup, PromptsHotReloadGroup, PromptsPlaygroundGroup, PromptsSdkGroup } from "./prompts/Api.ts"
-import { PromptsRpcs } from "./prompts/Rpc.ts"
-import { ProjectsGroup, TicketSettingsGroup, TicketsGroup } from "./tickets/Api.ts"
-import { TicketsRpcs } from "./tickets/Rpc.ts"
+import { PromptsGroup, PromptsHotReloadGroup, PromptsPlaygroundGroup, PromptsRpcs, PromptsSdkGroup } from "./prompts/Api.ts"
+import { ProjectsGroup, TicketSettingsGroup, TicketsGroup, TicketsRpcs } from "./tickets/Api.ts"
 
 /** Every first-party plugin's HttpApi groups, in `plugins/index.ts` order. */
 export const firstPartyGroups = [

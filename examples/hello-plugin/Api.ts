@@ -5,7 +5,7 @@
  */
 import { Schema } from "effect"
 import { HttpApi, HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "effect/http-api"
-import { AcceptsQueryToken, Authentication, Requirement, Requires } from "trellis/contract"
+import { AcceptsQueryToken, Authentication, Requirement, Requires, RpcFromApi } from "trellis/contract"
 import { CreateGreeting, Greeting } from "./Domain.ts"
 import { GreetingNotFound } from "./Errors.ts"
 
@@ -35,3 +35,9 @@ export class HelloGroup extends HttpApiGroup.make("hello")
 
 /** The plugin's own API value, used by its handlers and by typed clients of just this plugin. */
 export class HelloApi extends HttpApi.make("hello").add(HelloGroup) {}
+
+/**
+ * The same operations as RPCs at `/rpc` (`hello.List`, `hello.Create`, `hello.Get`), served by
+ * the HTTP handlers: nothing to declare or handle twice. The live stream has no RPC form.
+ */
+export const HelloRpcs = RpcFromApi.make("hello", [HelloGroup], { omit: ["events"] })

@@ -4,14 +4,12 @@
  */
 import { Layer } from "effect"
 import { Plugin } from "trellis/plugin"
-import { HelloGroup } from "./Api.ts"
+import { HelloGroup, HelloRpcs } from "./Api.ts"
 import { GreetingNotFound } from "./Errors.ts"
 import { Greetings } from "./Greetings.ts"
 import { HelloHttp } from "./Http.ts"
 import { migration as createGreetings } from "./migrations/0001_create_greetings.ts"
 import { migration as greetingsPerOrganization } from "./migrations/0002_greetings_per_organization.ts"
-import { HelloRpcs } from "./Rpc.ts"
-import { HelloRpcHandlers } from "./RpcHandlers.ts"
 import { webRoutes } from "./Web.ts"
 
 export const HelloPlugin = Plugin.make({
@@ -25,5 +23,5 @@ export const HelloPlugin = Plugin.make({
   requires: ["audit"],
   problems: [GreetingNotFound],
   web: { routes: webRoutes },
-  layer: Layer.mergeAll(HelloHttp, HelloRpcHandlers).pipe(Layer.provideMerge(Greetings.layer))
+  layer: HelloHttp.pipe(Layer.provideMerge(Greetings.layer))
 })

@@ -14,8 +14,7 @@
  */
 import { Schema } from "effect"
 import { HttpApi, HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "effect/http-api"
-import { WireDialect } from "trellis/contract"
-import { Authentication, AuthProblems, Problems, Requirement, Requires } from "trellis/contract"
+import { Authentication, AuthProblems, Problems, Requirement, Requires, RpcFromApi, WireDialect } from "trellis/contract"
 import {
   ChangeEvent,
   ClientConnection,
@@ -290,3 +289,11 @@ export class PromptsApi extends HttpApi.make("prompts")
   .add(PromptsPlaygroundGroup)
   .add(PromptsHotReloadGroup)
 {}
+
+/**
+ * The RPC form of the prompts, SDK and playground routes, served at `/rpc` by the same handlers:
+ * tag `prompts.<EndpointName>` (`prompts.Create`, `prompts.Fetch`), payload
+ * `{ params, query, payload }` as the typed HTTP client sends it, result as the route's body.
+ * The streamed run and the WebSocket have no RPC form.
+ */
+export const PromptsRpcs = RpcFromApi.make("prompts", [PromptsGroup, PromptsSdkGroup, PromptsPlaygroundGroup], { omit: ["runStream"] })

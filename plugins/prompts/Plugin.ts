@@ -6,7 +6,7 @@
  */
 import { Layer } from "effect"
 import { Plugin } from "trellis/plugin"
-import { PromptsGroup, PromptsHotReloadGroup, PromptsPlaygroundGroup, PromptsSdkGroup } from "./Api.ts"
+import { PromptsGroup, PromptsHotReloadGroup, PromptsPlaygroundGroup, PromptsRpcs, PromptsSdkGroup } from "./Api.ts"
 import { promptsProblems } from "./Errors.ts"
 import { HotReload } from "./HotReload.ts"
 import { PromptsHotReloadHttp, PromptsHttp, PromptsPlaygroundHttp, PromptsSdkHttp } from "./Http.ts"
@@ -15,8 +15,6 @@ import { migration as createProviderConfigs } from "./migrations/0002_create_pro
 import { migration as labelsAndServing } from "./migrations/0003_labels_and_serving.ts"
 import { Playground } from "./Playground.ts"
 import * as PromptsLive from "./Prompts.ts"
-import { PromptsRpcs } from "./Rpc.ts"
-import { PromptsRpcHandlers } from "./RpcHandlers.ts"
 import { SdkFastRoute } from "./SdkFastRoute.ts"
 import { SdkPrompts } from "./SdkPrompts.ts"
 import { ServedCache } from "./ServedCache.ts"
@@ -36,7 +34,7 @@ export const PromptsPlugin = Plugin.make({
   problems: promptsProblems,
   scopes: ["prompts:read", "prompts:write", "prompts:publish", "prompts:run"],
   requires: ["audit"],
-  layer: Layer.mergeAll(PromptsHttp, PromptsSdkHttp, PromptsPlaygroundHttp, PromptsHotReloadHttp, PromptsRpcHandlers, SdkFastRoute).pipe(
+  layer: Layer.mergeAll(PromptsHttp, PromptsSdkHttp, PromptsPlaygroundHttp, PromptsHotReloadHttp, SdkFastRoute).pipe(
     Layer.provideMerge(services)
   )
 })

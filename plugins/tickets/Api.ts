@@ -5,12 +5,13 @@
  * Service keys reach only the routes SessionFS opens to them (its `require_scope` routes); the
  * others (`userOnly`) answer them `403 service_key_not_allowed`, as SessionFS does.
  *
+ * Every route is also an RPC (`TicketsRpcs`, derived below).
+ *
  * Client-safe: imports only `effect` and `trellis/contract`.
  */
 import { Schema } from "effect"
 import { HttpApi, HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "effect/http-api"
-import { WireDialect } from "trellis/contract"
-import { AuthProblems, Authentication, Problems, Requirement, Requires } from "trellis/contract"
+import { AuthProblems, Authentication, Problems, Requirement, Requires, RpcFromApi, WireDialect } from "trellis/contract"
 import {
   Comment,
   CompleteTicket,
@@ -75,15 +76,15 @@ const ticketPath = "/api/v1/projects/:project_id/tickets/:ticket_id"
 export class ProjectsGroup extends HttpApiGroup.make("ticketProjects")
   .annotate(WireDialect, WireDialect.sessionFs)
   .add(
-    HttpApiEndpoint.get("list", "/api/v1/projects/", {
+    HttpApiEndpoint.get("listProjects", "/api/v1/projects/", {
       success: Schema.Array(Project)
     }).annotate(Requires, userRead),
-    HttpApiEndpoint.post("create", "/api/v1/projects/", {
+    HttpApiEndpoint.post("createProject", "/api/v1/projects/", {
       payload: CreateProject,
       success: Project.pipe(HttpApiSchema.status(201)),
       error: ProjectExists
     }).annotate(Requires, userOnly),
-    HttpApiEndpoint.get("get", "/api/v1/projects/:project", {
+    HttpApiEndpoint.get("getProject", "/api/v1/projects/:project", {
       params: { project: Schema.String },
       success: Project,
       error: projectErrors
@@ -93,7 +94,7 @@ export class ProjectsGroup extends HttpApiGroup.make("ticketProjects")
     })),
     // The remote written as a path. Left out of the OpenAPI document: a wildcard segment has no
     // OpenAPI spelling, and `get` documents the form.
-    HttpApiEndpoint.get("getByRemote", "/api/v1/projects/:owner/:repo/*", {
+    HttpApiEndpoint.get("getProjectByRemote", "/api/v1/projects/:owner/:repo/*", {
       params: { owner: Schema.String, repo: Schema.String, "*": Schema.optional(Schema.String) },
       success: Project,
       error: projectErrors
@@ -114,7 +115,7 @@ export class ProjectsGroup extends HttpApiGroup.make("ticketProjects")
       success: ProjectContextUpdated,
       error: projectErrors
     }).annotate(Requires, userOnly).annotateMerge(OpenApi.annotations({ exclude: true })),
-    HttpApiEndpoint.delete("delete", "/api/v1/projects/:project_id", {
+    HttpApiEndpoint.delete("deleteProject", "/api/v1/projects/:project_id", {
       params: { project_id: Schema.String },
       success: ProjectDeleted,
       error: [...projectErrors, NotProjectAdmin]
@@ -275,19 +276,19 @@ export class TicketsGroup extends HttpApiGroup.make("tickets")
 export class TicketSettingsGroup extends HttpApiGroup.make("ticketSettings")
   .annotate(WireDialect, WireDialect.sessionFs)
   .add(
-    HttpApiEndpoint.get("get", "/api/v1/tickets/settings", {
+    HttpApiEndpoint.get("getSettings", "/api/v1/tickets/settings", {
       success: TicketSettings
     }).annotate(Requires, read),
-    HttpApiEndpoint.put("set", "/api/v1/tickets/settings", {
+    HttpApiEndpoint.put("setSettings", "/api/v1/tickets/settings", {
       payload: TicketSettings,
       success: TicketSettings
     }).annotate(Requires, Requirement.settings()),
-    HttpApiEndpoint.get("getProject", "/api/v1/tickets/settings/projects/:project_id", {
+    HttpApiEndpoint.get("getProjectSettings", "/api/v1/tickets/settings/projects/:project_id", {
       params: { project_id: Schema.String },
       success: ProjectTicketSettings,
       error: projectErrors
     }).annotate(Requires, read),
-    HttpApiEndpoint.put("setProject", "/api/v1/tickets/settings/projects/:project_id", {
+    HttpApiEndpoint.put("setProjectSettings", "/api/v1/tickets/settings/projects/:project_id", {
       params: { project_id: Schema.String },
       payload: UpdateProjectTicketSettings,
       success: ProjectTicketSettings,
@@ -303,3 +304,10 @@ export class TicketSettingsGroup extends HttpApiGroup.make("ticketSettings")
 
 /** The plugin's own API value, for its handlers and for typed clients of just this plugin. */
 export class TicketsApi extends HttpApi.make("tickets").add(ProjectsGroup).add(TicketsGroup).add(TicketSettingsGroup) {}
+
+/**
+ * The RPC form of every route above, served at `/rpc` by the same handlers: tag
+ * `tickets.<EndpointName>` (`tickets.CreateProject`, `tickets.Start`), payload
+ * `{ params, query, headers, payload }` as the typed HTTP client sends it.
+ */
+export const TicketsRpcs = RpcFromApi.make("tickets", [ProjectsGroup, TicketsGroup, TicketSettingsGroup])

@@ -10,7 +10,7 @@ import { Context, Effect, Layer, Option } from "effect"
 import { SqlClient } from "effect/sql"
 import { AuditLog, CurrentPrincipal, Problems } from "trellis/plugin"
 import { actorId, newId } from "./Access.ts"
-import type { Comment, CreateComment, TicketReviewState } from "./Domain.ts"
+import type { Comment, CreateComment, ListCommentsQuery, TicketReviewState } from "./Domain.ts"
 import { StaleLeaseEpoch, TicketNotFound } from "./Errors.ts"
 import type { LeaseEpochRequired } from "./Errors.ts"
 import { Projects } from "./Projects.ts"
@@ -25,11 +25,8 @@ const defaultPage = 200
 
 const isoTimestamp = /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?)?(Z|[+-]\d{2}(:?\d{2})?)?$/
 
-export interface ListOptions {
-  readonly since?: string | undefined
-  readonly since_id?: string | undefined
-  readonly limit?: number | undefined
-}
+/** The paging of `list`: the route's query. */
+export type ListOptions = ListCommentsQuery
 
 type Access<A, E = never> = Effect.Effect<A, E | ProjectAccessError | TicketNotFound, CurrentPrincipal>
 

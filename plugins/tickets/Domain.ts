@@ -205,12 +205,14 @@ export const mutableFields = [
 ] as const
 export type MutableField = typeof mutableFields[number]
 
-export const ListTicketsQuery = {
+/** `GET .../tickets` filters: the query of the route and the `Tickets.list` filters. */
+export const ListTicketsQuery = Schema.Struct({
   status: Schema.optional(Status),
   assigned_to: Schema.optional(Schema.String),
   kind: Schema.optional(Kind),
   priority: Schema.optional(Priority)
-}
+})
+export type ListTicketsQuery = typeof ListTicketsQuery.Type
 
 export const CompleteTicket = Schema.Struct({
   notes: Schema.String,
@@ -250,13 +252,15 @@ export const CreateComment = Schema.Struct({
 })
 export type CreateComment = typeof CreateComment.Type
 
-export const ListCommentsQuery = {
+/** `GET .../comments` paging: the query of the route and the `Comments.list` options. */
+export const ListCommentsQuery = Schema.Struct({
   /** Only comments after this `created_at` (pair with `since_id` for same-timestamp ties). */
   since: Schema.optional(Schema.String),
   /** Tie-breaker: with `since`, comments at exactly `since` with a greater id also come back. */
   since_id: Schema.optional(Schema.String),
   limit: Schema.optional(Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 500 })))
-}
+})
+export type ListCommentsQuery = typeof ListCommentsQuery.Type
 
 /** One per-field row of the edit audit that every effective `PUT` writes. */
 export class TicketEdit extends Schema.Class<TicketEdit>("TicketEdit")({

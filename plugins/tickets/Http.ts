@@ -29,11 +29,11 @@ const ProjectsHttp = HttpApiBuilder.group(
   Effect.fn(function*(handlers) {
     const projects = yield* Projects
     return handlers
-      .handle("list", () => projects.list)
-      .handle("create", ({ payload }) => projects.create(payload))
-      .handle("get", ({ params }) => projects.get(params.project))
-      .handle("getByRemote", ({ params }) => projects.get(remoteOf(params.owner, params.repo, params["*"])))
-      .handle("delete", ({ params }) => projects.remove(params.project_id))
+      .handle("listProjects", () => projects.list)
+      .handle("createProject", ({ payload }) => projects.create(payload))
+      .handle("getProject", ({ params }) => projects.get(params.project))
+      .handle("getProjectByRemote", ({ params }) => projects.get(remoteOf(params.owner, params.repo, params["*"])))
+      .handle("deleteProject", ({ params }) => projects.remove(params.project_id))
       .handle("updateContext", ({ params, payload }) => projects.updateContext(params.project, payload.context_document))
       .handle("updateContextByRemote", ({ params, payload }) => {
         const remote = contextRemoteOf(params.owner, params.repo, params["*"])
@@ -86,10 +86,10 @@ const SettingsHttp = HttpApiBuilder.group(
     const settings = yield* TicketSettings
     const projects = yield* Projects
     return handlers
-      .handle("get", () => settings.get)
-      .handle("set", ({ payload }) => settings.set(payload))
-      .handle("getProject", ({ params }) => projects.settings(params.project_id))
-      .handle("setProject", ({ params, payload }) => projects.setSettings(params.project_id, payload))
+      .handle("getSettings", () => settings.get)
+      .handle("setSettings", ({ payload }) => settings.set(payload))
+      .handle("getProjectSettings", ({ params }) => projects.settings(params.project_id))
+      .handle("setProjectSettings", ({ params, payload }) => projects.setSettings(params.project_id, payload))
   })
 )
 

@@ -9,15 +9,13 @@
  */
 import { Layer } from "effect"
 import { AuthProblems, Plugin } from "trellis/plugin"
-import { ProjectsGroup, TicketSettingsGroup, TicketsGroup } from "./Api.ts"
+import { ProjectsGroup, TicketSettingsGroup, TicketsGroup, TicketsRpcs } from "./Api.ts"
 import { Comments } from "./Comments.ts"
 import { ticketProblems } from "./Errors.ts"
 import { TicketsHttp } from "./Http.ts"
 import { migration as createTickets } from "./migrations/0001_create_tickets.ts"
 import { migration as projectSettings } from "./migrations/0002_project_settings.ts"
 import { Projects } from "./Projects.ts"
-import { TicketsRpcs } from "./Rpc.ts"
-import { TicketsRpcHandlers } from "./RpcHandlers.ts"
 import * as TicketsLive from "./Tickets.ts"
 import { TicketsConfig } from "./TicketsConfig.ts"
 import type { TicketsConfigShape } from "./TicketsConfig.ts"
@@ -38,7 +36,7 @@ const pluginWith = <E>(config: Layer.Layer<TicketsConfig, E>) =>
     scopes: ["tickets:read", "tickets:write"],
     requires: ["audit"],
     problems: [...ticketProblems, AuthProblems.CrossOrgDenied, AuthProblems.ServiceKeyNotAllowed],
-    layer: Layer.mergeAll(TicketsHttp, TicketsRpcHandlers).pipe(
+    layer: TicketsHttp.pipe(
       Layer.provideMerge(services),
       Layer.provide(config)
     )

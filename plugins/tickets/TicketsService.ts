@@ -8,7 +8,7 @@ import { Context } from "effect"
 import type { Effect } from "effect"
 import type { AuthProblems, CurrentPrincipal } from "trellis/contract"
 import type { StartedTicket, TicketDetail } from "./Domain.ts"
-import type { CompleteTicket, CreateTicket, Kind, Priority, Status, Ticket, TicketEdit, UpdateTicket } from "./Domain.ts"
+import type { CompleteTicket, CreateTicket, ListTicketsQuery, Ticket, TicketEdit, UpdateTicket } from "./Domain.ts"
 import type {
   AgentTicketQuota,
   AgentTicketRejected,
@@ -32,12 +32,8 @@ import type { LeaseEpochRequired, ProjectNotFound, ProjectNotInAllowlist } from 
 /** Why a project cannot be reached (as `Projects.ts` answers). */
 export type ProjectAccessError = ProjectNotFound | ProjectNotInAllowlist | AuthProblems.CrossOrgDenied
 
-export interface ListFilters {
-  readonly status?: Status | undefined
-  readonly assigned_to?: string | undefined
-  readonly kind?: Kind | undefined
-  readonly priority?: Priority | undefined
-}
+/** The filters of `list`: the route's query. */
+export type ListFilters = ListTicketsQuery
 
 export interface StartOptions {
   /** Also claim a `blocked` task (recovery path). */

@@ -6,6 +6,7 @@
  */
 export * from "./contract.ts"
 export * as Plugin from "./Plugin.ts"
+export * as RpcFromApiServer from "./RpcFromApiServer.ts"
 export type { AnyRpcGroup, Migration } from "./Plugin.ts"
 export { AuditLog } from "../audit/AuditLog.ts"
 export type { AuditTarget } from "../audit/AuditLog.ts"

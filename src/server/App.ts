@@ -23,6 +23,7 @@ import * as RouteTable from "../http/RouteTable.ts"
 import { endpointDialect } from "../http/WireDialect.ts"
 import { webRoute } from "../auth/AuthenticationLive.ts"
 import { hostRoutes } from "../plugin/PluginHost.ts"
+import * as RpcFromApiServer from "../plugin/RpcFromApiServer.ts"
 import type { Composition } from "../plugin/PluginHost.ts"
 
 /** The chained plugin layers: each plugin sees the platform and the plugins before it. */
@@ -138,7 +139,9 @@ export const layer = (
   const rpc = group === undefined
     ? Layer.empty
     : RpcServer.layerHttp({ group, path: "/rpc", protocol: "http" }).pipe(
-      Layer.provide(RpcSerialization.layerNdjson)
+      Layer.provide(RpcSerialization.layerNdjson),
+      // Derived RPCs (`RpcFromApi`) are served by the HTTP handlers of their endpoints.
+      Layer.provide(RpcFromApiServer.layer(group))
     ) as Layer.Layer<never, never, unknown>
   // Bundled Scalar (no CDN) and no web fonts: the page must work on a machine with no internet.
   // Its own Content-Security-Policy, allowing the page's inline scripts by their hashes.

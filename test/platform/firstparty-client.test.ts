@@ -25,7 +25,7 @@ describe("FirstPartyApi client", () => {
         const prompt = yield* trellis.prompts.create({ payload: { key: "client-test", content: "Hi {{name}}" } })
         const listed = yield* trellis.prompts.list({ query: {} })
         assert.isTrue(JSON.stringify(listed).includes(prompt.data.id))
-        const projects = yield* trellis.ticketProjects.list()
+        const projects = yield* trellis.ticketProjects.listProjects()
         assert.isDefined(projects)
         const audit = yield* trellis.audit.list({ query: {} })
         assert.isTrue(audit.data.some((entry) => entry.event === "prompts.prompt.create" && entry.action === "create"))

@@ -9,7 +9,7 @@ import { assert, describe, layer } from "@effect/vitest"
 import { Effect } from "effect"
 import { SqlClient } from "effect/sql"
 import { PromptsPlugin } from "../../plugins/prompts/Plugin.ts"
-import { PromptsRpcs } from "../../plugins/prompts/Rpc.ts"
+import { PromptsRpcs } from "../../plugins/prompts/Api.ts"
 import { TicketsPlugin } from "../../plugins/tickets/Plugin.ts"
 import { project } from "../../plugins/tickets/test/support.ts"
 import * as Client from "../../src/client/Client.ts"
@@ -107,14 +107,14 @@ describe("NUL characters and lone surrogates", () => {
         const kit = yield* TestKit.TrellisTest
         const before = yield* counts
         const rpc = yield* Client.makeRpc(PromptsRpcs, { baseUrl: kit.baseUrl, token: kit.adminToken })
-        yield* rpc["prompts.Create"]({ key: "hyg.rpc", content: nul }).pipe(Effect.flip)
-        const line = JSON.stringify({ _tag: "Request", id: "1", tag: "prompts.Create", payload: { key: "hyg.rpc", content: lone }, headers: [] })
+        yield* rpc["prompts.Create"]({ payload: { key: "hyg.rpc", content: nul } }).pipe(Effect.flip)
+        const line = JSON.stringify({ _tag: "Request", id: "1", tag: "prompts.Create", payload: { payload: { key: "hyg.rpc", content: lone } }, headers: [] })
         const raw = yield* kit.request("POST", "/rpc", { body: JSON.parse(line) })
         assert.strictEqual(raw.status, 400)
-        assert.strictEqual(((yield* raw.json) as unknown as Problem).errors?.[0]?.path, "body.payload.content")
+        assert.strictEqual(((yield* raw.json) as unknown as Problem).errors?.[0]?.path, "body.payload.payload.content")
         assert.deepStrictEqual(yield* counts, before)
         // A clean payload still works through the same client.
-        const created = yield* rpc["prompts.Create"]({ key: "hyg.rpc", content: "clean" })
+        const { data: created } = yield* rpc["prompts.Create"]({ payload: { key: "hyg.rpc", content: "clean" } })
         assert.strictEqual(created.key, "hyg.rpc")
       }).pipe(Effect.scoped))
 

@@ -15,7 +15,7 @@ import * as Plugin from "../../src/plugin/Plugin.ts"
 import * as PluginLoader from "../../src/plugin/PluginLoader.ts"
 import * as Server from "../../src/server/Server.ts"
 import * as TestKit from "../../src/testing/TestKit.ts"
-import { HelloRpcs } from "../../examples/hello-plugin/Rpc.ts"
+import { HelloRpcs } from "../../examples/hello-plugin/Api.ts"
 
 const hello = await Effect.runPromise(PluginLoader.load("./examples/hello-plugin/mod.ts"))
 
@@ -31,7 +31,7 @@ describe("the example plugin loaded through TRELLIS_PLUGINS", () => {
         assert.strictEqual(entry?.version, "1.0.0")
         assert.strictEqual(entry?.firstParty, false)
         assert.deepStrictEqual(entry?.groups, ["hello"])
-        assert.deepStrictEqual(entry?.rpcs, ["hello.Greet", "hello.GetGreeting"])
+        assert.deepStrictEqual(entry?.rpcs, ["hello.List", "hello.Create", "hello.Get"])
         assert.deepStrictEqual(entry?.migrations, ["1_create_greetings", "2_greetings_per_organization"])
         assert.strictEqual(plugins[0].id, "trellis")
       }))
@@ -50,14 +50,16 @@ describe("the example plugin loaded through TRELLIS_PLUGINS", () => {
       Effect.gen(function*() {
         const kit = yield* TestKit.TrellisTest
         const rpc = yield* Client.makeRpc(HelloRpcs, { baseUrl: kit.baseUrl, token: kit.adminToken })
-        const greeting = yield* rpc["hello.Greet"]({ name: "rpc" })
+        const greeting = yield* rpc["hello.Create"]({ payload: { name: "rpc" } })
         assert.strictEqual(greeting.message, "Hello, rpc!")
-        const again = yield* rpc["hello.GetGreeting"]({ id: greeting.id })
+        const again = yield* rpc["hello.Get"]({ params: { id: greeting.id } })
         assert.strictEqual(again.id, greeting.id)
-        const missing = yield* Effect.flip(rpc["hello.GetGreeting"]({ id: "nope" }))
+        const { items } = yield* rpc["hello.List"]()
+        assert.isTrue(items.some((g) => g.id === greeting.id))
+        const missing = yield* Effect.flip(rpc["hello.Get"]({ params: { id: "nope" } }))
         assert.strictEqual(missing._tag, "GreetingNotFound")
         const anonymous = yield* Client.makeRpc(HelloRpcs, { baseUrl: kit.baseUrl })
-        const refused = yield* Effect.flip(anonymous["hello.Greet"]({ name: "x" }))
+        const refused = yield* Effect.flip(anonymous["hello.Create"]({ payload: { name: "x" } }))
         assert.strictEqual(refused._tag, "Unauthorized")
       }).pipe(Effect.scoped))
 
@@ -115,9 +117,9 @@ describe("collisions are refused at start, naming both plugins", () => {
 
   it.effect("duplicate RPC tag", () =>
     Effect.gen(function*() {
-      const rpcs = RpcGroup.make(Rpc.make("hello.Greet", { payload: { name: Schema.String } }))
+      const rpcs = RpcGroup.make(Rpc.make("hello.Get", { payload: { name: Schema.String } }))
       const message = yield* conflictOf([hello, pluginWith("copycat", groupNamed("copycat", "/api/copycat"), rpcs)])
-      assert.include(message, "RPC tag \"hello.Greet\"")
+      assert.include(message, "RPC tag \"hello.Get\"")
       assert.include(message, "\"hello\" and \"copycat\"")
     }))
 

@@ -8,7 +8,7 @@ import { Effect } from "effect"
 import * as Client from "../../src/client/Client.ts"
 import * as TestKit from "../../src/testing/TestKit.ts"
 import { HelloPlugin } from "../../examples/hello-plugin/Plugin.ts"
-import { HelloRpcs } from "../../examples/hello-plugin/Rpc.ts"
+import { HelloRpcs } from "../../examples/hello-plugin/Api.ts"
 
 const rateLimits = { perMinute: 3, runPerMinute: 6, settingsPerMinute: 20, streams: 4, loginPerAccount: 10, loginPerAddress: 30 }
 
@@ -26,17 +26,17 @@ describe("rate limits on RPC", () => {
 
         // One HTTP call and two RPCs spend the three requests of the minute.
         assert.strictEqual((yield* kit.request("GET", "/api/hello/greetings", { token: key })).status, 200)
-        const greeting = yield* rpc["hello.Greet"]({ name: "one" })
-        assert.strictEqual((yield* rpc["hello.GetGreeting"]({ id: greeting.id })).id, greeting.id)
+        const greeting = yield* rpc["hello.Create"]({ payload: { name: "one" } })
+        assert.strictEqual((yield* rpc["hello.Get"]({ params: { id: greeting.id } })).id, greeting.id)
 
-        const refused = yield* Effect.flip(rpc["hello.GetGreeting"]({ id: greeting.id }))
+        const refused = yield* Effect.flip(rpc["hello.Get"]({ params: { id: greeting.id } }))
         assert.strictEqual(refused._tag, "RateLimited")
         const http = yield* kit.request("GET", "/api/hello/greetings", { token: key })
         assert.strictEqual(http.status, 429)
 
         // Another principal is not affected, and the admin token never is.
         const admin = yield* Client.makeRpc(HelloRpcs, { baseUrl: kit.baseUrl, token: kit.adminToken })
-        for (let i = 0; i < 5; i++) assert.strictEqual((yield* admin["hello.GetGreeting"]({ id: greeting.id })).id, greeting.id)
+        for (let i = 0; i < 5; i++) assert.strictEqual((yield* admin["hello.Get"]({ params: { id: greeting.id } })).id, greeting.id)
       }).pipe(Effect.scoped))
   })
 })

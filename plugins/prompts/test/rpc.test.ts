@@ -5,7 +5,7 @@ import * as Client from "trellis/client"
 import * as TestKit from "trellis/testing"
 import { PromptsApi } from "../Api.ts"
 import { PromptsPlugin } from "../Plugin.ts"
-import { PromptsRpcs } from "../Rpc.ts"
+import { PromptsRpcs } from "../Api.ts"
 import { call, uniqueKey } from "./support.ts"
 
 describe("prompts plugin: typed clients", () => {
@@ -15,22 +15,28 @@ describe("prompts plugin: typed clients", () => {
         const kit = yield* TestKit.TrellisTest
         const rpc = yield* Client.makeRpc(PromptsRpcs, { baseUrl: kit.baseUrl, token: kit.adminToken })
         const key = uniqueKey("rpc")
-        const created = yield* rpc["prompts.Create"]({ key, content: "rpc {{x}}", env: "prod" })
-        const v1 = yield* rpc["prompts.Publish"]({ id: created.id })
+        const { data: created } = yield* rpc["prompts.Create"]({ payload: { key, content: "rpc {{x}}", env: "prod" } })
+        const { data: v1 } = yield* rpc["prompts.Publish"]({ payload: { id: created.id } })
         assert.strictEqual(v1.version, "v1")
-        yield* rpc["prompts.Update"]({ id: created.id, changes: { content: "rpc two {{x}}" } })
-        yield* rpc["prompts.Publish"]({ id: created.id, note: "second" })
-        const rollout = yield* rpc["prompts.SetRollout"]({ id: created.id, rollout: { variant_a: "v1", variant_b: "v2", weight_a: 0 } })
+        yield* rpc["prompts.Update"]({ params: { id: created.id }, payload: { content: "rpc two {{x}}" } })
+        yield* rpc["prompts.Publish"]({ payload: { id: created.id, note: "second" } })
+        const { data: rollout } = yield* rpc["prompts.SetRollout"]({
+          params: { id: created.id },
+          payload: { variant_a: "v1", variant_b: "v2", weight_a: 0 }
+        })
         assert.strictEqual(rollout.variant_b, "v2")
-        const fetched = yield* rpc["prompts.Fetch"]({ key, env: "prod", sticky_key: "u" })
+        // The SDK route answers with a body it serialized itself (and an ETag): over RPC it comes decoded.
+        const fetched = yield* rpc["prompts.Fetch"]({ params: { key }, query: { env: "prod", sticky_key: "u" } })
         assert.strictEqual(fetched.content, "rpc two {{x}}")
         assert.strictEqual(fetched.rollout_id, rollout.id)
-        const versions = yield* rpc["prompts.Versions"]({ id: created.id })
+        const { data: versions } = yield* rpc["prompts.Versions"]({ params: { id: created.id } })
         assert.deepStrictEqual(versions.map((v) => v.note), ["second", ""])
-        const missing = yield* rpc["prompts.Get"]({ id: "nope" }).pipe(Effect.flip)
+        const missing = yield* rpc["prompts.Get"]({ params: { id: "nope" } }).pipe(Effect.flip)
         assert.strictEqual(missing._tag, "PromptNotFound")
-        const listed = yield* rpc["prompts.List"]({ q: key })
+        const { data: listed } = yield* rpc["prompts.List"]({ query: { q: key } })
         assert.deepStrictEqual(listed.map((p) => p.id), [created.id])
+        const refused = yield* rpc["prompts.Create"]({ payload: { key, content: "again", env: "prod" } }).pipe(Effect.flip)
+        assert.strictEqual(refused._tag, "PromptKeyTaken")
       }).pipe(Effect.scoped))
 
     it.effect("works through the typed HTTP client", () =>

@@ -11,7 +11,7 @@ import * as Client from "trellis/client"
 import * as TestKit from "trellis/testing"
 import { TicketsApi } from "../Api.ts"
 import { TicketsPlugin } from "../Plugin.ts"
-import { TicketsRpcs } from "../Rpc.ts"
+import { TicketsRpcs } from "../Api.ts"
 import { createTicket, expect, member, project, serviceKey, start, storedComments, ticketPath } from "./support.ts"
 import type { CommentBody, ProblemBody, TicketBody } from "./support.ts"
 
@@ -291,8 +291,8 @@ describe("tickets: access", () => {
         const kit = yield* TestKit.TrellisTest
         const client = yield* Client.make(TicketsApi, { baseUrl: kit.baseUrl, token: kit.adminToken })
         const remote = `acme/typed-${crypto.randomUUID().slice(0, 6)}`
-        const p = yield* client.ticketProjects.create({ payload: { name: "typed", git_remote_normalized: remote } })
-        const found = yield* client.ticketProjects.get({ params: { project: remote } })
+        const p = yield* client.ticketProjects.createProject({ payload: { name: "typed", git_remote_normalized: remote } })
+        const found = yield* client.ticketProjects.getProject({ params: { project: remote } })
         assert.strictEqual(found.id, p.id)
         const t = yield* client.tickets.create({ params: { project_id: p.id }, payload: { title: "typed ticket", depends_on: [] } })
         const started = yield* client.tickets.start({ params: { project_id: p.id, ticket_id: t.id }, query: {}, headers: {} })
@@ -312,33 +312,32 @@ describe("tickets: access", () => {
       Effect.scoped(Effect.gen(function*() {
         const kit = yield* TestKit.TrellisTest
         const rpc = yield* Client.makeRpc(TicketsRpcs, { baseUrl: kit.baseUrl, token: kit.adminToken })
-        const p = yield* rpc["tickets.CreateProject"]({ name: "rpc", git_remote_normalized: `acme/rpc-${crypto.randomUUID().slice(0, 6)}` })
-        const a = yield* rpc["tickets.CreateTicket"]({ project_id: p.id, ticket: { title: "A" } })
-        const b = yield* rpc["tickets.CreateTicket"]({ project_id: p.id, ticket: { title: "B", depends_on: [a.id] } })
-        const cycle = yield* Effect.exit(rpc["tickets.UpdateTicket"]({ project_id: p.id, ticket_id: a.id, update: { depends_on: [b.id] } }))
+        const p = yield* rpc["tickets.CreateProject"]({ payload: { name: "rpc", git_remote_normalized: `acme/rpc-${crypto.randomUUID().slice(0, 6)}` } })
+        const a = yield* rpc["tickets.Create"]({ params: { project_id: p.id }, payload: { title: "A" } })
+        const b = yield* rpc["tickets.Create"]({ params: { project_id: p.id }, payload: { title: "B", depends_on: [a.id] } })
+        const ids = { project_id: p.id, ticket_id: a.id }
+        const cycle = yield* Effect.exit(rpc["tickets.Update"]({ params: ids, payload: { depends_on: [b.id] } }))
         assert.isTrue(Exit.isFailure(cycle))
-        const cycleError = yield* Effect.flip(rpc["tickets.UpdateTicket"]({ project_id: p.id, ticket_id: a.id, update: { depends_on: [b.id] } }))
+        const cycleError = yield* Effect.flip(rpc["tickets.Update"]({ params: ids, payload: { depends_on: [b.id] } }))
         assert.strictEqual(cycleError._tag, "DependencyCycle")
-        const claimed = yield* rpc["tickets.StartTicket"]({ project_id: p.id, ticket_id: a.id, idempotency_key: "rpc-claim" })
-        const retried = yield* rpc["tickets.StartTicket"]({ project_id: p.id, ticket_id: a.id, idempotency_key: "rpc-claim" })
+        const claimed = yield* rpc["tickets.Start"]({ params: ids, query: {}, headers: { "idempotency-key": "rpc-claim" } })
+        const retried = yield* rpc["tickets.Start"]({ params: ids, query: {}, headers: { "idempotency-key": "rpc-claim" } })
         assert.strictEqual(retried.ticket.lease_epoch, claimed.ticket.lease_epoch)
-        const held = yield* Effect.flip(rpc["tickets.StartTicket"]({ project_id: p.id, ticket_id: a.id }))
+        const held = yield* Effect.flip(rpc["tickets.Start"]({ params: ids, query: {}, headers: {} }))
         assert.strictEqual(held._tag, "LeaseHeld")
-        yield* rpc["tickets.AddComment"]({ project_id: p.id, ticket_id: a.id, comment: { content: "via rpc", lease_epoch: claimed.ticket.lease_epoch } })
-        const done = yield* rpc["tickets.CompleteTicket"]({
-          project_id: p.id,
-          ticket_id: a.id,
-          completion: { notes: "rpc done", lease_epoch: claimed.ticket.lease_epoch }
-        })
+        yield* rpc["tickets.AddComment"]({ params: ids, payload: { content: "via rpc", lease_epoch: claimed.ticket.lease_epoch } })
+        const done = yield* rpc["tickets.Complete"]({ params: ids, payload: { notes: "rpc done", lease_epoch: claimed.ticket.lease_epoch } })
         assert.strictEqual(done.status, "review")
-        const resolved = yield* rpc["tickets.ResolveTicket"]({ project_id: p.id, ticket_id: a.id })
+        const resolved = yield* rpc["tickets.Resolve"]({ params: ids, query: {} })
         assert.strictEqual(resolved.status, "done")
-        const comments = yield* rpc["tickets.ListComments"]({ project_id: p.id, ticket_id: b.id })
+        const comments = yield* rpc["tickets.ListComments"]({ params: { project_id: p.id, ticket_id: b.id }, query: {} })
         assert.isTrue(comments.some((c) => c.content.includes("rpc done")))
-        const state = yield* rpc["tickets.GetReviewState"]({ project_id: p.id, ticket_id: a.id })
+        const state = yield* rpc["tickets.ReviewState"]({ params: ids })
         assert.isNull(state.review_state)
-        const illegal = yield* Effect.flip(rpc["tickets.TransitionTicket"]({ project_id: p.id, ticket_id: a.id, transition: "block" }))
+        const illegal = yield* Effect.flip(rpc["tickets.Block"]({ params: ids }))
         assert.strictEqual(illegal._tag, "InvalidStatusTransition")
+        const bad = yield* Effect.flip(rpc["tickets.ListComments"]({ params: ids, query: { since: "not a date" } }))
+        assert.strictEqual(bad._tag, "InvalidRequest")
         const unauthenticated = yield* Client.makeRpc(TicketsRpcs, { baseUrl: kit.baseUrl, token: "not-a-token" })
         const refused = yield* Effect.flip(unauthenticated["tickets.ListProjects"]())
         assert.strictEqual(refused._tag, "Unauthorized")
