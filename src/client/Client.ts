@@ -13,32 +13,32 @@ import type { Rpc, RpcGroup } from "effect/rpc"
 import { Authentication } from "../auth/Authentication.ts"
 import { RpcAuthentication } from "../auth/RpcAuthentication.ts"
 import { AuditGroup, AuditVerifyGroup } from "../audit/AuditApi.ts"
-import { PluginsApi, SystemApi } from "../http/SystemApi.ts"
-import { LoginApi, SessionApi, SessionFsAuthApi, SignupApi, SurfletAuthApi } from "../identity/AuthApi.ts"
+import { PluginsGroup, SystemGroup } from "../http/SystemApi.ts"
+import { LoginGroup, SessionGroup, SessionFsAuthGroup, SignupGroup, SurfletAuthGroup } from "../identity/AuthApi.ts"
 import {
-  TenancyAgentApi,
-  TenancyOrgApi,
-  TenancyTenantApi,
-  TenancyUsersApi,
-  TenancyWorkspacesApi
+  TenancyAgentGroup,
+  TenancyOrgGroup,
+  TenancyTenantGroup,
+  TenancyUsersGroup,
+  TenancyWorkspacesGroup
 } from "../identity/TenancyApi.ts"
 
 /** The platform's API (no plugin's groups): add a plugin's groups with `PlatformApi.add(...)`. */
 export class PlatformApi extends HttpApi.make("trellis")
-  .add(SystemApi)
-  .add(PluginsApi)
+  .add(SystemGroup)
+  .add(PluginsGroup)
   .add(AuditGroup)
   .add(AuditVerifyGroup)
-  .add(LoginApi)
-  .add(SessionApi)
-  .add(SurfletAuthApi)
-  .add(SignupApi)
-  .add(SessionFsAuthApi)
-  .add(TenancyWorkspacesApi)
-  .add(TenancyUsersApi)
-  .add(TenancyOrgApi)
-  .add(TenancyTenantApi)
-  .add(TenancyAgentApi)
+  .add(LoginGroup)
+  .add(SessionGroup)
+  .add(SurfletAuthGroup)
+  .add(SignupGroup)
+  .add(SessionFsAuthGroup)
+  .add(TenancyWorkspacesGroup)
+  .add(TenancyUsersGroup)
+  .add(TenancyOrgGroup)
+  .add(TenancyTenantGroup)
+  .add(TenancyAgentGroup)
 {}
 
 export interface ClientOptions {

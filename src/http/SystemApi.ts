@@ -37,7 +37,7 @@ export type PluginInfo = typeof PluginInfo.Type
 export const PluginList = Schema.Struct({ plugins: Schema.Array(PluginInfo) })
 
 /** Health and readiness are public (load balancers probe them without credentials). */
-export class SystemApi extends HttpApiGroup.make("system", { topLevel: true })
+export class SystemGroup extends HttpApiGroup.make("system", { topLevel: true })
   .annotate(WireDialect, WireDialect.platform)
   .add(
     HttpApiEndpoint.get("health", "/health", { success: Health }),
@@ -47,7 +47,7 @@ export class SystemApi extends HttpApiGroup.make("system", { topLevel: true })
 {}
 
 /** The plugin list needs a credential: it tells what a server runs. */
-export class PluginsApi extends HttpApiGroup.make("plugins")
+export class PluginsGroup extends HttpApiGroup.make("plugins")
   .annotate(WireDialect, WireDialect.platform)
   .add(HttpApiEndpoint.get("list", "/api/plugins", { success: PluginList }).annotate(Requires, Requirement.member()))
   .middleware(Authentication)

@@ -69,7 +69,7 @@ export const LoginResponse = Schema.Struct({
 })
 
 /** Public: signing in. */
-export class LoginApi extends HttpApiGroup.make("login")
+export class LoginGroup extends HttpApiGroup.make("login")
   .annotate(WireDialect, WireDialect.promptOps)
   .add(
     HttpApiEndpoint.post("login", "/api/login", {
@@ -81,7 +81,7 @@ export class LoginApi extends HttpApiGroup.make("login")
   .annotateMerge(OpenApi.annotations({ title: "Login", description: "Sign in with a username and password or the admin token" }))
 {}
 
-export class SessionApi extends HttpApiGroup.make("session")
+export class SessionGroup extends HttpApiGroup.make("session")
   .annotate(WireDialect, WireDialect.promptOps)
   .add(
     HttpApiEndpoint.post("logout", "/api/logout", { success: Schema.Struct({ ok: Schema.Boolean }) })
@@ -117,7 +117,7 @@ export const SurfletNewKey = Schema.Struct({
   createdAt: Schema.String
 })
 
-export class SurfletAuthApi extends HttpApiGroup.make("surfletAuth")
+export class SurfletAuthGroup extends HttpApiGroup.make("surfletAuth")
   .annotate(WireDialect, WireDialect.surflet)
   .add(
     HttpApiEndpoint.get("me", "/v1/auth/me", { success: SurfletMe }).annotate(Requires, Requirement.member()),
@@ -162,7 +162,7 @@ export const SignupResponse = Schema.Struct({
 const Verified = Schema.Struct({ verified: Schema.Boolean, user_id: Schema.String })
 
 /** Public: creating an account (see `TRELLIS_SIGNUP`) and verifying its email. */
-export class SignupApi extends HttpApiGroup.make("signup")
+export class SignupGroup extends HttpApiGroup.make("signup")
   .annotate(WireDialect, WireDialect.sessionFs)
   .add(
     HttpApiEndpoint.post("signup", "/api/v1/auth/signup", {
@@ -305,7 +305,7 @@ export const sessionFsScopes = [
 const OrgParams = { org_id: Schema.String }
 const KeyParams = { org_id: Schema.String, id: Schema.String }
 
-export class SessionFsAuthApi extends HttpApiGroup.make("sessionfsAuth")
+export class SessionFsAuthGroup extends HttpApiGroup.make("sessionfsAuth")
   .annotate(WireDialect, WireDialect.sessionFs)
   .add(
     HttpApiEndpoint.get("me", "/api/v1/auth/me", { success: SessionFsMe }).annotate(Requires, Requirement.member()),

@@ -17,7 +17,7 @@ import { TrellisConfig } from "../config/TrellisConfig.ts"
 import { Forbidden, NotFound } from "../problem/Problems.ts"
 import { ApiKeys } from "./ApiKeys.ts"
 import type { ApiKeyRecord } from "./ApiKeys.ts"
-import { LoginApi, SessionApi, SessionFsAuthApi, sessionFsRole, sessionFsScopes, SignupApi, SurfletAuthApi } from "./AuthApi.ts"
+import { LoginGroup, SessionGroup, SessionFsAuthGroup, sessionFsRole, sessionFsScopes, SignupGroup, SurfletAuthGroup } from "./AuthApi.ts"
 import { CredentialCache } from "./CredentialCache.ts"
 import { InvalidCredentials, InvalidToken, KeyAlreadyRevoked, SignupClosed, UnknownScope } from "./IdentityProblems.ts"
 import { slugify } from "./Organizations.ts"
@@ -33,11 +33,11 @@ import { Verifications } from "./Verifications.ts"
 import * as Workspaces from "./Workspaces.ts"
 
 export class AuthApi extends HttpApi.make("identity-auth")
-  .add(LoginApi)
-  .add(SessionApi)
-  .add(SurfletAuthApi)
-  .add(SignupApi)
-  .add(SessionFsAuthApi)
+  .add(LoginGroup)
+  .add(SessionGroup)
+  .add(SurfletAuthGroup)
+  .add(SignupGroup)
+  .add(SessionFsAuthGroup)
 {}
 
 /** The user behind a principal, or a stand-in for the admin token and service keys. */

@@ -8,7 +8,7 @@
 import { Layer } from "effect"
 import { authProblems } from "../auth/AuthProblems.ts"
 import * as Plugin from "../plugin/Plugin.ts"
-import { LoginApi, SessionApi, SessionFsAuthApi, SignupApi, SurfletAuthApi } from "./AuthApi.ts"
+import { LoginGroup, SessionGroup, SessionFsAuthGroup, SignupGroup, SurfletAuthGroup } from "./AuthApi.ts"
 import { AuthHttp } from "./AuthHttp.ts"
 import { identityProblems } from "./IdentityProblems.ts"
 import { migrations } from "./migrations.ts"
@@ -20,7 +20,7 @@ export const IdentityPlugin = Plugin.make({
   id: identityPluginId,
   version: "1.0.0",
   description: "Users, sessions, API keys, organizations, workspaces and invites",
-  groups: [LoginApi, SessionApi, SurfletAuthApi, SignupApi, SessionFsAuthApi, ...tenancyGroups],
+  groups: [LoginGroup, SessionGroup, SurfletAuthGroup, SignupGroup, SessionFsAuthGroup, ...tenancyGroups],
   migrations: [...migrations, tenancyMigration, workspaceDefaultsMigration],
   scopes: [...tenancyScopes],
   problems: [...authProblems, ...identityProblems, ...tenancyProblems],

@@ -91,7 +91,7 @@ export const CreateWorkspace = Schema.Struct({
  * create: editor (`workspaces:write`); delete: admin (`workspaces:write`), since it removes a
  * team's grouping for everyone.
  */
-export class TenancyWorkspacesApi extends HttpApiGroup.make("tenancyWorkspaces")
+export class TenancyWorkspacesGroup extends HttpApiGroup.make("tenancyWorkspaces")
   .annotate(WireDialect, WireDialect.promptOps)
   .add(
     HttpApiEndpoint.get("list", "/api/workspaces", { success: data(Schema.Array(Workspace)) })
@@ -160,7 +160,7 @@ export const UpdateUser = Schema.Struct({
 const memberRuleErrors = [NotFound, LastAdministrator, SelfMembershipChange, OwnerProtected] as const
 
 /** The organization's users (its members) for admins: list, create, change, remove. */
-export class TenancyUsersApi extends HttpApiGroup.make("tenancyUsers")
+export class TenancyUsersGroup extends HttpApiGroup.make("tenancyUsers")
   .annotate(WireDialect, WireDialect.promptOps)
   .add(
     HttpApiEndpoint.get("list", "/api/users", { success: data(Schema.Array(OrganizationUser)) })
@@ -280,7 +280,7 @@ const OrgParams = { org_id: Schema.String }
 const inviteErrors = [InviteExists, AlreadyMember] as const
 const answerErrors = [NotFound, InviteNotPending, EmailNotVerified, Forbidden] as const
 
-export class TenancyOrgApi extends HttpApiGroup.make("tenancyOrg")
+export class TenancyOrgGroup extends HttpApiGroup.make("tenancyOrg")
   .annotate(WireDialect, WireDialect.sessionFs)
   .add(
     HttpApiEndpoint.post("create", "/api/v1/org", {
@@ -380,7 +380,7 @@ export const AgentRegistered = Schema.Struct({
   message: Schema.String
 })
 
-export class TenancyTenantApi extends HttpApiGroup.make("tenancyTenant")
+export class TenancyTenantGroup extends HttpApiGroup.make("tenancyTenant")
   .annotate(WireDialect, WireDialect.surflet)
   .add(
     HttpApiEndpoint.get("tenant", "/v1/tenant", { success: Tenant }).annotate(Requires, Requirement.read("tenant")),
@@ -395,7 +395,7 @@ export class TenancyTenantApi extends HttpApiGroup.make("tenancyTenant")
 {}
 
 /** Public: an agent creates its own account (rate-limited per client address). */
-export class TenancyAgentApi extends HttpApiGroup.make("tenancyAgent")
+export class TenancyAgentGroup extends HttpApiGroup.make("tenancyAgent")
   .annotate(WireDialect, WireDialect.surflet)
   .add(
     HttpApiEndpoint.post("register", "/v1/auth/agent/register", {
@@ -408,13 +408,13 @@ export class TenancyAgentApi extends HttpApiGroup.make("tenancyAgent")
 {}
 
 /** The tenancy groups, for the identity plugin's `groups`. */
-export const tenancyGroups = [TenancyWorkspacesApi, TenancyUsersApi, TenancyOrgApi, TenancyTenantApi, TenancyAgentApi] as const
+export const tenancyGroups = [TenancyWorkspacesGroup, TenancyUsersGroup, TenancyOrgGroup, TenancyTenantGroup, TenancyAgentGroup] as const
 
 /** The tenancy API on its own, for its handlers and for typed clients of just these paths. */
 export class TenancyApi extends HttpApi.make("identity-tenancy")
-  .add(TenancyWorkspacesApi)
-  .add(TenancyUsersApi)
-  .add(TenancyOrgApi)
-  .add(TenancyTenantApi)
-  .add(TenancyAgentApi)
+  .add(TenancyWorkspacesGroup)
+  .add(TenancyUsersGroup)
+  .add(TenancyOrgGroup)
+  .add(TenancyTenantGroup)
+  .add(TenancyAgentGroup)
 {}

@@ -12,7 +12,7 @@
  * A plugin declares the group on its API group (or on one endpoint, which wins):
  *
  * ```ts
- * class RunsApi extends HttpApiGroup.make("runs").add(...).middleware(Authentication)
+ * class RunsGroup extends HttpApiGroup.make("runs").add(...).middleware(Authentication)
  *   .annotate(RateGroup, RateGroups.runsApi) {}
  * ```
  *

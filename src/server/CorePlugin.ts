@@ -11,7 +11,7 @@ import * as EventLogMigrations from "../events/migrations.ts"
 import { idempotencyProblems } from "../idempotency/IdempotencyProblems.ts"
 import * as IdempotencyMigrations from "../idempotency/migrations.ts"
 import { FastPath } from "../http/FastPath.ts"
-import { PluginList, PluginsApi, SystemApi } from "../http/SystemApi.ts"
+import { PluginList, PluginsGroup, SystemGroup } from "../http/SystemApi.ts"
 import * as Plugin from "../plugin/Plugin.ts"
 import { platformProblems } from "../problem/Problems.ts"
 import { ServiceUnavailable } from "../problem/Problems.ts"
@@ -21,7 +21,7 @@ import { PluginRegistry } from "./PluginRegistry.ts"
 export const coreId = "trellis"
 export const coreVersion = "0.1.0"
 
-export class CoreApi extends HttpApi.make("trellis-core").add(SystemApi).add(PluginsApi) {}
+export class CoreApi extends HttpApi.make("trellis-core").add(SystemGroup).add(PluginsGroup) {}
 
 const SystemHandlers = HttpApiBuilder.group(
   CoreApi,
@@ -86,7 +86,7 @@ export const CorePlugin = Plugin.make({
   id: coreId,
   version: coreVersion,
   description: "The Trellis platform: health, readiness, plugin list, event log",
-  groups: [SystemApi, PluginsApi],
+  groups: [SystemGroup, PluginsGroup],
   migrations: [...EventLogMigrations.migrations, ...IdempotencyMigrations.migrations],
   problems: [...platformProblems, ...idempotencyProblems],
   layer: Layer.mergeAll(SystemHandlers, PluginsHandlers, PluginsFastRoute)
