@@ -5,7 +5,6 @@
 import { Layer } from "effect"
 import { Plugin } from "trellis/plugin"
 import { HelloGroup, HelloRpcs } from "./Api.ts"
-import { GreetingNotFound } from "./Errors.ts"
 import { Greetings } from "./Greetings.ts"
 import { HelloHttp } from "./Http.ts"
 import { migration as createGreetings } from "./migrations/0001_create_greetings.ts"
@@ -19,9 +18,7 @@ export const HelloPlugin = Plugin.make({
   groups: [HelloGroup],
   rpc: HelloRpcs,
   migrations: [createGreetings, greetingsPerOrganization],
-  scopes: ["hello:read", "hello:write"],
   requires: ["audit"],
-  problems: [GreetingNotFound],
   web: { routes: webRoutes },
   layer: HelloHttp.pipe(Layer.provideMerge(Greetings.layer))
 })

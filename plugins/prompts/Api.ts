@@ -70,6 +70,12 @@ const publish = Requirement.custom("editor", "prompts:publish")
 const providerRead = Requirement.admin()
 const providerWrite = Requirement.settings()
 
+/**
+ * Watching `/ws` is reading a live stream: viewers and up, service keys with `prompts:read`.
+ * The socket checks it itself (`HotReload.ts`), as the route authenticates from `?token=`.
+ */
+export const watchRequirement = Requirement.stream("prompts")
+
 const data = <S extends Schema.Top>(schema: S) => Schema.Struct({ data: schema })
 
 export class PromptsGroup extends HttpApiGroup.make("prompts")
@@ -274,7 +280,7 @@ export class PromptsHotReloadGroup extends HttpApiGroup.make("promptsHotReload")
         AuthProblems.ServiceKeyNotAllowed,
         Problems.RateLimited
       ]
-    })
+    }).annotate(Requires, watchRequirement)
   )
   .annotateMerge(OpenApi.annotations({
     title: "Prompts hot reload",

@@ -106,19 +106,3 @@ export class InvalidProviderConfig extends Problem<InvalidProviderConfig>()("Inv
  */
 export const SecretKeyUnavailable = Problems.SecretKeyUnavailable
 export type SecretKeyUnavailable = Problems.SecretKeyUnavailable
-
-export const promptsProblems = [
-  PromptNotFound,
-  PublishedPromptNotFound,
-  PromptKeyTaken,
-  VersionNotFound,
-  VersionOfAnotherPrompt,
-  InvalidRollout,
-  DiffTooLarge,
-  InvalidPlaygroundRequest,
-  UnknownProvider,
-  ProviderAddressRefused,
-  ProviderNotConfigured,
-  ProviderFailed,
-  InvalidProviderConfig
-] as const

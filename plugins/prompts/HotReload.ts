@@ -33,7 +33,8 @@ import { HttpServerResponse } from "effect/http"
 import type { HttpServerRequest } from "effect/http"
 import { Socket } from "effect/socket"
 import { SqlClient } from "effect/sql"
-import { authorize, Credentials, EventLog, Lifecycle, Problems, RateLimiter, Requirement } from "trellis/plugin"
+import { authorize, Credentials, EventLog, Lifecycle, Problems, RateLimiter } from "trellis/plugin"
+import { watchRequirement } from "./Api.ts"
 import type { Denial, Resolved } from "trellis/plugin"
 // Not (yet) re-exported by `trellis/plugin`.
 import { Changes } from "./Streams.ts"
@@ -64,8 +65,6 @@ export interface Connection {
   last_seq: number
 }
 
-/** Watching is reading a live stream: viewers and up, service keys with `prompts:read`. */
-const watchRequirement = Requirement.stream("prompts")
 
 interface ClientRow {
   readonly id: string

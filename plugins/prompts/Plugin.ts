@@ -7,7 +7,6 @@
 import { Layer } from "effect"
 import { Plugin } from "trellis/plugin"
 import { PromptsGroup, PromptsHotReloadGroup, PromptsPlaygroundGroup, PromptsRpcs, PromptsSdkGroup } from "./Api.ts"
-import { promptsProblems } from "./Errors.ts"
 import { HotReload } from "./HotReload.ts"
 import { PromptsHotReloadHttp, PromptsHttp, PromptsPlaygroundHttp, PromptsSdkHttp } from "./Http.ts"
 import { migration as createPrompts } from "./migrations/0001_create_prompts.ts"
@@ -31,8 +30,6 @@ export const PromptsPlugin = Plugin.make({
   groups: [PromptsGroup, PromptsSdkGroup, PromptsPlaygroundGroup, PromptsHotReloadGroup],
   rpc: PromptsRpcs,
   migrations: [createPrompts, createProviderConfigs, labelsAndServing],
-  problems: promptsProblems,
-  scopes: ["prompts:read", "prompts:write", "prompts:publish", "prompts:run"],
   requires: ["audit"],
   layer: Layer.mergeAll(PromptsHttp, PromptsSdkHttp, PromptsPlaygroundHttp, PromptsHotReloadHttp, SdkFastRoute).pipe(
     Layer.provideMerge(services)

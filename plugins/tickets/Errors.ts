@@ -218,26 +218,3 @@ export class AgentTicketQuota extends Problem<AgentTicketQuota>()("AgentTicketQu
   status: 429,
   title: "Too many agent-created tickets for this session"
 }, { limit: Schema.Number }) {}
-
-export const ticketProblems = [
-  ProjectNotFound,
-  TicketNotFound,
-  ProjectExists,
-  NotProjectAdmin,
-  NotTicketEditor,
-  InvalidStatusTransition,
-  StatusConflict,
-  ProjectNotInAllowlist,
-  LeaseHeld,
-  StaleLeaseEpoch,
-  LeaseNotHeld,
-  LeaseEpochRequired,
-  NoMutableFields,
-  InvalidDependency,
-  DependencyCycle,
-  CloseRequiresIssue,
-  InvalidParent,
-  NestedIssue,
-  AgentTicketRejected,
-  AgentTicketQuota
-] as const

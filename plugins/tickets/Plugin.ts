@@ -8,10 +8,9 @@
  * directly (tests, embedding).
  */
 import { Layer } from "effect"
-import { AuthProblems, Plugin } from "trellis/plugin"
+import { Plugin } from "trellis/plugin"
 import { ProjectsGroup, TicketSettingsGroup, TicketsGroup, TicketsRpcs } from "./Api.ts"
 import { Comments } from "./Comments.ts"
-import { ticketProblems } from "./Errors.ts"
 import { TicketsHttp } from "./Http.ts"
 import { migration as createTickets } from "./migrations/0001_create_tickets.ts"
 import { migration as projectSettings } from "./migrations/0002_project_settings.ts"
@@ -33,9 +32,7 @@ const pluginWith = <E>(config: Layer.Layer<TicketsConfig, E>) =>
     groups: [ProjectsGroup, TicketsGroup, TicketSettingsGroup],
     rpc: TicketsRpcs,
     migrations: [createTickets, projectSettings],
-    scopes: ["tickets:read", "tickets:write"],
     requires: ["audit"],
-    problems: [...ticketProblems, AuthProblems.CrossOrgDenied, AuthProblems.ServiceKeyNotAllowed],
     layer: TicketsHttp.pipe(
       Layer.provideMerge(services),
       Layer.provide(config)

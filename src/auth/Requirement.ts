@@ -39,6 +39,19 @@ export const Requires = Context.Reference<Requirement | undefined>("trellis/auth
   defaultValue: () => undefined
 })
 
+/**
+ * Marks an endpoint (or a whole group) that anyone may call, with the reason: sign-in, health,
+ * signup. The host refuses to start on an HttpApi endpoint that declares neither `Requires` nor
+ * `Public`, naming it; an endpoint behind `Authentication` must declare `Requires`.
+ *
+ * ```ts
+ * HttpApiGroup.make("login").annotate(Public, "signing in").add(...)
+ * ```
+ */
+export const Public = Context.Reference<string | undefined>("trellis/auth/Public", {
+  defaultValue: () => undefined
+})
+
 const make = (role: Role, scope: string | null, options?: Partial<Pick<Requirement, "limit" | "stream">>): Requirement => ({
   role,
   scope,

@@ -9,7 +9,7 @@ import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "effect/http-api"
 import { WireDialect } from "./WireDialect.ts"
 import { Authentication } from "../auth/Authentication.ts"
 import * as Requirement from "../auth/Requirement.ts"
-import { Requires } from "../auth/Requirement.ts"
+import { Public, Requires } from "../auth/Requirement.ts"
 import { ServiceUnavailable } from "../problem/Problems.ts"
 
 /** `status` for Trellis's probes; `ok` is what PromptOps's clients read (`{"ok": true}`). */
@@ -38,6 +38,7 @@ export const PluginList = Schema.Struct({ plugins: Schema.Array(PluginInfo) })
 
 /** Health and readiness are public (load balancers probe them without credentials). */
 export class SystemGroup extends HttpApiGroup.make("system", { topLevel: true })
+  .annotate(Public, "liveness and readiness probes")
   .annotate(WireDialect, WireDialect.platform)
   .add(
     HttpApiEndpoint.get("health", "/health", { success: Health }),

@@ -19,7 +19,7 @@ import { Authentication } from "../auth/Authentication.ts"
 import { Role } from "../auth/Principal.ts"
 import type { Role as RoleType } from "../auth/Principal.ts"
 import * as Requirement from "../auth/Requirement.ts"
-import { Requires } from "../auth/Requirement.ts"
+import { Public, Requires } from "../auth/Requirement.ts"
 import { Forbidden, NotFound, RateLimited } from "../problem/Problems.ts"
 import { CrossOrgDenied } from "../auth/AuthProblems.ts"
 import { AccountExists, InvalidCredentials, InvalidToken, KeyAlreadyRevoked, SignupClosed, UnknownScope } from "./IdentityProblems.ts"
@@ -70,6 +70,7 @@ export const LoginResponse = Schema.Struct({
 
 /** Public: signing in. */
 export class LoginGroup extends HttpApiGroup.make("login")
+  .annotate(Public, "signing in")
   .annotate(WireDialect, WireDialect.promptOps)
   .add(
     HttpApiEndpoint.post("login", "/api/login", {
@@ -163,6 +164,7 @@ const Verified = Schema.Struct({ verified: Schema.Boolean, user_id: Schema.Strin
 
 /** Public: creating an account (see `TRELLIS_SIGNUP`) and verifying its email. */
 export class SignupGroup extends HttpApiGroup.make("signup")
+  .annotate(Public, "creating an account and verifying its email")
   .annotate(WireDialect, WireDialect.sessionFs)
   .add(
     HttpApiEndpoint.post("signup", "/api/v1/auth/signup", {

@@ -21,7 +21,7 @@ import { WireDialect } from "../http/WireDialect.ts"
 import { Authentication } from "../auth/Authentication.ts"
 import { Role } from "../auth/Principal.ts"
 import * as Requirement from "../auth/Requirement.ts"
-import { Requires } from "../auth/Requirement.ts"
+import { Public, Requires } from "../auth/Requirement.ts"
 import { Forbidden, NotFound, RateLimited } from "../problem/Problems.ts"
 import { SessionFsRole } from "./AuthApi.ts"
 import { AccountExists, InvalidToken } from "./IdentityProblems.ts"
@@ -396,6 +396,7 @@ export class TenancyTenantGroup extends HttpApiGroup.make("tenancyTenant")
 
 /** Public: an agent creates its own account (rate-limited per client address). */
 export class TenancyAgentGroup extends HttpApiGroup.make("tenancyAgent")
+  .annotate(Public, "an agent creates its own account")
   .annotate(WireDialect, WireDialect.surflet)
   .add(
     HttpApiEndpoint.post("register", "/v1/auth/agent/register", {

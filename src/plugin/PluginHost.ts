@@ -13,10 +13,15 @@
  * already satisfies `requires`, so `TRELLIS_PLUGINS` may list them in any order); a cycle is
  * refused, naming its plugins.
  */
-import { Effect, Schema } from "effect"
+import { Context, Effect, Schema } from "effect"
 import { HttpApi, OpenApi } from "effect/http-api"
 import type { HttpApiGroup } from "effect/http-api"
-import type { ProblemSpec } from "../problem/Problem.ts"
+import { Authentication } from "../auth/Authentication.ts"
+import { Public, Requires } from "../auth/Requirement.ts"
+import type { Requirement } from "../auth/Requirement.ts"
+import { RpcAuthentication } from "../auth/RpcAuthentication.ts"
+import type { ProblemSpec, ProblemSpecHolder } from "../problem/Problem.ts"
+import * as WebRouteModule from "../web/WebRoute.ts"
 import type * as Plugin from "./Plugin.ts"
 import type * as WebRoute from "../web/WebRoute.ts"
 
@@ -49,6 +54,21 @@ export class PluginDependencyError extends Schema.TaggedError<PluginDependencyEr
         this.plugins[0]
       }".`
       : `Plugins require each other in a cycle: ${this.plugins.map((id) => `"${id}"`).join(" -> ")}. A plugin must not need, directly or not, a plugin that needs it.`
+  }
+}
+
+/**
+ * A route that declares no access requirement: refused at start, naming the route, instead of a
+ * 403 to every caller at run time.
+ */
+export class RouteAccessUndeclared extends Schema.TaggedError<RouteAccessUndeclared>()("RouteAccessUndeclared", {
+  plugin: Schema.String,
+  /** `GET /path (group.endpoint)`, `RPC tag` or `web GET /path`. */
+  route: Schema.String,
+  why: Schema.String
+}) {
+  override get message(): string {
+    return `Plugin "${this.plugin}" declares the route ${this.route} with no access requirement: ${this.why}`
   }
 }
 
@@ -117,9 +137,96 @@ export interface Composition {
 }
 
 interface EndpointShape {
+  readonly name: string
   readonly method: string
   readonly path: string
+  readonly error: ReadonlySet<unknown>
+  readonly annotations: Context.Context<never>
+  readonly middlewares: ReadonlySet<unknown>
 }
+
+const isProblemHolder = (u: unknown): u is ProblemSpecHolder =>
+  (typeof u === "function" || (typeof u === "object" && u !== null)) && "problem" in u &&
+  typeof u.problem === "object" && u.problem !== null && "type" in u.problem
+
+/**
+ * What a plugin's routes declare: the scopes their `Requires` name and the problems their
+ * endpoints and RPCs answer with. Fails on a route that declares no access requirement.
+ */
+const declarationsOf = (plugin: Plugin.Any): Effect.Effect<
+  { readonly scopes: ReadonlyArray<string>; readonly problems: ReadonlyArray<ProblemSpecHolder> },
+  RouteAccessUndeclared
+> =>
+  Effect.suspend(() => {
+    const scopes = new Set<string>()
+    const problems = new Set<ProblemSpecHolder>()
+    const undeclared = (route: string, why: string) => Effect.fail(new RouteAccessUndeclared({ plugin: plugin.id, route, why }))
+    const addRequirement = (requirement: Requirement) => {
+      if (requirement.scope !== null) scopes.add(requirement.scope)
+    }
+    const addProblems = (schemas: Iterable<unknown>) => {
+      for (const schema of schemas) {
+        // A union (`Schema.Union([...])`) lists its members.
+        const members = typeof schema === "object" && schema !== null && "members" in schema && Array.isArray(schema.members)
+          ? schema.members as ReadonlyArray<unknown>
+          : [schema]
+        for (const member of members) {
+          // HttpApiEndpoint keeps its errors wrapped (encoding, status): the class is under `.schema`.
+          let current: unknown = member
+          for (let depth = 0; depth < 4 && current !== undefined; depth++) {
+            if (isProblemHolder(current)) {
+              problems.add(current)
+              break
+            }
+            current = typeof current === "function" || (typeof current === "object" && current !== null)
+              ? (current as { readonly schema?: unknown }).schema
+              : undefined
+          }
+        }
+      }
+    }
+    for (const group of plugin.groups) {
+      const groupAnnotations = (group as unknown as { readonly annotations: Context.Context<never> }).annotations
+      for (const [name, value] of Object.entries(group.endpoints)) {
+        const endpoint = value as unknown as EndpointShape
+        const annotations = Context.merge(groupAnnotations, endpoint.annotations)
+        const route = `${endpoint.method} ${endpoint.path} (${group.identifier}.${name})`
+        const requirement = Context.get(annotations, Requires)
+        if (endpoint.middlewares.has(Authentication)) {
+          if (requirement === undefined) {
+            return undeclared(route, "it is behind Authentication but has no Requires annotation. Add `.annotate(Requires, Requirement.read(...))` (or write, admin, ...).")
+          }
+        } else if (requirement === undefined && Context.get(annotations, Public) === undefined) {
+          return undeclared(
+            route,
+            "it has neither Authentication with a Requires annotation nor a Public annotation. Add `.middleware(Authentication)` to its group and `.annotate(Requires, ...)`, or `.annotate(Public, \"why anyone may call it\")`."
+          )
+        }
+        if (requirement !== undefined) addRequirement(requirement)
+        addProblems(endpoint.error)
+      }
+    }
+    for (const [tag, rpc] of plugin.rpc?.requests ?? []) {
+      const requirement = Context.get(rpc.annotations, Requires)
+      if (requirement === undefined) {
+        return undeclared(`RPC ${tag}`, "it has no Requires annotation. Add `.annotate(Requires, Requirement.read(...))` to the Rpc.")
+      }
+      const rpcMiddlewares = (rpc as unknown as { readonly middlewares: ReadonlySet<unknown> }).middlewares
+      if (!rpcMiddlewares.has(RpcAuthentication)) {
+        return undeclared(`RPC ${tag}`, "its group has no RpcAuthentication middleware, so its Requires would not be enforced. Add `.middleware(RpcAuthentication)` to the RpcGroup.")
+      }
+      addRequirement(requirement)
+      addProblems([(rpc as unknown as { readonly errorSchema: unknown }).errorSchema])
+    }
+    for (const route of plugin.web?.routes ?? []) {
+      if (WebRouteModule.isAuthenticated(route) && route.auth._tag !== "signed") {
+        const requirement = WebRouteModule.requirementOf(route)
+        if (requirement === undefined) return undeclared(`web ${route.method} ${route.path}`, "it is authenticated but names no `requires`.")
+        addRequirement(requirement)
+      }
+    }
+    return Effect.succeed({ scopes: [...scopes], problems: [...problems] })
+  })
 
 const webMethods = new Set(["GET", "POST", "PUT", "PATCH", "DELETE"])
 
@@ -152,7 +259,9 @@ export const compose = Effect.fnUntraced(function*(
 ) {
   const ids = new Map<string, string>()
   // Duplicate ids are refused below, by name; ordering needs unique ones.
-  const plugins = new Set(given.map((p) => p.id)).size === given.length ? yield* orderByRequires(given) : given
+  const ordered = new Set(given.map((p) => p.id)).size === given.length ? yield* orderByRequires(given) : given
+  /** The plugins with their scopes and problems: what their routes declare, plus their hand lists (which may only add). */
+  const plugins: Array<Plugin.Any> = []
   const groupOwners = new Map<string, string>()
   const routeOwners = new Map<string, RouteInfo>()
   const rpcOwners = new Map<string, string>()
@@ -167,7 +276,7 @@ export const compose = Effect.fnUntraced(function*(
     routeOwners.set(routeKey(route.method, route.path), info)
   }
 
-  for (const plugin of plugins) {
+  for (const plugin of ordered) {
     if (!idPattern.test(plugin.id) || reservedIds.has(plugin.id)) {
       return yield* new PluginConflict({ kind: "invalid plugin id", name: plugin.id, first: "", second: plugin.id })
     }
@@ -225,7 +334,12 @@ export const compose = Effect.fnUntraced(function*(
       rpcTags.push({ tag, owner: plugin.id })
     }
 
-    for (const holder of plugin.problems ?? []) {
+    // After the collision checks, so that a collision is named as such.
+    const declared = yield* declarationsOf(plugin)
+    const problemHolders = [...new Set([...declared.problems, ...(plugin.problems ?? [])])]
+    plugins.push({ ...plugin, scopes: [...new Set([...declared.scopes, ...(plugin.scopes ?? [])])], problems: problemHolders })
+
+    for (const holder of problemHolders) {
       const owner = problemOwners.get(holder.problem.type)
       if (owner === undefined) {
         problemOwners.set(holder.problem.type, plugin.id)
