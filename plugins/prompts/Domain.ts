@@ -119,13 +119,14 @@ export const UpdatePrompt = Schema.Struct({
 })
 export type UpdatePrompt = typeof UpdatePrompt.Type
 
-export const ListQuery = {
+export const ListQuery = Schema.Struct({
   q: Schema.optionalKey(Schema.String),
   env: Schema.optionalKey(Schema.String),
   category: Schema.optionalKey(Schema.String),
   tag: Schema.optionalKey(Schema.String),
   workspace: Schema.optionalKey(Schema.String)
-}
+})
+export type ListQuery = typeof ListQuery.Type
 
 export const PublishRequest = Schema.Struct({
   id: Schema.String,
@@ -209,7 +210,7 @@ export const SdkPrompt = Schema.Struct({
 })
 export type SdkPrompt = typeof SdkPrompt.Type
 
-export const SdkQuery = {
+export const SdkQuery = Schema.Struct({
   env: Schema.optionalKey(Schema.String),
   workspace: Schema.optionalKey(Schema.String),
   sticky_key: Schema.optionalKey(Schema.String),
@@ -218,7 +219,8 @@ export const SdkQuery = {
   userId: Schema.optionalKey(Schema.String),
   session_id: Schema.optionalKey(Schema.String),
   sessionId: Schema.optionalKey(Schema.String)
-}
+})
+export type SdkQuery = typeof SdkQuery.Type
 
 /** One run of a line diff. */
 export const DiffChange = Schema.Struct({
@@ -236,6 +238,7 @@ export const VersionDiff = Schema.Struct({
   added: Schema.Number,
   removed: Schema.Number
 })
+export type VersionDiff = typeof VersionDiff.Type
 
 /** A live hot-reload connection (`GET /api/clients`), as PromptOps lists them. */
 export const ClientConnection = Schema.Struct({
@@ -314,6 +317,7 @@ export const PlaygroundRunResponse = Schema.Struct({
   /** Variables the template uses that the request did not give: left as `{{name}}` in `rendered`. */
   missing_variables: Schema.Array(Schema.String)
 })
+export type PlaygroundRunResponse = typeof PlaygroundRunResponse.Type
 
 /** `?workspace=`: which workspace's provider configuration (empty or absent: the default one). */
 export const WorkspaceQuery = {
@@ -363,6 +367,7 @@ export const ProviderStatus = Schema.Struct({
   /** The model used when neither the request nor the prompt names one; `null` when not configured. */
   default_model: Schema.NullOr(Schema.String)
 })
+export type ProviderStatus = typeof ProviderStatus.Type
 
 /** `GET /api/playground/providers`: PromptOps's list of names (`data`), plus each one's state. */
 export const ProvidersList = Schema.Struct({
@@ -376,6 +381,7 @@ export const ModelInfo = Schema.Struct({
   provider: Schema.String,
   name: Schema.String
 })
+export type ModelInfo = typeof ModelInfo.Type
 
 export const UsageRow = Schema.Struct({
   day: Schema.String,
@@ -396,6 +402,7 @@ export const LlmUsage = Schema.Struct({
     output_tokens: Schema.Number
   })
 })
+export type LlmUsage = typeof LlmUsage.Type
 
 export const Ok = Schema.Struct({ ok: Schema.Boolean })
 

@@ -16,7 +16,7 @@ import { Cause, Context, Effect, Layer, Stream } from "effect"
 import { HttpServerResponse } from "effect/http"
 import { SqlClient } from "effect/sql"
 import { CurrentPrincipal } from "trellis/plugin"
-import type { PlaygroundRunRequest } from "./Domain.ts"
+import type { LlmUsage, ModelInfo, PlaygroundRunRequest, PlaygroundRunResponse, ProviderStatus } from "./Domain.ts"
 import {
   InvalidPlaygroundRequest,
   PromptNotFound,
@@ -34,21 +34,6 @@ import { ProviderSettings } from "./ProviderSettings.ts"
 import * as Providers from "./Providers.ts"
 import { missingVariables, render } from "./Render.ts"
 
-export interface RunResponse {
-  readonly rendered: string
-  readonly result: {
-    readonly provider: string
-    readonly model: string
-    readonly output: string
-    readonly prompt_tokens: number
-    readonly output_tokens: number
-    readonly latency_ms: number
-  }
-  readonly run_id: string
-  /** Variables the template uses that the request did not give (left as `{{name}}`). */
-  readonly missing_variables: ReadonlyArray<string>
-}
-
 export type RunError =
   | PromptNotFound
   | PublishedPromptNotFound
@@ -61,35 +46,8 @@ export type RunError =
   | ProviderFailed
   | SecretKeyUnavailable
 
-/** One provider's state for a workspace (`GET /api/playground/providers`). */
-export interface ProviderStatus {
-  readonly name: string
-  readonly configured: boolean
-  readonly source: "builtin" | "workspace" | "environment" | "none"
-  readonly default_model: string | null
-}
-
-export interface ModelEntry {
-  readonly id: string
-  readonly provider: string
-  readonly name: string
-}
-
-export interface UsageReport {
-  readonly usage: ReadonlyArray<{
-    readonly day: string
-    readonly provider: string
-    readonly model: string
-    readonly calls: number
-    readonly errors: number
-    readonly prompt_tokens: number
-    readonly output_tokens: number
-  }>
-  readonly totals: { readonly calls: number; readonly errors: number; readonly prompt_tokens: number; readonly output_tokens: number }
-}
-
 export class Playground extends Context.Service<Playground, {
-  readonly run: (request: PlaygroundRunRequest) => Effect.Effect<RunResponse, RunError, CurrentPrincipal>
+  readonly run: (request: PlaygroundRunRequest) => Effect.Effect<PlaygroundRunResponse, RunError, CurrentPrincipal>
   readonly stream: (
     request: PlaygroundRunRequest
   ) => Effect.Effect<HttpServerResponse.HttpServerResponse, RunError, CurrentPrincipal>
@@ -97,8 +55,8 @@ export class Playground extends Context.Service<Playground, {
   /** Each provider's state for a workspace of the caller's organization. */
   readonly status: (workspaceId: string) => Effect.Effect<ReadonlyArray<ProviderStatus>, never, CurrentPrincipal>
   /** The models the providers configured for that workspace offer. */
-  readonly models: (workspaceId: string) => Effect.Effect<ReadonlyArray<ModelEntry>, never, CurrentPrincipal>
-  readonly usage: (days: number) => Effect.Effect<UsageReport, never, CurrentPrincipal>
+  readonly models: (workspaceId: string) => Effect.Effect<ReadonlyArray<ModelInfo>, never, CurrentPrincipal>
+  readonly usage: (days: number) => Effect.Effect<LlmUsage, never, CurrentPrincipal>
 }>()("prompts/Playground") {
   static readonly layer = Layer.effect(
     Playground,
@@ -267,7 +225,7 @@ export class Playground extends Context.Service<Playground, {
           },
           run_id: runId,
           missing_variables: context.missing
-        } satisfies RunResponse
+        } satisfies PlaygroundRunResponse
       })
 
       /** The OpenAI-compatible endpoint a workspace's calls go to when the request names none. */
@@ -292,7 +250,7 @@ export class Playground extends Context.Service<Playground, {
         return [
           { id: "mock-1", provider: "mock", name: "Mock (offline, deterministic echo)" },
           ...(openai.model === null ? [] : [{ id: openai.model, provider: "openai", name: `${openai.model} (OpenAI-compatible)` }])
-        ] satisfies ReadonlyArray<ModelEntry>
+        ] satisfies ReadonlyArray<ModelInfo>
       })
 
       const usage = Effect.fn("Playground.usage")(function*(days: number) {
@@ -330,7 +288,7 @@ export class Playground extends Context.Service<Playground, {
           }),
           { calls: 0, errors: 0, prompt_tokens: 0, output_tokens: 0 }
         )
-        return { usage, totals } satisfies UsageReport
+        return { usage, totals } satisfies LlmUsage
       })
 
       const sse = (event: string, data: unknown) => `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`

@@ -10,6 +10,7 @@ import type { SqlError } from "effect/sql/SqlError"
 import type { CurrentPrincipal } from "trellis/contract"
 import type {
   CreatePrompt,
+  ListQuery,
   Prompt,
   PromptSettings,
   PromptSettingsInput,
@@ -17,7 +18,8 @@ import type {
   Rollout,
   RolloutInput,
   ServingMode,
-  UpdatePrompt
+  UpdatePrompt,
+  VersionDiff
 } from "./Domain.ts"
 import type {
   DiffTooLarge,
@@ -54,23 +56,11 @@ export interface ServedPrompt {
   } | null
 }
 
-export interface ListFilter {
-  readonly q?: string | undefined
-  readonly env?: string | undefined
-  readonly category?: string | undefined
-  readonly tag?: string | undefined
-  readonly workspace?: string | undefined
-}
+/** The filters of `list`: the route's query. */
+export type ListFilter = ListQuery
 
-export interface Diff {
-  readonly prompt_id: string
-  readonly from: string
-  readonly to: string
-  readonly unified: string
-  readonly changes: ReadonlyArray<{ readonly op: "equal" | "insert" | "delete"; readonly lines: ReadonlyArray<string> }>
-  readonly added: number
-  readonly removed: number
-}
+/** Two versions compared, as `GET /api/prompts/{id}/versions/diff` answers. */
+export type Diff = VersionDiff
 
 type WithPrincipal<A, E> = Effect.Effect<A, E, CurrentPrincipal>
 

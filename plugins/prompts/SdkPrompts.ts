@@ -9,7 +9,7 @@ import { Context, Effect, Layer } from "effect"
 import type { SqlError } from "effect/sql/SqlError"
 import { createHash } from "node:crypto"
 import { bucketOf, randomBucket, variantIndex, variantLetter } from "./Assignment.ts"
-import type { SdkPrompt } from "./Domain.ts"
+import type { SdkPrompt, SdkQuery } from "./Domain.ts"
 import { Prompts } from "./Prompts.ts"
 import type { ServedPrompt, ServedVersion } from "./Prompts.ts"
 import { ServedCache } from "./ServedCache.ts"
@@ -92,17 +92,8 @@ const first = (...values: ReadonlyArray<string | string[] | undefined>): string 
   return undefined
 }
 
-/** The SDK query parameters that matter to a fetch (the endpoint's `SdkQuery`). */
-export interface FetchQuery {
-  readonly env?: string | undefined
-  readonly workspace?: string | undefined
-  readonly sticky_key?: string | undefined
-  readonly stickyKey?: string | undefined
-  readonly user_id?: string | undefined
-  readonly userId?: string | undefined
-  readonly session_id?: string | undefined
-  readonly sessionId?: string | undefined
-}
+/** The SDK query parameters of a fetch: the endpoint's `SdkQuery`. */
+export type FetchQuery = SdkQuery
 
 /**
  * The fetch an SDK request asks for: `env` defaults to `prod`; the stickiness value is the
