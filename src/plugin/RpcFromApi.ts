@@ -8,7 +8,8 @@
  * - tag `<plugin>.<Name>`: the endpoint's name, capitalized (`list` -> `tickets.List`), so endpoint
  *   names must be unique within a plugin (a duplicate throws here, naming both groups);
  * - payload: the request the typed HTTP client sends, `{ params, query, headers, payload }`
- *   (each part only when the endpoint declares it), so one request shape serves both clients;
+ *   (each part only when the endpoint declares it; `query` and `headers` may be left out when
+ *   all their fields are optional), so one request shape serves both clients;
  * - success and error: the endpoint's (a union when it declares several);
  * - annotations: the group's and the endpoint's, so `Requires` and rate groups carry over;
  * - middleware: `RpcAuthentication`.
@@ -41,6 +42,11 @@ export const DerivedFrom = Context.Reference<Source | undefined>("trellis/plugin
 
 type Present<S, K extends string> = [S] extends [never] ? {} : S extends Schema.Top ? { readonly [_ in K]: S["Type"] } : {}
 
+/** A query or headers part whose fields are all optional may be left out (it is `{}` then). */
+type Optional<S, K extends string> = [S] extends [never] ? {}
+  : S extends Schema.Top ? ({} extends S["Type"] ? { readonly [_ in K]?: S["Type"] } : { readonly [_ in K]: S["Type"] })
+  : {}
+
 /** The request of an endpoint, as both typed clients send it. */
 export type RequestOf<E> = E extends HttpApiEndpoint.HttpApiEndpoint<
   infer _Name,
@@ -54,7 +60,7 @@ export type RequestOf<E> = E extends HttpApiEndpoint.HttpApiEndpoint<
   infer _Error,
   infer _Middleware,
   infer _Services
-> ? (Present<Params, "params"> & Present<Query, "query"> & Present<Headers, "headers"> & Present<Payload, "payload">) extends
+> ? (Present<Params, "params"> & Optional<Query, "query"> & Optional<Headers, "headers"> & Present<Payload, "payload">) extends
   infer R ? keyof R extends never ? void : { readonly [K in keyof R]: R[K] } : never
   : never
 
@@ -92,6 +98,10 @@ export type FromGroups<P extends string, G, O extends string = never> = FromEndp
 const unionOf = (schemas: ReadonlyArray<Schema.Top>, empty: Schema.Top): Schema.Top =>
   schemas.length === 0 ? empty : schemas.length === 1 ? schemas[0] : Schema.Union(schemas)
 
+/** A part that accepts `{}` may be left out; the server passes `{}` for it (see `RpcFromApiServer.ts`). */
+const optionalWhenEmpty = (schema: Schema.Top): Schema.Top =>
+  Schema.decodeUnknownOption(schema as Schema.Codec<unknown, unknown>)({})._tag === "Some" ? Schema.optionalKey(schema) : schema
+
 /** The runtime shape of an endpoint, as the widened group type hides it. */
 interface EndpointShape {
   readonly name: string
@@ -111,8 +121,8 @@ const endpointsOf = (group: HttpApiGroup.Constraint): ReadonlyArray<EndpointShap
 const rpcOf = (plugin: string, group: HttpApiGroup.Constraint, endpoint: EndpointShape): Rpc.Any => {
   const fields: Record<string, Schema.Top> = {}
   if (endpoint.params !== undefined) fields.params = endpoint.params
-  if (endpoint.query !== undefined) fields.query = endpoint.query
-  if (endpoint.headers !== undefined) fields.headers = endpoint.headers
+  if (endpoint.query !== undefined) fields.query = optionalWhenEmpty(endpoint.query)
+  if (endpoint.headers !== undefined) fields.headers = optionalWhenEmpty(endpoint.headers)
   const payloads = [...endpoint.payload.values()].flatMap((p) => p.schemas as ReadonlyArray<Schema.Top>)
   if (payloads.length > 0) fields.payload = unionOf(payloads, Schema.Void)
   const tag = `${plugin}.${endpoint.name.charAt(0).toUpperCase()}${endpoint.name.slice(1)}`

@@ -67,6 +67,9 @@ export const layer = (group: AnyRpcGroup): Layer.Layer<never> =>
         handler: (payload: Record<string, unknown> | undefined, options: { readonly headers: Record<string, string> }) =>
           Effect.flatMap(
             handler({
+              // A left-out query or headers part (all optional) is `{}`, as HTTP decodes it.
+              query: {},
+              headers: {},
               ...(payload ?? {}),
               endpoint: item.endpoint,
               request: HttpServerRequest.fromWeb(new Request("http://rpc.invalid/rpc", { method: "POST", headers: options.headers }))

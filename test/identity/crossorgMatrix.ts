@@ -254,6 +254,8 @@ export const rpcOwnCreateSameName = <A extends { readonly id: string }>(options:
   readonly seed: Effect.Effect<A, unknown, Env>
   readonly payload: (seed: A) => unknown
   readonly aView: (seed: A) => ReadonlyArray<string>
+  /** The id of what the RPC made (default: its `id`). */
+  readonly idOf?: (value: unknown) => string
 }): RpcEntry => ({
   kind: "own",
   reason: "creates in the caller's organization; names are unique per organization",
@@ -265,8 +267,66 @@ export const rpcOwnCreateSameName = <A extends { readonly id: string }>(options:
         const payload = options.payload(seed)
         yield* copiedByB(...sentStrings("", payload))
         const created = rpcClean(world, yield* rpc(caller.token, tag, payload), `${caller.name}: ${tag} with A's name`, sentStrings("", payload))
-        assert.notStrictEqual((created as { id: string }).id, seed.id, "a new resource, not A's")
+        const id = options.idOf === undefined ? (created as { id: string }).id : options.idOf(created)
+        assert.isString(id, `${caller.name}: ${tag} answered no id`)
+        assert.notStrictEqual(id, seed.id, "a new resource, not A's")
         assert.deepStrictEqual(yield* view(...options.aView(seed)), before, "A's resource is unchanged")
+      }
+    })
+})
+
+/**
+ * The RPC derived from a `byId` route (`RpcFromApi`): the same probes, sent as the RPC request
+ * `{ params, query, payload }`, expecting the same failure. The RPC is served by the route's
+ * handler, so the route's setup and A's view apply unchanged.
+ */
+export const rpcOfRoute = (entry: Entry | undefined): RpcEntry => {
+  if (entry === undefined || entry.kind !== "byId") throw new Error("rpcOfRoute: give a byId route entry (write an own RPC entry for the others)")
+  return {
+    kind: "byId",
+    ...(entry.leak === undefined ? {} : { leak: entry.leak }),
+    setup: (world) =>
+      Effect.map(entry.setup(world), (target): RpcTarget => ({
+        view: target.view,
+        probes: target.probes.map((probe): RpcProbe => {
+          const body = probe.body ?? entry.body
+          const query = probe.query === undefined ? undefined : Object.fromEntries(new URLSearchParams(probe.query.replace(/^\?/, "")))
+          return {
+            payload: {
+              ...(probe.params === undefined ? {} : { params: probe.params }),
+              ...(query === undefined ? {} : { query }),
+              ...(body === undefined ? {} : { payload: body })
+            },
+            ...(probe.status === undefined ? {} : { status: probe.status }),
+            ...(probe.service === undefined ? {} : { service: probe.service })
+          }
+        })
+      }))
+  }
+}
+
+/** A read of the caller organization's own data: it succeeds and shows nothing of A's (after A wrote `seed`). */
+export const rpcOwnRead = (reason: string, payload: unknown, seed: Effect.Effect<unknown, unknown, Env> = Effect.void): RpcEntry => ({
+  kind: "own",
+  reason,
+  check: ({ world, tag, callers }) =>
+    Effect.gen(function*() {
+      yield* seed
+      for (const caller of callers) rpcClean(world, yield* rpc(caller.token, tag, payload), `${caller.name}: ${tag}`, sentStrings("", payload))
+    })
+})
+
+/** A write to the caller organization's own data: it succeeds, shows nothing of A's, and A's view is unchanged. */
+export const rpcOwnWrite = (reason: string, payload: () => unknown, aView: ReadonlyArray<string>): RpcEntry => ({
+  kind: "own",
+  reason,
+  check: ({ world, tag, callers }) =>
+    Effect.gen(function*() {
+      for (const caller of callers) {
+        const before = yield* view(...aView)
+        const sent = payload()
+        rpcClean(world, yield* rpc(caller.token, tag, sent), `${caller.name}: ${tag}`, sentStrings("", sent))
+        assert.deepStrictEqual(yield* view(...aView), before, `${caller.name}: ${tag} changed A's data`)
       }
     })
 })

@@ -18,6 +18,8 @@ import {
   registerA,
   rpc,
   rpcClean,
+  rpcOfRoute,
+  rpcOwnList,
   view,
   World
 } from "../../../test/identity/crossorgMatrix.ts"
@@ -30,9 +32,7 @@ const aGreeting = Effect.gen(function*() {
   return created
 })
 
-export const helloMatrix: PluginMatrix = {
-  plugin: "hello",
-  routes: {
+const routes: PluginMatrix["routes"] = {
     // The example plugin's web routes (`examples/hello-plugin/Web.ts`).
     "GET /hello": ownList("/hello", Effect.map(aGreeting, (g) => [g.id]), "the caller organization's greetings as an HTML page"),
     "GET /hello/assets/viewer.css": { kind: "public", reason: "the greetings page's stylesheet: a static asset, nothing of an organization's" },
@@ -72,23 +72,26 @@ export const helloMatrix: PluginMatrix = {
       kind: "byId",
       setup: () => Effect.map(aGreeting, (g) => ({ probes: [{ params: { id: g.id } }], view: view(`/api/hello/greetings/${g.id}`) }))
     }
-  },
+  }
+
+export const helloMatrix: PluginMatrix = {
+  plugin: "hello",
+  routes,
+  // Derived from the routes (`RpcFromApi`) and served by their handlers.
   rpcs: {
-    "hello.Greet": {
+    "hello.List": rpcOwnList(undefined, Effect.map(aGreeting, (g) => [g.id])),
+    "hello.Create": {
       kind: "own",
       reason: "creates a greeting of the caller's organization",
       check: ({ world, tag, callers }) =>
         Effect.gen(function*() {
           for (const caller of callers) {
-            const created = rpcClean(world, yield* rpc(caller.token, tag, { name: `orgb-${crypto.randomUUID().slice(0, 8)}` }), `${caller.name}: ${tag}`)
+            const created = rpcClean(world, yield* rpc(caller.token, tag, { payload: { name: `orgb-${crypto.randomUUID().slice(0, 8)}` } }), `${caller.name}: ${tag}`)
             const theirs = JSON.stringify(yield* asA<unknown>("GET", "/api/hello/greetings"))
             assert.notInclude(theirs, (created as { id: string }).id, `what ${caller.name} made shows up in A's greetings`)
           }
         })
     },
-    "hello.GetGreeting": {
-      kind: "byId",
-      setup: () => Effect.map(aGreeting, (g) => ({ probes: [{ payload: { id: g.id } }], view: view(`/api/hello/greetings/${g.id}`) }))
-    }
+    "hello.Get": rpcOfRoute(routes["GET /api/hello/greetings/{id}"])
   }
 }

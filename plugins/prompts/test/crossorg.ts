@@ -19,13 +19,17 @@ import {
   ownList,
   ownRead,
   registerA,
+  rpc,
+  rpcClean,
+  rpcOfRoute,
   rpcOwnCreateSameName,
   rpcOwnList,
+  rpcOwnRead,
   sentStrings,
   view,
   World
 } from "../../../test/identity/crossorgMatrix.ts"
-import type { Entry, PluginMatrix, RpcEntry } from "../../../test/identity/crossorgMatrix.ts"
+import type { Entry, PluginMatrix } from "../../../test/identity/crossorgMatrix.ts"
 
 interface APrompt {
   readonly id: string
@@ -114,14 +118,7 @@ const promptInBody = (versions: number, bodies: (p: APrompt) => ReadonlyArray<un
     })
 })
 
-const promptRpc = (options: { readonly versions: number; readonly rollout?: boolean }, extra: Record<string, unknown> = {}): RpcEntry => ({
-  kind: "byId",
-  setup: () => Effect.map(aPrompt(options), (p) => ({ probes: [{ payload: { id: p.id, ...extra } }], view: promptView(p) }))
-})
-
-export const promptsMatrix: PluginMatrix = {
-  plugin: "prompts",
-  routes: {
+const routes: PluginMatrix["routes"] = {
     "GET /api/prompts": ownList("/api/prompts", Effect.map(aPrompt({ versions: 1 }), (p) => [p.id]), "the caller organization's prompts"),
     "POST /api/prompts": ownCreateSameName({
       reason: "creates in the caller's organization; keys are unique per organization",
@@ -321,30 +318,111 @@ export const promptsMatrix: PluginMatrix = {
           assert.deepStrictEqual(leaksIn(world, text), [], `B's /ws frames show A's changes: ${text.slice(0, 1000)}`)
         })
     }
-  },
+  }
+
+export const promptsMatrix: PluginMatrix = {
+  plugin: "prompts",
+  routes,
+  // Derived from the routes (`RpcFromApi`) and served by their handlers: the route's probes, as RPC requests.
   rpcs: {
     "prompts.List": rpcOwnList({}, Effect.map(aPrompt({ versions: 1 }), (p) => [p.id])),
     "prompts.Create": rpcOwnCreateSameName({
       seed: aPrompt({ versions: 1 }),
-      payload: (p) => ({ key: p.key, env: "prod", content: "orgb content" }),
-      aView: (p) => [`/api/prompts/${p.id}`, `/api/sdk/prompts/${p.key}?env=prod`]
+      payload: (p) => ({ payload: { key: p.key, env: "prod", content: "orgb content" } }),
+      aView: (p) => [`/api/prompts/${p.id}`, `/api/sdk/prompts/${p.key}?env=prod`],
+      idOf: (value) => (value as { data: { id: string } }).data.id
     }),
-    "prompts.Get": promptRpc({ versions: 1 }),
-    "prompts.Update": promptRpc({ versions: 1 }, { changes: { name: "orgb hijack" } }),
-    "prompts.Delete": promptRpc({ versions: 1 }),
-    "prompts.Versions": promptRpc({ versions: 2 }),
-    "prompts.Publish": promptRpc({ versions: 1 }, { note: "orgb publishes" }),
-    "prompts.Rollback": promptRpc({ versions: 2 }, { version: "v1" }),
-    "prompts.GetRollout": promptRpc({ versions: 2, rollout: true }),
-    "prompts.SetRollout": promptRpc({ versions: 2 }, { rollout: { enabled: true, variant_a: "v1", variant_b: "v2", weight_a: 10 } }),
-    "prompts.DeleteRollout": promptRpc({ versions: 2, rollout: true }),
-    "prompts.Fetch": {
-      kind: "byId",
-      setup: () =>
-        Effect.map(aPrompt({ versions: 2, rollout: true }), (p) => ({
-          probes: [{ payload: { key: p.key } }, { payload: { key: p.key, env: "prod", sticky_key: "someone" } }],
-          view: promptView(p)
-        }))
+    "prompts.Publish": rpcOfRoute(routes["POST /api/prompts/publish"]),
+    "prompts.Rollback": rpcOfRoute(routes["POST /api/prompts/rollback"]),
+    "prompts.GetSettings": {
+      kind: "own",
+      reason: "the caller organization's serving mode of ?workspace=",
+      check: ({ world, tag, callers }) =>
+        Effect.gen(function*() {
+          const workspace = world.unique("serving")
+          yield* asA("PUT", "/api/prompts/settings?workspace=" + encodeURIComponent(workspace), { serving: "published" })
+          for (const caller of callers) {
+            const value = rpcClean(world, yield* rpc(caller.token, tag, { query: { workspace } }), `${caller.name}: ${tag}`, [workspace])
+            assert.strictEqual((value as { data: { serving: string } }).data.serving, "live", `${caller.name}: B's own default`)
+          }
+        })
+    },
+    "prompts.SetSettings": {
+      kind: "own",
+      reason: "sets the caller organization's serving mode of ?workspace= only",
+      check: ({ world, tag, callers }) =>
+        Effect.gen(function*() {
+          for (const caller of callers) {
+            const workspace = world.unique("serving")
+            const path = "/api/prompts/settings?workspace=" + encodeURIComponent(workspace)
+            yield* asA("PUT", path, { serving: "live" })
+            const before = yield* view(path)
+            const payload = { query: { workspace }, payload: { serving: "published" } }
+            const value = rpcClean(world, yield* rpc(caller.token, tag, payload), `${caller.name}: ${tag}`, sentStrings("", payload))
+            assert.strictEqual((value as { data: { serving: string } }).data.serving, "published")
+            assert.deepStrictEqual(yield* view(path), before, "A's setting is unchanged")
+          }
+        })
+    },
+    "prompts.Get": rpcOfRoute(routes["GET /api/prompts/{id}"]),
+    "prompts.Update": rpcOfRoute(routes["PUT /api/prompts/{id}"]),
+    "prompts.Remove": rpcOfRoute(routes["DELETE /api/prompts/{id}"]),
+    "prompts.Versions": rpcOfRoute(routes["GET /api/prompts/{id}/versions"]),
+    "prompts.Diff": rpcOfRoute(routes["GET /api/prompts/{id}/versions/diff"]),
+    "prompts.GetRollout": rpcOfRoute(routes["GET /api/prompts/{id}/rollout"]),
+    "prompts.SetRollout": rpcOfRoute(routes["PUT /api/prompts/{id}/rollout"]),
+    "prompts.DeleteRollout": rpcOfRoute(routes["DELETE /api/prompts/{id}/rollout"]),
+    "prompts.Clients": rpcOwnRead("the caller organization's live hot-reload connections", {}),
+    "prompts.Fetch": rpcOfRoute(routes["GET /api/sdk/prompts/{key}"]),
+    "prompts.Run": rpcOfRoute(routes["POST /api/playground/run"]),
+    "prompts.Providers": rpcOwnRead("the server's providers: nothing of an organization's", {}),
+    "prompts.Models": rpcOwnRead("the server's models: nothing of an organization's", {}),
+    "prompts.Usage": rpcOwnRead(
+      "the caller organization's model usage",
+      {},
+      Effect.flatMap(World, (world) => asA("POST", "/api/playground/run", { content: `${world.unique("inline")} {{name}}`, variables: { name: "x" } }))
+    ),
+    "prompts.GetProviderConfig": {
+      kind: "own",
+      reason: "the caller organization's configuration of ?workspace= (a free-form name)",
+      check: ({ world, tag, callers }) =>
+        Effect.gen(function*() {
+          const workspace = yield* aProviderConfig
+          for (const caller of callers) {
+            const value = rpcClean(world, yield* rpc(caller.token, tag, { query: { workspace } }), `${caller.name}: ${tag}`, [workspace])
+            assert.isNull((value as ProviderConfigBody).data, `${caller.name}: nothing configured in B`)
+          }
+        })
+    },
+    "prompts.SetProviderConfig": {
+      kind: "own",
+      reason: "sets the caller organization's configuration of ?workspace= (B may use A's workspace name: it is B's own)",
+      check: ({ world, tag, callers }) =>
+        Effect.gen(function*() {
+          for (const caller of callers) {
+            const workspace = yield* aProviderConfig
+            const before = yield* view(providerPath(workspace))
+            const payload = { query: { workspace }, payload: bProviderBody() }
+            yield* copiedByB(workspace)
+            const value = rpcClean(world, yield* rpc(caller.token, tag, payload), `${caller.name}: ${tag}`, sentStrings("", payload))
+            assert.strictEqual((value as ProviderConfigBody).data?.base_url, payload.payload.base_url)
+            assert.deepStrictEqual(yield* view(providerPath(workspace)), before, "A's configuration is unchanged")
+          }
+        })
+    },
+    "prompts.DeleteProviderConfig": {
+      kind: "own",
+      reason: "removes the caller organization's configuration of ?workspace= only",
+      check: ({ world, tag, callers }) =>
+        Effect.gen(function*() {
+          for (const caller of callers) {
+            const workspace = yield* aProviderConfig
+            const before = yield* view(providerPath(workspace))
+            yield* copiedByB(workspace)
+            rpcClean(world, yield* rpc(caller.token, tag, { query: { workspace } }), `${caller.name}: ${tag}`, [workspace])
+            assert.deepStrictEqual(yield* view(providerPath(workspace)), before, "A's configuration is unchanged")
+          }
+        })
     }
   }
 }

@@ -18,12 +18,13 @@ import {
   registerA,
   rpc,
   rpcClean,
+  rpcOfRoute,
   rpcOwnCreateSameName,
   rpcOwnList,
   view,
   World
 } from "../../../test/identity/crossorgMatrix.ts"
-import type { Entry, PluginMatrix, RpcEntry, WorldShape } from "../../../test/identity/crossorgMatrix.ts"
+import type { Entry, PluginMatrix, WorldShape } from "../../../test/identity/crossorgMatrix.ts"
 
 const aProject = Effect.gen(function*() {
   const world = yield* World
@@ -124,22 +125,7 @@ const resetB = Effect.gen(function*() {
   ok(yield* call("PUT", "/api/v1/tickets/settings", { token: world.b.owner.token, body }), "B resets its settings")
 }).pipe(Effect.orDie)
 
-/** A ticket RPC: A's ticket in `state`, named under A's project and under B's. */
-const ticketRpc = (state: TicketState, extra: (t: ATicket) => Record<string, unknown> = () => ({})): RpcEntry => ({
-  kind: "byId",
-  setup: (world) =>
-    Effect.map(aTicket(state), (t) => ({
-      probes: [
-        { payload: { project_id: t.projectId, ticket_id: t.id, ...extra(t) }, service: crossOrgDenied },
-        { payload: { project_id: world.b.projectId, ticket_id: t.id, ...extra(t) } }
-      ],
-      view: ticketView(t)
-    }))
-})
-
-export const ticketsMatrix: PluginMatrix = {
-  plugin: "tickets",
-  routes: {
+const routes: PluginMatrix["routes"] = {
     "GET /api/v1/projects/": ownList("/api/v1/projects/", Effect.map(aProject, (p) => [p.id]), "the caller organization's projects"),
     "POST /api/v1/projects/": ownCreateSameName({
       reason: "creates in the caller's organization; git remotes are unique per organization",
@@ -262,73 +248,46 @@ export const ticketsMatrix: PluginMatrix = {
           }
         }).pipe(Effect.ensuring(resetB))
     }
-  },
+  }
+
+export const ticketsMatrix: PluginMatrix = {
+  plugin: "tickets",
+  routes,
+  // Derived from the routes (`RpcFromApi`) and served by their handlers: the route's probes, as RPC requests.
   rpcs: {
     "tickets.ListProjects": rpcOwnList(null, Effect.map(aProject, (p) => [p.id])),
     "tickets.CreateProject": rpcOwnCreateSameName({
       seed: aProject,
-      payload: (p) => ({ name: "orgb project", git_remote_normalized: p.remote }),
+      payload: (p) => ({ payload: { name: "orgb project", git_remote_normalized: p.remote } }),
       aView: (p) => [`/api/v1/projects/${p.id}`]
     }),
-    "tickets.GetProject": {
-      kind: "byId",
-      setup: () =>
-        Effect.map(aProject, (p) => ({
-          probes: [{ payload: { project: p.id } }, { payload: { project: p.remote } }],
-          view: view(`/api/v1/projects/${p.id}`)
-        }))
-    },
-    "tickets.DeleteProject": {
-      kind: "byId",
-      setup: () => Effect.map(aProject, (p) => ({ probes: [{ payload: { project_id: p.id } }], view: view(`/api/v1/projects/${p.id}`) }))
-    },
-    "tickets.ListTickets": {
-      kind: "byId",
-      setup: () =>
-        Effect.map(aTicket("open"), (t) => ({
-          probes: [{ payload: { project_id: t.projectId }, service: crossOrgDenied }],
-          view: view(`/api/v1/projects/${t.projectId}/tickets`)
-        }))
-    },
-    "tickets.CreateTicket": {
-      kind: "byId",
-      setup: (world) =>
-        Effect.map(aTicket("open"), (t) => ({
-          probes: [
-            { payload: { project_id: t.projectId, ticket: { title: "orgb intruding ticket" } }, service: crossOrgDenied },
-            { payload: { project_id: world.b.projectId, ticket: { title: "orgb depends", depends_on: [t.id] } }, status: 400 },
-            { payload: { project_id: world.b.projectId, ticket: { title: "orgb child", parent_ticket_id: t.id } }, status: 422 }
-          ],
-          view: view(`/api/v1/projects/${t.projectId}/tickets`, ticketPath(t))
-        }))
-    },
-    "tickets.GetTicket": ticketRpc("open"),
-    "tickets.UpdateTicket": ticketRpc("open", () => ({ update: { title: "orgb hijack" } })),
-    "tickets.StartTicket": ticketRpc("open"),
-    "tickets.RenewLease": ticketRpc("in_progress", (t) => ({ lease_epoch: t.leaseEpoch })),
-    "tickets.CompleteTicket": ticketRpc("in_progress", (t) => ({ completion: { notes: "orgb completes", lease_epoch: t.leaseEpoch } })),
-    "tickets.ResolveTicket": ticketRpc("review"),
-    "tickets.CloseTicket": ticketRpc("issue in_progress"),
-    "tickets.TransitionTicket": {
-      kind: "byId",
-      setup: (world) =>
-        Effect.gen(function*() {
-          const cases = [["approve", "suggested"], ["block", "in_progress"], ["unblock", "blocked"], ["reopen", "review"], ["dismiss", "open"]] as const
-          const tickets = yield* Effect.forEach(cases, ([transition, state]) => Effect.map(aTicket(state), (t) => ({ transition, t })))
-          return {
-            probes: tickets.flatMap(({ t, transition }) => [
-              { payload: { project_id: t.projectId, ticket_id: t.id, transition } },
-              { payload: { project_id: world.b.projectId, ticket_id: t.id, transition } }
-            ]),
-            view: Effect.map(Effect.forEach(tickets, ({ t }) => ticketView(t)), (views) => views.flat())
-          }
-        })
-    },
-    "tickets.EscalateTicket": ticketRpc("open", () => ({ reason: "orgb escalates" })),
-    "tickets.AddComment": ticketRpc("open", () => ({ comment: { content: "orgb comments" } })),
-    "tickets.ListComments": ticketRpc("open"),
-    "tickets.GetReviewState": ticketRpc("open"),
-    "tickets.ListEdits": ticketRpc("open"),
+    "tickets.GetProject": rpcOfRoute(routes["GET /api/v1/projects/{project}"]),
+    "tickets.GetProjectByRemote": rpcOfRoute(routes["GET /api/v1/projects/{owner}/{repo}/*"]),
+    "tickets.UpdateContext": rpcOfRoute(routes["PUT /api/v1/projects/{project}/context"]),
+    "tickets.UpdateContextByRemote": rpcOfRoute(routes["PUT /api/v1/projects/{owner}/{repo}/*"]),
+    "tickets.DeleteProject": rpcOfRoute(routes["DELETE /api/v1/projects/{project_id}"]),
+    "tickets.List": rpcOfRoute(routes["GET /api/v1/projects/{project_id}/tickets"]),
+    "tickets.Create": rpcOfRoute(routes["POST /api/v1/projects/{project_id}/tickets"]),
+    "tickets.Get": rpcOfRoute(routes["GET /api/v1/projects/{project_id}/tickets/{ticket_id}"]),
+    "tickets.Update": rpcOfRoute(routes["PUT /api/v1/projects/{project_id}/tickets/{ticket_id}"]),
+    "tickets.Start": rpcOfRoute(routes["POST /api/v1/projects/{project_id}/tickets/{ticket_id}/start"]),
+    "tickets.Renew": rpcOfRoute(routes["POST /api/v1/projects/{project_id}/tickets/{ticket_id}/renew"]),
+    "tickets.Complete": rpcOfRoute(routes["POST /api/v1/projects/{project_id}/tickets/{ticket_id}/complete"]),
+    "tickets.Resolve": rpcOfRoute(routes["POST /api/v1/projects/{project_id}/tickets/{ticket_id}/resolve"]),
+    "tickets.Accept": rpcOfRoute(routes["POST /api/v1/projects/{project_id}/tickets/{ticket_id}/accept"]),
+    "tickets.Close": rpcOfRoute(routes["POST /api/v1/projects/{project_id}/tickets/{ticket_id}/close"]),
+    "tickets.Approve": rpcOfRoute(routes["POST /api/v1/projects/{project_id}/tickets/{ticket_id}/approve"]),
+    "tickets.Block": rpcOfRoute(routes["POST /api/v1/projects/{project_id}/tickets/{ticket_id}/block"]),
+    "tickets.Unblock": rpcOfRoute(routes["POST /api/v1/projects/{project_id}/tickets/{ticket_id}/unblock"]),
+    "tickets.Reopen": rpcOfRoute(routes["POST /api/v1/projects/{project_id}/tickets/{ticket_id}/reopen"]),
+    "tickets.Dismiss": rpcOfRoute(routes["POST /api/v1/projects/{project_id}/tickets/{ticket_id}/dismiss"]),
+    "tickets.Escalate": rpcOfRoute(routes["POST /api/v1/projects/{project_id}/tickets/{ticket_id}/escalate"]),
+    "tickets.AddComment": rpcOfRoute(routes["POST /api/v1/projects/{project_id}/tickets/{ticket_id}/comments"]),
+    "tickets.ListComments": rpcOfRoute(routes["GET /api/v1/projects/{project_id}/tickets/{ticket_id}/comments"]),
+    "tickets.ReviewState": rpcOfRoute(routes["GET /api/v1/projects/{project_id}/tickets/{ticket_id}/review-state"]),
+    "tickets.Edits": rpcOfRoute(routes["GET /api/v1/projects/{project_id}/tickets/{ticket_id}/edits"]),
+    "tickets.GetProjectSettings": rpcOfRoute(routes["GET /api/v1/tickets/settings/projects/{project_id}"]),
+    "tickets.SetProjectSettings": rpcOfRoute(routes["PUT /api/v1/tickets/settings/projects/{project_id}"]),
     "tickets.GetSettings": {
       kind: "own",
       reason: "the caller organization's settings",
@@ -347,7 +306,7 @@ export const ticketsMatrix: PluginMatrix = {
       check: ({ world, tag, callers }) =>
         Effect.gen(function*() {
           for (const caller of callers) {
-            rpcClean(world, yield* rpc(caller.token, tag, { require_lease_epoch_on_ticket_writes: true }), `${caller.name}: ${tag}`)
+            rpcClean(world, yield* rpc(caller.token, tag, { payload: { require_lease_epoch_on_ticket_writes: true } }), `${caller.name}: ${tag}`)
             const mine = yield* asA<{ require_lease_epoch_on_ticket_writes: boolean }>("GET", "/api/v1/tickets/settings")
             assert.isFalse(mine.require_lease_epoch_on_ticket_writes, "B's setting changed A's")
           }
