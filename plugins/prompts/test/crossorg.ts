@@ -372,7 +372,7 @@ export const promptsMatrix: PluginMatrix = {
     "prompts.GetRollout": rpcOfRoute(routes["GET /api/prompts/{id}/rollout"]),
     "prompts.SetRollout": rpcOfRoute(routes["PUT /api/prompts/{id}/rollout"]),
     "prompts.DeleteRollout": rpcOfRoute(routes["DELETE /api/prompts/{id}/rollout"]),
-    "prompts.Clients": rpcOwnRead("the caller organization's live hot-reload connections", {}),
+    "prompts.Clients": rpcOwnRead("the caller organization's live hot-reload connections", null),
     "prompts.Fetch": rpcOfRoute(routes["GET /api/sdk/prompts/{key}"]),
     "prompts.Run": rpcOfRoute(routes["POST /api/playground/run"]),
     "prompts.Providers": rpcOwnRead("the server's providers: nothing of an organization's", {}),
