@@ -1,9 +1,10 @@
 /**
  * The plugin contract: what a domain contributes to a Trellis server.
  *
- * A plugin is a plain value. Its contract parts (HttpApi groups, RpcGroup, problem classes)
- * are client-safe and live in the plugin's `Api.ts` / `Rpc.ts` / `Errors.ts`; its `layer`
- * implements the group handlers (`HttpApiBuilder.group`) and RPC handlers, and outputs the
+ * A plugin is a plain value. Its contract parts (HttpApi groups, the RpcGroup derived from them
+ * with `RpcFromApi`, problem classes) are client-safe and live in the plugin's `Api.ts` /
+ * `Domain.ts` / `Errors.ts`; its `layer` implements the group handlers (`HttpApiBuilder.group`),
+ * which serve the derived RPCs too (a hand-made RpcGroup brings its own handlers), and outputs the
  * services it offers to other plugins. What it needs is the layer's requirement type: platform
  * services (`SqlClient`, `TrellisConfig`, `EventLog`, ...) and services other plugins offer
  * through their tag modules; a plugin whose layer uses another plugin's service names it in
@@ -11,7 +12,9 @@
  *
  * The host refuses to start on a duplicate plugin id, group identifier, RPC tag or
  * method+path, naming both owners: Effect finds handlers by global keys, so two plugins with
- * the same group name would otherwise collide silently.
+ * the same group name would otherwise collide silently. It also refuses a route that declares
+ * no access requirement (see `PluginHost.ts`), and derives `scopes` and `problems` from the
+ * routes' annotations (the hand lists below only add).
  */
 import { Predicate } from "effect"
 import type { Layer } from "effect"
@@ -37,13 +40,13 @@ export interface Plugin<ROut = never, E = never, RIn = never> {
   readonly description: string
   /** The HttpApi groups the plugin serves (its HTTP contract). */
   readonly groups: ReadonlyArray<HttpApiGroup.Constraint>
-  /** The plugin's RPC contract, served at `/rpc`. */
+  /** The plugin's RPC contract, served at `/rpc` (usually `RpcFromApi.make(id, groups)`). */
   readonly rpc?: AnyRpcGroup | undefined
   /** Loaded statically (imported), so a single-file binary needs no files on disk. */
   readonly migrations: ReadonlyArray<Migration>
   /**
-   * The scopes the plugin's endpoints require of service keys (`prompts:read`, ...). A
-   * service key may only be created with declared scopes.
+   * Scopes beyond those the plugin's routes require of service keys (`Requires`), which the host
+   * derives. A service key may only be created with declared scopes.
    */
   readonly scopes?: ReadonlyArray<string> | undefined
   /**
@@ -51,7 +54,10 @@ export interface Plugin<ROut = never, E = never, RIn = never> {
    * when one is not loaded, and composes every plugin after those it requires.
    */
   readonly requires?: ReadonlyArray<string> | undefined
-  /** The problem classes the plugin's endpoints answer with, for `schema/problems.json`. */
+  /**
+   * Problem classes beyond those the plugin's endpoints and RPCs declare as errors (which the
+   * host derives), for `schema/problems.json`.
+   */
   readonly problems?: ReadonlyArray<ProblemSpecHolder> | undefined
   /**
    * Routes outside the HttpApi: HTML pages, static assets, downloads, webhooks (`WebRoute`).

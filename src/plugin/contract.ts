@@ -1,6 +1,6 @@
 /**
  * The client-safe half of `trellis/plugin`: what a plugin's contract files (`Api.ts`,
- * `Rpc.ts`, `Domain.ts`, `Errors.ts`) import. Everything here imports only `effect`, so a
+ * `Domain.ts`, `Errors.ts`) import. Everything here imports only `effect`, so a
  * typed client built from a plugin's contract carries no server code (`trellis/client` is
  * checked for that by a test).
  *
