@@ -34,7 +34,9 @@ const successOf = (rpc: Rpc.AnyWithProps, value: unknown): Effect.Effect<unknown
   const body = value.body
   if (value.status >= 200 && value.status < 300 && body._tag === "Uint8Array" && body.contentType.includes("json")) {
     const text = body.text ?? decoder.decode(body.body)
-    return Effect.orDie(Schema.decodeUnknownEffect(Schema.fromJsonString(Schema.toType(rpc.successSchema)))(text))
+    // The body is the success in its encoded (wire) form: decode it with the codec.
+    const success = rpc.successSchema as Schema.Codec<unknown, unknown>
+    return Effect.orDie(Schema.decodeUnknownEffect(Schema.fromJsonString(success))(text))
   }
   return Effect.die(new Error(`RPC "${rpc._tag}": the HTTP handler answered ${value.status} with a ${body._tag} body, which has no RPC form.`))
 }
