@@ -14,6 +14,7 @@ import { migration as createPrompts } from "./migrations/0001_create_prompts.ts"
 import { migration as createProviderConfigs } from "./migrations/0002_create_provider_configs.ts"
 import { migration as labelsAndServing } from "./migrations/0003_labels_and_serving.ts"
 import { Playground } from "./Playground.ts"
+import { PromptsConfig } from "./PromptsConfig.ts"
 import * as PromptsLive from "./Prompts.ts"
 import { PromptsRpcs } from "./Rpc.ts"
 import { PromptsRpcHandlers } from "./RpcHandlers.ts"
@@ -36,6 +37,7 @@ export const PromptsPlugin = Plugin.make({
   problems: promptsProblems,
   scopes: ["prompts:read", "prompts:write", "prompts:publish", "prompts:run"],
   requires: ["audit"],
+  config: PromptsConfig,
   layer: Layer.mergeAll(PromptsHttp, PromptsSdkHttp, PromptsPlaygroundHttp, PromptsHotReloadHttp, PromptsRpcHandlers, SdkFastRoute).pipe(
     Layer.provideMerge(services)
   )

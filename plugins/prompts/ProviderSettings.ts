@@ -9,12 +9,13 @@
  * returned, logged or audited. Every statement names the caller's organization; a workspace is the same
  * free-form id prompts carry (`workspace_id`, empty: the organization's default workspace).
  */
-import { Context, Effect, Layer } from "effect"
+import { Context, Effect, Layer, Redacted } from "effect"
 import { SqlClient } from "effect/sql"
 import type { SqlError } from "effect/sql/SqlError"
 import { AuditLog, CurrentPrincipal, SecretBox } from "trellis/plugin"
 import type { ProviderConfig, ProviderConfigInput } from "./Domain.ts"
 import { InvalidProviderConfig, ProviderAddressRefused, SecretKeyUnavailable } from "./Errors.ts"
+import { PromptsConfig } from "./PromptsConfig.ts"
 import * as Providers from "./Providers.ts"
 
 /** The one configurable provider today. */
@@ -105,7 +106,7 @@ export class ProviderSettings extends Context.Service<ProviderSettings, {
       const sql = yield* SqlClient.SqlClient
       const audit = yield* AuditLog
       const box = yield* SecretBox
-      const config = yield* Effect.orDie(Providers.loadConfig)
+      const config = yield* PromptsConfig
 
       const columns = sql.literal(
         "workspace_id, base_url, model, api_key_sealed, api_key_last4, created_by, updated_by, created_at, updated_at"
@@ -219,7 +220,7 @@ export class ProviderSettings extends Context.Service<ProviderSettings, {
         if (row === undefined) return null
         const apiKey = row.api_key_sealed === null
           ? undefined
-          : yield* box.open(row.api_key_sealed, sealContext(organizationId, workspaceId))
+          : Redacted.make(yield* box.open(row.api_key_sealed, sealContext(organizationId, workspaceId)))
         return { baseUrl: row.base_url, apiKey, model: row.model } satisfies Providers.OpenaiSettings
       })
 
