@@ -12,7 +12,7 @@
 import { Context, Effect, Layer, Redacted } from "effect"
 import { SqlClient } from "effect/sql"
 import type { SqlError } from "effect/sql/SqlError"
-import { AuditLog, CurrentPrincipal, SecretBox } from "trellis/plugin"
+import { AuditLog, CurrentPrincipal, Row, SecretBox } from "trellis/plugin"
 import type { ProviderConfig, ProviderConfigInput } from "./Domain.ts"
 import { InvalidProviderConfig, ProviderAddressRefused, SecretKeyUnavailable } from "./Errors.ts"
 import { PromptsConfig } from "./PromptsConfig.ts"
@@ -74,7 +74,6 @@ export const validateInput = (input: ProviderConfigInput): ReadonlyArray<Issue> 
   return issues
 }
 
-const iso = (value: Date | string): string => (value instanceof Date ? value : new Date(value)).toISOString()
 
 /** What the sealed key is bound to: opening it anywhere else fails. */
 const sealContext = (organizationId: string, workspaceId: string) =>
@@ -127,8 +126,8 @@ export class ProviderSettings extends Context.Service<ProviderSettings, {
         api_key_readable: row.api_key_sealed === null || box.canOpen(row.api_key_sealed),
         created_by: row.created_by,
         updated_by: row.updated_by,
-        created_at: iso(row.created_at),
-        updated_at: iso(row.updated_at)
+        created_at: Row.iso(row.created_at),
+        updated_at: Row.iso(row.updated_at)
       })
 
       const invalid = (issues: ReadonlyArray<Issue>) =>
@@ -197,7 +196,7 @@ export class ProviderSettings extends Context.Service<ProviderSettings, {
             created: before === undefined
           })
           return toConfig(rows[0])
-        })).pipe(Effect.catchTag("SqlError", Effect.die))
+        })).pipe(Row.dieOnInfrastructure)
       })
 
       const remove = Effect.fn("ProviderSettings.remove")(function*(workspaceId: string) {

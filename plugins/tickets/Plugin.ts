@@ -15,6 +15,7 @@ import { ticketProblems } from "./Errors.ts"
 import { TicketsHttp } from "./Http.ts"
 import { migration as createTickets } from "./migrations/0001_create_tickets.ts"
 import { migration as projectSettings } from "./migrations/0002_project_settings.ts"
+import { migration as millisecondTimestamps } from "./migrations/0003_millisecond_timestamps.ts"
 import { Projects } from "./Projects.ts"
 import { TicketsRpcs } from "./Rpc.ts"
 import { TicketsRpcHandlers } from "./RpcHandlers.ts"
@@ -36,7 +37,7 @@ export const TicketsPlugin = Plugin.make({
   description: "Tickets that coding agents claim and complete, with lease epochs (SessionFS)",
   groups: [ProjectsGroup, TicketsGroup, TicketSettingsGroup],
   rpc: TicketsRpcs,
-  migrations: [createTickets, projectSettings],
+  migrations: [createTickets, projectSettings, millisecondTimestamps],
   scopes: ["tickets:read", "tickets:write"],
   requires: ["audit"],
   problems: [...ticketProblems, AuthProblems.CrossOrgDenied, AuthProblems.ServiceKeyNotAllowed],

@@ -29,9 +29,16 @@ export const dieOnInfrastructure = <A, E, R>(self: Effect.Effect<A, E, R>): Effe
 /** ISO 8601 UTC text, millisecond precision, of a timestamp value (a `Date` or the driver's text). */
 export const iso = (value: Date | string): string => (value instanceof Date ? value : new Date(value)).toISOString()
 
-/** Like {@link iso}, with `null` (and `undefined`) passed through as `null`. */
-export const isoOrNull = (value: Date | string | null | undefined): string | null =>
-  value === null || value === undefined ? null : iso(value)
+/** Like {@link iso} for a nullable column (typed loosely, as raw rows are): `null` stays `null`. */
+export const isoOrNull = (value: unknown): string | null =>
+  value === null || value === undefined ? null : iso(value instanceof Date ? value : String(value))
+
+/**
+ * A timestamp column rendered by the database as {@link iso} would print it, for select lists
+ * (`SELECT ${Row.isoColumn("t.created_at")} AS created_at`): the same text whichever driver.
+ */
+export const isoColumn = (column: string): string =>
+  `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`
 
 const validTime = Schema.makeFilter((value: Date | string) => !Number.isNaN((value instanceof Date ? value : new Date(value)).getTime()))
 
