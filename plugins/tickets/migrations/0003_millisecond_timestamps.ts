@@ -12,18 +12,15 @@ export const migration: Migration = {
   name: "millisecond_timestamps",
   up: Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
-    yield* sql.unsafe(`
-      ALTER TABLE projects
-        ALTER COLUMN created_at TYPE timestamptz(3),
-        ALTER COLUMN updated_at TYPE timestamptz(3);
-      ALTER TABLE tickets
-        ALTER COLUMN lease_expires_at TYPE timestamptz(3),
-        ALTER COLUMN created_at TYPE timestamptz(3),
-        ALTER COLUMN updated_at TYPE timestamptz(3),
-        ALTER COLUMN resolved_at TYPE timestamptz(3);
-      ALTER TABLE ticket_comments ALTER COLUMN created_at TYPE timestamptz(3);
-      ALTER TABLE ticket_edits ALTER COLUMN edited_at TYPE timestamptz(3);
-      ALTER TABLE organization_settings ALTER COLUMN updated_at TYPE timestamptz(3);
-    `)
+    const columns: ReadonlyArray<readonly [string, ReadonlyArray<string>]> = [
+      ["projects", ["created_at", "updated_at"]],
+      ["tickets", ["lease_expires_at", "created_at", "updated_at", "resolved_at"]],
+      ["ticket_comments", ["created_at"]],
+      ["ticket_edits", ["edited_at"]],
+      ["organization_settings", ["updated_at"]]
+    ]
+    for (const [table, names] of columns) {
+      yield* sql.unsafe(`ALTER TABLE ${table} ${names.map((c) => `ALTER COLUMN ${c} TYPE timestamptz(3)`).join(", ")}`)
+    }
   })
 }
