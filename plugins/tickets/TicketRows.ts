@@ -121,10 +121,10 @@ export const EditRow = Schema.Struct({
   edited_at: Schema.String
 })
 
-export const decodeProjects = Schema.decodeUnknownEffect(Schema.Array(ProjectRow))
-export const decodeTickets = Schema.decodeUnknownEffect(Schema.Array(TicketRow))
-export const decodeComments = Schema.decodeUnknownEffect(Schema.Array(CommentRow))
-export const decodeEdits = Schema.decodeUnknownEffect(Schema.Array(EditRow))
+export const decodeProjects = Row.decode(ProjectRow)
+export const decodeTickets = Row.decode(TicketRow)
+export const decodeComments = Row.decode(CommentRow)
+export const decodeEdits = Row.decode(EditRow)
 
 export const toProject = (row: ProjectRow): Project =>
   new Project({
