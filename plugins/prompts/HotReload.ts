@@ -33,7 +33,7 @@ import { HttpServerResponse } from "effect/http"
 import type { HttpServerRequest } from "effect/http"
 import { Socket } from "effect/socket"
 import { SqlClient } from "effect/sql"
-import { authorize, Credentials, EventLog, Lifecycle, Problems, RateLimiter } from "trellis/plugin"
+import { authorize, Credentials, EventLog, Lifecycle, Problems, RateLimiter, Row } from "trellis/plugin"
 import { watchRequirement } from "./Api.ts"
 import type { Denial, Resolved } from "trellis/plugin"
 // Not (yet) re-exported by `trellis/plugin`.
@@ -247,7 +247,7 @@ export class HotReload extends Context.Service<HotReload, {
                 namespace: row.namespace,
                 remote_addr: row.remote_addr,
                 user_agent: row.user_agent,
-                connected_at: (row.connected_at instanceof Date ? row.connected_at : new Date(row.connected_at)).toISOString(),
+                connected_at: Row.iso(row.connected_at),
                 principal_id: row.principal_id,
                 // Counters are known to the process that holds the connection.
                 delivered: local?.delivered ?? 0,

@@ -31,6 +31,7 @@ import {
 } from "./Errors.ts"
 import { Prompts } from "./Prompts.ts"
 import { ProviderSettings } from "./ProviderSettings.ts"
+import { PromptsConfig } from "./PromptsConfig.ts"
 import * as Providers from "./Providers.ts"
 import { missingVariables, render } from "./Render.ts"
 
@@ -64,7 +65,7 @@ export class Playground extends Context.Service<Playground, {
       const sql = yield* SqlClient.SqlClient
       const prompts = yield* Prompts
       const settings = yield* ProviderSettings
-      const config = yield* Effect.orDie(Providers.loadConfig)
+      const config = yield* PromptsConfig
 
       /** The template to render and the prompt it came from (for the run log). */
       const template = Effect.fnUntraced(function*(request: PlaygroundRunRequest) {

@@ -13,6 +13,7 @@ import { migration as createPrompts } from "./migrations/0001_create_prompts.ts"
 import { migration as createProviderConfigs } from "./migrations/0002_create_provider_configs.ts"
 import { migration as labelsAndServing } from "./migrations/0003_labels_and_serving.ts"
 import { Playground } from "./Playground.ts"
+import { PromptsConfig } from "./PromptsConfig.ts"
 import * as PromptsLive from "./Prompts.ts"
 import { SdkFastRoute } from "./SdkFastRoute.ts"
 import { SdkPrompts } from "./SdkPrompts.ts"
@@ -31,6 +32,7 @@ export const PromptsPlugin = Plugin.make({
   rpc: PromptsRpcs,
   migrations: [createPrompts, createProviderConfigs, labelsAndServing],
   requires: ["audit"],
+  config: PromptsConfig,
   layer: Layer.mergeAll(PromptsHttp, PromptsSdkHttp, PromptsPlaygroundHttp, PromptsHotReloadHttp, SdkFastRoute).pipe(
     Layer.provideMerge(services)
   )

@@ -14,9 +14,8 @@
 import { Effect, Layer, TextDiff } from "effect"
 import { lineCount, lineDiff, maxDiffLines } from "./Diff.ts"
 import { isSqlError } from "effect/sql/SqlError"
-import type { SqlError } from "effect/sql/SqlError"
 import { SqlClient } from "effect/sql"
-import { AuditLog, CurrentPrincipal, EventLog, InvalidEvent } from "trellis/plugin"
+import { AuditLog, CurrentPrincipal, EventLog, InvalidEvent, Row } from "trellis/plugin"
 import { bucketCount, newSalt, toBasisPoints } from "./Assignment.ts"
 import { Prompts } from "./PromptsService.ts"
 import type { Diff, ListFilter, ServedPrompt, ServedVersion } from "./PromptsService.ts"
@@ -544,7 +543,7 @@ export const layer = Layer.effect(
               workspace_id: workspace,
               serving: row.serving === "published" ? "published" : "live",
               updated_by: row.updated_by,
-              updated_at: iso(row.updated_at)
+              updated_at: Row.iso(row.updated_at)
             }
         }
       )
@@ -683,7 +682,6 @@ interface StoredVariant {
   readonly weight_bp: number
 }
 
-const iso = (value: Date | string): string => (value instanceof Date ? value : new Date(value)).toISOString()
 
 /** `v<number>`: the label of a version published without a client-set label. */
 export const label = (number: number): string => `v${number}`
@@ -738,8 +736,8 @@ const toPrompt = (row: PromptRow): Prompt => ({
   model: row.model,
   created_by: row.created_by,
   updated_by: row.updated_by,
-  created_at: iso(row.created_at),
-  updated_at: iso(row.updated_at)
+  created_at: Row.iso(row.created_at),
+  updated_at: Row.iso(row.updated_at)
 })
 
 const toVersion = (row: VersionRow): PromptVersion => ({
@@ -754,7 +752,7 @@ const toVersion = (row: VersionRow): PromptVersion => ({
   content: row.content,
   note: row.note,
   created_by: row.created_by,
-  created_at: iso(row.created_at)
+  created_at: Row.iso(row.created_at)
 })
 
 const storedVariants = (value: unknown): ReadonlyArray<StoredVariant> => {
@@ -782,8 +780,8 @@ const toRollout = (row: RolloutRow, prompt: PromptRow): Rollout => {
     salt: row.salt,
     created_by: row.created_by,
     updated_by: row.updated_by,
-    created_at: iso(row.created_at),
-    updated_at: iso(row.updated_at)
+    created_at: Row.iso(row.created_at),
+    updated_at: Row.iso(row.updated_at)
   }
 }
 
@@ -890,11 +888,11 @@ const validateRollout = (
   return errors.length > 0 ? { _tag: "Invalid", errors } : { _tag: "Valid", enabled, variants }
 }
 
-type Infrastructure = SqlError | InvalidEvent
-
 /** Database failures (and events refused for a bug) are defects: a 500 with a reference. */
-function catchSql<A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, Exclude<E, Infrastructure>, R> {
-  return self.pipe(Effect.catch((error) =>
-    isSqlError(error) || error instanceof InvalidEvent ? Effect.die(error) : Effect.fail(error)
-  )) as Effect.Effect<A, Exclude<E, Infrastructure>, R>
+function catchSql<A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, Exclude<E, Row.Infrastructure | InvalidEvent>, R> {
+  return Row.dieOnInfrastructure(Effect.catchIf(self, (error) => error instanceof InvalidEvent, Effect.die)) as Effect.Effect<
+    A,
+    Exclude<E, Row.Infrastructure | InvalidEvent>,
+    R
+  >
 }

@@ -9,12 +9,13 @@
  * returned, logged or audited. Every statement names the caller's organization; a workspace is the same
  * free-form id prompts carry (`workspace_id`, empty: the organization's default workspace).
  */
-import { Context, Effect, Layer } from "effect"
+import { Context, Effect, Layer, Redacted } from "effect"
 import { SqlClient } from "effect/sql"
 import type { SqlError } from "effect/sql/SqlError"
-import { AuditLog, CurrentPrincipal, SecretBox } from "trellis/plugin"
+import { AuditLog, CurrentPrincipal, Row, SecretBox } from "trellis/plugin"
 import type { ProviderConfig, ProviderConfigInput } from "./Domain.ts"
 import { InvalidProviderConfig, ProviderAddressRefused, SecretKeyUnavailable } from "./Errors.ts"
+import { PromptsConfig } from "./PromptsConfig.ts"
 import * as Providers from "./Providers.ts"
 
 /** The one configurable provider today. */
@@ -73,7 +74,6 @@ export const validateInput = (input: ProviderConfigInput): ReadonlyArray<Issue> 
   return issues
 }
 
-const iso = (value: Date | string): string => (value instanceof Date ? value : new Date(value)).toISOString()
 
 /** What the sealed key is bound to: opening it anywhere else fails. */
 const sealContext = (organizationId: string, workspaceId: string) =>
@@ -105,7 +105,7 @@ export class ProviderSettings extends Context.Service<ProviderSettings, {
       const sql = yield* SqlClient.SqlClient
       const audit = yield* AuditLog
       const box = yield* SecretBox
-      const config = yield* Effect.orDie(Providers.loadConfig)
+      const config = yield* PromptsConfig
 
       const columns = sql.literal(
         "workspace_id, base_url, model, api_key_sealed, api_key_last4, created_by, updated_by, created_at, updated_at"
@@ -126,8 +126,8 @@ export class ProviderSettings extends Context.Service<ProviderSettings, {
         api_key_readable: row.api_key_sealed === null || box.canOpen(row.api_key_sealed),
         created_by: row.created_by,
         updated_by: row.updated_by,
-        created_at: iso(row.created_at),
-        updated_at: iso(row.updated_at)
+        created_at: Row.iso(row.created_at),
+        updated_at: Row.iso(row.updated_at)
       })
 
       const invalid = (issues: ReadonlyArray<Issue>) =>
@@ -196,7 +196,7 @@ export class ProviderSettings extends Context.Service<ProviderSettings, {
             created: before === undefined
           })
           return toConfig(rows[0])
-        })).pipe(Effect.catchTag("SqlError", Effect.die))
+        })).pipe(Row.dieOnInfrastructure)
       })
 
       const remove = Effect.fn("ProviderSettings.remove")(function*(workspaceId: string) {
@@ -219,7 +219,7 @@ export class ProviderSettings extends Context.Service<ProviderSettings, {
         if (row === undefined) return null
         const apiKey = row.api_key_sealed === null
           ? undefined
-          : yield* box.open(row.api_key_sealed, sealContext(organizationId, workspaceId))
+          : Redacted.make(yield* box.open(row.api_key_sealed, sealContext(organizationId, workspaceId)))
         return { baseUrl: row.base_url, apiKey, model: row.model } satisfies Providers.OpenaiSettings
       })
 

@@ -19,8 +19,9 @@
  * call connects (DNS answers change). A provider's error answer is never echoed to the caller
  * (the URL may reach anything): the problem says the status only, the log keeps its start.
  */
-import { Config, Effect, Option, Stream } from "effect"
+import { Effect, Redacted, Stream } from "effect"
 import { OutboundHttp } from "trellis/plugin"
+import type { PromptsConfig } from "./PromptsConfig.ts"
 
 /** What the mock provider needs. */
 export interface CompletionRequest {
@@ -41,33 +42,13 @@ export type ProviderError =
   | { readonly _tag: "AddressRefused"; readonly baseUrl: string; readonly message: string }
   | { readonly _tag: "Failed"; readonly message: string }
 
-export interface ProvidersConfig {
-  readonly openaiBaseUrl: string | undefined
-  readonly openaiApiKey: string | undefined
-  readonly openaiModel: string
-  readonly allowPrivate: boolean
-}
-
-/** Reads the providers' environment variables. */
-export const loadConfig = Effect.gen(function*() {
-  const optional = (name: string) => Config.option(Config.String(name))
-  const baseUrl = yield* optional("TRELLIS_OPENAI_BASE_URL")
-  const apiKey = yield* optional("TRELLIS_OPENAI_API_KEY")
-  const model = yield* optional("TRELLIS_OPENAI_MODEL")
-  const allow = yield* Config.Boolean("TRELLIS_PROVIDERS_ALLOW_PRIVATE").pipe(Config.withDefault(false))
-  const present = (value: Option.Option<string>) => Option.getOrUndefined(Option.filter(value, (v) => v.trim() !== ""))
-  return {
-    openaiBaseUrl: present(baseUrl),
-    openaiApiKey: present(apiKey),
-    openaiModel: present(model) ?? "gpt-4o-mini",
-    allowPrivate: allow
-  } satisfies ProvidersConfig
-})
+/** The providers' settings (`PromptsConfig`, from `TRELLIS_OPENAI_*`). */
+export type ProvidersConfig = typeof PromptsConfig.Service
 
 /** A configured OpenAI-compatible endpoint: a workspace's, or the environment's. */
 export interface OpenaiSettings {
   readonly baseUrl: string
-  readonly apiKey: string | undefined
+  readonly apiKey: Redacted.Redacted<string> | undefined
   /** Empty: the environment's default model. */
   readonly model: string
 }
@@ -75,7 +56,7 @@ export interface OpenaiSettings {
 /** Where an `openai` call goes, and which configuration supplied the endpoint. */
 export interface OpenaiTarget {
   readonly baseUrl: string | undefined
-  readonly apiKey: string | undefined
+  readonly apiKey: Redacted.Redacted<string> | undefined
   readonly model: string
   readonly source: "request" | "workspace" | "environment" | "none"
 }
@@ -106,13 +87,14 @@ export const resolveOpenai = (
 ): OpenaiTarget => {
   const configured = workspace ?? environmentSettings(config)
   const requestedBase = nonEmpty(request.baseUrl)
+  const requestKey = nonEmpty(request.apiKey)
   const baseUrl = requestedBase ?? configured?.baseUrl
   const configuredKey = configured !== null && baseUrl !== undefined && sameOrigin(baseUrl, configured.baseUrl)
     ? configured.apiKey
     : undefined
   return {
     baseUrl,
-    apiKey: nonEmpty(request.apiKey) ?? configuredKey,
+    apiKey: requestKey === undefined ? configuredKey : Redacted.make(requestKey),
     model: nonEmpty(request.model) ?? nonEmpty(configured?.model) ?? config.openaiModel,
     source: requestedBase !== undefined ? "request" : workspace !== null ? "workspace" : configured !== null ? "environment" : "none"
   }
@@ -193,7 +175,7 @@ const prepareOpenai = (allowPrivate: boolean, target: OpenaiTarget): Effect.Effe
       endpoint: /\/v1$/.test(baseUrl) ? `${baseUrl}/chat/completions` : `${baseUrl}/v1/chat/completions`,
       headers: {
         "content-type": "application/json",
-        ...(target.apiKey === undefined || target.apiKey === "" ? {} : { authorization: `Bearer ${target.apiKey}` })
+        ...(target.apiKey === undefined || Redacted.value(target.apiKey) === "" ? {} : { authorization: `Bearer ${Redacted.value(target.apiKey)}` })
       },
       model: target.model
     }

@@ -138,7 +138,7 @@ export class Comment extends Schema.Class<Comment>("Comment")({
   author_persona: Schema.NullOr(Schema.String),
   content: Schema.String,
   session_id: Schema.NullOr(Schema.String),
-  /** Microsecond precision: pass it back as `since` (with `since_id`) to poll for newer comments. */
+  /** Stored and shown to the millisecond: pass it back as `since` (with `since_id`) to poll for newer comments. */
   created_at: Schema.String
 }) {}
 

@@ -4,8 +4,8 @@
  * offers `Tickets` to other plugins through `TicketsService.ts` (tag and interface only; a
  * plugin using it declares `requires: ["tickets"]`); its other services are internal.
  *
- * `TicketsPlugin` reads `TRELLIS_TICKETS_LEASE_SECONDS`; `makeTicketsPlugin` takes the settings
- * directly (tests, embedding).
+ * `TicketsPlugin` declares `TRELLIS_TICKETS_LEASE_SECONDS` (`TicketsConfig`); `makeTicketsPlugin`
+ * takes the settings directly (tests, embedding).
  */
 import { Layer } from "effect"
 import { Plugin } from "trellis/plugin"
@@ -14,6 +14,7 @@ import { Comments } from "./Comments.ts"
 import { TicketsHttp } from "./Http.ts"
 import { migration as createTickets } from "./migrations/0001_create_tickets.ts"
 import { migration as projectSettings } from "./migrations/0002_project_settings.ts"
+import { migration as millisecondTimestamps } from "./migrations/0003_millisecond_timestamps.ts"
 import { Projects } from "./Projects.ts"
 import * as TicketsLive from "./Tickets.ts"
 import { TicketsConfig } from "./TicketsConfig.ts"
@@ -24,22 +25,21 @@ const services = Layer.mergeAll(TicketsLive.layer, Comments.layer).pipe(
   Layer.provideMerge(Layer.mergeAll(Projects.layer, TicketSettings.layer))
 )
 
-const pluginWith = <E>(config: Layer.Layer<TicketsConfig, E>) =>
-  Plugin.make({
-    id: "tickets",
-    version: "1.0.0",
-    description: "Tickets that coding agents claim and complete, with lease epochs (SessionFS)",
-    groups: [ProjectsGroup, TicketsGroup, TicketSettingsGroup],
-    rpc: TicketsRpcs,
-    migrations: [createTickets, projectSettings],
-    requires: ["audit"],
-    layer: TicketsHttp.pipe(
-      Layer.provideMerge(services),
-      Layer.provide(config)
-    )
-  })
+const layer = TicketsHttp.pipe(Layer.provideMerge(services))
 
-export const TicketsPlugin = pluginWith(TicketsConfig.layerFromEnv)
+/** The plugin; the host provides `TicketsConfig` from its declaration (`config`). */
+export const TicketsPlugin = Plugin.make({
+  id: "tickets",
+  version: "1.0.0",
+  description: "Tickets that coding agents claim and complete, with lease epochs (SessionFS)",
+  groups: [ProjectsGroup, TicketsGroup, TicketSettingsGroup],
+  rpc: TicketsRpcs,
+  migrations: [createTickets, projectSettings, millisecondTimestamps],
+  requires: ["audit"],
+  config: TicketsConfig,
+  layer
+})
 
-/** The plugin with explicit settings instead of the environment's. */
-export const makeTicketsPlugin = (config: TicketsConfigShape) => pluginWith(TicketsConfig.layer(config))
+/** The plugin with explicit settings instead of the environment's (tests, embedding). */
+export const makeTicketsPlugin = (config: Partial<TicketsConfigShape>) =>
+  Plugin.make({ ...TicketsPlugin, layer: Layer.provide(layer, TicketsConfig.layer(config)) })

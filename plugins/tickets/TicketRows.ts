@@ -1,15 +1,16 @@
 /**
- * How the tickets tables are read: the select lists (timestamps formatted by the database to
- * microseconds, so a comment's `created_at` is an exact polling cursor) and the mapping of rows
- * to the domain classes. Drivers hand `jsonb` back parsed or as text; both are accepted.
+ * How the tickets tables are read: the select lists (timestamps formatted by the database with
+ * `Row.isoColumn`; the columns hold milliseconds, so a comment's `created_at` is an exact
+ * polling cursor) and the mapping of rows to the domain classes. Drivers hand `jsonb` back
+ * parsed or as text; both are accepted.
  */
 import { Schema } from "effect"
+import { Row } from "trellis/plugin"
 import { Comment, Project, Ticket, TicketEdit } from "./Domain.ts"
 import type { Kind, Priority, Source, Status } from "./Domain.ts"
 
-/** A timestamp column as ISO 8601 UTC text with microseconds. */
-export const isoColumn = (column: string): string =>
-  `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`
+/** A timestamp column as ISO 8601 UTC text at the platform's one precision (milliseconds). */
+const isoColumn = Row.isoColumn
 
 export const projectColumns = `
   p.id, p.name, p.git_remote_normalized, p.context_document, p.owner_id,
@@ -41,6 +42,9 @@ export const editColumns = `
   ${isoColumn("e.edited_at")} AS edited_at`
 
 const NullableString = Schema.NullOr(Schema.String)
+
+/** A `jsonb` array of strings (parsed or text, whichever the driver hands back). */
+const JsonStrings = Row.Json(Schema.Array(Schema.String))
 
 export const ProjectRow = Schema.Struct({
   id: Schema.String,
@@ -78,18 +82,18 @@ export const TicketRow = Schema.Struct({
   lease_audit_id: NullableString,
   lease_expires_at: NullableString,
   lease_active: Schema.Boolean,
-  context_refs: Schema.Unknown,
-  file_refs: Schema.Unknown,
-  related_sessions: Schema.Unknown,
-  acceptance_criteria: Schema.Unknown,
+  context_refs: JsonStrings,
+  file_refs: JsonStrings,
+  related_sessions: JsonStrings,
+  acceptance_criteria: JsonStrings,
   resolver_session_id: NullableString,
   resolver_user_id: NullableString,
   completion_notes: NullableString,
-  changed_files: Schema.Unknown,
-  knowledge_entry_ids: Schema.Unknown,
-  depends_on: Schema.Unknown,
+  changed_files: JsonStrings,
+  knowledge_entry_ids: JsonStrings,
+  depends_on: JsonStrings,
   parent_ticket_id: NullableString,
-  child_ticket_ids: Schema.Unknown,
+  child_ticket_ids: JsonStrings,
   created_at: Schema.String,
   updated_at: Schema.String,
   resolved_at: NullableString
@@ -117,19 +121,10 @@ export const EditRow = Schema.Struct({
   edited_at: Schema.String
 })
 
-export const decodeProjects = Schema.decodeUnknownEffect(Schema.Array(ProjectRow))
-export const decodeTickets = Schema.decodeUnknownEffect(Schema.Array(TicketRow))
-export const decodeComments = Schema.decodeUnknownEffect(Schema.Array(CommentRow))
-export const decodeEdits = Schema.decodeUnknownEffect(Schema.Array(EditRow))
-
-/** A `jsonb` value as parsed JSON (some drivers return the text). */
-export const json = (value: unknown): unknown => (typeof value === "string" ? JSON.parse(value) : value)
-
-/** A `jsonb` string array. */
-export const strings = (value: unknown): ReadonlyArray<string> => {
-  const parsed = json(value)
-  return Array.isArray(parsed) ? parsed.filter((x): x is string => typeof x === "string") : []
-}
+export const decodeProjects = Row.decode(ProjectRow)
+export const decodeTickets = Row.decode(TicketRow)
+export const decodeComments = Row.decode(CommentRow)
+export const decodeEdits = Row.decode(EditRow)
 
 export const toProject = (row: ProjectRow): Project =>
   new Project({
@@ -164,18 +159,18 @@ export const toTicket = (row: TicketRow): Ticket =>
     lease_epoch: row.lease_epoch,
     lease_holder: row.lease_holder,
     lease_expires_at: row.lease_expires_at,
-    context_refs: strings(row.context_refs),
-    file_refs: strings(row.file_refs),
-    related_sessions: strings(row.related_sessions),
-    acceptance_criteria: strings(row.acceptance_criteria),
+    context_refs: row.context_refs,
+    file_refs: row.file_refs,
+    related_sessions: row.related_sessions,
+    acceptance_criteria: row.acceptance_criteria,
     resolver_session_id: row.resolver_session_id,
     resolver_user_id: row.resolver_user_id,
     completion_notes: row.completion_notes,
-    changed_files: strings(row.changed_files),
-    knowledge_entry_ids: strings(row.knowledge_entry_ids),
-    depends_on: strings(row.depends_on),
+    changed_files: row.changed_files,
+    knowledge_entry_ids: row.knowledge_entry_ids,
+    depends_on: row.depends_on,
     parent_ticket_id: row.parent_ticket_id,
-    child_ticket_ids: row.kind === "issue" ? strings(row.child_ticket_ids) : [],
+    child_ticket_ids: row.kind === "issue" ? row.child_ticket_ids : [],
     created_at: row.created_at,
     updated_at: row.updated_at,
     resolved_at: row.resolved_at

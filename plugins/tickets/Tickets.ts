@@ -19,9 +19,7 @@
 import { Array as Arr, Effect, Layer, Option } from "effect"
 import { SqlClient } from "effect/sql"
 import type { Statement } from "effect/sql"
-import { isSqlError } from "effect/sql/SqlError"
-import type { SqlError } from "effect/sql/SqlError"
-import { AuditLog, CurrentPrincipal } from "trellis/plugin"
+import { AuditLog, CurrentPrincipal, Row } from "trellis/plugin"
 import type { Principal } from "trellis/plugin"
 import { actorId, holderId, isProjectAdmin, newId } from "./Access.ts"
 import * as CompiledContext from "./CompiledContext.ts"
@@ -85,8 +83,8 @@ export const layer = Layer.effect(
     }
 
     /** Runs a write and its audit entry atomically; database failures are defects. */
-    const transact = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, Exclude<E, SqlError>, R> =>
-      sql.withTransaction(effect).pipe(Effect.catchIf(isSqlError, Effect.die)) as Effect.Effect<A, Exclude<E, SqlError>, R>
+    const transact = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, Exclude<E, Row.Infrastructure>, R> =>
+      Row.dieOnInfrastructure(sql.withTransaction(effect))
 
     const rowOf = (organizationId: string, projectId: string, ticketId: string) =>
       sql`

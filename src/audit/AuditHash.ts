@@ -30,9 +30,6 @@ const prefix = "sha256:"
 /** `sha256:<hex>`, the form hashes take on the wire. */
 export const toWire = (hex: string): string => prefix + hex
 
-/** Bare hex from the wire form (or bare hex). */
-export const fromWire = (hash: string): string => hash.startsWith(prefix) ? hash.slice(prefix.length) : hash
-
 /** The fields an entry's hash covers. */
 export interface HashedFields {
   readonly seq: number

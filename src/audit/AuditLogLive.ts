@@ -19,6 +19,7 @@
 import { Clock, Effect, Layer } from "effect"
 import { Digest } from "effect/crypto"
 import { SqlClient } from "effect/sql"
+import * as Row from "../database/Row.ts"
 import type { SqlError } from "effect/sql/SqlError"
 import { CurrentPrincipal } from "../auth/Principal.ts"
 import { CurrentRequestId } from "../http/RequestId.ts"
@@ -66,7 +67,6 @@ const entryColumns = `organization_id AS "organizationId", seq, actor_id AS "act
   action, target_type AS "targetType", target_id AS "targetId", details, request_id AS "requestId",
   created_at AS "createdAt", prev_hash AS "prevHash", hash`
 
-const toIso = (value: Date | string): string => (value instanceof Date ? value : new Date(value)).toISOString()
 
 const detailsOf = (value: unknown): Record<string, unknown> => {
   const parsed: unknown = typeof value === "string" ? JSON.parse(value) : value
@@ -84,7 +84,7 @@ const fieldsOf = (row: EntryRow): HashedFields => ({
   targetId: row.targetId,
   details: detailsOf(row.details),
   requestId: row.requestId,
-  createdAt: toIso(row.createdAt),
+  createdAt: Row.iso(row.createdAt),
   prevHash: row.prevHash
 })
 

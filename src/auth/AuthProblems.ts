@@ -64,13 +64,6 @@ export class CrossOrgDenied extends Problem<CrossOrgDenied>()("CrossOrgDenied", 
   title: "Not a member of that organization"
 }) {}
 
-/** 403: a project-restricted service key called without naming a project. */
-export class ServiceKeyProjectRequired extends Problem<ServiceKeyProjectRequired>()("ServiceKeyProjectRequired", {
-  code: "service_key_project_required",
-  status: 403,
-  title: "This service key is restricted to projects: name one"
-}) {}
-
 /** 403: a project-restricted service key named a project outside its restriction. */
 export class ServiceKeyProjectNotRegistered extends Problem<ServiceKeyProjectNotRegistered>()(
   "ServiceKeyProjectNotRegistered",
@@ -92,7 +85,6 @@ export const authProblems = [
   InsufficientScope,
   InsufficientRole,
   CrossOrgDenied,
-  ServiceKeyProjectRequired,
   ServiceKeyProjectNotRegistered,
   CsrfFailed
 ] as const

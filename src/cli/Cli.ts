@@ -2,10 +2,10 @@
  * The `trellis` command: `serve`, `migrate`, `openapi`, `users create`, `keys create`. Flags override the matching
  * environment variables (see the README's configuration table).
  */
-import { Console, Context, Effect, Layer, Option, Predicate } from "effect"
+import { ConfigProvider, Console, Context, Effect, Layer, Option, Predicate } from "effect"
 import { Command, Flag } from "effect/cli"
 import { OpenApi } from "effect/http-api"
-import { LogFormat, LogLevel, SignupMode, TrellisConfig, variables } from "../config/TrellisConfig.ts"
+import { TrellisConfig, variables } from "../config/TrellisConfig.ts"
 import type { Variable } from "../config/TrellisConfig.ts"
 import * as Database from "../database/Database.ts"
 import * as Migrations from "../database/Migrations.ts"
@@ -25,35 +25,30 @@ import { Users } from "../identity/Users.ts"
 import { randomBytes } from "node:crypto"
 
 /**
- * One optional flag per configuration variable, named as in the README table. A variable whose
- * default is a whole number takes an integer flag and one whose default is true/false takes
- * `true|false`, so help shows the right type and a typo is refused before start; the value is
- * handed to the configuration as text, like its environment variable.
+ * One optional flag per configuration variable, named as in the README table. Its declaration
+ * says its kind: a whole number takes an integer flag, a choice one of its words, so help shows
+ * the right type and a typo is refused before start; the value is handed to the configuration
+ * as text, like its environment variable.
  */
 const configFlag = (v: Variable): Flag.Flag<Option.Option<string>> => {
   const name = v.flag.slice(2)
-  const literals = choices[v.name]
-  const typed = literals !== undefined
-    ? Flag.Literals(name, literals)
-    : /^\d+$/.test(v.default)
+  const typed = v.flagKind._tag === "choice"
+    ? Flag.Literals(name, v.flagKind.choices)
+    : v.flagKind._tag === "integer"
     ? Flag.Int(name).pipe(Flag.map(String))
-    : v.default === "true" || v.default === "false"
-    ? Flag.Literals(name, ["true", "false"])
     : Flag.String(name)
   return typed.pipe(Flag.withDescription(`${v.description} (env ${v.name})`), Flag.optional)
 }
 
-/** The variables that take one of a few words: help lists them and a typo is refused. */
-const choices: Record<string, ReadonlyArray<string>> = {
-  TRELLIS_LOG_LEVEL: LogLevel.literals,
-  TRELLIS_LOG_FORMAT: LogFormat.literals,
-  TRELLIS_SIGNUP: SignupMode.literals
-}
-
 /** Every configuration variable's flag, keyed by the variable's name: what `serve` takes. */
-const configFlags: Record<string, Flag.Flag<Option.Option<string>>> = Object.fromEntries(
-  variables.map((v) => [v.name, configFlag(v)])
-)
+const flagsOf = (declared: ReadonlyArray<Variable>): Record<string, Flag.Flag<Option.Option<string>>> =>
+  Object.fromEntries(declared.map((v) => [v.name, configFlag(v)]))
+
+/** The platform's variables and those the first-party plugins declare (third-party ones: environment only). */
+const allVariables = (firstParty: ReadonlyArray<Plugin.Any>): ReadonlyArray<Variable> => [
+  ...variables,
+  ...firstParty.flatMap((p) => p.config?.variables ?? [])
+]
 
 /**
  * The flags of the commands that only open the database (`migrate`, `users create`,
@@ -61,17 +56,20 @@ const configFlags: Record<string, Flag.Flag<Option.Option<string>>> = Object.fro
  * log output. Listening, limits, mail and the rest are the server's alone.
  */
 const databaseFlagNames = ["DATABASE_URL", "TRELLIS_DATA_DIR", "TRELLIS_PLUGINS", "TRELLIS_LOG_LEVEL", "TRELLIS_LOG_FORMAT"]
-const databaseFlags: Record<string, Flag.Flag<Option.Option<string>>> = Object.fromEntries(
-  variables.filter((v) => databaseFlagNames.includes(v.name)).map((v) => [v.name, configFlag(v)])
+const databaseFlags: Record<string, Flag.Flag<Option.Option<string>>> = flagsOf(
+  variables.filter((v) => databaseFlagNames.includes(v.name))
 )
 
-const resolveConfig = (flags: Record<string, Option.Option<string>>) => {
+/** The environment with the given flags merged over it: what the configuration is read from. */
+const recordOf = (flags: Record<string, Option.Option<string>>): Record<string, string | undefined> => {
   const env: Record<string, string | undefined> = { ...process.env }
   for (const [name, value] of Object.entries(flags)) {
     if (Option.isSome(value)) env[name] = value.value
   }
-  return TrellisConfig.fromRecord(env)
+  return env
 }
+
+const resolveConfig = (flags: Record<string, Option.Option<string>>) => TrellisConfig.fromRecord(recordOf(flags))
 
 /**
  * Start-up failures a person can fix (a bad variable, a locked data directory, a plugin that
@@ -126,13 +124,22 @@ const stopWhenOrphaned = Layer.effectDiscard(Effect.gen(function*() {
   )
 }))
 
-const serve = Command.make("serve", configFlags, (flags) =>
-  Effect.gen(function*() {
-    const config = yield* resolveConfig(flags)
-    const plugins = yield* loadPlugins(config)
-    const firstPartyIds = new Set((yield* FirstPartyPlugins).map((p) => p.id))
-    return yield* Layer.launch(Layer.merge(Server.layer({ config, plugins, firstPartyIds }), stopWhenOrphaned))
-  }).pipe(reportFailure)).pipe(Command.withDescription("Start the server (embedded database unless DATABASE_URL is set)"))
+/**
+ * `serve`: the flags of every declared variable. Plugins read theirs through Effect's
+ * `ConfigProvider`, here the environment with the flags merged over it; the server checks them
+ * all before it listens.
+ */
+const serveCommand = (firstParty: ReadonlyArray<Plugin.Any>) =>
+  Command.make("serve", flagsOf(allVariables(firstParty)), (flags) =>
+    Effect.gen(function*() {
+      const record = recordOf(flags)
+      const config = yield* TrellisConfig.fromRecord(record)
+      const plugins = yield* loadPlugins(config)
+      const firstPartyIds = new Set(firstParty.map((p) => p.id))
+      return yield* Layer.launch(Layer.merge(Server.layer({ config, plugins, firstPartyIds }), stopWhenOrphaned)).pipe(
+        Effect.provide(ConfigProvider.layer(ConfigProvider.fromEnvRecord(record)))
+      )
+    }).pipe(reportFailure)).pipe(Command.withDescription("Start the server (embedded database unless DATABASE_URL is set)"))
 
 /**
  * The database tools log warnings and errors only (their stdout is their answer, e.g. a key's
@@ -162,7 +169,7 @@ const migrate = Command.make("migrate", databaseFlags, (flags) =>
     Command.withDescription("Apply pending migrations of the core and every configured plugin, then exit")
   )
 
-const openapi = Command.make("openapi", { TRELLIS_PLUGINS: configFlags.TRELLIS_PLUGINS }, (flags) =>
+const openapi = Command.make("openapi", { TRELLIS_PLUGINS: databaseFlags.TRELLIS_PLUGINS }, (flags) =>
   Effect.gen(function*() {
     const config = yield* resolveConfig(flags)
     const plugins = yield* loadPlugins(config)
@@ -336,10 +343,14 @@ const keys = Command.make("keys").pipe(
   Command.withSubcommands([keysCreate])
 )
 
-export const trellis = Command.make("trellis").pipe(
-  Command.withDescription("Trellis: a self-hosted, plugin-driven server for running AI work in production"),
-  Command.withSubcommands([serve, migrate, openapi, users, keys])
-)
+/** The `trellis` command; `serve` takes the first-party plugins' variables as flags too. */
+export const make = (firstParty: ReadonlyArray<Plugin.Any>) =>
+  Command.make("trellis").pipe(
+    Command.withDescription("Trellis: a self-hosted, plugin-driven server for running AI work in production"),
+    Command.withSubcommands([serveCommand(firstParty), migrate, openapi, users, keys])
+  )
 
-export const run = trellis.pipe(Command.run({ version: "0.1.0" }))
-
+export const run = Effect.gen(function*() {
+  const firstParty = yield* FirstPartyPlugins
+  return yield* make(firstParty).pipe(Command.run({ version: "0.1.0" }))
+})

@@ -24,7 +24,6 @@ import {
   MethodNotAllowed,
   NotFound,
   PayloadTooLarge,
-  ServiceUnavailable,
   UnsupportedMediaType
 } from "../problem/Problems.ts"
 import type { ProblemSpec } from "../problem/Problem.ts"
@@ -253,6 +252,3 @@ const statusTitle = (status: number): string => {
     default: return status >= 500 ? "Server error" : "Client error"
   }
 }
-
-/** A 503 problem, for `/ready` and for requests that arrive while the server shuts down. */
-export const serviceUnavailable = (detail: string) => new ServiceUnavailable({ detail })

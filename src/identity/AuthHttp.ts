@@ -31,6 +31,7 @@ import { Users } from "./Users.ts"
 import type { UserRecord } from "./Users.ts"
 import { Verifications } from "./Verifications.ts"
 import * as Workspaces from "./Workspaces.ts"
+import * as Row from "../database/Row.ts"
 
 export class AuthApi extends HttpApi.make("identity-auth")
   .add(LoginGroup)
@@ -361,7 +362,7 @@ const SignupHandlers = HttpApiBuilder.group(AuthApi, "signup", Effect.fn(functio
             details: { mode: config.signup }
           })
           return { record, secret, user, organizationId }
-        })).pipe(Effect.catchTag("SqlError", Effect.die))
+        })).pipe(Row.dieOnInfrastructure)
         yield* verifications.send(user)
         return {
           user_id: user.id,
@@ -469,7 +470,7 @@ const SessionFsHandlers = HttpApiBuilder.group(AuthApi, "sessionfsAuth", Effect.
             details: { default_org_id: target }
           })
           return { default_org_id: target }
-        })).pipe(Effect.catchTag("SqlError", Effect.die))
+        })).pipe(Row.dieOnInfrastructure)
       }))
     .handle("listPersonalKeys", () => Effect.map(ownKeys, (list) => list.map(personalKey)))
     .handle("createPersonalKey", ({ payload }) =>

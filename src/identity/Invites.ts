@@ -25,6 +25,7 @@ import * as Secrets from "./Secrets.ts"
 import { AlreadyMember, EmailNotVerified, InviteExists, InviteNotPending, InviteNotResendable } from "./TenancyProblems.ts"
 import { Users } from "./Users.ts"
 import type { UserRecord } from "./Users.ts"
+import * as Row from "../database/Row.ts"
 
 /** Invites expire after a week. */
 export const inviteTtlMillis = 7 * 24 * 3600 * 1000
@@ -276,7 +277,7 @@ export class Invites extends Context.Service<Invites, {
             details: { email: invite.email, role: invite.role }
           })
           return { ...invite, state: "accepted" as const }
-        })).pipe(Effect.catchTag("SqlError", Effect.die))
+        })).pipe(Row.dieOnInfrastructure)
 
       const decline = (principal: Principal, inviteId: string, reason: string | null) =>
         sql.withTransaction(Effect.gen(function*() {
@@ -292,7 +293,7 @@ export class Invites extends Context.Service<Invites, {
             details: { email: invite.email, reason }
           })
           return { ...invite, state: "declined" as const, declinedAt: iso(declined[0]?.declined_at) }
-        })).pipe(Effect.catchTag("SqlError", Effect.die))
+        })).pipe(Row.dieOnInfrastructure)
 
       const listOpen = (organizationId: string) =>
         sql<InviteRow>`
@@ -334,7 +335,7 @@ export class Invites extends Context.Service<Invites, {
             target: { type: "invite", id: inviteId },
             details: { email: rows[0].email }
           })
-        })).pipe(Effect.catchTag("SqlError", Effect.die))
+        })).pipe(Row.dieOnInfrastructure)
 
       const resend = (actor: Principal, inviteId: string) =>
         Effect.gen(function*() {

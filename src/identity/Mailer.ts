@@ -34,11 +34,11 @@ export const layerLog = Layer.succeed(
 )
 
 /** Sends through an SMTP relay (`smtp://user:pass@host:587`, `smtps://…`). */
-export const layerSmtp = (options: { readonly url: string; readonly from: string }) =>
+export const layerSmtp = (options: { readonly url: Redacted.Redacted<string>; readonly from: string }) =>
   Layer.sync(Mailer, () => {
     // Short timeouts: mail is sent while a request waits (best effort), so a relay that does
     // not answer must not hold the request for nodemailer's default two minutes.
-    const transport = createTransport({ url: options.url, connectionTimeout: 10_000, greetingTimeout: 10_000, socketTimeout: 20_000 })
+    const transport = createTransport({ url: Redacted.value(options.url), connectionTimeout: 10_000, greetingTimeout: 10_000, socketTimeout: 20_000 })
     return Mailer.of({
       send: (message) =>
         Effect.tryPromise({
@@ -57,5 +57,5 @@ export const layer = Layer.unwrap(Effect.gen(function*() {
   const config = yield* TrellisConfig
   return config.smtpUrl === undefined
     ? layerLog
-    : layerSmtp({ url: Redacted.value(config.smtpUrl), from: config.mailFrom ?? defaultFrom(config.publicUrl) })
+    : layerSmtp({ url: config.smtpUrl, from: config.mailFrom ?? defaultFrom(config.publicUrl) })
 }))

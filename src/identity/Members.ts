@@ -32,6 +32,7 @@ import { Sessions } from "./Sessions.ts"
 import { AccountShared, LastAdministrator, OwnerProtected, SelfMembershipChange } from "./TenancyProblems.ts"
 import { Users } from "./Users.ts"
 import { Verifications } from "./Verifications.ts"
+import * as Row from "../database/Row.ts"
 
 export interface MemberRecord {
   readonly organizationId: string
@@ -218,7 +219,7 @@ export class Members extends Context.Service<Members, {
               details: { username: created.username, role }
             })
             return created
-          })).pipe(Effect.catchTag("SqlError", Effect.die))
+          })).pipe(Row.dieOnInfrastructure)
           yield* verifications.send(user)
           return yield* Effect.orDie(getOrFail(actor.organizationId, user.id))
         })
@@ -240,7 +241,7 @@ export class Members extends Context.Service<Members, {
             details: { from: target.role, to: role }
           })
           return { ...target, role }
-        })).pipe(Effect.catchTag("SqlError", Effect.die))
+        })).pipe(Row.dieOnInfrastructure)
 
       const setEmail = (userId: string, email: string | null) =>
         sql.withTransaction(
@@ -309,7 +310,7 @@ export class Members extends Context.Service<Members, {
             }
             target = yield* getOrFail(actor.organizationId, userId)
             return { target, emailChange }
-          })).pipe(Effect.catchTag("SqlError", Effect.die))
+          })).pipe(Row.dieOnInfrastructure)
           if (result.emailChange && result.target.email !== null) {
             const user = yield* users.get(userId)
             if (Option.isSome(user)) yield* verifications.send(user.value)
@@ -349,7 +350,7 @@ export class Members extends Context.Service<Members, {
             target: { type: "user", id: userId },
             details: { role: target.role, deactivated }
           })
-        })).pipe(Effect.catchTag("SqlError", Effect.die))
+        })).pipe(Row.dieOnInfrastructure)
 
       return Members.of({ list, get, add, create, changeRole, update, remove })
     })

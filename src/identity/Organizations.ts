@@ -23,6 +23,7 @@ import * as Secrets from "./Secrets.ts"
 import { SlugTaken } from "./TenancyProblems.ts"
 import { Users } from "./Users.ts"
 import { seedDefault } from "./Workspaces.ts"
+import * as Row from "../database/Row.ts"
 
 export interface OrganizationRecord {
   readonly id: string
@@ -206,7 +207,7 @@ export class Organizations extends Context.Service<Organizations, {
               details: { user_id: userId }
             })
             return toRecord(org)
-          })).pipe(Effect.catchTag("SqlError", Effect.die))
+          })).pipe(Row.dieOnInfrastructure)
         })
 
       return Organizations.of({ get, create, registerAgent, claim })

@@ -1,13 +1,8 @@
-/** Small helpers for reading identity rows: timestamps arrive as `Date` or as text. */
+/** Small helpers for reading identity rows (timestamps: `src/database/Row.ts`, re-exported). */
 import type { SqlError } from "effect/sql/SqlError"
 
-/** ISO 8601 text of a timestamp column, or `null`. */
-export const iso = (value: unknown): string | null =>
-  value === null || value === undefined
-    ? null
-    : value instanceof Date
-    ? value.toISOString()
-    : new Date(String(value)).toISOString()
+/** ISO 8601 text (milliseconds) of a timestamp column, or `null`: the platform's one helper. */
+export { isoOrNull as iso } from "../database/Row.ts"
 
 /** Milliseconds since the epoch of a timestamp column, or `null`. */
 export const millis = (value: unknown): number | null =>

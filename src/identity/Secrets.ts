@@ -7,7 +7,7 @@
  * key). Only the SHA-256 digest is stored: the secret has 256 bits of entropy, so a fast hash
  * is safe where a password needs a slow one.
  */
-import { createHash, randomBytes, timingSafeEqual } from "node:crypto"
+import { createHash, randomBytes } from "node:crypto"
 
 export const prefixes = {
   session: "trs_",
@@ -25,10 +25,6 @@ export const generate = (kind: SecretKind): string => prefixes[kind] + randomByt
 
 /** The stored form of a secret: lowercase hex SHA-256. */
 export const digest = (secret: string): string => createHash("sha256").update(secret).digest("hex")
-
-/** Constant-time comparison of two hex digests. */
-export const digestsEqual = (a: string, b: string): boolean =>
-  a.length === b.length && timingSafeEqual(Buffer.from(a, "hex"), Buffer.from(b, "hex"))
 
 /** What lists show of a key: its type prefix and the first six random characters. */
 export const displayPrefix = (secret: string): string => {

@@ -16,6 +16,7 @@ import { iso, uniqueViolation } from "./Rows.ts"
 import * as Secrets from "./Secrets.ts"
 import { DefaultWorkspaceProtected, WorkspaceNameTaken, WorkspaceSlugTaken } from "./TenancyProblems.ts"
 import { defaultWorkspaceId, uniqueSlug, workspaceSlug } from "./WorkspaceSlug.ts"
+import * as Row from "../database/Row.ts"
 
 export interface WorkspaceRecord {
   readonly id: string
@@ -165,7 +166,7 @@ export class Workspaces extends Context.Service<Workspaces, {
             details: { name: rows[0].name }
           })
           return true
-        })).pipe(Effect.catchTag("SqlError", Effect.die))
+        })).pipe(Row.dieOnInfrastructure)
 
       const count = (organizationId: string) =>
         sql<{ readonly n: number }>`SELECT count(*)::int AS n FROM identity.workspaces WHERE organization_id = ${organizationId}`.pipe(

@@ -19,6 +19,7 @@
 import { Predicate } from "effect"
 import type { Layer } from "effect"
 import type { Migration } from "../database/Migrations.ts"
+import type * as Setting from "../config/Setting.ts"
 import type { HttpApiGroup } from "effect/http-api"
 import type { Rpc } from "effect/rpc"
 import type { ProblemSpecHolder } from "../problem/Problem.ts"
@@ -64,6 +65,13 @@ export interface Plugin<ROut = never, E = never, RIn = never> {
    * Checked for collisions with every other route and mounted by the host.
    */
   readonly web?: { readonly routes: ReadonlyArray<WebRoute.Any> } | undefined
+  /**
+   * The plugin's configuration variables, declared with `Setting.Service` (name, default,
+   * Schema check, description, secret). The host reads and checks them before it listens (a
+   * bad value stops the start naming the variable), provides the typed service to the layer,
+   * and offers them as `trellis serve` flags (first-party plugins) and in the README check.
+   */
+  readonly config?: Setting.Declaration | undefined
   /** Implements the groups and RPCs; outputs the services the plugin offers others. */
   readonly layer: Layer.Layer<ROut, E, RIn>
 }
@@ -84,4 +92,6 @@ export const isPlugin = (u: unknown): u is Any =>
   Predicate.hasProperty(u, "migrations") && Array.isArray(u.migrations) &&
   (!Predicate.hasProperty(u, "requires") || u.requires === undefined ||
     (Array.isArray(u.requires) && u.requires.every(Predicate.isString))) &&
+  (!Predicate.hasProperty(u, "config") || u.config === undefined ||
+    (Predicate.hasProperty(u.config, "variables") && Array.isArray(u.config.variables) && Predicate.hasProperty(u.config, "load"))) &&
   Predicate.hasProperty(u, "layer") && Predicate.isObject(u.layer)

@@ -15,7 +15,7 @@
  * on one data directory (possible on PostgreSQL; the embedded database's lock, taken before
  * the platform services are built, already rules it out there) both end up with the winner's.
  */
-import { Effect, Schema } from "effect"
+import { Effect, Redacted, Schema } from "effect"
 import { randomBytes } from "node:crypto"
 import * as Fs from "node:fs"
 import * as Path from "node:path"
@@ -59,7 +59,7 @@ const errorCode = (cause: unknown): string | undefined =>
  * secret sealed with the old one.
  */
 export const loadMasterKey = (options: {
-  readonly secretKey: string | undefined
+  readonly secretKey: Redacted.Redacted<string> | undefined
   readonly dataDir: string
 }): Effect.Effect<KeySource, SecretKeyInvalid> =>
   Effect.suspend(() => {
@@ -67,9 +67,9 @@ export const loadMasterKey = (options: {
     return found._tag === "Invalid" ? Effect.fail(new SecretKeyInvalid({ message: found.message })) : Effect.succeed(found)
   })
 
-const findMasterKey = (options: { readonly secretKey: string | undefined; readonly dataDir: string }): Found => {
-  if (options.secretKey !== undefined && options.secretKey.trim() !== "") {
-    const key = parseKey(options.secretKey)
+const findMasterKey = (options: { readonly secretKey: Redacted.Redacted<string> | undefined; readonly dataDir: string }): Found => {
+  if (options.secretKey !== undefined && Redacted.value(options.secretKey).trim() !== "") {
+    const key = parseKey(Redacted.value(options.secretKey))
     return key === undefined
       ? { _tag: "Invalid", message: `TRELLIS_SECRET_KEY must be ${keyFormat}.` }
       : { _tag: "Environment", key }

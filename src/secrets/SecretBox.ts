@@ -15,7 +15,7 @@
  * from `trellis/plugin` and bind each value to a context of their own, e.g.
  * `JSON.stringify(["myplugin.webhook", organizationId, webhookId])`.
  */
-import { Context, Effect, Layer, Redacted } from "effect"
+import { Context, Effect, Layer } from "effect"
 import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes } from "node:crypto"
 import { TrellisConfig } from "../config/TrellisConfig.ts"
 import { SecretKeyUnavailable } from "../problem/Problems.ts"
@@ -98,7 +98,7 @@ export class SecretBox extends Context.Service<SecretBox, SecretBoxShape>()("tre
     Effect.gen(function*() {
       const config = yield* TrellisConfig
       const source = yield* loadMasterKey({
-        secretKey: config.secretKey === undefined ? undefined : Redacted.value(config.secretKey),
+        secretKey: config.secretKey,
         dataDir: config.dataDir
       })
       switch (source._tag) {

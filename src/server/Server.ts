@@ -11,7 +11,7 @@
  *   (WebSockets) included (`Listener`): no client can hold the process past it.
  */
 import { NodeHttpServer } from "@effect/platform-node"
-import { Effect, Layer } from "effect"
+import { Context, Effect, Layer } from "effect"
 import { HttpRouter } from "effect/http"
 import type { HttpServer } from "effect/http"
 import { AuthenticationLive, RpcAuthenticationLive } from "../auth/AuthenticationLive.ts"
@@ -134,7 +134,11 @@ export const layer = (options: ServerOptions) =>
   Layer.unwrap(Effect.gen(function*() {
     const { config } = options
     const composition = yield* compose(options.plugins)
-    const platform = platformLayer(config, composition, options.firstPartyIds ?? new Set())
+    // Every plugin's declared variables, read (from the ConfigProvider: the CLI's is the
+    // environment with the flags over it) and checked before anything opens or listens.
+    const pluginConfigs = yield* Effect.forEach(composition.plugins, (p) => p.config?.load ?? Effect.succeed(Context.empty()))
+    const configs = Layer.succeedContext(pluginConfigs.reduce((all, one) => Context.merge(all, one), Context.empty()))
+    const platform = platformLayer(config, composition, options.firstPartyIds ?? new Set()).pipe(Layer.provideMerge(configs))
     const listener = Listener.make(config.listener)
     const server = listener.server
     const http = HttpRouter.serve(App.layer(composition, config, server), { disableLogger: true, disableListenLog: true }).pipe(

@@ -4,7 +4,7 @@
  * `trellis keys create`, and the SMTP mailer delivering to a relay.
  */
 import { afterAll, afterEach, assert, describe, it } from "vitest"
-import { Effect } from "effect"
+import { Effect, Redacted } from "effect"
 import { spawnSync } from "node:child_process"
 import * as NodeFs from "node:fs"
 import * as NodeNet from "node:net"
@@ -116,7 +116,7 @@ describe("the SMTP mailer", () => {
     try {
       await Effect.runPromise(
         Effect.flatMap(Mailer, (mailer) => mailer.send({ to: "bob@example.test", subject: "Welcome", text: "Open the link." })).pipe(
-          Effect.provide(layerSmtp({ url: `smtp://127.0.0.1:${sink.port}`, from: "trellis@example.test" }))
+          Effect.provide(layerSmtp({ url: Redacted.make(`smtp://127.0.0.1:${sink.port}`), from: "trellis@example.test" }))
         )
       )
       assert.strictEqual(sink.received.length, 1)

@@ -118,6 +118,10 @@ describe("the trellis command", () => {
     assert.match(serve.stdout, /--http-fast-path choice .*choices: true, false/)
     assert.match(serve.stdout, /--signup choice .*choices: closed, open, invite/)
     assert.match(serve.stdout, /--log-format choice .*choices: json, pretty/)
+    // First-party plugins' declared variables are flags too, typed from their declarations.
+    assert.match(serve.stdout, /--tickets-lease-seconds integer /)
+    assert.match(serve.stdout, /--providers-allow-private choice .*choices: true, false/)
+    assert.match(serve.stdout, /--openai-model string /)
     const database = ["--data-dir", "--database-url", "--log-level", "--log-format", "--plugins"]
     for (const command of [["migrate"], ["users", "create"], ["keys", "create"]]) {
       const help = cli([...command, "--help"])
@@ -137,6 +141,11 @@ describe("the trellis command", () => {
     const level = cli(["migrate", "--log-level", "verbose", "--data-dir", dataDir()])
     assert.notStrictEqual(level.status, 0)
     assert.include(level.stdout + level.stderr, "--log-level")
+    // A plugin's variable out of its declared range stops the start, naming the variable.
+    const lease = cli(["serve", "--port", "0", "--tickets-lease-seconds", "99999999999", "--data-dir", dataDir()])
+    assert.strictEqual(lease.status, 1, lease.stdout + lease.stderr)
+    assert.include(lease.stderr, "TRELLIS_TICKETS_LEASE_SECONDS=\"99999999999\"")
+    assert.notInclude(lease.stdout + lease.stderr, "Trellis is listening")
   }, 180_000)
 
   it("openapi --plugins includes the plugin's paths", () => {

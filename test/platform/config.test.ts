@@ -1,8 +1,13 @@
 /** Configuration: defaults, every variable parsed, and a clear message for each kind of bad value. */
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Redacted } from "effect"
+import { ConfigProvider, Effect, Layer, Predicate, Redacted } from "effect"
 import * as NodeFs from "node:fs"
-import { TrellisConfig, variables } from "../../src/config/TrellisConfig.ts"
+import { firstParty } from "../../plugins/index.ts"
+import { PromptsConfig } from "../../plugins/prompts/PromptsConfig.ts"
+import { TicketsPlugin } from "../../plugins/tickets/Plugin.ts"
+import { TicketsConfig } from "../../plugins/tickets/TicketsConfig.ts"
+import { settings, TrellisConfig, variables } from "../../src/config/TrellisConfig.ts"
+import * as TestKit from "../../src/testing/TestKit.ts"
 
 const messageOf = (env: Record<string, string>) =>
   Effect.flip(TrellisConfig.fromRecord(env)).pipe(Effect.map((e) => e.message))
@@ -89,14 +94,48 @@ describe("configuration", () => {
       assert.notInclude(token, "short-secret")
     }))
 
-  it("documents every variable it reads", () => {
+  it("documents every declared variable, the platform's and the first-party plugins', with its flag and default", () => {
     const names = variables.map((v) => v.name)
     assert.includeMembers(names, [
       "TRELLIS_PORT", "TRELLIS_HOST", "TRELLIS_DATA_DIR", "DATABASE_URL", "TRELLIS_PUBLIC_URL",
       "TRELLIS_LOG_LEVEL", "TRELLIS_LOG_FORMAT", "TRELLIS_MAX_BODY_BYTES", "TRELLIS_CORS_ORIGINS",
       "TRELLIS_PLUGINS", "TRELLIS_ADMIN_TOKEN"
     ])
+    const declared = [...variables, ...firstParty.flatMap((p) => p.config?.variables ?? [])]
+    assert.includeMembers(declared.map((v) => v.name), ["TRELLIS_TICKETS_LEASE_SECONDS", "TRELLIS_OPENAI_MODEL"])
+    assert.strictEqual(new Set(declared.map((v) => v.name)).size, declared.length, "a variable is declared twice")
     const readme = NodeFs.readFileSync("README.md", "utf8")
-    for (const v of variables) assert.include(readme, `| \`${v.name}\` | \`${v.flag}\` |`, `README lacks ${v.name}`)
+    for (const v of declared) {
+      assert.include(readme, `| \`${v.name}\` | \`${v.flag}\` | ${v.shownDefault} |`, `README lacks ${v.name} (or its flag or default)`)
+    }
   })
+
+  it.effect("a plugin's declared variables are checked at start: a bad value stops it, naming the variable", () =>
+    Effect.gen(function*() {
+      const bad = ConfigProvider.layer(ConfigProvider.fromEnvRecord({ TRELLIS_TICKETS_LEASE_SECONDS: "soon" }))
+      const error = yield* Effect.flip(Layer.build(TestKit.layer({ plugins: [TicketsPlugin] }).pipe(Layer.provide(bad))).pipe(Effect.scoped))
+      assert.include(String(Predicate.hasProperty(error, "message") ? error.message : error), "TRELLIS_TICKETS_LEASE_SECONDS=\"soon\"")
+    }), 120_000)
+
+  it.effect("secrets stay Redacted and are never echoed", () =>
+    Effect.gen(function*() {
+      const config = yield* TrellisConfig.fromRecord({ TRELLIS_SMTP_URL: "smtp://u:pw@mail:587", TRELLIS_SECRET_KEY: "00".repeat(32) })
+      assert.isTrue(config.smtpUrl !== undefined && Redacted.isRedacted(config.smtpUrl))
+      assert.notInclude(String(config.smtpUrl), "pw")
+      assert.isTrue(config.secretKey !== undefined && Redacted.isRedacted(config.secretKey))
+      const prompts = yield* PromptsConfig.fromRecord({ TRELLIS_OPENAI_API_KEY: "sk-live-123" })
+      assert.isTrue(prompts.openaiApiKey !== undefined && Redacted.value(prompts.openaiApiKey) === "sk-live-123")
+      assert.notInclude(String(prompts.openaiApiKey), "sk-live")
+      assert.include(yield* messageOf({ TRELLIS_SECRET_KEY: "not-a-key" }), "(hidden)")
+    }))
+
+  it.effect("a declared default is the value when unset: one source", () =>
+    Effect.gen(function*() {
+      const config = yield* TrellisConfig.fromRecord({})
+      assert.strictEqual(config.port, settings.port.default)
+      assert.strictEqual(config.jobs.pollSeconds, settings.jobsPollSeconds.default)
+      assert.strictEqual(config.rateLimits.perMinute, settings.rateLimitPerMinute.default)
+      assert.strictEqual((yield* PromptsConfig.fromRecord({})).openaiModel, "gpt-4o-mini")
+      assert.strictEqual((yield* TicketsConfig.fromRecord({})).leaseSeconds, 0)
+    }))
 })

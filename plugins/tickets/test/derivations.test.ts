@@ -91,7 +91,7 @@ describe("TRELLIS_TICKETS_LEASE_SECONDS", () => {
     Effect.gen(function*() {
       return (yield* TicketsConfig).leaseSeconds
     }).pipe(
-      Effect.provide(TicketsConfig.layerFromEnv.pipe(Layer.provide(ConfigProvider.layer(ConfigProvider.fromEnvRecord(env)))))
+      Effect.provide(TicketsConfig.layerFromConfig.pipe(Layer.provide(ConfigProvider.layer(ConfigProvider.fromEnvRecord(env)))))
     )
 
   it.effect("defaults to 0 (leases never expire, as SessionFS's) and reads a whole number", () =>
