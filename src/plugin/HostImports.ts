@@ -66,7 +66,8 @@ export const packageFolder = (file: string): string => {
 
 /** Package folders of loaded plugins, each with the plugin's name (its TRELLIS_PLUGINS entry). */
 const roots: Array<{ readonly folder: string; readonly plugin: string }> = []
-let loading: string | undefined
+/** The plugin being imported: its name and the specifier its entry module is imported by. */
+let loading: { readonly plugin: string; readonly specifier: string } | undefined
 let installed = false
 
 const within = (path: string, folder: string) => path === folder || path.startsWith(folder + NodePath.sep)
@@ -99,7 +100,11 @@ const install = (): void => {
         }
       }
       const resolved = next(specifier, context)
-      const current = plugin ?? loading
+      if (loading !== undefined && specifier === loading.specifier && resolved.url.startsWith("file:")) {
+        // the plugin's entry module: its package folder shares the host's modules from now on
+        roots.push({ folder: packageFolder(fileURLToPath(resolved.url)), plugin: loading.plugin })
+      }
+      const current = plugin ?? loading?.plugin
       if (current !== undefined) {
         const folder = effectFolder(resolved.url)
         if (folder !== undefined) {
@@ -116,18 +121,11 @@ const install = (): void => {
  * Imports a plugin's module (a file URL or a package name) with the plugin's package folder
  * sharing the host's modules.
  */
-export const importPlugin = async (plugin: string, url: string): Promise<Record<string, unknown>> => {
+export const importPlugin = async (plugin: string, specifier: string): Promise<Record<string, unknown>> => {
   install()
-  if (inBinary()) return await import(url) as Record<string, unknown>
-  if (url.startsWith("file:")) {
-    roots.push({ folder: packageFolder(fileURLToPath(url)), plugin })
-  } else {
-    const resolved = import.meta.resolve(url)
-    if (resolved.startsWith("file:")) roots.push({ folder: packageFolder(fileURLToPath(resolved)), plugin })
-  }
-  loading = plugin
+  loading = { plugin, specifier }
   try {
-    return await import(url) as Record<string, unknown>
+    return await import(specifier) as Record<string, unknown>
   } finally {
     loading = undefined
   }
