@@ -8,7 +8,7 @@
  *   node test/smoke/offline-lock.ts <folder>
  *
  * Every package of the repository's lock is offered (a package nothing needs is left out by
- * npm); each local tarball is added with its integrity.
+ * npm); each local tarball is added with its integrity, each local folder as a link.
  */
 import { execFileSync } from "node:child_process"
 import { createHash } from "node:crypto"
@@ -25,6 +25,7 @@ interface LockEntry {
   readonly bin?: Readonly<Record<string, string>>
   readonly license?: string
   readonly dev?: boolean
+  readonly link?: boolean
   readonly [key: string]: unknown
 }
 interface Manifest {
@@ -59,6 +60,19 @@ const all = { ...manifest.dependencies, ...manifest.devDependencies }
 for (const [name, spec] of Object.entries(all)) {
   if (!spec.startsWith("file:")) continue
   const file = Path.resolve(folder, spec.slice("file:".length))
+  if (Fs.statSync(file).isDirectory()) {
+    // a folder: npm links it (node_modules/<name> -> the folder), its own node_modules stay its own
+    const local = JSON.parse(Fs.readFileSync(Path.join(file, "package.json"), "utf8")) as Manifest
+    const relative = Path.relative(folder, file)
+    packages[`node_modules/${name}`] = { resolved: relative, link: true }
+    packages[relative] = {
+      name: local.name,
+      version: local.version ?? "0.0.0",
+      ...(local.peerDependencies === undefined ? {} : { peerDependencies: local.peerDependencies }),
+      ...(local.devDependencies === undefined ? {} : { devDependencies: local.devDependencies })
+    }
+    continue
+  }
   const local = tarManifest(file)
   const integrity = "sha512-" + createHash("sha512").update(Fs.readFileSync(file)).digest("base64")
   const bin = typeof local.bin === "string" ? { [name]: local.bin } : local.bin

@@ -7,6 +7,8 @@
 #   4. install the plugin into the app by its tarball, start the server with
 #      TRELLIS_PLUGINS=trellis-plugin-notes on Node and on Deno, and use its route
 #      (test/smoke/deno-smoke.sh does the HTTP checks)
+#   5. link the plugin folder (with its own node_modules/effect) into another app and use its
+#      route on Node: the server gives the plugin its own copy of effect
 #
 # Installs are `npm ci --offline` against a lock written by test/smoke/offline-lock.ts: they
 # take every package from the npm cache that the repository's own `npm ci` filled, so nothing
@@ -82,13 +84,13 @@ run "plugin: npm pack" bash -c "cd '$PLUGIN' && npm pack --silent --pack-destina
 run "app: install the plugin package" bash -c "cd '$WORK/app' && npm pkg set dependencies.trellis-plugin-notes=file:../trellis-plugin-notes-0.1.0.tgz && $(declare -f lock install); REPO='$REPO' install ."
 [[ -d "$WORK/app/node_modules/trellis-plugin-notes/dist" ]] || { failed=$((failed + 1)); say "  FAIL  the plugin is not in the app's node_modules"; summary; exit 1; }
 
-smoke() {
-  local name="$1"; shift
-  SMOKE_NAME="$name" SMOKE_CWD="$WORK/app" SMOKE_PLUGINS=trellis-plugin-notes SMOKE_HELLO=0 SMOKE_PLUGIN_ID=notes \
+smoke() { # smoke NAME FOLDER CMD...
+  local name="$1" cwd="$2"; shift 2
+  SMOKE_NAME="$name" SMOKE_CWD="$cwd" SMOKE_PLUGINS=trellis-plugin-notes SMOKE_HELLO=0 SMOKE_PLUGIN_ID=notes \
     SMOKE_ITEMS_PATH=/api/notes/items bash "$REPO/test/smoke/deno-smoke.sh" "$@"
 }
 run "Node: TRELLIS_PLUGINS=trellis-plugin-notes trellis serve, the plugin's route answers" \
-  smoke node node node_modules/trellis/bin/trellis.js serve
+  smoke node "$WORK/app" node node_modules/trellis/bin/trellis.js serve
 if [[ -z "${DENO:-}" ]]; then
   DENO="$(cd "$REPO" && npx --yes "deno@${DENO_VERSION:-2.9.6}" eval 'console.log(Deno.execPath())' 2>/dev/null | tail -n 1)"
 fi
@@ -96,8 +98,22 @@ if [[ -z "$DENO" || ! -x "$DENO" ]]; then
   failed=$((failed + 1)); say "  FAIL  no deno binary (set DENO)"
 else
   run "Deno: the same, deno run -A node_modules/trellis/bin/trellis.js serve" \
-    smoke deno "$DENO" run -A node_modules/trellis/bin/trellis.js serve
+    smoke deno "$WORK/app" "$DENO" run -A node_modules/trellis/bin/trellis.js serve
 fi
+
+# 5. the plugin folder linked into another app (`npm install ../trellis-plugin-notes`): the
+#    folder keeps its own node_modules/effect (its dev dependencies), which plain resolution
+#    would load as a second copy (500 on every request); the server hands it its own
+mkdir -p "$WORK/linked"
+cat >"$WORK/linked/package.json" <<'JSON'
+{ "name": "linked", "version": "1.0.0", "private": true,
+  "dependencies": { "trellis": "file:../trellis.tgz", "trellis-plugin-notes": "file:../trellis-plugin-notes" } }
+JSON
+run "linked app: install trellis and link the plugin folder" install "$WORK/linked"
+[[ -L "$WORK/linked/node_modules/trellis-plugin-notes" && -d "$PLUGIN/node_modules/effect" ]] \
+  || { failed=$((failed + 1)); say "  FAIL  the plugin is not linked, or its folder has no effect of its own"; summary; exit 1; }
+run "Node: the linked plugin folder, with its own effect installed, answers its route" \
+  smoke node-linked "$WORK/linked" node node_modules/trellis/bin/trellis.js serve
 
 summary
 (( failed == 0 ))
