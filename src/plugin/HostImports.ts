@@ -31,10 +31,14 @@ export class SecondEffectCopy extends Error {
   }
 }
 
-/** The modules a plugin shares with the host, by bare specifier. */
-const isShared = (specifier: string): boolean =>
+/**
+ * The modules a plugin shares with the host, by bare specifier. `@effect/*` packages only for
+ * the plugin's own files (`ownFile`): a package in the plugin's `node_modules` keeps the
+ * versions it chose of those.
+ */
+const isShared = (specifier: string, ownFile: boolean): boolean =>
   specifier === "effect" || specifier.startsWith("effect/") || specifier.startsWith("trellis/") ||
-  specifier.startsWith("@effect/")
+  (ownFile && specifier.startsWith("@effect/"))
 
 const EFFECT_DIR = /^(.*[\\/]node_modules[\\/]effect)(?:[\\/]|$)/
 
@@ -72,10 +76,13 @@ let installed = false
 
 const within = (path: string, folder: string) => path === folder || path.startsWith(folder + NodePath.sep)
 
-const rootOf = (parentURL: string | undefined): string | undefined => {
+/** The plugin whose package folder holds the importing file, and whether the file is its own. */
+const rootOf = (parentURL: string | undefined): { readonly plugin: string; readonly ownFile: boolean } | undefined => {
   if (parentURL === undefined || !parentURL.startsWith("file:")) return undefined
   const path = fileURLToPath(parentURL)
-  return roots.find((r) => within(path, r.folder))?.plugin
+  const root = roots.find((r) => within(path, r.folder))
+  if (root === undefined) return undefined
+  return { plugin: root.plugin, ownFile: !NodePath.relative(root.folder, path).split(NodePath.sep).includes("node_modules") }
 }
 
 /** The single binary registers its own hook (HostModules.ts) under this global. */
@@ -91,8 +98,8 @@ const install = (): void => {
   let hostEffect: string | undefined
   registerHooks({
     resolve(specifier, context, next) {
-      const plugin = rootOf(context.parentURL)
-      if (plugin !== undefined && isShared(specifier)) {
+      const importer = rootOf(context.parentURL)
+      if (importer !== undefined && isShared(specifier, importer.ownFile)) {
         try {
           return { ...next(specifier, { ...context, parentURL: anchor }), shortCircuit: true }
         } catch {
@@ -104,7 +111,7 @@ const install = (): void => {
         // the plugin's entry module: its package folder shares the host's modules from now on
         roots.push({ folder: packageFolder(fileURLToPath(resolved.url)), plugin: loading.plugin })
       }
-      const current = plugin ?? loading?.plugin
+      const current = importer?.plugin ?? loading?.plugin
       if (current !== undefined) {
         const folder = effectFolder(resolved.url)
         if (folder !== undefined) {
