@@ -70,7 +70,7 @@ export const create = (options: Options) =>
     }
     const dir = options.name.replace(/^@[^/]+\//, "")
     const folder = NodePath.resolve(options.directory, dir)
-    if (NodeFs.existsSync(folder) && NodeFs.readdirSync(folder).length > 0) {
+    if (NodeFs.existsSync(folder) && (!NodeFs.statSync(folder).isDirectory() || NodeFs.readdirSync(folder).length > 0)) {
       return yield* fail(`${folder} already exists and is not empty`)
     }
     const rendered = render(options.name, id, dir)
