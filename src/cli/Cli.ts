@@ -1,9 +1,9 @@
 /**
- * The `trellis` command: `serve`, `migrate`, `openapi`, `users create`, `keys create`. Flags override the matching
+ * The `trellis` command: `serve`, `migrate`, `openapi`, `users create`, `keys create`, `plugin new`. Flags override the matching
  * environment variables (see the README's configuration table).
  */
 import { ConfigProvider, Console, Context, Effect, Layer, Option, Predicate } from "effect"
-import { Command, Flag } from "effect/cli"
+import { Argument, Command, Flag } from "effect/cli"
 import { OpenApi } from "effect/http-api"
 import { TrellisConfig, variables } from "../config/TrellisConfig.ts"
 import type { Variable } from "../config/TrellisConfig.ts"
@@ -11,6 +11,7 @@ import * as Database from "../database/Database.ts"
 import * as Migrations from "../database/Migrations.ts"
 import type * as Plugin from "../plugin/Plugin.ts"
 import * as PluginLoader from "../plugin/PluginLoader.ts"
+import * as PluginScaffold from "./PluginScaffold.ts"
 import * as Server from "../server/Server.ts"
 import { AuditLog } from "../audit/AuditLog.ts"
 import * as AuditLogLive from "../audit/AuditLogLive.ts"
@@ -343,11 +344,35 @@ const keys = Command.make("keys").pipe(
   Command.withSubcommands([keysCreate])
 )
 
+const pluginNew = Command.make("new", {
+  name: Argument.String("name").pipe(Argument.withDescription("npm package name of the plugin, e.g. trellis-plugin-notes")),
+  id: Flag.String("id").pipe(Flag.withDescription("plugin id (also its URL prefix and database schema); default: from the name"), Flag.optional),
+  directory: Flag.String("directory").pipe(Flag.withDescription("parent folder of the new plugin's folder"), Flag.withDefault("."))
+}, ({ directory, id, name }) =>
+  Effect.gen(function*() {
+    const created = yield* PluginScaffold.create({ name, id: Option.getOrUndefined(id), directory })
+    yield* Console.log(
+      [
+        `Created the plugin ${name} (id ${created.id}) in ${created.folder}:`,
+        ...created.files.map((f) => `  ${f}`),
+        "Next:",
+        `  cd ${created.folder}`,
+        "  npm install && npm test && npm run build",
+        `  then, where the server runs: npm install ${created.folder} && TRELLIS_PLUGINS=${name} npx trellis serve`
+      ].join("\n")
+    )
+  }).pipe(reportFailure)).pipe(Command.withDescription("Scaffold a plugin package: contract, service, handlers, migration, test, README"))
+
+const plugin = Command.make("plugin").pipe(
+  Command.withDescription("Plugin packages"),
+  Command.withSubcommands([pluginNew])
+)
+
 /** The `trellis` command; `serve` takes the first-party plugins' variables as flags too. */
 export const make = (firstParty: ReadonlyArray<Plugin.Any>) =>
   Command.make("trellis").pipe(
     Command.withDescription("Trellis: a self-hosted, plugin-driven server for running AI work in production"),
-    Command.withSubcommands([serveCommand(firstParty), migrate, openapi, users, keys])
+    Command.withSubcommands([serveCommand(firstParty), migrate, openapi, users, keys, plugin])
   )
 
 export const run = Effect.gen(function*() {

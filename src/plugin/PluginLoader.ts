@@ -1,11 +1,14 @@
 /**
  * Loads third-party plugins named in `TRELLIS_PLUGINS`: each entry is a module path (relative
  * to the working directory) or a package name, whose default export (or `plugin` export) is a
- * plugin value made with `Plugin.make`.
+ * plugin value made with `Plugin.make`. A package name resolves like an import of the host: from
+ * the `node_modules` that `trellis` is installed in. The plugin shares the host's `effect` and
+ * `trellis` modules (HostImports.ts).
  */
 import { Effect, Schema } from "effect"
 import * as NodePath from "node:path"
 import { pathToFileURL } from "node:url"
+import { importPlugin } from "./HostImports.ts"
 import * as Plugin from "./Plugin.ts"
 
 export class PluginLoadError extends Schema.TaggedError<PluginLoadError>()("PluginLoadError", {
@@ -24,7 +27,7 @@ const toImportSpecifier = (specifier: string, cwd: string) =>
 
 export const load = (specifier: string, cwd: string = process.cwd()) =>
   Effect.tryPromise({
-    try: () => import(toImportSpecifier(specifier, cwd)) as Promise<Record<string, unknown>>,
+    try: () => importPlugin(specifier, toImportSpecifier(specifier, cwd)),
     catch: (cause) => new PluginLoadError({ specifier, reason: cause instanceof Error ? cause.message : String(cause) })
   }).pipe(
     Effect.flatMap((module) => {

@@ -16,6 +16,8 @@
 #   SMOKE_HELLO=0         skip the checks of the hello plugin's routes (it is still expected
 #                         in /api/plugins when SMOKE_PLUGIN_ID is set)
 #   SMOKE_PLUGIN_ID       a plugin id that GET /api/plugins must list
+#   SMOKE_ITEMS_PATH      a collection route of a plugin (e.g. /api/notes/items, as `trellis plugin
+#                         new` makes): POST {"name":"smoke"} -> 201, then GET lists it
 #   SMOKE_RESTART=1       also: a write survives a restart and a `kill -9`; prints the time
 #                         to the first 200 of GET /ready on restart
 #   DENO                  a deno 2.x binary (default: the one `npx deno@$DENO_VERSION` installs)
@@ -274,6 +276,17 @@ if [[ -n "${SMOKE_PLUGIN_ID:-}" ]]; then
     pass "GET /api/plugins lists the plugin $SMOKE_PLUGIN_ID (loaded from $PLUGINS)"
   else
     fail "GET /api/plugins -> $STATUS without the plugin $SMOKE_PLUGIN_ID: $(short)"
+  fi
+fi
+
+if [[ -n "${SMOKE_ITEMS_PATH:-}" ]]; then
+  request POST "$SMOKE_ITEMS_PATH" auth '{"name":"smoke"}'
+  if [[ "$STATUS" == 201 ]]; then pass "POST $SMOKE_ITEMS_PATH -> 201"; else fail "POST $SMOKE_ITEMS_PATH -> $STATUS (want 201): $(short)"; fi
+  request GET "$SMOKE_ITEMS_PATH" auth
+  if [[ "$STATUS" == 200 && "$BODY" == *'"name":"smoke"'* ]]; then
+    pass "GET $SMOKE_ITEMS_PATH -> 200 with the item"
+  else
+    fail "GET $SMOKE_ITEMS_PATH -> $STATUS without the item: $(short)"
   fi
 fi
 
