@@ -182,7 +182,7 @@ export class ItemNotFound extends Problem<ItemNotFound>()("ItemNotFound", {
  */
 import { Schema } from "effect"
 import { HttpApi, HttpApiEndpoint, HttpApiGroup, HttpApiSchema } from "effect/http-api"
-import { Authentication, Requirement, Requires } from "trellis/contract"
+import { Authentication, Requirement, Requires, RpcFromApi } from "trellis/contract"
 import { CreateItem, Item } from "./Domain.ts"
 import { ItemNotFound } from "./Errors.ts"
 
@@ -206,6 +206,12 @@ export class ItemsGroup extends HttpApiGroup.make("__ID__")
 
 /** The plugin's own API value, for its handlers and for typed clients of just this plugin. */
 export class PluginApi extends HttpApi.make("__ID__").add(ItemsGroup) {}
+
+/**
+ * The same operations as RPCs at \`/rpc\` (tags \`__ID__.List\`, \`__ID__.Create\`, \`__ID__.Get\`), derived
+ * from the endpoints: nothing to declare or handle twice.
+ */
+export const ItemsRpcs = RpcFromApi.make("__ID__", [ItemsGroup])
 `
   },
   {
@@ -217,22 +223,16 @@ export class PluginApi extends HttpApi.make("__ID__").add(ItemsGroup) {}
  */
 import { Context, Effect, Layer, Schema } from "effect"
 import { SqlClient } from "effect/sql"
-import { CurrentPrincipal } from "trellis/plugin"
+import { CurrentPrincipal, Row } from "trellis/plugin"
 import { Item, ItemId } from "./Domain.ts"
 import { ItemNotFound } from "./Errors.ts"
 
-const Row = Schema.Struct({
-  id: Schema.String,
-  name: Schema.String,
-  created_at: Schema.Union([Schema.String, Schema.Date])
-})
+// \`Row.Timestamp\` reads a timestamptz the same way on PGlite and PostgreSQL (ISO text, ms).
+const ItemRow = Schema.Struct({ id: Schema.String, name: Schema.String, created_at: Row.Timestamp })
+const decodeRows = Row.decode(ItemRow)
 
-const toItem = (row: typeof Row.Type) =>
-  new Item({
-    id: ItemId.make(row.id),
-    name: row.name,
-    createdAt: new Date(row.created_at).toISOString()
-  })
+const toItem = (row: typeof ItemRow.Type) =>
+  new Item({ id: ItemId.make(row.id), name: row.name, createdAt: row.created_at })
 
 export class Items extends Context.Service<Items, {
   readonly create: (name: string) => Effect.Effect<Item, never, CurrentPrincipal>
@@ -243,7 +243,6 @@ export class Items extends Context.Service<Items, {
     Items,
     Effect.gen(function*() {
       const sql = yield* SqlClient.SqlClient
-      const decodeRows = Schema.decodeUnknownEffect(Schema.Array(Row))
 
       const create = Effect.fn("Items.create")(function*(name: string) {
         const { organizationId } = yield* CurrentPrincipal
@@ -251,7 +250,7 @@ export class Items extends Context.Service<Items, {
           INSERT INTO __ID__.items (id, organization_id, name)
           VALUES (\${crypto.randomUUID()}, \${organizationId}, \${name})
           RETURNING id, name, created_at
-        \`.pipe(Effect.flatMap(decodeRows), Effect.orDie)
+        \`.pipe(Effect.flatMap(decodeRows), Row.dieOnInfrastructure)
         return toItem(rows[0])
       })
 
@@ -260,7 +259,7 @@ export class Items extends Context.Service<Items, {
         const rows = yield* sql\`
           SELECT id, name, created_at FROM __ID__.items
           WHERE id = \${id} AND organization_id = \${organizationId}
-        \`.pipe(Effect.flatMap(decodeRows), Effect.orDie)
+        \`.pipe(Effect.flatMap(decodeRows), Row.dieOnInfrastructure)
         const row = rows[0]
         if (row === undefined) return yield* new ItemNotFound({ itemId: id, detail: \`No item with id \${id}.\` })
         return toItem(row)
@@ -270,7 +269,7 @@ export class Items extends Context.Service<Items, {
         sql\`
           SELECT id, name, created_at FROM __ID__.items
           WHERE organization_id = \${organizationId} ORDER BY created_at, id
-        \`.pipe(Effect.flatMap(decodeRows), Effect.map((rows) => rows.map(toItem)), Effect.orDie))
+        \`.pipe(Effect.flatMap(decodeRows), Effect.map((rows) => rows.map(toItem)), Row.dieOnInfrastructure))
 
       return Items.of({ create, get, list })
     })
@@ -329,8 +328,7 @@ export const migration: Migration = {
     text: `/** The plugin value: what \`TRELLIS_PLUGINS=__PACKAGE__\` loads (the package's default export). */
 import { Layer } from "effect"
 import { Plugin } from "trellis/plugin"
-import { ItemsGroup } from "./Api.ts"
-import { ItemNotFound } from "./Errors.ts"
+import { ItemsGroup, ItemsRpcs } from "./Api.ts"
 import { ItemsHttp } from "./Http.ts"
 import { Items } from "./Items.ts"
 import { migration as createItems } from "./migrations/0001_create_items.ts"
@@ -340,9 +338,9 @@ export const __ID_CAMEL__Plugin = Plugin.make({
   version: "0.1.0",
   description: "__PACKAGE__: items",
   groups: [ItemsGroup],
+  rpc: ItemsRpcs,
   migrations: [createItems],
-  scopes: ["__ID__:read", "__ID__:write"],
-  problems: [ItemNotFound],
+  // scopes and problems are derived from the endpoints' \`Requires\` and errors at start.
   layer: ItemsHttp.pipe(Layer.provideMerge(Items.layer))
 })
 `
