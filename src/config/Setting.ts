@@ -253,7 +253,20 @@ export interface Declaration {
  * A typed configuration service derived from its settings: the class is the service's tag
  * (`yield* TicketsConfig`) and the declaration the host reads (`Plugin.config`).
  */
-export const Service = <Self>() => <const F extends Fields>(key: string, fields: F) => {
+export interface ServiceClass<Self, F extends Fields> extends Context.ServiceClass<Self, string, Shape<F>> {
+  readonly fields: F
+  readonly variables: ReadonlyArray<Any>
+  readonly load: Effect.Effect<Context.Context<Self>, ConfigInvalid>
+  /** Reads a record of variables (tests, tools). */
+  readonly fromRecord: (record: Readonly<Record<string, string | undefined>>) => Effect.Effect<Shape<F>, ConfigInvalid>
+  /** The service with explicit values (tests, embedding); unnamed fields take their defaults. */
+  readonly layer: (values?: Partial<Shape<F>>) => Layer.Layer<Self>
+  /** The service read from the current `ConfigProvider`. */
+  readonly layerFromConfig: Layer.Layer<Self, ConfigInvalid>
+}
+
+// The explicit return type keeps emitted declarations (the npm package's `.d.ts`) nameable.
+export const Service = <Self>() => <const F extends Fields>(key: string, fields: F): ServiceClass<Self, F> => {
   const Tag = Context.Service<Self, Shape<F>>()(key)
   const load = Effect.map(fromConfigProvider(fields), (shape) => Context.make(Tag, shape))
   return class extends Tag {
