@@ -59,8 +59,10 @@ export interface EngineSettings {
 
 export const defaultEngineSettings: EngineSettings = { jobRetryLimit: 10, jobRetryDelaySeconds: 1, concurrency: 20 }
 
-const runColumns = `id, organization_id, created_by, title, source, ref_key, status, steps, input, current_step, output, error,
-  epoch, retries, created_at, updated_at, started_at, finished_at`
+// jsonb as text: a driver may hand a jsonb string back parsed, which is then indistinguishable from text.
+const runColumns = `r.id, r.organization_id, r.created_by, r.title, r.source, r.ref_key, r.status, r.steps::text AS steps,
+  r.input::text AS input, r.current_step, r.output::text AS output, r.error::text AS error, r.epoch, r.retries, r.created_at,
+  r.updated_at, r.started_at, r.finished_at`
 
 interface RunRow {
   readonly id: string
@@ -83,7 +85,7 @@ interface RunRow {
   readonly finished_at: Date | string | null
 }
 
-/** Drivers hand `jsonb` back parsed or as text; both are accepted. */
+/** A `jsonb` column selected `::text`. */
 const json = (value: unknown): unknown => (typeof value === "string" ? JSON.parse(value) : value)
 const iso = (value: Date | string): string => new Date(value).toISOString()
 const isoOrNull = (value: Date | string | null): string | null => (value === null ? null : iso(value))
@@ -237,7 +239,8 @@ export const make = (settings: EngineSettings): Effect.Effect<
       })
 
     const checkpointsOf = (runId: string) =>
-      sql<StepRow>`SELECT * FROM runs.run_steps WHERE run_id = ${runId} ORDER BY step_index`.pipe(Effect.orDie)
+      sql<StepRow>`SELECT run_id, step_index, name, type, output::text AS output, next, attempts, idempotency_key, started_at, finished_at
+        FROM runs.run_steps WHERE run_id = ${runId} ORDER BY step_index`.pipe(Effect.orDie)
 
     const waitOf = (runId: string, stepIndex: number) =>
       sql<WaitRow>`SELECT * FROM runs.run_waits WHERE run_id = ${runId} AND step_index = ${stepIndex}`.pipe(
@@ -637,7 +640,7 @@ export const make = (settings: EngineSettings): Effect.Effect<
           const limit = Math.min(1000, Math.max(1, filter.limit ?? 100))
           const kinds = filter.kinds ?? []
           const rows = yield* sql<{ run_id: string; seq: number; kind: string; severity: Severity; data: unknown; created_at: Date | string }>`
-            SELECT run_id, seq, kind, severity, data, created_at FROM runs.run_events
+            SELECT run_id, seq, kind, severity, data::text AS data, created_at FROM runs.run_events
             WHERE run_id = ${runId} AND seq > ${filter.since ?? 0}
               ${kinds.length === 0 ? nothing : sql`AND ${sql.in("kind", kinds)}`}
             ORDER BY seq LIMIT ${limit}

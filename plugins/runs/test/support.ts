@@ -29,7 +29,7 @@ export interface Services {
 /** A plugin that requires `runs` and gives its services to the test. */
 export const probePlugin = (services: Deferred.Deferred<Services>) =>
   Plugin.make({
-    id: "runs-probe",
+    id: "runs_probe",
     version: "0.0.0",
     description: "test probe",
     groups: [],
