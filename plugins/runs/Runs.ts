@@ -294,23 +294,22 @@ export const make = (settings: EngineSettings): Effect.Effect<
       Effect.gen(function*() {
         const principal = yield* CurrentPrincipal
         const row = yield* requireRun(runId)
+        // The run as this control left it (read before commit: a job may move it on at once).
         const moved = yield* transact(Effect.gen(function*() {
           const result = yield* move(runId, transition, { organizationId: principal.organizationId, ...(options.set === undefined ? {} : { set: options.set }) })
-          if (result === undefined) return false
+          if (result === undefined) return Option.none<RunRow>()
           if (options.after !== undefined) yield* options.after(row)
-          return true
+          return yield* runRow(runId, principal.organizationId)
         }))
+        if (Option.isSome(moved)) return toRun(moved.value)
         const current = Option.getOrThrow(yield* runRow(runId, principal.organizationId))
-        if (!moved) {
-          return yield* new RunStatusConflict({
-            runId,
-            currentStatus: current.status,
-            transition,
-            allowed: Lifecycle.allowedControls(current.status),
-            detail: `Cannot ${transition} run ${runId}: its status is ${current.status}.`
-          })
-        }
-        return toRun(current)
+        return yield* new RunStatusConflict({
+          runId,
+          currentStatus: current.status,
+          transition,
+          allowed: Lifecycle.allowedControls(current.status),
+          detail: `Cannot ${transition} run ${runId}: its status is ${current.status}.`
+        })
       })
 
     // ── cancellation of in-flight steps ───────────────────────────────────

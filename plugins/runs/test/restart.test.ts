@@ -8,6 +8,8 @@
  *   with the same idempotency key.
  * - An approval wait holds no job; it survives a restart, and approving in the next process
  *   continues the run.
+ * - PostgreSQL only (two processes on one database): a cancel made in one process interrupts
+ *   the step the other is running (through the `runs.control` event stream's NOTIFY).
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
@@ -77,4 +79,27 @@ describe("runs across restarts", () => {
         assert.strictEqual(detail.checkpoints.find((c) => c.name === "review")?.output !== undefined, true)
       }))
     }), T)
+
+  it.live.skipIf(process.env.TRELLIS_TEST_DATABASE_URL === undefined || process.env.TRELLIS_TEST_DATABASE_URL === "")(
+    "a cancel in one process aborts the step another process is running",
+    () =>
+      Effect.gen(function*() {
+        const server = yield* restartable
+        const http = yield* sink
+        http.setMode("/hang", "hang")
+        const first = yield* server.boot
+        const started = yield* first.runs.run({
+          steps: [{ name: "hang", type: "http", url: http.url("/hang") }, { name: "next", type: "http", url: http.url("/next") }]
+        }).pipe(as(tester))
+        yield* http.arrived("/hang", 1)
+        // The run is executing in the first process; the second one cancels it.
+        const second = yield* Effect.scoped(server.boot.pipe(Effect.flatMap(({ runs }) => runs.cancel(started.id).pipe(as(tester)))))
+        assert.strictEqual(second.status, "cancelled")
+        yield* eventually(Effect.sync(() => http.aborted("/hang") === 1))
+        const detail = yield* first.runs.get(started.id).pipe(as(tester))
+        assert.strictEqual(detail.run.status, "cancelled")
+        assert.strictEqual(http.hits("/next").length, 0)
+      }),
+    T
+  )
 })
