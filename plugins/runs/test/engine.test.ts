@@ -263,6 +263,30 @@ layer(TestKit.layer({ plugins: [testRunsPlugin(), probePlugin(services)] }), { t
       assert.strictEqual(detail.run.output, "go")
     }), T)
 
+  it.effect("a step that outlives its timeout is interrupted and fails the run naming the step", () =>
+    Effect.gen(function*() {
+      const { runs } = yield* setup
+      const started = yield* run({ steps: [{ name: "slow", type: "mock", delayMs: 600_000, timeoutMs: 100, retry: { limit: 1, delayMs: 1 } }] })
+      const detail = yield* statusOf(runs, started.id, ["failed", "succeeded"])
+      assert.deepStrictEqual(detail.run.error, { stepIndex: 0, step: "slow", message: "timed out after 100 ms" })
+      const attempts = (yield* runs.events(started.id, { kinds: ["step_started"] }).pipe(as(tester))).length
+      assert.strictEqual(attempts, 2)
+    }), T)
+
+  it.effect("waiting runs hold no worker: more approvals than the engine's concurrency wait, and other runs still run", () =>
+    Effect.gen(function*() {
+      const { runs } = yield* setup
+      // The test plugin runs 20 jobs at once per process; 25 runs wait on approval.
+      const waiting = yield* Effect.forEach(Array.from({ length: 25 }, (_, i) => i), (i) =>
+        run({ title: `wait ${i}`, steps: [{ name: "gate", type: "approval" }, { name: "after", type: "transform", op: "upper" }] }))
+      yield* Effect.forEach(waiting, (r) => statusOf(runs, r.id, ["awaiting_approval"]), { concurrency: 5 })
+      const other = yield* run({ input: { x: "still runs" }, steps: [{ name: "r", type: "render", template: "{{x}}" }] })
+      assert.strictEqual((yield* statusOf(runs, other.id, ["succeeded", "failed"])).run.output, "still runs")
+      yield* Effect.forEach(waiting, (r) => runs.approve(r.id, {}).pipe(as(tester)), { concurrency: 5 })
+      const finished = yield* Effect.forEach(waiting, (r) => statusOf(runs, r.id, ["succeeded", "failed"]), { concurrency: 5 })
+      assert.isTrue(finished.every((d) => d.run.status === "succeeded"))
+    }), T)
+
   it.effect("later plugins add step types through the registry", () =>
     Effect.gen(function*() {
       const { runs, steps } = yield* setup

@@ -7,7 +7,7 @@
  *   first step replays from its checkpoint (the sink counts one call), the second runs again
  *   with the same idempotency key.
  * - An approval wait holds no job; it survives a restart, and approving in the next process
- *   continues the run.
+ *   continues the run. A sleeping run wakes in the next process.
  * - PostgreSQL only (two processes on one database): a cancel made in one process interrupts
  *   the step the other is running (through the `runs.control` event stream's NOTIFY).
  */
@@ -77,6 +77,23 @@ describe("runs across restarts", () => {
         const detail = yield* statusOf(runs, runId, ["succeeded", "failed"])
         assert.strictEqual(detail.run.output, "notes for release approved: lgtm")
         assert.strictEqual(detail.checkpoints.find((c) => c.name === "review")?.output !== undefined, true)
+      }))
+    }), T)
+
+  it.live("a sleeping run wakes after a restart (its delayed job is in the database)", () =>
+    Effect.gen(function*() {
+      const server = yield* restartable
+      const runId = yield* Effect.scoped(Effect.gen(function*() {
+        const { runs } = yield* server.boot
+        const started = yield* runs.run({ input: { x: "later" }, steps: [{ name: "nap", type: "sleep", ms: 1500 }, { name: "r", type: "render", template: "{{x}}" }] })
+          .pipe(as(tester))
+        yield* statusOf(runs, started.id, ["waiting"])
+        return started.id
+      }))
+      yield* Effect.scoped(Effect.gen(function*() {
+        const { runs } = yield* server.boot
+        const detail = yield* statusOf(runs, runId, ["succeeded", "failed"])
+        assert.strictEqual(detail.run.output, "later")
       }))
     }), T)
 
