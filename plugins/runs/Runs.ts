@@ -174,13 +174,17 @@ const delayOf = (policy: RetryPolicy, attempt: number): number =>
 
 const newRunId = () => `run_${crypto.randomUUID().replace(/-/g, "")}`
 
-/** Encodes a cursor (created_at, id) of the last row of a page. */
+/**
+ * A page cursor: the last row's `created_at` as PostgreSQL prints it (microseconds kept: a
+ * JavaScript date would round them off and skip rows) and its id.
+ */
 const encodeCursor = (createdAt: string, id: string) => Buffer.from(JSON.stringify([createdAt, id]), "utf8").toString("base64url")
+const timestampText = /^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(\.\d{1,6})?([+-]\d{2}(:?\d{2})?|Z)?$/
 const decodeCursor = (cursor: string): readonly [string, string] | undefined => {
   try {
     const parsed: unknown = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8"))
     return Array.isArray(parsed) && parsed.length === 2 && typeof parsed[0] === "string" && typeof parsed[1] === "string"
-      && !Number.isNaN(Date.parse(parsed[0]))
+      && timestampText.test(parsed[0])
       ? [parsed[0], parsed[1]]
       : undefined
   } catch {
@@ -550,9 +554,7 @@ export const make = (settings: EngineSettings): Effect.Effect<
       Effect.gen(function*() {
         const principal = yield* CurrentPrincipal
         const transition = decision === "approved" ? "approve" : "reject"
-        const set = decision === "approved"
-          ? nothing
-          : sql`, error = ${JSON.stringify({ stepIndex: null, step: null, message: "rejected" })}::jsonb, finished_at = now()`
+        const set = decision === "approved" ? nothing : sql`, finished_at = now()`
         return yield* control(runId, transition, {
           set,
           after: (row) =>
@@ -589,18 +591,21 @@ export const make = (settings: EngineSettings): Effect.Effect<
           const principal = yield* CurrentPrincipal
           const limit = Math.min(100, Math.max(1, filter.limit ?? 50))
           const after = filter.cursor === undefined ? undefined : decodeCursor(filter.cursor)
-          const rows = yield* sql<RunRow>`
-            SELECT ${columns} FROM runs.runs r
+          const rows = yield* sql<RunRow & { readonly cursor_at: string }>`
+            SELECT ${columns}, r.created_at::text AS cursor_at FROM runs.runs r
             WHERE r.organization_id = ${principal.organizationId}
               ${filter.status === undefined ? nothing : sql`AND r.status = ${filter.status}`}
               ${filter.source === undefined ? nothing : sql`AND r.source = ${filter.source}`}
-              ${after === undefined ? nothing : sql`AND (r.created_at, r.id) < (${new Date(after[0])}, ${after[1]})`}
+              ${after === undefined ? nothing : sql`AND (r.created_at, r.id) < (${after[0]}::timestamptz, ${after[1]})`}
             ORDER BY r.created_at DESC, r.id DESC
             LIMIT ${limit + 1}
           `.pipe(Effect.orDie)
-          const page = rows.slice(0, limit).map(toRun)
-          const last = page[page.length - 1]
-          return new RunPage({ data: page, nextCursor: rows.length > limit && last !== undefined ? encodeCursor(last.createdAt, last.id) : null })
+          const kept = rows.slice(0, limit)
+          const last = kept[kept.length - 1]
+          return new RunPage({
+            data: kept.map(toRun),
+            nextCursor: rows.length > limit && last !== undefined ? encodeCursor(last.cursor_at, last.id) : null
+          })
         }),
 
       start: (runId) => control(runId, "start", { after: () => enqueue(runId) }),

@@ -9,7 +9,7 @@ import { assert, layer } from "@effect/vitest"
 import { Deferred, Effect, Result, Stream } from "effect"
 import * as TestKit from "trellis/testing"
 import { InvalidRunDefinition, RunNotFound, RunStatusConflict } from "../Errors.ts"
-import type { StartRun } from "../Domain.ts"
+import type { RunPage, StartRun } from "../Domain.ts"
 import { done } from "../StepRegistry.ts"
 import { as, outsider, probePlugin, sink, statusOf, tester, testRunsPlugin } from "./support.ts"
 import type { Services } from "./support.ts"
@@ -321,5 +321,15 @@ layer(TestKit.layer({ plugins: [testRunsPlugin(), probePlugin(services)] }), { t
       assert.isTrue(second.data.every((r) => !ids.has(r.id)))
       const all = yield* runs.list({ limit: 100 }).pipe(as(tester))
       assert.deepStrictEqual(second.data.map((r) => r.id), all.data.slice(2, 4).map((r) => r.id))
+      // Walking every page with a small limit gives the whole list, in order, once.
+      const walked: Array<string> = []
+      let cursor: string | undefined = undefined
+      for (;;) {
+        const page: RunPage = yield* runs.list({ limit: 3, ...(cursor === undefined ? {} : { cursor }) }).pipe(as(tester))
+        walked.push(...page.data.map((r) => r.id))
+        if (page.nextCursor === null) break
+        cursor = page.nextCursor
+      }
+      assert.deepStrictEqual(walked, all.data.map((r) => r.id))
     }), T)
 })
