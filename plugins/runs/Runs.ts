@@ -318,8 +318,8 @@ export const make = (settings: EngineSettings): Effect.Effect<
 
     // ── cancellation of in-flight steps ───────────────────────────────────
 
-    /** The fibers running a step in this process, by run. */
-    const inflight = new Map<string, Fiber.Fiber<StepOutcome, StepFailed>>()
+    /** The fibers running a step (or its retry backoff) in this process, by run. */
+    const inflight = new Map<string, Fiber.Fiber<unknown, unknown>>()
     const interruptLocal = (runId: string) =>
       Effect.suspend(() => {
         const fiber = inflight.get(runId)
@@ -423,7 +423,10 @@ export const make = (settings: EngineSettings): Effect.Effect<
           const willRetry = error.retryable && attempt < policy.limit
           yield* emitNow(run.id, { _tag: "step_failed", stepIndex: base.stepIndex, name: step.name, attempt, message: error.message, willRetry })
           if (!willRetry) return { _tag: "Failed", message: error.message } satisfies Attempted
-          yield* Effect.sleep(Duration.millis(delayOf(policy, attempt)))
+          // The backoff is interruptible by a cancel too.
+          const backoff = yield* Effect.forkChild(Effect.sleep(Duration.millis(delayOf(policy, attempt))))
+          inflight.set(run.id, backoff)
+          yield* Fiber.await(backoff).pipe(Effect.ensuring(Effect.sync(() => inflight.delete(run.id))))
           if (!(yield* stillOurs(run.id, epoch))) return { _tag: "Stop" } satisfies Attempted
         }
       })

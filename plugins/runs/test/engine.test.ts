@@ -7,11 +7,12 @@
  */
 import { assert, layer } from "@effect/vitest"
 import { Deferred, Effect, Result, Stream } from "effect"
+import { SqlClient } from "effect/sql"
 import * as TestKit from "trellis/testing"
 import { InvalidRunDefinition, RunNotFound, RunStatusConflict } from "../Errors.ts"
 import type { RunPage, StartRun } from "../Domain.ts"
 import { done } from "../StepRegistry.ts"
-import { as, outsider, probePlugin, sink, statusOf, tester, testRunsPlugin } from "./support.ts"
+import { as, eventually, outsider, probePlugin, sink, statusOf, tester, testRunsPlugin } from "./support.ts"
 import type { Services } from "./support.ts"
 
 const services = Effect.runSync(Deferred.make<Services>())
@@ -159,6 +160,21 @@ layer(TestKit.layer({ plugins: [testRunsPlugin(), probePlugin(services)] }), { t
       const detail = yield* runs.get(started.id).pipe(as(tester))
       assert.deepStrictEqual(detail.checkpoints, [])
       assert.strictEqual(http.hits("/next").length, 0)
+    }), T)
+
+  it.effect("cancel during a retry backoff ends the job at once", () =>
+    Effect.gen(function*() {
+      const { runs } = yield* setup
+      const sql = yield* SqlClient.SqlClient
+      const started = yield* run({ steps: [{ name: "down", type: "mock", error: "provider outage", retry: { limit: 5, delayMs: 600_000 } }] })
+      yield* eventually(Effect.map(runs.events(started.id, { kinds: ["step_failed"] }).pipe(as(tester)), (e) => e.length === 1))
+      yield* runs.cancel(started.id).pipe(as(tester))
+      // The job (which would otherwise sleep ten minutes before its next attempt) completes.
+      yield* eventually(Effect.map(
+        sql<{ state: string }>`SELECT state::text AS state FROM pgboss.job WHERE name = 'runs.execute' AND data -> 'payload' ->> 'runId' = ${started.id}`,
+        (rows) => rows.length === 1 && rows[0].state === "completed"
+      ))
+      assert.strictEqual((yield* runs.events(started.id, { kinds: ["step_started"] }).pipe(as(tester))).length, 1)
     }), T)
 
   it.effect("pause holds at the next step boundary (the in-flight step is checkpointed); resume continues", () =>
