@@ -12,7 +12,7 @@
 import { Context } from "effect"
 import type { Effect, Stream } from "effect"
 import type { CurrentPrincipal } from "trellis/contract"
-import type { Decision, Run, RunDetail, RunEvent, RunEventKind, RunPage, RunStatus, StartRun } from "./Domain.ts"
+import type { Run, RunDetail, RunEvent, RunEventKind, RunPage, RunStatus, StartRun } from "./Domain.ts"
 import type { InvalidRunDefinition, RunNotFound, RunStatusConflict } from "./Errors.ts"
 
 export interface ListRuns {
@@ -63,4 +63,3 @@ export class Runs extends Context.Service<Runs, {
   readonly follow: (runId: string, since: number) => Effect.Effect<Stream.Stream<RunEvent>, RunNotFound, CurrentPrincipal>
 }>()("runs/Runs") {}
 
-export type { Decision }
