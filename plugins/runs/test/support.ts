@@ -152,7 +152,15 @@ export const restartable = Effect.gen(function*() {
   const pgBase = process.env.TRELLIS_TEST_DATABASE_URL
   const databaseUrl = pgBase !== undefined && pgBase !== "" ? yield* freshPostgresDatabase(pgBase) : undefined
   const dataDir = yield* Effect.acquireRelease(
-    Effect.sync(() => NodeFs.mkdtempSync(NodePath.join(NodeOs.tmpdir(), "trellis-runs-"))),
+    Effect.sync(() => {
+      const dir = NodeFs.mkdtempSync(NodePath.join(NodeOs.tmpdir(), "trellis-runs-"))
+      // The test run's freshly created embedded database, copied (as the test kit does): faster than creating one.
+      const template = process.env.TRELLIS_TEST_PGLITE_TEMPLATE
+      if (databaseUrl === undefined && template !== undefined && template !== "" && NodeFs.existsSync(template)) {
+        NodeFs.cpSync(template, dir, { recursive: true, filter: (source) => !source.endsWith("trellis.lock") })
+      }
+      return dir
+    }),
     (dir) => Effect.sync(() => NodeFs.rmSync(dir, { recursive: true, force: true }))
   )
   const base = yield* Effect.orDie(TrellisConfig.fromRecord({
