@@ -228,8 +228,9 @@ const http = (settings: StepSettings): StepType => ({
   validate: (step) => {
     const invalid = httpMembers.validate(step)
     if (invalid !== undefined) return invalid
-    const url = Template.render((step as StepDefinition & { url: string }).url, {})
-    return /^https?:\/\//i.test(url) ? undefined : "url must be http(s)"
+    // A URL that starts with a placeholder is checked when it is sent (OutboundHttp refuses other schemes).
+    const url = (step as StepDefinition & { url: string }).url
+    return /^https?:\/\//i.test(url) || url.startsWith("{{") ? undefined : "url must be http(s)"
   },
   execute: (context: StepContext): Effect.Effect<StepOutcome, StepFailed> =>
     Effect.gen(function*() {

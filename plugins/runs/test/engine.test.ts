@@ -115,6 +115,8 @@ layer(TestKit.layer({ plugins: [testRunsPlugin(), probePlugin(services)] }), { t
         steps: [{ name: "a", type: "transform", op: "upper" }, { name: "c", type: "condition", equals: "x", else: "a" }]
       }))
       assert.include(backwards.reason, "later step")
+      const scheme = yield* Effect.flip(run({ steps: [{ name: "get", type: "http", url: "file:///etc/passwd" }] }))
+      assert.deepStrictEqual([scheme.step, scheme.reason], ["get", "url must be http(s)"])
       assert.strictEqual((yield* runs.list({ limit: 100 }).pipe(as(tester))).data.length, before)
     }), T)
 
