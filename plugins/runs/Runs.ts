@@ -1,0 +1,684 @@
+/**
+ * The run engine and the `Runs` service.
+ *
+ * - A run executes as `JobQueue` jobs on the `runs.execute` queue (one job per stretch of work:
+ *   until the run waits, pauses, ends or its process dies). A job first claims the run (one
+ *   guarded UPDATE that also bumps the run's `epoch`), replays the steps that have a
+ *   checkpoint, and runs the rest. Each completed step writes its checkpoint (fenced by the
+ *   epoch) in the same transaction as its `step_completed` event; a job retried after a crash
+ *   claims the run again and never re-executes a checkpointed step. The queue's `singleton`
+ *   policy keyed by run id keeps one job per run active at a time.
+ * - Waiting holds no worker: the step returns `wait`, the job stores the wait and ends; approve
+ *   and reject (a guarded UPDATE each) enqueue the next job, a sleep enqueues a delayed job in
+ *   the same transaction. Everything is in the database, so it survives a restart.
+ * - Cancel interrupts the in-flight step's fiber: directly in this process, and on other
+ *   processes through the `runs.control` event stream (LISTEN/NOTIFY on PostgreSQL), which each
+ *   process follows. Pause lets the in-flight step finish and checkpoint, and the job stops at
+ *   the boundary before the next step.
+ * - Every state change is one guarded `UPDATE ... WHERE status IN (sources)` from
+ *   `Lifecycle.ts`: of two racing controls exactly one matches a row.
+ * - Events: each is appended to the run's typed stream in the event log (which numbers it and
+ *   fans it out live) and kept in `runs.run_events` with the same number (the run's history
+ *   outlives the event log's retention).
+ */
+import { Cause, Duration, Effect, Exit, Fiber, Layer, Option, Schedule, Schema, Stream } from "effect"
+import type { Scope } from "effect"
+import { SqlClient } from "effect/sql"
+import { isSqlError } from "effect/sql/SqlError"
+import type { SqlError } from "effect/sql/SqlError"
+import type { Fragment } from "effect/sql/Statement"
+import { CurrentPrincipal, EventLog, EventStream, JobQueue } from "trellis/plugin"
+import type { RetryPolicy, RunEventData, RunStatus, Severity, StartRun, StepDefinition, WaitKind } from "./Domain.ts"
+import { Run, RunDetail, RunEvent, RunEventData as RunEventDataSchema, RunPage, RunStep, RunWait } from "./Domain.ts"
+import { InvalidRunDefinition, RunNotFound, RunStatusConflict } from "./Errors.ts"
+import * as Lifecycle from "./Lifecycle.ts"
+import type { Transition } from "./Lifecycle.ts"
+import { Runs } from "./RunsService.ts"
+import { StepFailed, StepRegistry } from "./StepRegistry.ts"
+import type { StepContext, StepOutcome, StepType } from "./StepRegistry.ts"
+
+/** The queue runs execute on. */
+export const executeQueue = "runs.execute"
+const ExecutePayload = Schema.Struct({ runId: Schema.String })
+
+/** Each run's events: stream `runs.run.<runId>`. */
+export const RunEvents = EventStream.make("runs.run", RunEventDataSchema)
+
+/** Controls other processes must act on (cancel interrupts the in-flight step wherever it runs). */
+export const ControlEvents = EventStream.make("runs.control", Schema.Struct({ runId: Schema.String }))
+
+/** Engine settings. */
+export interface EngineSettings {
+  /** Job attempts after the first when a job fails outside any step (a crash, the database). */
+  readonly jobRetryLimit: number
+  /** Seconds before such a retry. */
+  readonly jobRetryDelaySeconds: number
+  /** Concurrent runs per process. */
+  readonly concurrency: number
+}
+
+export const defaultEngineSettings: EngineSettings = { jobRetryLimit: 10, jobRetryDelaySeconds: 1, concurrency: 20 }
+
+// jsonb as text: a driver may hand a jsonb string back parsed, which is then indistinguishable from text.
+const runColumns = `r.id, r.organization_id, r.created_by, r.title, r.source, r.ref_key, r.status, r.steps::text AS steps,
+  r.input::text AS input, r.current_step, r.output::text AS output, r.error::text AS error, r.epoch, r.retries, r.created_at,
+  r.updated_at, r.started_at, r.finished_at`
+
+interface RunRow {
+  readonly id: string
+  readonly organization_id: string
+  readonly created_by: string
+  readonly title: string | null
+  readonly source: string
+  readonly ref_key: string | null
+  readonly status: RunStatus
+  readonly steps: unknown
+  readonly input: unknown
+  readonly current_step: number
+  readonly output: unknown
+  readonly error: unknown
+  readonly epoch: number
+  readonly retries: number
+  readonly created_at: Date | string
+  readonly updated_at: Date | string
+  readonly started_at: Date | string | null
+  readonly finished_at: Date | string | null
+}
+
+/** A `jsonb` column selected `::text`. */
+const json = (value: unknown): unknown => (typeof value === "string" ? JSON.parse(value) : value)
+const iso = (value: Date | string): string => new Date(value).toISOString()
+const isoOrNull = (value: Date | string | null): string | null => (value === null ? null : iso(value))
+
+const toRun = (row: RunRow): Run =>
+  new Run({
+    id: row.id,
+    organizationId: row.organization_id,
+    createdBy: row.created_by,
+    title: row.title,
+    source: row.source,
+    refKey: row.ref_key,
+    status: row.status,
+    steps: json(row.steps) as ReadonlyArray<StepDefinition>,
+    input: (json(row.input) ?? {}) as Record<string, unknown>,
+    currentStep: Number(row.current_step),
+    output: row.output === null ? null : json(row.output),
+    error: row.error === null ? null : (json(row.error) as Run["error"]),
+    retries: Number(row.retries),
+    createdAt: iso(row.created_at),
+    updatedAt: iso(row.updated_at),
+    startedAt: isoOrNull(row.started_at),
+    finishedAt: isoOrNull(row.finished_at)
+  })
+
+interface StepRow {
+  readonly run_id: string
+  readonly step_index: number
+  readonly name: string
+  readonly type: string
+  readonly output: unknown
+  readonly next: number
+  readonly attempts: number
+  readonly idempotency_key: string
+  readonly started_at: Date | string
+  readonly finished_at: Date | string
+}
+
+const toStep = (row: StepRow): RunStep =>
+  new RunStep({
+    runId: row.run_id,
+    stepIndex: Number(row.step_index),
+    name: row.name,
+    type: row.type,
+    output: row.output === null ? null : json(row.output),
+    next: Number(row.next),
+    attempts: Number(row.attempts),
+    idempotencyKey: row.idempotency_key,
+    startedAt: iso(row.started_at),
+    finishedAt: iso(row.finished_at)
+  })
+
+interface WaitRow {
+  readonly run_id: string
+  readonly step_index: number
+  readonly kind: WaitKind
+  readonly until: Date | string | null
+  readonly decision: "approved" | "rejected" | null
+  readonly notes: string | null
+  readonly decided_by: string | null
+  readonly decided_at: Date | string | null
+  readonly created_at: Date | string
+}
+
+const toWait = (row: WaitRow): RunWait =>
+  new RunWait({
+    runId: row.run_id,
+    stepIndex: Number(row.step_index),
+    kind: row.kind,
+    until: isoOrNull(row.until),
+    decision: row.decision,
+    notes: row.notes,
+    decidedBy: row.decided_by,
+    decidedAt: isoOrNull(row.decided_at),
+    createdAt: iso(row.created_at)
+  })
+
+const severityOf = (data: RunEventData): Severity =>
+  data._tag === "error" ? "error" : data._tag === "step_failed" ? "warning" : "info"
+
+/** The idempotency key of a step: the same for every attempt and every re-run of it. */
+export const idempotencyKeyOf = (runId: string, stepIndex: number): string => `${runId}:${stepIndex}`
+
+const delayOf = (policy: RetryPolicy, attempt: number): number =>
+  Math.min(600_000, (policy.delayMs ?? 500) * Math.pow(policy.factor ?? 2, attempt))
+
+const newRunId = () => `run_${crypto.randomUUID().replace(/-/g, "")}`
+
+/**
+ * A page cursor: the last row's `created_at` as PostgreSQL prints it (microseconds kept: a
+ * JavaScript date would round them off and skip rows) and its id.
+ */
+const encodeCursor = (createdAt: string, id: string) => Buffer.from(JSON.stringify([createdAt, id]), "utf8").toString("base64url")
+const timestampText = /^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(\.\d{1,6})?([+-]\d{2}(:?\d{2})?|Z)?$/
+const decodeCursor = (cursor: string): readonly [string, string] | undefined => {
+  try {
+    const parsed: unknown = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8"))
+    return Array.isArray(parsed) && parsed.length === 2 && typeof parsed[0] === "string" && typeof parsed[1] === "string"
+      && timestampText.test(parsed[0])
+      ? [parsed[0], parsed[1]]
+      : undefined
+  } catch {
+    return undefined
+  }
+}
+
+export const make = (settings: EngineSettings): Effect.Effect<
+  Runs["Service"],
+  never,
+  SqlClient.SqlClient | EventLog | JobQueue | StepRegistry | Scope.Scope
+> =>
+  Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    const log = yield* EventLog
+    const jobs = yield* JobQueue
+    const registry = yield* StepRegistry
+    const columns = sql.literal(runColumns)
+    const nothing = sql.literal("")
+
+    const transact = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, Exclude<E, SqlError>, R> =>
+      sql.withTransaction(effect).pipe(Effect.catchIf(isSqlError, Effect.die)) as Effect.Effect<A, Exclude<E, SqlError>, R>
+
+    const guard = (transition: Transition) =>
+      sql.literal(`r.status IN (${Lifecycle.sources(transition).map((s) => `'${s}'`).join(", ")})`)
+
+    // ── events ────────────────────────────────────────────────────────────
+
+    /** Appends one event to the run (joins the caller's transaction, if any). */
+    const emit = (runId: string, data: RunEventData) =>
+      Effect.gen(function*() {
+        const stored = yield* RunEvents.at(runId).append(log, data._tag, data)
+        yield* sql`
+          INSERT INTO runs.run_events (run_id, seq, kind, severity, data, created_at)
+          VALUES (${runId}, ${stored.seq}, ${data._tag}, ${severityOf(data)}, ${JSON.stringify(stored.data)}::jsonb, ${stored.createdAt})
+        `
+      }).pipe(Effect.orDie)
+
+    const emitNow = (runId: string, data: RunEventData) => transact(emit(runId, data))
+
+    // ── rows ──────────────────────────────────────────────────────────────
+
+    const runRow = (runId: string, organizationId: string | undefined) =>
+      sql<RunRow>`SELECT ${columns} FROM runs.runs r WHERE r.id = ${runId}
+        ${organizationId === undefined ? nothing : sql`AND r.organization_id = ${organizationId}`}`.pipe(
+        Effect.map((rows) => Option.fromNullishOr(rows[0])),
+        Effect.orDie
+      )
+
+    const requireRun = (runId: string) =>
+      Effect.gen(function*() {
+        const principal = yield* CurrentPrincipal
+        const row = yield* runRow(runId, principal.organizationId)
+        if (Option.isNone(row)) return yield* new RunNotFound({ runId, detail: `No run ${runId}.` })
+        return row.value
+      })
+
+    const checkpointsOf = (runId: string) =>
+      sql<StepRow>`SELECT run_id, step_index, name, type, output::text AS output, next, attempts, idempotency_key, started_at, finished_at
+        FROM runs.run_steps WHERE run_id = ${runId} ORDER BY step_index`.pipe(Effect.orDie)
+
+    const waitOf = (runId: string, stepIndex: number) =>
+      sql<WaitRow>`SELECT * FROM runs.run_waits WHERE run_id = ${runId} AND step_index = ${stepIndex}`.pipe(
+        Effect.map((rows) => rows[0] === undefined ? undefined : toWait(rows[0])),
+        Effect.orDie
+      )
+
+    // ── transitions ───────────────────────────────────────────────────────
+
+    /**
+     * One guarded UPDATE: moves the run by `transition` if its status allows it (and, for the
+     * engine, if `epoch` is still the run's). Returns the previous status, or `undefined` when
+     * nothing matched. Emits the `status` event in the same transaction.
+     */
+    const move = (
+      runId: string,
+      transition: Transition,
+      options: { readonly organizationId?: string | undefined; readonly epoch?: number | undefined; readonly set?: Fragment } = {}
+    ) =>
+      Effect.gen(function*() {
+        const to = Lifecycle.targetOf(transition)
+        const rows = yield* sql<{ previous: RunStatus; epoch: number }>`
+          WITH old AS (SELECT id, status FROM runs.runs WHERE id = ${runId} FOR UPDATE)
+          UPDATE runs.runs r SET status = ${to}, updated_at = now() ${options.set ?? nothing}
+          FROM old
+          WHERE r.id = old.id AND ${guard(transition)}
+            ${options.organizationId === undefined ? nothing : sql`AND r.organization_id = ${options.organizationId}`}
+            ${options.epoch === undefined ? nothing : sql`AND r.epoch = ${options.epoch}`}
+          RETURNING old.status AS previous, r.epoch
+        `.pipe(Effect.orDie)
+        const row = rows[0]
+        if (row === undefined) return undefined
+        if (row.previous !== to || transition !== "claim") {
+          yield* emit(runId, { _tag: "status", from: row.previous, to, transition })
+        }
+        return { previous: row.previous, epoch: Number(row.epoch) }
+      })
+
+    const enqueue = (runId: string, startAfter?: Date) =>
+      jobs.enqueue(executeQueue, ExecutePayload, { runId }, {
+        singletonKey: runId,
+        ...(startAfter === undefined ? {} : { startAfter })
+      }).pipe(Effect.orDie)
+
+    /** A caller's control: the guarded move, then what follows it, in one transaction; a refusal names the current status. */
+    const control = (
+      runId: string,
+      transition: Lifecycle.Control,
+      options: { readonly set?: Fragment; readonly after?: (row: RunRow) => Effect.Effect<void> } = {}
+    ) =>
+      Effect.gen(function*() {
+        const principal = yield* CurrentPrincipal
+        const row = yield* requireRun(runId)
+        // The run as this control left it (read before commit: a job may move it on at once).
+        const moved = yield* transact(Effect.gen(function*() {
+          const result = yield* move(runId, transition, { organizationId: principal.organizationId, ...(options.set === undefined ? {} : { set: options.set }) })
+          if (result === undefined) return Option.none<RunRow>()
+          if (options.after !== undefined) yield* options.after(row)
+          return yield* runRow(runId, principal.organizationId)
+        }))
+        if (Option.isSome(moved)) return toRun(moved.value)
+        const current = Option.getOrThrow(yield* runRow(runId, principal.organizationId))
+        return yield* new RunStatusConflict({
+          runId,
+          currentStatus: current.status,
+          transition,
+          allowed: Lifecycle.allowedControls(current.status),
+          detail: `Cannot ${transition} run ${runId}: its status is ${current.status}.`
+        })
+      })
+
+    // ── cancellation of in-flight steps ───────────────────────────────────
+
+    /** The fibers running a step (or its retry backoff) in this process, by run. */
+    const inflight = new Map<string, Fiber.Fiber<unknown, unknown>>()
+    const interruptLocal = (runId: string) =>
+      Effect.suspend(() => {
+        const fiber = inflight.get(runId)
+        return fiber === undefined ? Effect.void : Effect.asVoid(Fiber.interrupt(fiber))
+      })
+
+    // Follow the control stream from now on: a cancel appended by any process interrupts the step here.
+    const controlStream = ControlEvents.at()
+    const controlFrom = yield* log.lastSeq(controlStream.name).pipe(Effect.orDie)
+    yield* controlStream.subscribe(log, controlFrom).pipe(
+      Stream.runForEach((event) => interruptLocal(event.data.runId)),
+      Effect.tapCause((cause) => Effect.logWarning("Runs: control stream lost, following again", Cause.pretty(cause))),
+      Effect.retry(Schedule.spaced(Duration.seconds(1))),
+      Effect.forkScoped
+    )
+
+    // ── validation ────────────────────────────────────────────────────────
+
+    const validate = (input: StartRun) =>
+      Effect.gen(function*() {
+        const names = new Set<string>()
+        for (const [index, step] of input.steps.entries()) {
+          const refuse = (reason: string) =>
+            new InvalidRunDefinition({ stepIndex: index, step: step.name, reason, detail: `Step ${index} (${step.name}): ${reason}` })
+          if (names.has(step.name)) return yield* refuse("duplicate step name")
+          names.add(step.name)
+          const type = registry.get(step.type)
+          if (type === undefined) return yield* refuse(`unknown step type ${step.type} (known: ${registry.types().join(", ")})`)
+          const invalid = type.validate(step, input.steps, index)
+          if (invalid !== undefined) return yield* refuse(invalid)
+        }
+      })
+
+    const insertRun = (input: StartRun, status: "draft" | "queued") =>
+      Effect.gen(function*() {
+        yield* validate(input)
+        const principal = yield* CurrentPrincipal
+        const id = newRunId()
+        yield* transact(Effect.gen(function*() {
+          yield* sql`
+            INSERT INTO runs.runs (id, organization_id, created_by, title, source, ref_key, status, steps, input)
+            VALUES (${id}, ${principal.organizationId}, ${principal.id}, ${input.title ?? null}, ${input.source ?? "api"},
+              ${input.refKey ?? null}, ${status}, ${JSON.stringify(input.steps)}::jsonb, ${JSON.stringify(input.input ?? {})}::jsonb)
+          `.pipe(Effect.orDie)
+          yield* emit(id, { _tag: "status", from: null, to: status, transition: status === "draft" ? "create" : "start" })
+          if (status === "queued") yield* enqueue(id)
+        }))
+        return toRun(Option.getOrThrow(yield* runRow(id, principal.organizationId)))
+      })
+
+    // ── execution ─────────────────────────────────────────────────────────
+
+    const failRun = (runId: string, epoch: number | undefined, stepIndex: number | null, step: string | null, message: string) =>
+      transact(Effect.gen(function*() {
+        const error = JSON.stringify({ stepIndex, step, message })
+        const moved = yield* move(runId, "fail", {
+          ...(epoch === undefined ? {} : { epoch }),
+          set: sql`, error = ${error}::jsonb, finished_at = now()`
+        })
+        if (moved !== undefined) yield* emit(runId, { _tag: "error", stepIndex, message: step === null ? message : `step ${step}: ${message}` })
+      }))
+
+    /** The result of running one step to its end in this job. */
+    type Attempted =
+      | { readonly _tag: "Outcome"; readonly outcome: StepOutcome; readonly attempts: number; readonly startedAt: Date }
+      | { readonly _tag: "Failed"; readonly message: string }
+      | { readonly _tag: "Stop" }
+
+    const stillOurs = (runId: string, epoch: number) =>
+      sql<{ ok: number }>`SELECT 1 AS ok FROM runs.runs WHERE id = ${runId} AND epoch = ${epoch} AND status = 'running'`.pipe(
+        Effect.map((rows) => rows.length > 0),
+        Effect.orDie
+      )
+
+    const attemptStep = (run: Run, epoch: number, type: StepType, base: Omit<StepContext, "attempt">) =>
+      Effect.gen(function*() {
+        const step = base.step
+        const policy = step.retry ?? type.retry
+        const timeoutMs = step.timeoutMs ?? type.timeoutMs
+        const startedAt = new Date()
+        for (let attempt = 0;; attempt++) {
+          yield* emitNow(run.id, { _tag: "step_started", stepIndex: base.stepIndex, name: step.name, type: step.type, attempt })
+          const fiber = yield* type.execute({ ...base, attempt }).pipe(
+            Effect.timeoutOrElse({
+              duration: Duration.millis(timeoutMs),
+              orElse: () => Effect.fail(new StepFailed({ message: `timed out after ${timeoutMs} ms`, retryable: true }))
+            }),
+            Effect.forkChild
+          )
+          inflight.set(run.id, fiber)
+          const exit = yield* Fiber.await(fiber).pipe(Effect.ensuring(Effect.sync(() => inflight.delete(run.id))))
+          if (Exit.isSuccess(exit)) return { _tag: "Outcome", outcome: exit.value, attempts: attempt + 1, startedAt } satisfies Attempted
+          if (Cause.hasInterruptsOnly(exit.cause)) {
+            // A cancel: the run is no longer ours to write.
+            return { _tag: "Stop" } satisfies Attempted
+          }
+          const failure = Cause.findError(exit.cause)
+          const error = failure._tag === "Success"
+            ? failure.success
+            : new StepFailed({ message: `the step crashed: ${String(Cause.squash(exit.cause))}`, retryable: false })
+          const willRetry = error.retryable && attempt < policy.limit
+          yield* emitNow(run.id, { _tag: "step_failed", stepIndex: base.stepIndex, name: step.name, attempt, message: error.message, willRetry })
+          if (!willRetry) return { _tag: "Failed", message: error.message } satisfies Attempted
+          // The backoff is interruptible by a cancel too.
+          const backoff = yield* Effect.forkChild(Effect.sleep(Duration.millis(delayOf(policy, attempt))))
+          inflight.set(run.id, backoff)
+          yield* Fiber.await(backoff).pipe(Effect.ensuring(Effect.sync(() => inflight.delete(run.id))))
+          if (!(yield* stillOurs(run.id, epoch))) return { _tag: "Stop" } satisfies Attempted
+        }
+      })
+
+    /** One job: claim the run, replay checkpoints, run the remaining steps until the run ends, waits or stops. */
+    const execute = (runId: string) =>
+      Effect.gen(function*() {
+        const claimed = yield* transact(move(runId, "claim", {
+          set: sql`, epoch = r.epoch + 1, started_at = COALESCE(r.started_at, now())`
+        }))
+        if (claimed === undefined) return
+        const epoch = claimed.epoch
+        if (claimed.previous === "running") yield* emitNow(runId, { _tag: "log", stepIndex: null, message: "resumed after its previous execution stopped" })
+        const run = toRun(Option.getOrThrow(yield* runRow(runId, undefined)))
+        const checkpoints = new Map((yield* checkpointsOf(runId)).map((row) => [Number(row.step_index), toStep(row)]))
+        const outputs: Record<string, unknown> = {}
+        let input: unknown = run.input
+        let index = 0
+        while (index < run.steps.length) {
+          const step = run.steps[index]
+          const checkpoint = checkpoints.get(index)
+          if (checkpoint !== undefined) {
+            // Replayed from its stored result, never executed again.
+            outputs[step.name] = checkpoint.output
+            input = checkpoint.output
+            index = checkpoint.next
+            continue
+          }
+          const atBoundary = yield* sql<{ ok: number }>`
+            UPDATE runs.runs SET current_step = ${index}, updated_at = now()
+            WHERE id = ${runId} AND epoch = ${epoch} AND status = 'running' RETURNING 1 AS ok
+          `.pipe(Effect.orDie)
+          if (atBoundary.length === 0) return // paused, cancelled, or taken over
+          const type = registry.get(step.type)
+          if (type === undefined) return yield* failRun(runId, epoch, index, step.name, `unknown step type ${step.type}`)
+          const stepIndex = index
+          const attempted = yield* attemptStep(run, epoch, type, {
+            runId,
+            organizationId: run.organizationId,
+            stepIndex,
+            step,
+            steps: run.steps,
+            input,
+            variables: { ...run.input, input, steps: { ...outputs } },
+            idempotencyKey: idempotencyKeyOf(runId, stepIndex),
+            wait: yield* waitOf(runId, stepIndex),
+            log: (message) => emitNow(runId, { _tag: "log", stepIndex, message })
+          })
+          if (attempted._tag === "Stop") return
+          if (attempted._tag === "Failed") return yield* failRun(runId, epoch, stepIndex, step.name, attempted.message)
+          const outcome = attempted.outcome
+          if (outcome._tag === "Wait") {
+            yield* transact(Effect.gen(function*() {
+              const moved = yield* move(runId, outcome.kind === "approval" ? "await" : "sleep", { epoch })
+              if (moved === undefined) return
+              const until = outcome.until === undefined ? null : outcome.until
+              yield* sql`
+                INSERT INTO runs.run_waits (run_id, step_index, kind, until)
+                VALUES (${runId}, ${stepIndex}, ${outcome.kind}, ${until})
+                ON CONFLICT (run_id, step_index) DO UPDATE SET kind = EXCLUDED.kind, until = EXCLUDED.until
+              `.pipe(Effect.orDie)
+              yield* emit(runId, {
+                _tag: "step_waiting",
+                stepIndex,
+                name: step.name,
+                kind: outcome.kind,
+                until: until === null ? null : until.toISOString()
+              })
+              if (outcome.kind === "sleep") yield* enqueue(runId, until ?? new Date())
+            }))
+            return
+          }
+          const next = Math.min(run.steps.length, Math.max(stepIndex + 1, outcome.next ?? stepIndex + 1))
+          const written = yield* transact(Effect.gen(function*() {
+            const rows = yield* sql<{ ok: number }>`
+              INSERT INTO runs.run_steps (run_id, step_index, name, type, output, next, attempts, idempotency_key, started_at)
+              SELECT ${runId}, ${stepIndex}, ${step.name}, ${step.type}, ${JSON.stringify(outcome.output ?? null)}::jsonb, ${next},
+                ${attempted.attempts}, ${idempotencyKeyOf(runId, stepIndex)}, ${attempted.startedAt}
+              WHERE EXISTS (SELECT 1 FROM runs.runs WHERE id = ${runId} AND epoch = ${epoch} AND status IN ('running', 'paused', 'queued'))
+              ON CONFLICT (run_id, step_index) DO NOTHING
+              RETURNING 1 AS ok
+            `.pipe(Effect.orDie)
+            if (rows.length === 0) return false
+            yield* emit(runId, {
+              _tag: "step_completed",
+              stepIndex,
+              name: step.name,
+              type: step.type,
+              attempts: attempted.attempts,
+              output: outcome.output ?? null
+            })
+            return true
+          }))
+          if (!written) return
+          outputs[step.name] = outcome.output
+          input = outcome.output
+          index = next
+        }
+        yield* transact(move(runId, "succeed", {
+          epoch,
+          set: sql`, output = ${JSON.stringify(input ?? null)}::jsonb, current_step = ${run.steps.length}, finished_at = now()`
+        }))
+      })
+
+    yield* jobs.register(executeQueue, {
+      schema: ExecutePayload,
+      policy: "singleton",
+      concurrency: settings.concurrency,
+      retryLimit: settings.jobRetryLimit,
+      retryDelay: settings.jobRetryDelaySeconds,
+      retryBackoff: true,
+      retryDelayMax: 60,
+      expireInSeconds: 86_400,
+      handler: (payload, job) =>
+        execute(payload.runId).pipe(
+          Effect.tapCause((cause) =>
+            job.retryCount >= settings.jobRetryLimit && !Cause.hasInterruptsOnly(cause)
+              // The last attempt: the run must not stay `running` with nobody to run it.
+              ? Effect.ignore(failRun(payload.runId, undefined, null, null, `the engine gave up: ${Cause.pretty(cause).slice(0, 500)}`))
+              : Effect.void
+          )
+        )
+    }).pipe(Effect.orDie)
+
+    // ── the service ───────────────────────────────────────────────────────
+
+    const decide = (runId: string, decision: "approved" | "rejected", notes: string | undefined) =>
+      Effect.gen(function*() {
+        const principal = yield* CurrentPrincipal
+        const transition = decision === "approved" ? "approve" : "reject"
+        const set = decision === "approved" ? nothing : sql`, finished_at = now()`
+        return yield* control(runId, transition, {
+          set,
+          after: (row) =>
+            Effect.gen(function*() {
+              const stepIndex = Number(row.current_step)
+              const steps = json(row.steps) as ReadonlyArray<StepDefinition>
+              yield* sql`
+                UPDATE runs.run_waits SET decision = ${decision}, notes = ${notes ?? null}, decided_by = ${principal.id}, decided_at = now()
+                WHERE run_id = ${runId} AND step_index = ${stepIndex}
+              `.pipe(Effect.orDie)
+              if (decision === "approved") yield* enqueue(runId)
+              else {
+                yield* sql`UPDATE runs.runs SET error = ${JSON.stringify({ stepIndex, step: steps[stepIndex]?.name ?? null, message: "rejected" })}::jsonb WHERE id = ${runId}`.pipe(Effect.orDie)
+                yield* emit(runId, { _tag: "error", stepIndex, message: `step ${steps[stepIndex]?.name ?? stepIndex}: rejected` })
+              }
+            })
+        })
+      })
+
+    return Runs.of({
+      create: (input) => insertRun(input, "draft"),
+      run: (input) => insertRun(input, "queued"),
+
+      get: (runId) =>
+        Effect.gen(function*() {
+          const row = yield* requireRun(runId)
+          const checkpoints = (yield* checkpointsOf(runId)).map(toStep)
+          const wait = row.status === "waiting" || row.status === "awaiting_approval" ? yield* waitOf(runId, Number(row.current_step)) : undefined
+          return new RunDetail({ run: toRun(row), checkpoints, wait: wait ?? null })
+        }),
+
+      list: (filter) =>
+        Effect.gen(function*() {
+          const principal = yield* CurrentPrincipal
+          const limit = Math.min(100, Math.max(1, filter.limit ?? 50))
+          const after = filter.cursor === undefined ? undefined : decodeCursor(filter.cursor)
+          const rows = yield* sql<RunRow & { readonly cursor_at: string }>`
+            SELECT ${columns}, r.created_at::text AS cursor_at FROM runs.runs r
+            WHERE r.organization_id = ${principal.organizationId}
+              ${filter.status === undefined ? nothing : sql`AND r.status = ${filter.status}`}
+              ${filter.source === undefined ? nothing : sql`AND r.source = ${filter.source}`}
+              ${after === undefined ? nothing : sql`AND (r.created_at, r.id) < (${after[0]}::timestamptz, ${after[1]})`}
+            ORDER BY r.created_at DESC, r.id DESC
+            LIMIT ${limit + 1}
+          `.pipe(Effect.orDie)
+          const kept = rows.slice(0, limit)
+          const last = kept[kept.length - 1]
+          return new RunPage({
+            data: kept.map(toRun),
+            nextCursor: rows.length > limit && last !== undefined ? encodeCursor(last.cursor_at, last.id) : null
+          })
+        }),
+
+      start: (runId) => control(runId, "start", { after: () => enqueue(runId) }),
+
+      cancel: (runId) =>
+        Effect.gen(function*() {
+          const run = yield* control(runId, "cancel", {
+            set: sql`, finished_at = now()`,
+            after: () => Effect.asVoid(controlStream.append(log, "cancel", { runId }).pipe(Effect.orDie))
+          })
+          // This process at once; the others through the control stream.
+          yield* interruptLocal(runId)
+          return run
+        }),
+
+      pause: (runId) => control(runId, "pause"),
+      resume: (runId) => control(runId, "resume", { after: () => enqueue(runId) }),
+
+      retry: (runId) =>
+        control(runId, "retry", {
+          set: sql`, retries = r.retries + 1, error = NULL, finished_at = NULL`,
+          after: (row) =>
+            Effect.gen(function*() {
+              // A rejected approval asks again.
+              yield* sql`DELETE FROM runs.run_waits WHERE run_id = ${runId} AND step_index = ${Number(row.current_step)}`.pipe(Effect.orDie)
+              yield* enqueue(runId)
+            })
+        }),
+
+      approve: (runId, review) => decide(runId, "approved", review.notes),
+      reject: (runId, review) => decide(runId, "rejected", review.notes),
+
+      events: (runId, filter) =>
+        Effect.gen(function*() {
+          yield* requireRun(runId)
+          const limit = Math.min(1000, Math.max(1, filter.limit ?? 100))
+          const kinds = filter.kinds ?? []
+          const rows = yield* sql<{ run_id: string; seq: number; kind: string; severity: Severity; data: unknown; created_at: Date | string }>`
+            SELECT run_id, seq, kind, severity, data::text AS data, created_at FROM runs.run_events
+            WHERE run_id = ${runId} AND seq > ${filter.since ?? 0}
+              ${kinds.length === 0 ? nothing : sql`AND ${sql.in("kind", kinds)}`}
+            ORDER BY seq LIMIT ${limit}
+          `.pipe(Effect.orDie)
+          return yield* Effect.forEach(rows, (row) =>
+            Schema.decodeUnknownEffect(RunEventDataSchema)(json(row.data)).pipe(
+              Effect.orDie,
+              Effect.map((data) =>
+                new RunEvent({ runId: row.run_id, seq: Number(row.seq), kind: row.kind, severity: row.severity, data, createdAt: iso(row.created_at) })
+              )
+            ))
+        }),
+
+      follow: (runId, since) =>
+        Effect.gen(function*() {
+          yield* requireRun(runId)
+          return RunEvents.at(runId).subscribe(log, since).pipe(
+            Stream.map((event) =>
+              new RunEvent({
+                runId,
+                seq: event.seq,
+                kind: event.event,
+                severity: severityOf(event.data),
+                data: event.data,
+                createdAt: event.createdAt.toISOString()
+              })
+            ),
+            Stream.orDie
+          )
+        })
+    })
+  })
+
+export const layer = (settings: EngineSettings) => Layer.effect(Runs, make(settings))

@@ -1,0 +1,65 @@
+/**
+ * The runs plugin's `Runs` service as other plugins see it (agents, workflows, automations
+ * start runs through it): the tag and its interface, nothing of the implementation
+ * (`Runs.ts` provides it; the plugin's layer outputs it). A plugin that uses it declares
+ * `requires: ["runs"]` and imports only this module, `StepRegistry.ts` and the contract
+ * modules they name.
+ *
+ * Every call acts in the caller's organization (`CurrentPrincipal`): another organization's
+ * run is `RunNotFound`. Controls are atomic: of two racing controls exactly one wins; the
+ * other fails with `RunStatusConflict` naming the status the winner left.
+ */
+import { Context } from "effect"
+import type { Effect, Stream } from "effect"
+import type { CurrentPrincipal } from "trellis/contract"
+import type { Run, RunDetail, RunEvent, RunEventKind, RunPage, RunStatus, StartRun } from "./Domain.ts"
+import type { InvalidRunDefinition, RunNotFound, RunStatusConflict } from "./Errors.ts"
+
+export interface ListRuns {
+  readonly status?: RunStatus | undefined
+  readonly source?: string | undefined
+  readonly limit?: number | undefined
+  /** From a previous page's `nextCursor`. */
+  readonly cursor?: string | undefined
+}
+
+export interface EventFilter {
+  /** Events after this number (`Last-Event-ID`); 0 for all. */
+  readonly since?: number | undefined
+  readonly kinds?: ReadonlyArray<RunEventKind> | undefined
+  readonly limit?: number | undefined
+}
+
+export interface Review {
+  readonly notes?: string | undefined
+}
+
+type Control = Effect.Effect<Run, RunNotFound | RunStatusConflict, CurrentPrincipal>
+
+export class Runs extends Context.Service<Runs, {
+  /** A `draft` run (seed 002's `POST /api/runs`): validated now, started by `start`. */
+  readonly create: (input: StartRun) => Effect.Effect<Run, InvalidRunDefinition, CurrentPrincipal>
+  /** A run that starts at once (`queued`, its first job enqueued in the same transaction). */
+  readonly run: (input: StartRun) => Effect.Effect<Run, InvalidRunDefinition, CurrentPrincipal>
+  readonly get: (runId: string) => Effect.Effect<RunDetail, RunNotFound, CurrentPrincipal>
+  readonly list: (filter: ListRuns) => Effect.Effect<RunPage, never, CurrentPrincipal>
+  /** draft -> queued. */
+  readonly start: (runId: string) => Control
+  /** Any status that is not terminal -> cancelled; the in-flight step is interrupted, on any process. */
+  readonly cancel: (runId: string) => Control
+  /** -> paused; the in-flight step finishes and is checkpointed, the run holds before the next. */
+  readonly pause: (runId: string) => Control
+  /** paused -> queued. */
+  readonly resume: (runId: string) => Control
+  /** failed -> queued; continues from the failed step (earlier steps replay from their checkpoints). */
+  readonly retry: (runId: string) => Control
+  /** awaiting_approval -> queued (the approval step completes). */
+  readonly approve: (runId: string, review: Review) => Control
+  /** awaiting_approval -> failed (the approval step fails with `rejected`). */
+  readonly reject: (runId: string, review: Review) => Control
+  /** A page of the run's events, oldest first. */
+  readonly events: (runId: string, filter: EventFilter) => Effect.Effect<ReadonlyArray<RunEvent>, RunNotFound, CurrentPrincipal>
+  /** The run's events after `since`, then live ones as they commit (on every process), with no gap and no duplicate. */
+  readonly follow: (runId: string, since: number) => Effect.Effect<Stream.Stream<RunEvent>, RunNotFound, CurrentPrincipal>
+}>()("runs/Runs") {}
+

@@ -1,0 +1,78 @@
+/**
+ * The step-type registry as other plugins see it: the tag, the executor contract and its
+ * outcome types, nothing of the implementation (`Registry.ts` provides it; the plugin's layer
+ * outputs it). A plugin that adds step types (model, prompt, agent, ticket...) declares
+ * `requires: ["runs"]` and registers them from its layer:
+ *
+ * ```ts
+ * const steps = yield* StepRegistry
+ * yield* steps.register({ type: "ticket", timeoutMs: 30_000, retry: { limit: 3 }, validate: ..., execute: ... })
+ * ```
+ *
+ * An executor runs one attempt of one step. It either finishes (`done`, with the output the
+ * next step receives), or asks the run to wait (`wait`: the job ends, the wait is stored, and
+ * what ends it enqueues the next job); it fails with `StepFailed`, which the engine retries
+ * per the step's policy when `retryable`. The engine interrupts it on cancel and on timeout,
+ * so it must be interruptible (Effect calls are; a promise must take the `AbortSignal`).
+ * Steps with outside effects send `idempotencyKey` (derived from the run and the step) so a
+ * step re-run after a crash is recognised downstream.
+ */
+import { Context, Data } from "effect"
+import type { Effect } from "effect"
+import type { RetryPolicy, RunWait, StepDefinition, WaitKind } from "./Domain.ts"
+
+/** One attempt of a step failed. `retryable`: the engine may try again (per the step's retry policy). */
+export class StepFailed extends Data.TaggedError("StepFailed")<{
+  readonly message: string
+  readonly retryable: boolean
+}> {}
+
+/** A step type is registered twice. */
+export class DuplicateStepType extends Data.TaggedError("DuplicateStepType")<{ readonly type: string }> {}
+
+export type StepOutcome =
+  | { readonly _tag: "Done"; readonly output: unknown; readonly next?: number | undefined }
+  | { readonly _tag: "Wait"; readonly kind: WaitKind; readonly until?: Date | undefined }
+
+export const done = (output: unknown, next?: number): StepOutcome => ({ _tag: "Done", output, next })
+export const wait = (kind: WaitKind, until?: Date): StepOutcome => ({ _tag: "Wait", kind, until })
+
+/** What an executor knows about the step it runs. */
+export interface StepContext {
+  readonly runId: string
+  readonly organizationId: string
+  readonly stepIndex: number
+  readonly step: StepDefinition
+  /** Every step of the run, for steps that refer to others by name. */
+  readonly steps: ReadonlyArray<StepDefinition>
+  /** The previous step's output (the run's input for the first step). */
+  readonly input: unknown
+  /** Template variables: the run's input, `input` (the previous output), `steps.<name>` (each earlier output). */
+  readonly variables: Readonly<Record<string, unknown>>
+  /** `run_<id>:<stepIndex>`: the same for every attempt and re-run of this step of this run. */
+  readonly idempotencyKey: string
+  /** 0 for the first attempt of this execution. */
+  readonly attempt: number
+  /** The step's stored wait, when it waited before (an approval's decision, a sleep's end). */
+  readonly wait: RunWait | undefined
+  /** Appends a `log` event to the run. */
+  readonly log: (message: string) => Effect.Effect<void>
+}
+
+/** A step type. */
+export interface StepType {
+  readonly type: string
+  /** Default per-attempt timeout (a step's `timeoutMs` overrides it). */
+  readonly timeoutMs: number
+  /** Default retries (a step's `retry` overrides it). */
+  readonly retry: RetryPolicy
+  /** Why the step's members are invalid, checked when the run is created; `undefined` when valid. */
+  readonly validate: (step: StepDefinition, steps: ReadonlyArray<StepDefinition>, index: number) => string | undefined
+  readonly execute: (context: StepContext) => Effect.Effect<StepOutcome, StepFailed>
+}
+
+export class StepRegistry extends Context.Service<StepRegistry, {
+  readonly register: (stepType: StepType) => Effect.Effect<void, DuplicateStepType>
+  readonly get: (type: string) => StepType | undefined
+  readonly types: () => ReadonlyArray<string>
+}>()("runs/StepRegistry") {}
