@@ -3,7 +3,9 @@
  * PostgreSQL with DATABASE_URL) with the memory probe (`bench/memory-probe.mjs`, a collection
  * before every fifth sample), loads a mix of requests for MEMORY_SECONDS (default 60), then
  * stays idle MEMORY_IDLE_SECONDS (default 15), and prints RSS and its parts at start, end of
- * load and end of idle. Figures only; see the README (Databases and operations).
+ * load and end of idle. MEMORY_NODE_ARGS adds node flags to the server (e.g.
+ * `--max-semi-space-size=8`, what `npm start` passes). Figures only; see the README (Databases
+ * and operations).
  */
 import autocannon from "autocannon"
 import { spawn } from "node:child_process"
@@ -29,7 +31,8 @@ const snapshot = async () => {
   child.kill("SIGUSR2")
   await sleep(15_000)
 }
-const child = spawn(process.execPath, ["--expose-gc", ...snapshotArgs, "--import", "./bench/memory-probe.mjs", "src/main.ts", "serve"], {
+const nodeArgs = (process.env.MEMORY_NODE_ARGS ?? "").split(/\s+/).filter((a) => a !== "")
+const child = spawn(process.execPath, ["--expose-gc", ...nodeArgs, ...snapshotArgs, "--import", "./bench/memory-probe.mjs", "src/main.ts", "serve"], {
   cwd: root,
   stdio: ["ignore", "ignore", "inherit"],
   env: {
