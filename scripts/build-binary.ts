@@ -14,7 +14,8 @@
  *
  * What keeps it small: esbuild minifies the bundle (names kept: errors and logs print them);
  * the docs page's Scalar bundle (3.2 MB of JavaScript) is an asset compressed with brotli,
- * inflated on the first `GET /docs`; Node's symbols are stripped when `strip` is on PATH.
+ * inflated on the first `GET /docs`; Effect's Swagger UI bundle (1.9 MB, never served) is left
+ * out; Node's symbols are stripped when `strip` is on PATH.
  *
  * Prints the executable's size, its gzip-compressed size and the archive's size. Run with node
  * (Node 24.21+).
@@ -61,6 +62,11 @@ const scalarAsset: esbuild.Plugin = {
         "import { brotliDecompressSync } from \"node:zlib\"",
         "export const javascript = brotliDecompressSync(new Uint8Array(getRawAsset(\"scalar.js.br\"))).toString(\"utf8\")"
       ].join("\n")
+    }))
+    // Effect's Swagger UI page (1.9 MB, the same kind of string) is never served by Trellis: left out.
+    build.onLoad({ filter: /[\\/]http-api[\\/]internal[\\/]httpApiSwagger\.js$/ }, () => ({
+      loader: "js",
+      contents: "throw new Error(\"Swagger UI is not part of the Trellis binary: /docs serves the API reference\")"
     }))
   }
 }
