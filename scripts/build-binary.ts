@@ -28,6 +28,7 @@ import * as Path from "node:path"
 import { pipeline } from "node:stream/promises"
 import { fileURLToPath, pathToFileURL } from "node:url"
 import * as Zlib from "node:zlib"
+import { serverNodeArgs } from "../bench/server-node-args.ts"
 
 const root = Path.resolve(Path.dirname(fileURLToPath(import.meta.url)), "..")
 const dist = Path.join(root, "dist")
@@ -106,7 +107,8 @@ const blob = Path.join(work, "sea-prep.blob")
 const seaConfig = Path.join(work, "sea-config.json")
 Fs.writeFileSync(
   seaConfig,
-  JSON.stringify({ main, output: blob, disableExperimentalSEAWarning: true, useCodeCache: true, assets }, null, 2)
+  // `npm start`'s node flags, baked in (NODE_OPTIONS can still add to them).
+  JSON.stringify({ main, output: blob, disableExperimentalSEAWarning: true, useCodeCache: true, execArgv: serverNodeArgs, assets }, null, 2)
 )
 execFileSync(process.execPath, ["--experimental-sea-config", seaConfig], { stdio: "inherit" })
 step(`SEA blob ${mb(Fs.statSync(blob).size)} (node ${process.version})`)
