@@ -21,7 +21,8 @@
  * It runs for every request, so it is written for speed: one context update per request (the
  * request id, and the body limit only for a chunked body), no generator, metrics kept in
  * plain counters that the exporter reads at scrape time, and the access-log fields given to
- * the logger as an object rather than through `Effect.annotateLogs`. (Each service added to a
+ * the logger as an object rather than through `Effect.annotateLogs`, and the security headers
+ * and request id added with one copy of the response's headers. (Each service added to a
  * request's context is cheap until the context is 8 deep; past that Effect copies it whole.)
  */
 import { ByteSize, Cause, Context, Effect, Layer, Option, References } from "effect"
