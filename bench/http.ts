@@ -13,7 +13,8 @@
  *   BENCH_ONLY              run only scenarios whose name contains this text
  *   BENCH_LOG_LEVELS        Trellis log levels to run, one server start each (default info,warn;
  *                           at info every request writes an access-log line)
- *   BENCH_TRELLIS_NODE_ARGS extra node flags for the Trellis child, e.g.
+ *   BENCH_TRELLIS_NODE_ARGS extra node flags for the Trellis child (after `npm start`'s own,
+ *                           bench/server-node-args.ts), e.g.
  *                           "--cpu-prof --cpu-prof-dir=tmp/prof" (written when it stops)
  *   BENCH_PIPELINE          set to 1 to add a round with the HTTP fast path off: the full
  *                           Effect pipeline on the same requests (see src/http/FastPath.ts)
@@ -33,6 +34,7 @@ import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync } fr
 import { createServer } from "node:net"
 import { cpus, loadavg, tmpdir } from "node:os"
 import { join } from "node:path"
+import { serverNodeArgs } from "./server-node-args.ts"
 
 // ---------------------------------------------------------------------------------------------
 // Settings
@@ -68,7 +70,8 @@ const rounds: ReadonlyArray<{ readonly label: string; readonly logLevel: string;
   ...logLevels.map((logLevel) => ({ label: logLevel, logLevel, fastPath: true })),
   ...(withPipeline ? [{ label: "info,nofast", logLevel: "info", fastPath: false }] : [])
 ]
-const trellisNodeArgs = (process.env.BENCH_TRELLIS_NODE_ARGS ?? "").split(/\s+/).filter((s) => s !== "")
+/** `npm start`'s node flags, then BENCH_TRELLIS_NODE_ARGS. */
+const trellisNodeArgs = [...serverNodeArgs, ...(process.env.BENCH_TRELLIS_NODE_ARGS ?? "").split(/\s+/).filter((s) => s !== "")]
 const keepLogs = process.env.BENCH_KEEP_LOGS === "1"
 const withFloor = process.env.BENCH_FLOOR === "1"
 const readyTimeoutMs = 180_000

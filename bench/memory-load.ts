@@ -3,13 +3,17 @@
  * PostgreSQL with DATABASE_URL) with the memory probe (`bench/memory-probe.mjs`, a collection
  * before every fifth sample), loads a mix of requests for MEMORY_SECONDS (default 60), then
  * stays idle MEMORY_IDLE_SECONDS (default 15), and prints RSS and its parts at start, end of
- * load and end of idle. Figures only; see the README (Databases and operations).
+ * load and end of idle. The server gets `npm start`'s node flags (bench/server-node-args.ts),
+ * then MEMORY_NODE_ARGS (e.g. `--max-semi-space-size=64` to see V8's default young generation
+ * again: the last flag wins). Figures only; see the README (Databases
+ * and operations).
  */
 import autocannon from "autocannon"
 import { spawn } from "node:child_process"
 import { mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+import { serverNodeArgs } from "./server-node-args.ts"
 
 const root = join(import.meta.dirname, "..")
 const seconds = Number(process.env.MEMORY_SECONDS ?? "60")
@@ -29,7 +33,8 @@ const snapshot = async () => {
   child.kill("SIGUSR2")
   await sleep(15_000)
 }
-const child = spawn(process.execPath, ["--expose-gc", ...snapshotArgs, "--import", "./bench/memory-probe.mjs", "src/main.ts", "serve"], {
+const nodeArgs = [...serverNodeArgs, ...(process.env.MEMORY_NODE_ARGS ?? "").split(/\s+/).filter((a) => a !== "")]
+const child = spawn(process.execPath, ["--expose-gc", ...nodeArgs, ...snapshotArgs, "--import", "./bench/memory-probe.mjs", "src/main.ts", "serve"], {
   cwd: root,
   stdio: ["ignore", "ignore", "inherit"],
   env: {

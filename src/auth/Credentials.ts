@@ -63,13 +63,14 @@ export const adminTokenMatcher = (adminToken: Redacted.Redacted<string> | undefi
   const expected = digest(Redacted.value(adminToken))
   // The last token that matched, so the common case (scripts reusing the admin token) costs a
   // string comparison instead of a hash; a different token is still compared by digest.
-  let lastMatch: string | undefined
+  let lastMatch: Buffer | undefined
   return (token) => {
-    if (lastMatch !== undefined && token.length === lastMatch.length && timingSafeEqual(Buffer.from(token), Buffer.from(lastMatch))) {
-      return true
+    if (lastMatch !== undefined && token.length === lastMatch.length) {
+      const presented = Buffer.from(token)
+      if (presented.length === lastMatch.length && timingSafeEqual(presented, lastMatch)) return true
     }
     const matches = timingSafeEqual(digest(token), expected)
-    if (matches) lastMatch = token
+    if (matches) lastMatch = Buffer.from(token)
     return matches
   }
 }

@@ -164,9 +164,25 @@ const prettyValue = (u: unknown): string => {
   return textOf(u)
 }
 
+/**
+ * `[HH:MM:SS.` of the last second rendered: every line of one second shares it, and local time
+ * (a time zone lookup per getter) is read once per second instead of three times per line.
+ */
+let clockSecond = Number.NaN
+let clockPrefix = ""
+const clockOf = (date: Date): string => {
+  const ms = date.getTime()
+  const second = Math.floor(ms / 1000)
+  if (second !== clockSecond) {
+    clockSecond = second
+    clockPrefix = `[${pad2(date.getHours())}:${pad2(date.getMinutes())}:${pad2(date.getSeconds())}.`
+  }
+  return clockPrefix + pad3(ms - second * 1000)
+}
+
 /** `[HH:MM:SS.mmm] LEVEL message key=value ...`, then the cause on indented lines. */
 const renderPretty: LineRenderer = ({ annotations, cause, date, fields, logLevel, requestId, spans, text }) => {
-  let line = `[${pad2(date.getHours())}:${pad2(date.getMinutes())}:${pad2(date.getSeconds())}.${pad3(date.getMilliseconds())}] ${levelNames[logLevel]} ${text}`
+  let line = `${clockOf(date)}] ${levelNames[logLevel]} ${text}`
   if (requestId !== undefined) line += ` requestId=${prettyValue(requestId)}`
   for (const key in annotations) line += ` ${key}=${prettyValue(annotations[key])}`
   if (fields !== undefined) {

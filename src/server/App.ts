@@ -6,7 +6,7 @@
  * the plugins listed before it (never the reverse): that is the only dependency rule between
  * plugins.
  */
-import { Context, Effect, Layer, Metric } from "effect"
+import { Context, Effect, Layer, Metric, Scope } from "effect"
 import { HttpRouter, HttpServerResponse } from "effect/http"
 import { HttpApiBuilder, HttpApiScalar } from "effect/http-api"
 import { PrometheusMetrics } from "effect/observability"
@@ -128,6 +128,27 @@ export const webRoutesLayer = (composition: Composition): Layer.Layer<never, unk
  * The routes and middleware of the server. Requires the platform services (database,
  * config, credentials, lifecycle, ...) that the plugins' layers need.
  */
+/**
+ * `/docs`, built on its first request. Bundled Scalar (no CDN) and no web fonts: the page must
+ * work on a machine with no internet; its own Content-Security-Policy allows the page's inline
+ * scripts by their hashes. Effect's `HttpApiScalar.layer` loads the 3 MB Scalar bundle when it
+ * is built, and the page's text then takes about 12 MB of the heap; built here on the first
+ * `GET /docs` (in a router of its own, kept for the server's life), a server nobody browses
+ * never loads it.
+ */
+const docsLayer = (composition: Composition) =>
+  HttpRouter.use((router) =>
+    Effect.flatMap(Effect.scope, (scope) => {
+      const page = HttpApiScalar.layer(composition.api, { path: "/docs", scalar: { withDefaultFonts: false } }).pipe(
+        Layer.provide(ContentSecurityPolicy.htmlPolicy)
+      )
+      return Effect.flatMap(
+        Effect.cached(HttpRouter.toHttpEffect(page).pipe(Effect.provideService(Scope.Scope, scope))),
+        (handler) => router.add("GET", "/docs", Effect.flatten(handler))
+      )
+    })
+  )
+
 export const layer = (
   composition: Composition,
   config: TrellisConfigShape,
@@ -143,11 +164,7 @@ export const layer = (
       // Derived RPCs (`RpcFromApi`) are served by the HTTP handlers of their endpoints.
       Layer.provide(RpcFromApiServer.layer(group))
     ) as Layer.Layer<never, never, unknown>
-  // Bundled Scalar (no CDN) and no web fonts: the page must work on a machine with no internet.
-  // Its own Content-Security-Policy, allowing the page's inline scripts by their hashes.
-  const docs = HttpApiScalar.layer(composition.api, { path: "/docs", scalar: { withDefaultFonts: false } }).pipe(
-    Layer.provide(ContentSecurityPolicy.htmlPolicy)
-  )
+  const docs = docsLayer(composition)
   const https = config.publicUrl?.startsWith("https:") === true
   const metrics = HttpMetrics.make()
   const pipeline = HttpPipeline.layer({ maxBodyBytes: config.maxBodyBytes, routes, https, metrics })
