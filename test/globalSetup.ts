@@ -1,17 +1,6 @@
 /**
- * Creates one fresh embedded database per test run and hands its directory to the test kit,
- * which copies it for each server it boots: creating a PGlite database takes seconds, copying
- * one takes milliseconds.
+ * The run's template databases (see `src/testing/TestKit.ts`): one empty embedded database made
+ * here, migrated once per set of plugins by the first server that needs it, then copied for
+ * every server: creating and migrating a PGlite database takes seconds, copying one milliseconds.
  */
-import { Effect } from "effect"
-import * as NodeFs from "node:fs"
-import * as NodeOs from "node:os"
-import * as NodePath from "node:path"
-import * as Embedded from "../src/database/Embedded.ts"
-
-export default async function setup() {
-  const dir = NodeFs.mkdtempSync(NodePath.join(NodeOs.tmpdir(), "trellis-template-"))
-  await Effect.runPromise(Effect.scoped(Effect.asVoid(Embedded.openPGlite(dir))))
-  process.env.TRELLIS_TEST_PGLITE_TEMPLATE = dir
-  return () => NodeFs.rmSync(dir, { recursive: true, force: true })
-}
+export { globalSetup as default } from "../src/testing/TestKit.ts"

@@ -5,6 +5,7 @@
 import { assert, describe, layer } from "@effect/vitest"
 import { Effect } from "effect"
 import * as NodeHttp from "node:http"
+import { PlatformApi } from "../../src/client/Client.ts"
 import { Lifecycle } from "../../src/runtime/Lifecycle.ts"
 import * as TestKit from "../../src/testing/TestKit.ts"
 import { ProbePlugin } from "./fixtures.ts"
@@ -40,9 +41,7 @@ describe("HTTP platform", () => {
         const kit = yield* TestKit.TrellisTest
         const health = yield* kit.request("GET", "/health", { token: null })
         assert.deepStrictEqual(yield* health.json, { status: "ok", ok: true })
-        const ready = yield* kit.request("GET", "/ready", { token: null })
-        assert.strictEqual(ready.status, 200)
-        const body = (yield* ready.json) as { status: string; database: { kind: string; reachable: boolean } }
+        const body = yield* (yield* kit.client(PlatformApi, { token: null })).ready()
         assert.strictEqual(body.status, "ready")
         assert.strictEqual(body.database.kind, kit.databaseKind)
         assert.isTrue(body.database.reachable)

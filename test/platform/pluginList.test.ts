@@ -5,6 +5,7 @@
  */
 import { assert, describe, layer } from "@effect/vitest"
 import { Effect, Layer } from "effect"
+import { PlatformApi } from "../../src/client/Client.ts"
 import * as Plugin from "../../src/plugin/Plugin.ts"
 import * as TestKit from "../../src/testing/TestKit.ts"
 
@@ -26,9 +27,8 @@ describe("GET /api/plugins", () => {
     it.effect("lists every plugin's migrations sorted by id", () =>
       Effect.gen(function*() {
         const kit = yield* TestKit.TrellisTest
-        const response = yield* kit.request("GET", "/api/plugins")
-        assert.strictEqual(response.status, 200)
-        const { plugins } = (yield* response.json) as { plugins: ReadonlyArray<{ id: string; migrations: ReadonlyArray<string> }> }
+        const trellis = yield* kit.client(PlatformApi)
+        const { plugins } = yield* trellis.plugins.list()
         const byId = new Map(plugins.map((p) => [p.id, p.migrations]))
         assert.deepStrictEqual(byId.get("shuffled"), ["1_first", "2_second", "3_third"])
         for (const plugin of plugins) {

@@ -5,6 +5,7 @@
  */
 import { assert, describe, it, layer } from "@effect/vitest"
 import { Effect, Layer } from "effect"
+import { PlatformApi } from "trellis/client"
 import * as TestKit from "trellis/testing"
 import { Greetings } from "../../examples/hello-plugin/Greetings.ts"
 import { HelloPlugin } from "../../examples/hello-plugin/Plugin.ts"
@@ -78,9 +79,7 @@ describe("a server with a plugin listed before the one it requires", () => {
     it.effect("starts, and /api/plugins lists them in dependency order", () =>
       Effect.gen(function*() {
         const kit = yield* TestKit.TrellisTest
-        const reply = yield* kit.request("GET", "/api/plugins")
-        assert.strictEqual(reply.status, 200)
-        const { plugins } = (yield* reply.json) as { plugins: ReadonlyArray<{ id: string }> }
+        const { plugins } = yield* (yield* kit.client(PlatformApi)).plugins.list()
         const ids = plugins.map((p) => p.id)
         assert.isBelow(ids.indexOf("hello"), ids.indexOf("greeter"))
         assert.isAbove(ids.indexOf("hello"), -1)

@@ -1,10 +1,10 @@
 /**
  * The OpenAI-compatible provider against a fake chat-completions server on loopback, which an
- * operator allowed (`TRELLIS_PROVIDERS_ALLOW_PRIVATE=true`, set before the server starts);
+ * operator allowed (`TRELLIS_PROVIDERS_ALLOW_PRIVATE=true` in the server's configuration);
  * a failing provider is a 502 problem and an `error` row in the run log.
  */
 import { assert, describe, layer } from "@effect/vitest"
-import { Effect } from "effect"
+import { ConfigProvider, Effect, Layer } from "effect"
 import { createServer } from "node:http"
 import type { AddressInfo } from "node:net"
 import { afterAll, beforeAll } from "vitest"
@@ -12,7 +12,10 @@ import * as TestKit from "trellis/testing"
 import { PromptsPlugin } from "../Plugin.ts"
 import { call } from "./support.ts"
 
-process.env.TRELLIS_PROVIDERS_ALLOW_PRIVATE = "true"
+// The operator's setting, given to this file's server only (test files share a worker process).
+const allowingPrivate = ConfigProvider.layer(
+  ConfigProvider.fromEnvRecord({ ...process.env, TRELLIS_PROVIDERS_ALLOW_PRIVATE: "true" })
+)
 
 const received: Array<{ authorization: string | undefined; body: { model: string; messages: ReadonlyArray<{ content: string }> } }> = []
 const fake = createServer((request, response) => {
@@ -61,7 +64,7 @@ beforeAll(() => new Promise<void>((resolve) => fake.listen(0, "127.0.0.1", () =>
 afterAll(() => new Promise<void>((resolve) => fake.close(() => resolve())))
 
 describe("prompts plugin: OpenAI-compatible provider", () => {
-  layer(TestKit.layer({ plugins: [PromptsPlugin] }), { timeout: 120_000 })((it) => {
+  layer(TestKit.layer({ plugins: [PromptsPlugin] }).pipe(Layer.provide(allowingPrivate)), { timeout: 120_000 })((it) => {
     it.effect("calls chat completions and records provider, model and tokens", () =>
       Effect.gen(function*() {
         const ok = yield* call<{ result: { provider: string; model: string; output: string; prompt_tokens: number; output_tokens: number } }>(
