@@ -355,6 +355,20 @@ export default __ID_CAMEL__Plugin
 `
   },
   {
+    path: "vitest.config.ts",
+    text: `/** The run's migrated template database (\`trellis/testing\`): each test server starts from a copy. */
+import { defineConfig } from "vitest/config"
+
+export default defineConfig({ test: { globalSetup: ["test/globalSetup.ts"] } })
+`
+  },
+  {
+    path: "test/globalSetup.ts",
+    text: `/** Creates the run's empty embedded database once; the kit migrates and copies it per server. */
+export { globalSetup as default } from "trellis/testing"
+`
+  },
+  {
     path: "test/plugin.test.ts",
     text: `/**
  * The plugin's tests: the test kit boots the real Trellis platform with just this plugin on a

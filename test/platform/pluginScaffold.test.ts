@@ -51,9 +51,11 @@ describe("trellis plugin new", () => {
       "src/Plugin.ts",
       "src/migrations/0001_create_items.ts",
       "src/mod.ts",
+      "test/globalSetup.ts",
       "test/plugin.test.ts",
       "tsconfig.build.json",
-      "tsconfig.json"
+      "tsconfig.json",
+      "vitest.config.ts"
     ])
     const manifest = JSON.parse(NodeFs.readFileSync(NodePath.join(folder, "package.json"), "utf8")) as Manifest
     assert.strictEqual(manifest.name, "@acme/trellis-plugin-crm-notes")
