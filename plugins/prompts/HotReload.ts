@@ -152,13 +152,16 @@ export class HotReload extends Context.Service<HotReload, {
         const requestedSince = params.since === undefined ? undefined : Number(params.since)
 
         const session = Effect.scoped(Effect.gen(function*() {
-          const socket = yield* request.upgrade
-          const writer = yield* socket.writer
-          const reader = yield* socket.reader
+          // Where the stream is, read BEFORE the upgrade: the client takes the `101` as "I am
+          // watching" and may save at once; a change committed after it must have a number
+          // past `since`, or the connection would never push it.
           const current = yield* events.lastSeq(stream)
           const since = requestedSince !== undefined && Number.isFinite(requestedSince) && requestedSince >= 0
             ? Math.min(Math.floor(requestedSince), current)
             : current
+          const socket = yield* request.upgrade
+          const writer = yield* socket.writer
+          const reader = yield* socket.reader
           const connection: Connection = {
             id: crypto.randomUUID(),
             organizationId,

@@ -73,7 +73,9 @@ const promptWithRollout = Effect.gen(function*() {
 })
 
 describe("HTTP fast path", () => {
-  layer(TestKit.layer({ plugins: [PromptsPlugin] }), { timeout: 120_000 })((it) => {
+  // The real clock: a test here waits for a NOTIFY with `Effect.sleep`, which on the TestClock
+  // @effect/vitest provides otherwise never wakes up (the test hung until its timeout).
+  layer(TestKit.layer({ plugins: [PromptsPlugin] }), { excludeTestServices: true, timeout: 120_000 })((it) => {
     it.effect("answers GET /api/plugins exactly like the pipeline, and counts it", () =>
       Effect.gen(function*() {
         const before = yield* fastCount("/api/plugins")
