@@ -130,7 +130,12 @@ export const response = Effect.fn("Sse.response")(function*(
   const config = yield* TrellisConfig
   const request = yield* HttpServerRequest.HttpServerRequest
   const given = parseSeq(options?.lastEventId) ?? lastEventIdOf(request)
-  const afterSeq = given ?? (options?.start === "end" ? "end" : 0)
+  // "end" is where the stream stands now, read before the response exists: an event that
+  // commits once the client has its headers comes after it. (Should the read fail, the body
+  // reads it again when it starts.)
+  const afterSeq: number | "end" = given ?? (options?.start === "end"
+    ? yield* log.lastSeq(stream).pipe(Effect.catch(() => Effect.succeed("end" as const)))
+    : 0)
   return HttpServerResponse.stream(
     body(log, stream, afterSeq, {
       heartbeat: options?.heartbeat ?? Duration.seconds(config.sseHeartbeatSeconds),
