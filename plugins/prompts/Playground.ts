@@ -15,7 +15,7 @@
 import { Cause, Context, Effect, Layer, Stream } from "effect"
 import { HttpServerResponse } from "effect/http"
 import { SqlClient } from "effect/sql"
-import { CurrentPrincipal } from "trellis/plugin"
+import { CurrentPrincipal, Template } from "trellis/plugin"
 import type { LlmUsage, ModelInfo, PlaygroundRunRequest, PlaygroundRunResponse, ProviderStatus } from "./Domain.ts"
 import {
   InvalidPlaygroundRequest,
@@ -33,7 +33,6 @@ import { Prompts } from "./Prompts.ts"
 import { ProviderSettings } from "./ProviderSettings.ts"
 import { PromptsConfig } from "./PromptsConfig.ts"
 import * as Providers from "./Providers.ts"
-import { missingVariables, render } from "./Render.ts"
 
 export type RunError =
   | PromptNotFound
@@ -148,8 +147,8 @@ export class Playground extends Context.Service<Playground, {
         const source = yield* template(request)
         const variables = request.variables ?? {}
         // As PromptOps renders: an unknown `{{name}}` stays as it is; the answer lists it.
-        const missing = missingVariables(source.content, variables)
-        const rendered = render(source.content, variables)
+        const missing = Template.missingVariables(source.content, variables)
+        const rendered = Template.render(source.content, variables)
         const model = request.model ?? (source.model === "" ? undefined : source.model)
         const completionRequest: Providers.CompletionRequest = { model, prompt: rendered }
         const target = provider === "openai"

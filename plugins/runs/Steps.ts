@@ -8,11 +8,10 @@
  * is also what `validate` checks when the run is created.
  */
 import { Duration, Effect, Exit, Schema } from "effect"
-import { OutboundHttp } from "trellis/plugin"
+import { OutboundHttp, Template } from "trellis/plugin"
 import type { StepDefinition } from "./Domain.ts"
 import { done, StepFailed, wait } from "./StepRegistry.ts"
 import type { StepContext, StepOutcome, StepType } from "./StepRegistry.ts"
-import * as Template from "./Template.ts"
 
 /** Settings of the built-in steps. */
 export interface StepSettings {
@@ -73,7 +72,7 @@ const render: StepType = {
   timeoutMs: 5_000,
   retry: noRetry,
   validate: renderMembers.validate,
-  execute: (context) => Effect.map(renderMembers.read(context.step), ({ template }) => done(Template.render(template, context.variables)))
+  execute: (context) => Effect.map(renderMembers.read(context.step), ({ template }) => done(Template.renderPaths(template, context.variables)))
 }
 
 // ── sleep ──────────────────────────────────────────────────────────────
@@ -159,7 +158,7 @@ const condition: StepType = {
   execute: (context) =>
     Effect.gen(function*() {
       const m = yield* conditionMembers.read(context.step)
-      const value = Template.render(m.value ?? "{{input}}", context.variables)
+      const value = Template.renderPaths(m.value ?? "{{input}}", context.variables)
       const passed = m.equals !== undefined
         ? value === m.equals
         : m.notEquals !== undefined
@@ -205,7 +204,7 @@ const mock: StepType = {
       return done({
         provider: m.provider ?? "mock",
         model: m.model ?? "mock-1",
-        output: Template.render(m.text ?? "{{input}}", context.variables)
+        output: Template.renderPaths(m.text ?? "{{input}}", context.variables)
       })
     })
 }
@@ -235,13 +234,13 @@ const http = (settings: StepSettings): StepType => ({
   execute: (context: StepContext): Effect.Effect<StepOutcome, StepFailed> =>
     Effect.gen(function*() {
       const m = yield* httpMembers.read(context.step)
-      const url = Template.render(m.url, context.variables)
+      const url = Template.renderPaths(m.url, context.variables)
       const method = m.method ?? "GET"
       const response = yield* OutboundHttp.send({
         url,
         method,
         headers: { ...m.headers, "idempotency-key": context.idempotencyKey },
-        ...(m.body === undefined || method === "GET" ? {} : { body: Template.render(m.body, context.variables) }),
+        ...(m.body === undefined || method === "GET" ? {} : { body: Template.renderPaths(m.body, context.variables) }),
         // The engine's timeout interrupts first; this bounds the socket too.
         timeoutMs: 24 * 3_600_000
       }, settings.httpPolicy).pipe(
