@@ -107,7 +107,8 @@ export class RunStep extends Schema.Class<RunStep>("RunStep")({
   finishedAt: Schema.String
 }) {}
 
-export const WaitKind = Schema.Literals(["approval", "sleep"])
+/** `callback`: something outside the engine ends it through `Runs.complete` (a sub-run, a ticket). */
+export const WaitKind = Schema.Literals(["approval", "sleep", "callback"])
 export type WaitKind = typeof WaitKind.Type
 
 export const Decision = Schema.Literals(["approved", "rejected"])
@@ -172,6 +173,31 @@ export const RunEventData = Schema.Union([
     kind: WaitKind,
     until: Schema.NullOr(Schema.String)
   }),
+  /** One model call of a step: its usage (also rolled up on the run). */
+  Schema.TaggedStruct("model_call", {
+    stepIndex: Schema.Int,
+    provider: Schema.String,
+    model: Schema.String,
+    promptTokens: Schema.Int,
+    outputTokens: Schema.Int,
+    latencyMs: Schema.Int,
+    status: Schema.Literals(["ok", "error"]),
+    error: Schema.optionalKey(Schema.String)
+  }),
+  /** Streamed model text (batched by the step). */
+  Schema.TaggedStruct("model_delta", {
+    stepIndex: Schema.Int,
+    text: Schema.String
+  }),
+  /** A tool the model called, and (when done) what it answered. */
+  Schema.TaggedStruct("tool_call", {
+    stepIndex: Schema.Int,
+    tool: Schema.String,
+    callId: Schema.String,
+    input: Schema.Unknown,
+    output: Schema.optionalKey(Schema.Unknown),
+    error: Schema.optionalKey(Schema.String)
+  }),
   Schema.TaggedStruct("log", {
     stepIndex: Schema.NullOr(Schema.Int),
     message: Schema.String
@@ -193,6 +219,22 @@ export class RunEvent extends Schema.Class<RunEvent>("RunEvent")({
   data: RunEventData,
   createdAt: Schema.String
 }) {}
+
+/** What a step reports of one model call (rolled up per run for the run log and its stats). */
+export interface StepUsage {
+  readonly provider: string
+  readonly model: string
+  readonly promptTokens: number
+  readonly outputTokens: number
+  readonly latencyMs: number
+  readonly status: "ok" | "error"
+  readonly error?: string | undefined
+}
+
+/** How an outside callback ends a `callback` wait: the step completes with `output`, or fails with `error`. */
+export type CallbackResult =
+  | { readonly _tag: "Completed"; readonly output: unknown }
+  | { readonly _tag: "Failed"; readonly message: string }
 
 /** One page of runs, newest first; `nextCursor` continues (seed 002's cursor pagination). */
 export class RunPage extends Schema.Class<RunPage>("RunPage")({

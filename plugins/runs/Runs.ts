@@ -348,7 +348,8 @@ export const make = (settings: EngineSettings): Effect.Effect<
           names.add(step.name)
           const type = registry.get(step.type)
           if (type === undefined) return yield* refuse(`unknown step type ${step.type} (known: ${registry.types().join(", ")})`)
-          const invalid = type.validate(step, input.steps, index)
+          const checked = type.validate(step, input.steps, index)
+          const invalid = Effect.isEffect(checked) ? yield* checked : checked
           if (invalid !== undefined) return yield* refuse(invalid)
         }
       })
@@ -473,7 +474,11 @@ export const make = (settings: EngineSettings): Effect.Effect<
             variables: { ...run.input, input, steps: { ...outputs } },
             idempotencyKey: idempotencyKeyOf(runId, stepIndex),
             wait: yield* waitOf(runId, stepIndex),
-            log: (message) => emitNow(runId, { _tag: "log", stepIndex, message })
+            log: (message) => emitNow(runId, { _tag: "log", stepIndex, message }),
+            emit: (data) => emitNow(runId, data),
+            // The roll-up onto the run comes with the run log (issue 12); the event is kept now.
+            reportUsage: ({ error, ...usage }) =>
+              emitNow(runId, { _tag: "model_call", stepIndex, ...usage, ...(error === undefined ? {} : { error }) })
           })
           if (attempted._tag === "Stop") return
           if (attempted._tag === "Failed") return yield* failRun(runId, epoch, stepIndex, step.name, attempted.message)
@@ -637,6 +642,11 @@ export const make = (settings: EngineSettings): Effect.Effect<
               yield* enqueue(runId)
             })
         }),
+
+      // Seams for the workflows, agents and run-log work of issue 12: implemented there.
+      complete: (runId) => Effect.die(new Error(`Runs.complete is not implemented yet (run ${runId})`)),
+      awaitEnd: (runId) => Effect.die(new Error(`Runs.awaitEnd is not implemented yet (run ${runId})`)),
+      record: (input) => Effect.die(new Error(`Runs.record is not implemented yet (${input.source})`)),
 
       approve: (runId, review) => decide(runId, "approved", review.notes),
       reject: (runId, review) => decide(runId, "rejected", review.notes),

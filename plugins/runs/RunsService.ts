@@ -12,7 +12,7 @@
 import { Context } from "effect"
 import type { Effect, Stream } from "effect"
 import type { CurrentPrincipal } from "trellis/contract"
-import type { Run, RunDetail, RunEvent, RunEventKind, RunPage, RunStatus, StartRun } from "./Domain.ts"
+import type { CallbackResult, Run, RunDetail, RunEvent, RunEventKind, RunPage, RunStatus, StartRun, StepUsage } from "./Domain.ts"
 import type { InvalidRunDefinition, RunNotFound, RunStatusConflict } from "./Errors.ts"
 
 export interface ListRuns {
@@ -28,6 +28,18 @@ export interface EventFilter {
   readonly since?: number | undefined
   readonly kinds?: ReadonlyArray<RunEventKind> | undefined
   readonly limit?: number | undefined
+}
+
+/** A call that already ran synchronously (PromptOps's playground), recorded as a finished one-step run for the run log. */
+export interface RecordRun {
+  readonly source: string
+  readonly refKey?: string | undefined
+  readonly title?: string | undefined
+  readonly input: Readonly<Record<string, unknown>>
+  readonly output: unknown
+  /** Set when the call failed: the run is recorded `failed` with this cause. */
+  readonly error?: string | undefined
+  readonly usage: StepUsage
 }
 
 export interface Review {
@@ -57,6 +69,16 @@ export class Runs extends Context.Service<Runs, {
   readonly approve: (runId: string, review: Review) => Control
   /** awaiting_approval -> failed (the approval step fails with `rejected`). */
   readonly reject: (runId: string, review: Review) => Control
+  /**
+   * Ends a `callback` wait (a sub-run finished, a ticket was done): the waiting step completes
+   * with the output (or fails), and the run continues. A wait already ended, or a run not
+   * waiting at that step, is `RunStatusConflict`; calling it twice changes nothing the second time.
+   */
+  readonly complete: (runId: string, stepIndex: number, result: CallbackResult) => Control
+  /** The run once it has ended (`succeeded`, `failed` or `cancelled`): what synchronous callers (PromptOps's run endpoints) wait on. */
+  readonly awaitEnd: (runId: string) => Effect.Effect<Run, RunNotFound, CurrentPrincipal>
+  /** Records a call that already ran (see {@link RecordRun}). */
+  readonly record: (input: RecordRun) => Effect.Effect<Run, never, CurrentPrincipal>
   /** A page of the run's events, oldest first. */
   readonly events: (runId: string, filter: EventFilter) => Effect.Effect<ReadonlyArray<RunEvent>, RunNotFound, CurrentPrincipal>
   /** The run's events after `since`, then live ones as they commit (on every process), with no gap and no duplicate. */

@@ -19,7 +19,8 @@
  */
 import { Context, Data } from "effect"
 import type { Effect } from "effect"
-import type { RetryPolicy, RunWait, StepDefinition, WaitKind } from "./Domain.ts"
+import type { CurrentPrincipal } from "trellis/contract"
+import type { RetryPolicy, RunEventData, RunWait, StepDefinition, StepUsage, WaitKind } from "./Domain.ts"
 
 /** One attempt of a step failed. `retryable`: the engine may try again (per the step's retry policy). */
 export class StepFailed extends Data.TaggedError("StepFailed")<{
@@ -57,6 +58,10 @@ export interface StepContext {
   readonly wait: RunWait | undefined
   /** Appends a `log` event to the run. */
   readonly log: (message: string) => Effect.Effect<void>
+  /** Appends an event to the run's stream (model deltas, tool calls; batch deltas yourself). */
+  readonly emit: (data: RunEventData) => Effect.Effect<void>
+  /** Records one model call: a `model_call` event, and the run's usage roll-up (tokens, latency, provider, model). */
+  readonly reportUsage: (usage: StepUsage) => Effect.Effect<void>
 }
 
 /** A step type. */
@@ -66,8 +71,15 @@ export interface StepType {
   readonly timeoutMs: number
   /** Default retries (a step's `retry` overrides it). */
   readonly retry: RetryPolicy
-  /** Why the step's members are invalid, checked when the run is created; `undefined` when valid. */
-  readonly validate: (step: StepDefinition, steps: ReadonlyArray<StepDefinition>, index: number) => string | undefined
+  /**
+   * Why the step's members are invalid, checked when the run is created (in the creator's
+   * organization); `undefined` when valid. May look things up (a prompt key, an agent).
+   */
+  readonly validate: (
+    step: StepDefinition,
+    steps: ReadonlyArray<StepDefinition>,
+    index: number
+  ) => string | undefined | Effect.Effect<string | undefined, never, CurrentPrincipal>
   readonly execute: (context: StepContext) => Effect.Effect<StepOutcome, StepFailed>
 }
 

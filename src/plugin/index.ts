@@ -34,4 +34,19 @@ export { RateLimiter } from "../ratelimit/RateLimiter.ts"
 export type { PrincipalKey, RateLimiterShape } from "../ratelimit/RateLimiter.ts"
 export type { FastRequest, FastResponse, FastRoute } from "../http/FastPath.ts"
 export * as OutboundHttp from "../outbound/OutboundHttp.ts"
+export {
+  estimateTokens,
+  type GenerateRequest,
+  type GenerateResult,
+  MockScript,
+  MockTurn,
+  ModelCallFailed,
+  type ModelMessage,
+  Models,
+  ProviderNotConfigured,
+  type ProviderInfo,
+  type ToolCall,
+  type ToolSpec,
+  type UsageLabel
+} from "../ai/Models.ts"
 export { JobQueue, JobError, systemPrincipal, type EnqueueOptions, type JobInfo, type WorkerOptions } from "../jobs/JobQueue.ts"

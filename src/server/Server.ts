@@ -23,6 +23,7 @@ import { RateLimiter } from "../ratelimit/RateLimiter.ts"
 import * as IdentityServices from "../identity/IdentityServices.ts"
 import { IdentityPlugin } from "../identity/IdentityPlugin.ts"
 import * as JobQueueLive from "../jobs/JobQueueLive.ts"
+import * as ModelsLive from "../ai/ModelsLive.ts"
 import { JobsPlugin } from "../jobs/JobsPlugin.ts"
 import { TrellisConfig } from "../config/TrellisConfig.ts"
 import type { TrellisConfigShape } from "../config/TrellisConfig.ts"
@@ -103,7 +104,7 @@ export const platformLayer = (config: TrellisConfigShape, composition: PluginHos
   )
   const migrated = Layer.effectDiscard(Migrations.run(migrationPlan(composition))).pipe(Layer.provideMerge(base))
   // SecretBox may create the key file in the data directory: after `Database.layer` holds its lock.
-  const services = Layer.mergeAll(IdentityServices.layer, RateLimiter.layer, Layer.provideMerge(IdempotencyStore.layer, SecretBox.layer), JobQueueLive.layer).pipe(
+  const services = Layer.mergeAll(IdentityServices.layer, RateLimiter.layer, Layer.provideMerge(IdempotencyStore.layer, SecretBox.layer), JobQueueLive.layer, ModelsLive.layer).pipe(
     Layer.provideMerge(EventLog.layer),
     Layer.provideMerge(migrated)
   )
