@@ -4,7 +4,8 @@
  * Deny by default: an authenticated endpoint that declares no `Requires` is refused (and a
  * test walks the composed API so that never ships). The admin token passes; service keys pass
  * only endpoints that name a scope they hold; users pass by role, and a user key restricted to
- * some scopes must also hold the endpoint's scope.
+ * some scopes must also hold the endpoint's scope; a token issued with abilities (seed 002)
+ * must also hold the endpoint's scope when that scope is one of the abilities.
  */
 import { Effect } from "effect"
 import { Forbidden } from "../problem/Problems.ts"
@@ -45,6 +46,13 @@ export const denialOf = (principal: Principal, requirement: Requirement | undefi
       detail: `This key is restricted and lacks the scope ${requirement.scope}.`,
       required: [requirement.scope],
       current: principal.scopes
+    })
+  }
+  if (requirement.scope !== null && principal.lacksAbility(requirement.scope)) {
+    return new InsufficientScope({
+      detail: `This token was issued without the ability ${requirement.scope}.`,
+      required: [requirement.scope],
+      current: principal.abilities ?? []
     })
   }
   return undefined

@@ -9,6 +9,7 @@
  * Client-safe: imports only `effect`.
  */
 import { Context, Schema } from "effect"
+import { isAbility } from "./Abilities.ts"
 
 export const Role = Schema.Literals(["viewer", "editor", "admin", "owner"])
 export type Role = typeof Role.Type
@@ -44,10 +45,21 @@ export class Principal extends Schema.Class<Principal>("Principal")({
   /** A service key's project restriction; `null` when unrestricted. */
   projectIds: Schema.NullOr(Schema.Array(Schema.String)),
   /** Whether the user is an agent (Surflet's agent self-registration) rather than a human. */
-  agent: Schema.Boolean
+  agent: Schema.Boolean,
+  /**
+   * A mobile token's abilities (seed 002, `src/auth/Abilities.ts`): an endpoint whose scope is
+   * an ability needs it here. Absent or `null`: not restricted by abilities.
+   */
+  abilities: Schema.optionalKey(Schema.NullOr(Schema.Array(Schema.String)))
 }) {
   hasScope(scope: string): boolean {
     return this.scopes.includes("*") || this.scopes.includes(scope)
+  }
+
+  /** Whether a token restricted by abilities lacks `scope` (always false for a scope that is no ability). */
+  lacksAbility(scope: string): boolean {
+    const abilities = this.abilities
+    return abilities !== undefined && abilities !== null && isAbility(scope) && !abilities.includes(scope)
   }
 }
 

@@ -22,6 +22,8 @@ export interface ApiKeyRecord {
   readonly name: string
   readonly prefix: string
   readonly scopes: ReadonlyArray<string>
+  /** A mobile token's abilities (seed 002); `null` for other keys. */
+  readonly abilities: ReadonlyArray<string> | null
   readonly projectIds: ReadonlyArray<string> | null
   readonly expiresAt: string | null
   readonly revokedAt: string | null
@@ -38,11 +40,13 @@ export interface NewKey {
   readonly userId: string | null
   readonly name: string
   readonly scopes: ReadonlyArray<string>
+  /** A mobile token's abilities (seed 002). */
+  readonly abilities?: ReadonlyArray<string> | null | undefined
   readonly projectIds?: ReadonlyArray<string> | null | undefined
   readonly expiresAt?: Date | null | undefined
   readonly createdBy: string | null
   /** Which secret prefix to mint (`sk_sfs_user_`, `sk_sfs_svc_`, `sk_live_`). */
-  readonly secretKind: "userKey" | "serviceKey" | "surfletKey"
+  readonly secretKind: "userKey" | "serviceKey" | "surfletKey" | "mobileToken"
 }
 
 interface KeyRow {
@@ -53,6 +57,7 @@ interface KeyRow {
   readonly name: string
   readonly prefix: string
   readonly scopes: unknown
+  readonly abilities: unknown
   readonly project_ids: unknown
   readonly expires_at: unknown
   readonly revoked_at: unknown
@@ -64,7 +69,7 @@ interface KeyRow {
 }
 
 const columns =
-  "id, kind, organization_id, user_id, name, prefix, scopes, project_ids, expires_at, revoked_at, revoke_reason, created_by, created_at, rotated_at, last_used_at"
+  "id, kind, organization_id, user_id, name, prefix, scopes, abilities, project_ids, expires_at, revoked_at, revoke_reason, created_by, created_at, rotated_at, last_used_at"
 
 const toRecord = (row: KeyRow): ApiKeyRecord => ({
   id: row.id,
@@ -74,6 +79,7 @@ const toRecord = (row: KeyRow): ApiKeyRecord => ({
   name: row.name,
   prefix: row.prefix,
   scopes: stringArray(row.scopes) ?? [],
+  abilities: stringArray(row.abilities),
   projectIds: stringArray(row.project_ids),
   expiresAt: iso(row.expires_at),
   revokedAt: iso(row.revoked_at),
@@ -130,9 +136,10 @@ export class ApiKeys extends Context.Service<ApiKeys, {
           const secret = Secrets.generate(input.secretKind)
           const rows = yield* sql<KeyRow>`
             INSERT INTO identity.api_keys
-              (id, kind, organization_id, user_id, name, prefix, secret_hash, scopes, project_ids, expires_at, created_by)
+              (id, kind, organization_id, user_id, name, prefix, secret_hash, scopes, abilities, project_ids, expires_at, created_by)
             VALUES (${id}, ${input.kind}, ${input.organizationId}, ${input.userId}, ${input.name},
               ${Secrets.displayPrefix(secret)}, ${Secrets.digest(secret)}, ${JSON.stringify(input.scopes)}::jsonb,
+              ${input.abilities === null || input.abilities === undefined ? null : JSON.stringify(input.abilities)}::jsonb,
               ${input.projectIds === null || input.projectIds === undefined ? null : JSON.stringify(input.projectIds)}::jsonb,
               ${input.expiresAt ?? null}, ${input.createdBy})
             RETURNING ${sql.unsafe(columns)}`
@@ -197,6 +204,8 @@ export class ApiKeys extends Context.Service<ApiKeys, {
             ? "serviceKey" as const
             : old.prefix.startsWith(Secrets.prefixes.surfletKey)
             ? "surfletKey" as const
+            : old.prefix.startsWith(Secrets.prefixes.mobileToken)
+            ? "mobileToken" as const
             : "userKey" as const
           const created = millis(old.created_at) ?? Date.now()
           const expires = millis(old.expires_at)
@@ -206,6 +215,7 @@ export class ApiKeys extends Context.Service<ApiKeys, {
             userId: old.user_id,
             name: old.name,
             scopes: stringArray(old.scopes) ?? [],
+            abilities: stringArray(old.abilities),
             projectIds: stringArray(old.project_ids),
             expiresAt: expires === null ? null : new Date(Date.now() + (expires - created)),
             createdBy: old.created_by,

@@ -50,6 +50,7 @@ interface KeyRow {
   readonly organization_id: string
   readonly user_id: string | null
   readonly scopes: unknown
+  readonly abilities: unknown
   readonly project_ids: unknown
   readonly expires_at: unknown
   readonly revoked_at: unknown
@@ -66,7 +67,8 @@ const userPrincipal = (
   role: Role,
   scopes: ReadonlyArray<string>,
   credentialId: string,
-  userKind: "human" | "agent" | null
+  userKind: "human" | "agent" | null,
+  abilities: ReadonlyArray<string> | null = null
 ) =>
   new Principal({
     id: userId,
@@ -77,7 +79,8 @@ const userPrincipal = (
     userId,
     credentialId,
     projectIds: null,
-    agent: userKind === "agent"
+    agent: userKind === "agent",
+    ...(abilities === null ? {} : { abilities })
   })
 
 export const layer = Layer.effect(
@@ -132,7 +135,7 @@ export const layer = Layer.effect(
       // current default organization (SessionFS's clients cannot name one per request), with
       // the user's role there. A change of default organization is announced like a revocation.
       sql<KeyRow>`
-        SELECT k.id, k.kind, k.user_id, k.scopes, k.project_ids, k.expires_at, k.revoked_at,
+        SELECT k.id, k.kind, k.user_id, k.scopes, k.abilities, k.project_ids, k.expires_at, k.revoked_at,
           u.active, u.kind AS user_kind, m.role,
           CASE WHEN k.kind = 'user' THEN u.default_organization_id ELSE k.organization_id END AS organization_id
         FROM identity.api_keys k
@@ -172,7 +175,7 @@ export const layer = Layer.effect(
           return {
             _tag: "Found",
             resolved: {
-              principal: userPrincipal("user-key", row.user_id, row.organization_id, row.role, scopes, row.id, row.user_kind),
+              principal: userPrincipal("user-key", row.user_id, row.organization_id, row.role, scopes, row.id, row.user_kind, stringArray(row.abilities)),
               csrfDigest: null
             },
             expiresAt,

@@ -12,6 +12,10 @@ import { LoginGroup, SessionGroup, SessionFsAuthGroup, SignupGroup, SurfletAuthG
 import { AuthHttp } from "./AuthHttp.ts"
 import { identityProblems } from "./IdentityProblems.ts"
 import { migrations } from "./migrations.ts"
+import { migration as mobileTokensMigration } from "./migrations/0004_mobile_tokens.ts"
+import { DevicesGroup, MobileAccountGroup, MobileTokenGroup } from "./MobileApi.ts"
+import { MobileHttp } from "./MobileHttp.ts"
+import { mobileProblems } from "./MobileProblems.ts"
 import { tenancyGroups, TenancyLayer, tenancyMigration, tenancyProblems, tenancyScopes, workspaceDefaultsMigration } from "./Tenancy.ts"
 
 export const identityPluginId = "identity"
@@ -20,9 +24,19 @@ export const IdentityPlugin = Plugin.make({
   id: identityPluginId,
   version: "1.0.0",
   description: "Users, sessions, API keys, organizations, workspaces and invites",
-  groups: [LoginGroup, SessionGroup, SurfletAuthGroup, SignupGroup, SessionFsAuthGroup, ...tenancyGroups],
-  migrations: [...migrations, tenancyMigration, workspaceDefaultsMigration],
+  groups: [
+    LoginGroup,
+    SessionGroup,
+    SurfletAuthGroup,
+    SignupGroup,
+    SessionFsAuthGroup,
+    ...tenancyGroups,
+    MobileTokenGroup,
+    MobileAccountGroup,
+    DevicesGroup
+  ],
+  migrations: [...migrations, tenancyMigration, workspaceDefaultsMigration, mobileTokensMigration],
   scopes: [...tenancyScopes],
-  problems: [...authProblems, ...identityProblems, ...tenancyProblems],
-  layer: Layer.mergeAll(AuthHttp, TenancyLayer)
+  problems: [...authProblems, ...identityProblems, ...tenancyProblems, ...mobileProblems],
+  layer: Layer.mergeAll(AuthHttp, TenancyLayer, MobileHttp)
 })

@@ -4,7 +4,7 @@
  * A secret is a type prefix and 32 random bytes (base64url), so its kind is visible at a
  * glance and in logs that show only the prefix: `trs_` a login session, `sk_sfs_user_` a user
  * key, `sk_sfs_svc_` an organization service key, `sk_live_` a Surflet account key (a user
- * key). Only the SHA-256 digest is stored: the secret has 256 bits of entropy, so a fast hash
+ * key), `sk_mob_` a mobile token (a user key with abilities). Only the SHA-256 digest is stored: the secret has 256 bits of entropy, so a fast hash
  * is safe where a password needs a slow one.
  */
 import { createHash, randomBytes } from "node:crypto"
@@ -14,6 +14,7 @@ export const prefixes = {
   userKey: "sk_sfs_user_",
   serviceKey: "sk_sfs_svc_",
   surfletKey: "sk_live_",
+  mobileToken: "sk_mob_",
   verification: "trv_",
   csrf: "trc_"
 } as const
