@@ -11,16 +11,20 @@
  */
 import { Schema } from "effect"
 import { HttpApi, HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "effect/http-api"
-import { AuthProblems, Authentication, Problems, Requirement, Requires, RpcFromApi, WireDialect } from "trellis/contract"
+import { AuthProblems, Authentication, Problems, RateGroup, Requirement, Requires, RpcFromApi, runsApiRateGroup, WireDialect } from "trellis/contract"
 import {
   Comment,
   CompleteTicket,
   CreateComment,
+  CreateMobileProject,
   CreateProject,
   CreateTicket,
   EscalateTicket,
   ListCommentsQuery,
+  ListMobileProjectsQuery,
   ListTicketsQuery,
+  MobileProject,
+  MobileProjectPage,
   Project,
   ProjectContextUpdated,
   ProjectDeleted,
@@ -32,6 +36,7 @@ import {
   TicketEdit,
   TicketReviewState,
   TicketSettings,
+  UpdateMobileProject,
   UpdateProjectContext,
   UpdateProjectTicketSettings,
   UpdateTicket
@@ -41,6 +46,7 @@ import {
   AgentTicketRejected,
   CloseRequiresIssue,
   DependencyCycle,
+  InvalidCursor,
   InvalidDependency,
   InvalidParent,
   InvalidStatusTransition,
@@ -54,6 +60,8 @@ import {
   ProjectExists,
   ProjectNotFound,
   ProjectNotInAllowlist,
+  RepositoryTaken,
+  RepositoryUrlHasCredentials,
   StaleLeaseEpoch,
   StatusConflict,
   TicketNotFound
@@ -302,8 +310,54 @@ export class TicketSettingsGroup extends HttpApiGroup.make("ticketSettings")
   .annotateMerge(OpenApi.annotations({ title: "Ticket settings", description: "The organization's and each project's ticket settings." }))
 {}
 
+const mobileProjectErrors = [Problems.NotFound, ProjectNotInAllowlist, AuthProblems.CrossOrgDenied] as const
+
+/**
+ * `/api/projects`: the same projects for seed 002's mobile client (camelCase, plain RFC 7807
+ * problems, cursor pages, the seed's 60 a minute). Its clone, pull, RAG index, map, schema,
+ * diagrams, snapshots and docs routes are outside Trellis and not served. Left out of the RPCs:
+ * the SessionFS-shaped ones above reach the same projects.
+ */
+export class MobileProjectsGroup extends HttpApiGroup.make("mobileProjects")
+  .annotate(WireDialect, WireDialect.runs)
+  .annotate(RateGroup, runsApiRateGroup)
+  .add(
+    HttpApiEndpoint.get("list", "/api/projects", {
+      query: ListMobileProjectsQuery,
+      success: MobileProjectPage,
+      error: InvalidCursor
+    }).annotate(Requires, Requirement.read("projects")),
+    HttpApiEndpoint.post("create", "/api/projects", {
+      payload: CreateMobileProject,
+      success: MobileProject.pipe(HttpApiSchema.status(201)),
+      error: [RepositoryTaken, RepositoryUrlHasCredentials]
+    }).annotate(Requires, Requirement.write("projects")),
+    HttpApiEndpoint.get("get", "/api/projects/:project", {
+      params: { project: Schema.String },
+      success: MobileProject,
+      error: mobileProjectErrors
+    }).annotate(Requires, Requirement.read("projects")),
+    HttpApiEndpoint.put("update", "/api/projects/:project", {
+      params: { project: Schema.String },
+      payload: UpdateMobileProject,
+      success: MobileProject,
+      error: mobileProjectErrors
+    }).annotate(Requires, Requirement.write("projects")),
+    HttpApiEndpoint.delete("archive", "/api/projects/:project", {
+      params: { project: Schema.String },
+      success: HttpApiSchema.NoContent,
+      error: [...mobileProjectErrors, NotProjectAdmin]
+    }).annotate(Requires, Requirement.write("projects")).annotateMerge(OpenApi.annotations({
+      description: "Soft delete (project owner or organization admin): the project is archived, gone from every list and route (404 after), " +
+        "and its repository may be used by a new project."
+    }))
+  )
+  .middleware(Authentication)
+  .annotateMerge(OpenApi.annotations({ title: "Mobile projects", description: "The projects tickets belong to, for seed 002's mobile client." }))
+{}
+
 /** The plugin's own API value, for its handlers and for typed clients of just this plugin. */
-export class TicketsApi extends HttpApi.make("tickets").add(ProjectsGroup).add(TicketsGroup).add(TicketSettingsGroup) {}
+export class TicketsApi extends HttpApi.make("tickets").add(ProjectsGroup).add(TicketsGroup).add(TicketSettingsGroup).add(MobileProjectsGroup) {}
 
 /**
  * The RPC form of every route above, served at `/rpc` by the same handlers: tag

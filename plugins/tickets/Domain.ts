@@ -327,3 +327,69 @@ export const TicketSettings = Schema.Struct({
   require_lease_epoch_on_ticket_writes: Schema.Boolean
 })
 export type TicketSettings = typeof TicketSettings.Type
+
+// ── Seed 002's projects (the mobile client) ─────────────────────────────────
+
+/**
+ * SessionFS's normalization of a git remote (its `normalize_git_remote`): `git@host:owner/repo.git`
+ * and `https://host/owner/repo(.git)` give `owner/repo`, lowercased; anything else is lowercased
+ * as it is. A project made from a `repositoryUrl` is keyed by this, so the SessionFS CLI finds it.
+ */
+export const normalizeRemote = (url: string): string => {
+  const trimmed = url.trim()
+  const scp = /^git@[^:]+:(.+?)(?:\.git)?$/.exec(trimmed)
+  if (scp !== null) return scp[1].toLowerCase()
+  const http = /^https?:\/\/[^/]+\/(.+?)(?:\.git)?$/.exec(trimmed)
+  if (http !== null) return http[1].toLowerCase()
+  return trimmed.toLowerCase()
+}
+
+/** Whether a repository URL carries a password or token (`https://user:secret@host/...`): refused, never stored. */
+export const hasCredentials = (url: string): boolean => /^[a-z][a-z0-9+.-]*:\/\/[^/@]*:[^/@]*@/i.test(url.trim())
+
+/** A git branch name: no `..`, `//`, leading `-`, `/` or `.`, trailing `/` or `.`; at most 255 characters. */
+export const BranchName = Schema.String.check(Schema.isPattern(/^(?![-/.])(?!.*\.\.)(?!.*\/\/)[A-Za-z0-9._/-]{1,255}(?<![/.])$/))
+
+export class MobileProject extends Schema.Class<MobileProject>("MobileProject")({
+  id: Schema.String,
+  name: Schema.String,
+  description: Schema.String,
+  /** The URL it was created with; for a project made through SessionFS's routes, its normalized remote. */
+  repositoryUrl: Schema.String,
+  /** The key SessionFS's clients name the project by (`owner/repo`). */
+  gitRemoteNormalized: Schema.String,
+  defaultBranch: Schema.String,
+  ownerId: Schema.String,
+  createdAt: Schema.String,
+  updatedAt: Schema.String
+}) {}
+
+export const CreateMobileProject = Schema.Struct({
+  name: Text(200),
+  repositoryUrl: Schema.Trim.check(Schema.isNonEmpty(), Schema.isMaxLength(2000)),
+  defaultBranch: Schema.optionalKey(BranchName),
+  description: Schema.optionalKey(Schema.String.check(Schema.isMaxLength(10_000)))
+})
+export type CreateMobileProject = typeof CreateMobileProject.Type
+
+/** `PUT /api/projects/{project}`: the members present change. */
+export const UpdateMobileProject = Schema.Struct({
+  name: Schema.optionalKey(Text(200)),
+  description: Schema.optionalKey(Schema.String.check(Schema.isMaxLength(10_000))),
+  defaultBranch: Schema.optionalKey(BranchName)
+})
+export type UpdateMobileProject = typeof UpdateMobileProject.Type
+
+export const MobileProjectPage = Schema.Struct({
+  data: Schema.Array(MobileProject),
+  meta: Schema.Struct({
+    /** Pass it back as `?cursor=` for the next page; `null` on the last one. */
+    nextCursor: Schema.NullOr(Schema.String)
+  })
+})
+
+export const ListMobileProjectsQuery = Schema.Struct({
+  cursor: Schema.optional(Schema.String.check(Schema.isMaxLength(500))),
+  limit: Schema.optional(Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 100 })))
+})
+export type ListMobileProjectsQuery = typeof ListMobileProjectsQuery.Type

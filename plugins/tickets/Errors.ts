@@ -218,3 +218,24 @@ export class AgentTicketQuota extends Problem<AgentTicketQuota>()("AgentTicketQu
   status: 429,
   title: "Too many agent-created tickets for this session"
 }, { limit: Schema.Number }) {}
+
+/** 409 (seed 002): the organization already has a live project for this repository. */
+export class RepositoryTaken extends Problem<RepositoryTaken>()("RepositoryTaken", {
+  code: "repository_taken",
+  status: 409,
+  title: "A project for this repository already exists"
+}, { projectId: Schema.String, gitRemoteNormalized: Schema.String }) {}
+
+/** 422 (seed 002): a `repositoryUrl` with a password or token in it; it is never stored. */
+export class RepositoryUrlHasCredentials extends Problem<RepositoryUrlHasCredentials>()("RepositoryUrlHasCredentials", {
+  code: "repository_url_has_credentials",
+  status: 422,
+  title: "Repository URL carries credentials"
+}) {}
+
+/** 422 (seed 002): a `cursor` this server did not hand out. */
+export class InvalidCursor extends Problem<InvalidCursor>()("InvalidCursor", {
+  code: "invalid_cursor",
+  status: 422,
+  title: "Invalid cursor"
+}) {}

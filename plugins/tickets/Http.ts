@@ -3,6 +3,7 @@ import { Effect, Layer } from "effect"
 import { HttpApiBuilder } from "effect/http-api"
 import { TicketsApi } from "./Api.ts"
 import { Comments } from "./Comments.ts"
+import { MobileProjects } from "./MobileProjects.ts"
 import { ProjectNotFound } from "./Errors.ts"
 import { Projects } from "./Projects.ts"
 import { Tickets } from "./Tickets.ts"
@@ -93,5 +94,19 @@ const SettingsHttp = HttpApiBuilder.group(
   })
 )
 
+const MobileProjectsHttp = HttpApiBuilder.group(
+  TicketsApi,
+  "mobileProjects",
+  Effect.fn(function*(handlers) {
+    const projects = yield* MobileProjects
+    return handlers
+      .handle("list", ({ query }) => projects.page(query))
+      .handle("create", ({ payload }) => projects.create(payload))
+      .handle("get", ({ params }) => projects.get(params.project))
+      .handle("update", ({ params, payload }) => projects.update(params.project, payload))
+      .handle("archive", ({ params }) => projects.archive(params.project))
+  })
+)
+
 /** Every HTTP group of the plugin. */
-export const TicketsHttp = Layer.mergeAll(ProjectsHttp, TicketGroupHttp, SettingsHttp)
+export const TicketsHttp = Layer.mergeAll(ProjectsHttp, TicketGroupHttp, SettingsHttp, MobileProjectsHttp)

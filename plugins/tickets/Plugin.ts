@@ -9,19 +9,21 @@
  */
 import { Layer } from "effect"
 import { Plugin } from "trellis/plugin"
-import { ProjectsGroup, TicketSettingsGroup, TicketsGroup, TicketsRpcs } from "./Api.ts"
+import { MobileProjectsGroup, ProjectsGroup, TicketSettingsGroup, TicketsGroup, TicketsRpcs } from "./Api.ts"
 import { Comments } from "./Comments.ts"
 import { TicketsHttp } from "./Http.ts"
 import { migration as createTickets } from "./migrations/0001_create_tickets.ts"
 import { migration as projectSettings } from "./migrations/0002_project_settings.ts"
 import { migration as millisecondTimestamps } from "./migrations/0003_millisecond_timestamps.ts"
+import { migration as mobileProjects } from "./migrations/0004_mobile_projects.ts"
+import { MobileProjects } from "./MobileProjects.ts"
 import { Projects } from "./Projects.ts"
 import * as TicketsLive from "./Tickets.ts"
 import { TicketsConfig } from "./TicketsConfig.ts"
 import type { TicketsConfigShape } from "./TicketsConfig.ts"
 import { TicketSettings } from "./TicketSettings.ts"
 
-const services = Layer.mergeAll(TicketsLive.layer, Comments.layer).pipe(
+const services = Layer.mergeAll(TicketsLive.layer, Comments.layer, MobileProjects.layer).pipe(
   Layer.provideMerge(Layer.mergeAll(Projects.layer, TicketSettings.layer))
 )
 
@@ -32,9 +34,9 @@ export const TicketsPlugin = Plugin.make({
   id: "tickets",
   version: "1.0.0",
   description: "Tickets that coding agents claim and complete, with lease epochs (SessionFS)",
-  groups: [ProjectsGroup, TicketsGroup, TicketSettingsGroup],
+  groups: [ProjectsGroup, TicketsGroup, TicketSettingsGroup, MobileProjectsGroup],
   rpc: TicketsRpcs,
-  migrations: [createTickets, projectSettings, millisecondTimestamps],
+  migrations: [createTickets, projectSettings, millisecondTimestamps, mobileProjects],
   requires: ["audit"],
   config: TicketsConfig,
   layer

@@ -71,7 +71,7 @@ export class Projects extends Context.Service<Projects, {
       const find = (organizationId: string, key: string) =>
         sql`
           SELECT ${columns} FROM tickets.projects p
-          WHERE p.organization_id = ${organizationId} AND (p.id = ${key} OR p.git_remote_normalized = ${key})
+          WHERE p.organization_id = ${organizationId} AND (p.id = ${key} OR p.git_remote_normalized = ${key}) AND p.archived_at IS NULL
           ORDER BY (p.id = ${key}) DESC
           LIMIT 1
         `.pipe(Effect.flatMap(decodeProjects), Effect.map((rows) => Option.fromNullishOr(rows[0])), Effect.orDie)
@@ -83,7 +83,7 @@ export class Projects extends Context.Service<Projects, {
           if (principal.kind === "service-key") {
             // SessionFS answers a service key naming another organization's project id with 403
             // cross_org_denied; the problem carries no id or name of that organization's.
-            const elsewhere = yield* sql`SELECT 1 AS found FROM tickets.projects p WHERE p.id = ${key}`.pipe(Effect.orDie)
+            const elsewhere = yield* sql`SELECT 1 AS found FROM tickets.projects p WHERE p.id = ${key} AND p.archived_at IS NULL`.pipe(Effect.orDie)
             if (elsewhere.length > 0) {
               return yield* new AuthProblems.CrossOrgDenied({ detail: "Service key cannot access projects outside its org." })
             }
@@ -104,7 +104,7 @@ export class Projects extends Context.Service<Projects, {
         const principal = yield* CurrentPrincipal
         const rows = yield* sql`
           SELECT ${columns} FROM tickets.projects p
-          WHERE p.organization_id = ${principal.organizationId}
+          WHERE p.organization_id = ${principal.organizationId} AND p.archived_at IS NULL
           ORDER BY p.updated_at DESC, p.id
         `.pipe(Effect.flatMap(decodeProjects), Effect.orDie)
         return rows.filter((row) => reachesProject(principal, row.id)).map(toProject)
@@ -126,7 +126,7 @@ export class Projects extends Context.Service<Projects, {
             INSERT INTO tickets.projects (id, organization_id, name, git_remote_normalized, context_document, owner_id)
             VALUES (${id}, ${principal.organizationId}, ${input.name}, ${input.git_remote_normalized},
                     ${input.context_document ?? contextTemplate}, ${actorId(principal)})
-            ON CONFLICT (organization_id, git_remote_normalized) DO NOTHING
+            ON CONFLICT (organization_id, git_remote_normalized) WHERE archived_at IS NULL DO NOTHING
             RETURNING id
           `
           if (rows.length === 0) return false

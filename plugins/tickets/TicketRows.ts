@@ -6,7 +6,7 @@
  */
 import { Schema } from "effect"
 import { Row } from "trellis/plugin"
-import { Comment, Project, Ticket, TicketEdit } from "./Domain.ts"
+import { Comment, MobileProject, Project, Ticket, TicketEdit } from "./Domain.ts"
 import type { Kind, Priority, Source, Status } from "./Domain.ts"
 
 /** A timestamp column as ISO 8601 UTC text at the platform's one precision (milliseconds). */
@@ -15,7 +15,8 @@ const isoColumn = Row.isoColumn
 export const projectColumns = `
   p.id, p.name, p.git_remote_normalized, p.context_document, p.owner_id,
   ${isoColumn("p.created_at")} AS created_at, ${isoColumn("p.updated_at")} AS updated_at,
-  p.auto_narrative, p.kb_retention_days, p.kb_max_context_words, p.kb_section_page_limit, p.lease_seconds`
+  p.auto_narrative, p.kb_retention_days, p.kb_max_context_words, p.kb_section_page_limit, p.lease_seconds,
+  p.description, p.default_branch, p.repository_url`
 
 export const ticketColumns = `
   t.id, t.project_id, t.title, t.description, t.priority, t.kind, t.status, t.source, t.assigned_to,
@@ -59,7 +60,11 @@ export const ProjectRow = Schema.Struct({
   kb_max_context_words: Schema.Number,
   kb_section_page_limit: Schema.Number,
   /** `null`: the server's default lease; `0`: claims never expire. */
-  lease_seconds: Schema.NullOr(Schema.Number)
+  lease_seconds: Schema.NullOr(Schema.Number),
+  description: Schema.String,
+  default_branch: Schema.String,
+  /** The URL a seed-002 client created the project with; `null` for SessionFS-made projects. */
+  repository_url: Schema.NullOr(Schema.String)
 })
 export type ProjectRow = typeof ProjectRow.Type
 
@@ -140,6 +145,20 @@ export const toProject = (row: ProjectRow): Project =>
     kb_retention_days: row.kb_retention_days,
     kb_max_context_words: row.kb_max_context_words,
     kb_section_page_limit: row.kb_section_page_limit
+  })
+
+/** A project in seed 002's camelCase shape. */
+export const toMobileProject = (row: ProjectRow): MobileProject =>
+  new MobileProject({
+    id: row.id,
+    name: row.name,
+    description: row.description,
+    repositoryUrl: row.repository_url ?? row.git_remote_normalized,
+    gitRemoteNormalized: row.git_remote_normalized,
+    defaultBranch: row.default_branch,
+    ownerId: row.owner_id,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at
   })
 
 export const toTicket = (row: TicketRow): Ticket =>

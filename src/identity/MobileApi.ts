@@ -18,6 +18,7 @@ import * as Requirement from "../auth/Requirement.ts"
 import { Public, Requires } from "../auth/Requirement.ts"
 import { WireDialect } from "../http/WireDialect.ts"
 import { Forbidden, NotFound, RateLimited } from "../problem/Problems.ts"
+import { RateGroup, runsApi } from "../ratelimit/RateGroup.ts"
 import { InvalidCredentials } from "./IdentityProblems.ts"
 import { AbilityNotAllowed, UnknownAbility } from "./MobileProblems.ts"
 
@@ -68,6 +69,7 @@ export class MobileTokenGroup extends HttpApiGroup.make("mobileToken")
 
 export class MobileAccountGroup extends HttpApiGroup.make("mobileAccount")
   .annotate(WireDialect, WireDialect.runs)
+  .annotate(RateGroup, runsApi)
   .add(
     HttpApiEndpoint.post("logout", "/api/auth/logout", { success: HttpApiSchema.NoContent })
       .annotate(Requires, Requirement.member()),
@@ -96,6 +98,7 @@ export const RegisterDevice = Schema.Struct({
 
 export class DevicesGroup extends HttpApiGroup.make("devices")
   .annotate(WireDialect, WireDialect.runs)
+  .annotate(RateGroup, runsApi)
   .add(
     HttpApiEndpoint.post("register", "/api/devices", {
       payload: RegisterDevice,
