@@ -16,6 +16,8 @@ import { migration as mobileTokensMigration } from "./migrations/0004_mobile_tok
 import { DevicesGroup, MobileAccountGroup, MobileTokenGroup } from "./MobileApi.ts"
 import { MobileHttp } from "./MobileHttp.ts"
 import { mobileProblems } from "./MobileProblems.ts"
+import { ServerParamsGroup } from "../settings/SettingsApi.ts"
+import { SettingsHttp } from "../settings/SettingsHttp.ts"
 import { tenancyGroups, TenancyLayer, tenancyMigration, tenancyProblems, tenancyScopes, workspaceDefaultsMigration } from "./Tenancy.ts"
 
 export const identityPluginId = "identity"
@@ -33,10 +35,11 @@ export const IdentityPlugin = Plugin.make({
     ...tenancyGroups,
     MobileTokenGroup,
     MobileAccountGroup,
-    DevicesGroup
+    DevicesGroup,
+    ServerParamsGroup
   ],
   migrations: [...migrations, tenancyMigration, workspaceDefaultsMigration, mobileTokensMigration],
   scopes: [...tenancyScopes],
   problems: [...authProblems, ...identityProblems, ...tenancyProblems, ...mobileProblems],
-  layer: Layer.mergeAll(AuthHttp, TenancyLayer, MobileHttp)
+  layer: Layer.mergeAll(AuthHttp, TenancyLayer, MobileHttp, SettingsHttp)
 })

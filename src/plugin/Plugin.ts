@@ -20,6 +20,7 @@ import { Predicate } from "effect"
 import type { Layer } from "effect"
 import type { Migration } from "../database/Migrations.ts"
 import type * as Setting from "../config/Setting.ts"
+import type * as ServerParam from "../settings/ServerParam.ts"
 import type { HttpApiGroup } from "effect/http-api"
 import type { Rpc } from "effect/rpc"
 import type { ProblemSpecHolder } from "../problem/Problem.ts"
@@ -72,6 +73,11 @@ export interface Plugin<ROut = never, E = never, RIn = never> {
    * and offers them as `trellis serve` flags (first-party plugins) and in the README check.
    */
   readonly config?: Setting.Declaration | undefined
+  /**
+   * The organization-level runtime parameters the plugin reads through `ServerParams` (seed
+   * 002's server params: run defaults, safety flags), edited at `/api/settings/server-params`.
+   */
+  readonly params?: ReadonlyArray<ServerParam.Declaration> | undefined
   /** Implements the groups and RPCs; outputs the services the plugin offers others. */
   readonly layer: Layer.Layer<ROut, E, RIn>
 }

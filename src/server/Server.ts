@@ -36,6 +36,8 @@ import type * as Plugin from "../plugin/Plugin.ts"
 import * as PluginHost from "../plugin/PluginHost.ts"
 import { platformProblems } from "../problem/Problems.ts"
 import { SecretBox } from "../secrets/SecretBox.ts"
+import * as ServerParam from "../settings/ServerParam.ts"
+import { ServerParams } from "../settings/ServerParams.ts"
 import * as App from "./App.ts"
 import { CorePlugin, coreId, coreVersion } from "./CorePlugin.ts"
 import { Lifecycle } from "../runtime/Lifecycle.ts"
@@ -104,7 +106,7 @@ export const platformLayer = (config: TrellisConfigShape, composition: PluginHos
   )
   const migrated = Layer.effectDiscard(Migrations.run(migrationPlan(composition))).pipe(Layer.provideMerge(base))
   // SecretBox may create the key file in the data directory: after `Database.layer` holds its lock.
-  const services = Layer.mergeAll(IdentityServices.layer, RateLimiter.layer, Layer.provideMerge(IdempotencyStore.layer, SecretBox.layer), JobQueueLive.layer, ModelsLive.layer).pipe(
+  const services = Layer.mergeAll(IdentityServices.layer, RateLimiter.layer, Layer.provideMerge(Layer.mergeAll(IdempotencyStore.layer, ServerParams.layer([...ServerParam.platform, ...composition.plugins.flatMap((p) => p.params ?? [])])), SecretBox.layer), JobQueueLive.layer, ModelsLive.layer).pipe(
     Layer.provideMerge(EventLog.layer),
     Layer.provideMerge(migrated)
   )
