@@ -100,6 +100,11 @@ export class DevicesGroup extends HttpApiGroup.make("devices")
   .annotate(WireDialect, WireDialect.runs)
   .annotate(RateGroup, runsApi)
   .add(
+    HttpApiEndpoint.get("list", "/api/devices", {
+      success: Schema.Struct({ data: Schema.Array(Device), meta: Schema.Struct({ nextCursor: Schema.Null }) })
+    }).annotate(Requires, Requirement.member()).annotateMerge(OpenApi.annotations({
+      description: "The caller's devices, newest first, in one page (Trellis's; seed 002 has no list)."
+    })),
     HttpApiEndpoint.post("register", "/api/devices", {
       payload: RegisterDevice,
       success: Device.pipe(HttpApiSchema.status(201)),

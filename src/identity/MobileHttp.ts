@@ -181,6 +181,16 @@ const DeviceHandlers = HttpApiBuilder.group(MobileApi, "devices", Effect.fn(func
   const audit = yield* AuditLog
   const columns = sql.literal(deviceColumns)
   return handlers
+    .handle("list", () =>
+      Effect.gen(function*() {
+        const principal = yield* CurrentPrincipal
+        const rows = principal.userId === null
+          ? []
+          : yield* sql<DeviceRow>`
+              SELECT ${columns} FROM identity.devices WHERE user_id = ${principal.userId}
+              ORDER BY created_at DESC, id DESC LIMIT 1000`.pipe(Effect.orDie)
+        return { data: rows.map(toDevice), meta: { nextCursor: null } }
+      }))
     .handle("register", ({ payload }) =>
       Effect.gen(function*() {
         const principal = yield* CurrentPrincipal

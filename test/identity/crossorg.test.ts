@@ -85,6 +85,15 @@ const aInvite = Effect.gen(function*() {
   return { id: created.invite_id, email: address }
 })
 
+/** A device of A's user (seed 002's push token registration). */
+const aDevice = Effect.gen(function*() {
+  const world = yield* World
+  const token = `${world.marker}push${crypto.randomUUID().replace(/-/g, "")}`
+  const created = yield* asA<{ id: string }>("POST", "/api/devices", { token, name: world.unique("phone") }, 201)
+  yield* registerA(created.id, token)
+  return { id: created.id, token }
+})
+
 const aServiceKey = Effect.gen(function*() {
   const world = yield* World
   const created = yield* asA<{ id: string; key: string; key_prefix: string }>(
@@ -211,6 +220,79 @@ const platformRoutes: Record<string, Entry> = {
   "GET /api/me": ownRead("the caller", (body, world) => assert.strictEqual((body as { organization_id: string }).organization_id, world.b.orgId)),
   "GET /v1/auth/me": ownRead("the caller", (body, world) => assert.strictEqual((body as { tenantId: string }).tenantId, world.b.orgId)),
   "GET /api/v1/auth/me": ownRead("the caller", (body, world) => assert.strictEqual((body as { org_id: string }).org_id, world.b.orgId)),
+  // --- seed 002's account surface (src/identity/MobileApi.ts) and server params (src/settings/)
+  "POST /api/auth/token": {
+    kind: "public",
+    reason: "signing in needs no credential; the token acts in the user's own organization",
+    check: ({ world }) =>
+      Effect.gen(function*() {
+        const reply = yield* call("POST", "/api/auth/token", {
+          token: null,
+          body: { email: world.b.admin.username, password: world.b.admin.password }
+        })
+        const { token } = ok<{ token: string }>(reply, "B signs in")
+        assertClean(world, reply, "B's token")
+        const me = ok<{ organizationId: string }>(yield* call("GET", "/api/auth/me", { token }), "B's token: me")
+        assert.strictEqual(me.organizationId, world.b.orgId)
+      })
+  },
+  "POST /api/auth/logout": logout("/api/auth/logout", 204),
+  "GET /api/auth/me": ownRead("the caller", (body, world) => assert.strictEqual((body as { organizationId: string }).organizationId, world.b.orgId)),
+  "GET /api/devices": ownList("/api/devices", Effect.map(aDevice, (d) => [d.id]), "the caller's own devices"),
+  "POST /api/devices": {
+    kind: "own",
+    reason: "registers a device of the caller's; the same push token as A's makes B's own device",
+    check: ({ world, callers }) =>
+      Effect.gen(function*() {
+        const device = yield* aDevice
+        const before = yield* view("/api/devices")
+        for (const caller of callers) {
+          const body = { token: device.token, name: "orgb phone" }
+          yield* copiedByB(...sentStrings("/api/devices", body))
+          const reply = yield* call("POST", "/api/devices", { token: caller.token, body })
+          const created = ok<{ id: string }>(reply, `${caller.name}: POST /api/devices`, 201)
+          assert.notStrictEqual(created.id, device.id, "B's own device, not A's")
+          assertClean(world, reply, `${caller.name}: POST /api/devices`, sentStrings("/api/devices", body))
+        }
+        assert.deepStrictEqual(yield* view("/api/devices"), before, "A's devices are unchanged")
+      })
+  },
+  "DELETE /api/devices/{device}": {
+    kind: "byId",
+    setup: () => Effect.map(aDevice, (d) => ({ probes: [{ params: { device: d.id } }], view: view("/api/devices") }))
+  },
+  "GET /api/settings/server-params": {
+    kind: "own",
+    reason: "the caller organization's parameters",
+    check: ({ world, callers }) =>
+      Effect.gen(function*() {
+        yield* asA("PUT", "/api/settings/server-params", { "runs.defaultModel": world.unique("model"), "git.pushToken": world.unique("secret") })
+        for (const caller of callers) {
+          const reply = yield* call("GET", "/api/settings/server-params", { token: caller.token })
+          const body = ok<{ data: Record<string, unknown> }>(reply, `${caller.name}: GET server params`)
+          assert.isNull(body.data["git.pushToken"], "B's secret is unset")
+          assertClean(world, reply, `${caller.name}: GET server params`)
+        }
+      }).pipe(Effect.ensuring(Effect.orDie(asA("PUT", "/api/settings/server-params", { "runs.defaultModel": null, "git.pushToken": null }))))
+  },
+  "PUT /api/settings/server-params": {
+    kind: "own",
+    reason: "sets the caller organization's parameters",
+    check: ({ world, callers }) =>
+      Effect.gen(function*() {
+        for (const caller of callers) {
+          const body = { "safety.autoGitPush": true }
+          const reply = yield* call("PUT", "/api/settings/server-params", { token: caller.token, body })
+          ok(reply, `${caller.name}: PUT server params`)
+          assertClean(world, reply, `${caller.name}: PUT server params`)
+          const mine = yield* asA<{ data: Record<string, unknown> }>("GET", "/api/settings/server-params")
+          assert.strictEqual(mine.data["safety.autoGitPush"], false, "B's parameter changed A's")
+        }
+      }).pipe(Effect.ensuring(Effect.gen(function*() {
+        const world = yield* World
+        ok(yield* call("PUT", "/api/settings/server-params", { token: world.b.owner.token, body: { "safety.autoGitPush": null } }), "B resets")
+      }).pipe(Effect.orDie)))
+  },
   "GET /v1/account/api-keys": ownList(
     "/v1/account/api-keys",
     Effect.gen(function*() {

@@ -222,6 +222,43 @@ const routes: PluginMatrix["routes"] = {
     "GET /api/v1/projects/{project_id}/tickets/{ticket_id}/comments": ticketRoute("open"),
     "GET /api/v1/projects/{project_id}/tickets/{ticket_id}/review-state": ticketRoute("open"),
     "GET /api/v1/projects/{project_id}/tickets/{ticket_id}/edits": ticketRoute("open"),
+    // Seed 002's projects: the same projects, camelCase.
+    "GET /api/projects": ownList("/api/projects?limit=100", Effect.map(aProject, (p) => [p.id]), "the caller organization's projects (seed 002)"),
+    "POST /api/projects": ownCreateSameName({
+      reason: "creates in the caller's organization; repositories are unique per organization",
+      seed: aProject,
+      body: (p) => ({ name: "orgb project", repositoryUrl: p.remote }),
+      status: 201,
+      idOf: plainId,
+      aView: (p) => [`/api/projects/${p.id}`],
+      aList: "/api/projects?limit=100"
+    }),
+    "GET /api/projects/{project}": {
+      kind: "byId",
+      reason: "by id (a service key naming A's id: SessionFS's 403 cross_org_denied) and by remote",
+      setup: () =>
+        Effect.map(aProject, (p) => ({
+          probes: [{ params: { project: p.id }, service: crossOrgDenied }, { params: { project: p.remote } }],
+          view: view(`/api/projects/${p.id}`)
+        }))
+    },
+    "PUT /api/projects/{project}": {
+      kind: "byId",
+      body: { name: "orgb renames", description: "orgb writes", defaultBranch: "orgb" },
+      setup: () =>
+        Effect.map(aProject, (p) => ({
+          probes: [{ params: { project: p.id }, service: crossOrgDenied }, { params: { project: p.remote } }],
+          view: view(`/api/projects/${p.id}`, `/api/v1/projects/${p.id}`)
+        }))
+    },
+    "DELETE /api/projects/{project}": {
+      kind: "byId",
+      setup: () =>
+        Effect.map(aProject, (p) => ({
+          probes: [{ params: { project: p.id }, service: crossOrgDenied }, { params: { project: p.remote } }],
+          view: view(`/api/projects/${p.id}`, `/api/v1/projects/${p.id}`)
+        }))
+    },
     "GET /api/v1/tickets/settings": {
       kind: "own",
       reason: "the caller organization's settings",
