@@ -293,8 +293,12 @@ export class Members extends Context.Service<Members, {
             }
             if (passwordHash !== undefined) {
               yield* users.setPasswordHash(userId, passwordHash)
-              // A password reset signs the account out everywhere (keys stay: they are revoked on their own).
+              // A password reset signs the account out everywhere: sessions and the mobile tokens
+              // signed in with the old password (other keys stay: they are revoked on their own).
               yield* sessions.revokeAllOf(userId)
+              yield* sql`
+                UPDATE identity.api_keys SET revoked_at = now(), revoke_reason = 'password reset'
+                WHERE user_id = ${userId} AND abilities IS NOT NULL AND revoked_at IS NULL`.pipe(Effect.orDie)
               changes.password = "changed"
               credentialsChanged = true
             }

@@ -45,6 +45,19 @@ describe("mobile auth (seed 002)", () => {
         expect(yield* app("GET", "/api/auth/me", user.token), 200, "the user's other token")
       }))
 
+    it.effect("a password reset revokes the user's mobile tokens; other user keys stay", () =>
+      Effect.gen(function*() {
+        const kit = yield* TestKit.TrellisTest
+        const user = yield* member("editor")
+        const me = expect<{ id: string }>(yield* app("GET", "/api/auth/me", user.token), 200, "me")
+        const key = yield* kit.request("POST", "/api/v1/auth/keys", { body: { name: "ci" }, token: user.token })
+        assert.strictEqual(key.status, 201)
+        const rawKey = ((yield* key.json) as { raw_key: string }).raw_key
+        assert.strictEqual((yield* kit.request("PUT", `/api/users/${me.id}`, { body: { password: "a brand new password 42" } })).status, 200)
+        problem(yield* app("GET", "/api/auth/me", user.token), 401, "api_key_revoked", "the mobile token after the reset")
+        expect(yield* app("GET", "/api/auth/me", rawKey), 200, "the user key after the reset")
+      }))
+
     it.effect("elevated abilities only when asked for, and only for a role that allows them", () =>
       Effect.gen(function*() {
         const admin = yield* member("admin")
