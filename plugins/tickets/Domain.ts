@@ -344,8 +344,15 @@ export const normalizeRemote = (url: string): string => {
   return trimmed.toLowerCase()
 }
 
-/** Whether a repository URL carries a password or token (`https://user:secret@host/...`): refused, never stored. */
-export const hasCredentials = (url: string): boolean => /^[a-z][a-z0-9+.-]*:\/\/[^/@]*:[^/@]*@/i.test(url.trim())
+/**
+ * Whether a repository URL carries a password or token: `scheme://user:secret@host/...`, or any
+ * user part of an http(s) URL (`https://<token>@github.com/...` is how tokens are passed there).
+ * Refused, never stored. `git@host:owner/repo` and `ssh://git@host/...` name no secret.
+ */
+export const hasCredentials = (url: string): boolean => {
+  const trimmed = url.trim()
+  return /^[a-z][a-z0-9+.-]*:\/\/[^/@]*:[^/@]*@/i.test(trimmed) || /^https?:\/\/[^/@]+@/i.test(trimmed)
+}
 
 /** A git branch name: no `..`, `//`, leading `-`, `/` or `.`, trailing `/` or `.`; at most 255 characters. */
 export const BranchName = Schema.String.check(Schema.isPattern(/^(?![-/.])(?!.*\.\.)(?!.*\/\/)[A-Za-z0-9._/-]{1,255}(?<![/.])$/))

@@ -72,6 +72,18 @@ describe("mobile projects (seed 002)", () => {
           "repository_url_has_credentials",
           "credentials in the URL"
         )
+        problem(
+          yield* app("POST", "/api/projects", user.token, { name: "Leaky", repositoryUrl: `https://ghp_token0123@github.com/${owner}/leaky.git` }),
+          422,
+          "repository_url_has_credentials",
+          "a token as the URL's user"
+        )
+        const ssh = expect<Project>(
+          yield* app("POST", "/api/projects", user.token, { name: "SSH", repositoryUrl: `ssh://git@gitlab.example:22/${owner}/ssh.git` }),
+          201,
+          "an ssh URL names no secret"
+        )
+        assert.strictEqual(ssh.gitRemoteNormalized, `ssh://git@gitlab.example:22/${owner}/ssh.git`, "SessionFS lowercases what it cannot parse")
         problem(yield* app("POST", "/api/projects", user.token, { name: "No URL" }), 422, "INVALID_REQUEST", "no repositoryUrl")
         problem(
           yield* app("POST", "/api/projects", user.token, { name: "Bad", repositoryUrl: `https://github.com/${owner}/bad`, defaultBranch: "../x" }),

@@ -68,6 +68,20 @@ describe("mobile server params (seed 002)", () => {
         yield* app("PUT", path, admin.token, { "git.pushToken": null })
       }))
 
+    it.effect("two racing updates of different keys both apply", () =>
+      Effect.gen(function*() {
+        const admin = yield* member("admin", ["settings:read", "settings:write"])
+        const replies = yield* Effect.all([
+          app("PUT", path, admin.token, { "runs.defaultAgent": "racer-a" }),
+          app("PUT", path, admin.token, { "runs.defaultModel": "racer-b" })
+        ], { concurrency: "unbounded" })
+        for (const reply of replies) expect(reply, 200, "racing update")
+        const after = expect<View>(yield* app("GET", path, admin.token), 200, "after the race")
+        assert.strictEqual(after.data["runs.defaultAgent"], "racer-a")
+        assert.strictEqual(after.data["runs.defaultModel"], "racer-b")
+        expect(yield* app("PUT", path, admin.token, { "runs.defaultAgent": null, "runs.defaultModel": null }), 200, "reset")
+      }))
+
     it.effect("reads need settings:read; writes settings:write and the admin role", () =>
       Effect.gen(function*() {
         const viewer = yield* member("viewer")
