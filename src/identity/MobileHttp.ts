@@ -113,7 +113,8 @@ const AccountHandlers = HttpApiBuilder.group(MobileApi, "mobileAccount", Effect.
       Effect.gen(function*() {
         const principal = yield* CurrentPrincipal
         const credential = principal.credentialId
-        if (credential === null || principal.userId === null && !credential.startsWith("ses_")) return
+        // The admin token itself (no credential id) has nothing to revoke.
+        if (credential === null) return
         if (credential.startsWith("ses_")) {
           yield* sessions.revoke(credential)
           yield* audit.record("identity.session.logout", { type: "session", id: credential })
