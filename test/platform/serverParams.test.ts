@@ -33,7 +33,7 @@ describe("server parameters declared by a plugin", () => {
         const kit = yield* TestKit.TrellisTest
         const read = yield* kit.request("GET", "/api/settings/server-params")
         assert.strictEqual(read.status, 200)
-        const view = (yield* read.json) as View
+        const view = (yield* read.json) as unknown as View
         assert.strictEqual(view.data["paramtest.maxItems"], 5)
         assert.strictEqual(view.data["safety.autoGitPush"], false)
         assert.strictEqual(view.meta.params.find((p) => p.key === "paramtest.maxItems")?.min, 1)
@@ -43,7 +43,7 @@ describe("server parameters declared by a plugin", () => {
         assert.strictEqual(fraction.status, 422)
         const set = yield* kit.request("PUT", "/api/settings/server-params", { body: { "paramtest.maxItems": 7 } })
         assert.strictEqual(set.status, 200)
-        assert.strictEqual(((yield* set.json) as View).data["paramtest.maxItems"], 7)
+        assert.strictEqual(((yield* set.json) as unknown as View).data["paramtest.maxItems"], 7)
       }))
   })
 
