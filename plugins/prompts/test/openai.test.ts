@@ -27,7 +27,7 @@ const fake = createServer((request, response) => {
     if (body.stream === true && body.model === "breaks") {
       // One piece of the answer, then the connection breaks (no [DONE], no chunked terminator).
       response.writeHead(200, { "content-type": "text/event-stream" })
-      response.write(`data: ${JSON.stringify({ model: body.model, choices: [{ delta: { content: "half an ans" } }] })}\n\n`, () => {
+      response.write(`data: ${JSON.stringify({ model: body.model, choices: [{ index: 0, delta: { content: "half an ans" } }] })}\n\n`, () => {
         setTimeout(() => response.socket?.destroy(), 50)
       })
       return
@@ -39,7 +39,7 @@ const fake = createServer((request, response) => {
     if (body.stream === true) {
       response.writeHead(200, { "content-type": "text/event-stream" })
       for (const piece of ["str", "eamed: ", body.messages[0].content]) {
-        response.write(`data: ${JSON.stringify({ model: body.model, choices: [{ delta: { content: piece } }] })}\n\n`)
+        response.write(`data: ${JSON.stringify({ model: body.model, choices: [{ index: 0, delta: { content: piece } }] })}\n\n`)
       }
       response.write(`data: ${JSON.stringify({ model: body.model, choices: [], usage: { prompt_tokens: 5, completion_tokens: 3 } })}\n\n`)
       response.end("data: [DONE]\n\n")
@@ -51,7 +51,7 @@ const fake = createServer((request, response) => {
     }
     response.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({
       model: body.model,
-      choices: [{ message: { role: "assistant", content: `echo: ${body.messages[0].content}` } }],
+      choices: [{ index: 0, message: { role: "assistant", content: `echo: ${body.messages[0].content}` } }],
       usage: { prompt_tokens: 11, completion_tokens: 7 }
     }))
   })
