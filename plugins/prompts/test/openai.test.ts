@@ -139,6 +139,33 @@ describe("prompts plugin: OpenAI-compatible provider", () => {
         assert.deepStrictEqual(usage.body.usage.filter((r) => r.model === "breaks").map((r) => [r.calls, r.errors]), [[1, 1]])
       }))
 
+    it.effect("openai-compatible through the playground; a provider switched off for the organization is refused and sends nothing", () =>
+      Effect.gen(function*() {
+        const ok = yield* call<{ result: { provider: string; model: string; output: string; prompt_tokens: number; output_tokens: number } }>(
+          "POST",
+          "/api/playground/run",
+          { body: { content: "Hi {{x}}", variables: { x: 2 }, provider: "openai-compatible", base_url: baseUrl, model: "compat-model" } }
+        )
+        assert.strictEqual(ok.status, 200)
+        assert.deepStrictEqual(ok.body.result, { ...ok.body.result, provider: "openai-compatible", model: "compat-model", output: "echo: Hi 2", prompt_tokens: 11, output_tokens: 7 })
+        assert.isUndefined(received.at(-1)?.authorization, "no key configured or sent: no Authorization header")
+        const usage = yield* call<{ usage: ReadonlyArray<{ provider: string; model: string; calls: number }> }>("GET", "/api/v1/llm-usage")
+        assert.deepStrictEqual(usage.body.usage.filter((r) => r.model === "compat-model").map((r) => [r.provider, r.calls]), [["openai-compatible", 1]])
+
+        assert.strictEqual((yield* call("PUT", "/api/settings/providers/openai-compatible", { body: { enabled: false } })).status, 200)
+        const sent = received.length
+        for (const path of ["/api/playground/run", "/api/playground/run/stream"]) {
+          const refused = yield* call<{ code: string; detail: string }>("POST", path, {
+            body: { content: "x", provider: "openai-compatible", base_url: baseUrl, model: "compat-model" }
+          })
+          assert.strictEqual(refused.status, 400, path)
+          assert.strictEqual(refused.body.code, "PROVIDER_NOT_CONFIGURED", path)
+          assert.include(refused.body.detail, "disabled", path)
+        }
+        assert.strictEqual(received.length, sent, "nothing was sent")
+        assert.strictEqual((yield* call("PUT", "/api/settings/providers/openai-compatible", { body: { enabled: true } })).status, 200)
+      }))
+
     it.effect("a stream the provider refuses is a 502 problem that does not echo the provider's answer", () =>
       Effect.gen(function*() {
         const refused = yield* call<{ code: string; detail: string }>("POST", "/api/playground/run/stream", {
