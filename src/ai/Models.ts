@@ -18,7 +18,16 @@
  * tool calls, an error, a delay), chosen by how many assistant messages the conversation has.
  *
  * Interrupting `generate` aborts the provider request (cancel a run, a timeout). Every call,
- * failed or not, is recorded for usage (`usage` names who made it).
+ * failed, cancelled or not, is recorded for usage in `ai.usage` (`usage` names who made it; the
+ * result's and the failure's `usageId` is its row). A provider an admin switched off for the
+ * organization (`PUT /api/settings/providers/{key}`) fails with `ProviderNotConfigured`
+ * (`reason: "disabled"`), and nothing is sent.
+ *
+ * Keys and endpoints: the request's (`apiKey`, `baseUrl`), else the environment's
+ * (`ModelsConfig`: `TRELLIS_<PROVIDER>_*`); a configured key goes only to its own origin. Every
+ * request passes the outbound address policy (`OutboundHttp`), before the call and on connect.
+ * The implementation (`ModelsLive.ts`) is on the Vercel AI SDK; the README's "Model providers"
+ * section is the user-facing description.
  *
  * Client-safe: imports only `effect` and the principal's tag.
  */
