@@ -243,6 +243,22 @@ describe("Models on the AI SDK", () => {
         }
       }))
 
+    it.effect("retention: usage rows older than TRELLIS_LLM_USAGE_RETENTION_DAYS are deleted (at start, then hourly)", () =>
+      Effect.gen(function*() {
+        const sql = yield* SqlClient.SqlClient
+        const insert = (id: string, daysAgo: number) =>
+          sql`INSERT INTO ai.usage (id, organization_id, source, provider, model, status, created_at)
+            VALUES (${id}, ${principal.organizationId}, 'test', 'mock', 'mock-1', 'ok', now() - make_interval(days => ${daysAgo}))`
+        const old = `old-${crypto.randomUUID()}`
+        const recent = `recent-${crypto.randomUUID()}`
+        yield* insert(old, 10)
+        yield* insert(recent, 2)
+        yield* modelsWith({ usageRetentionDays: 5 })
+        const left = () => sql<{ readonly id: string }>`SELECT id FROM ai.usage WHERE id IN (${old}, ${recent})`
+        while ((yield* left()).length === 2) yield* pause
+        assert.deepStrictEqual((yield* left()).map((r) => r.id), [recent])
+      }))
+
     it.effect("a provider an admin disabled is refused by generate; GET/PUT /api/settings/providers", () =>
       Effect.gen(function*() {
         const kit = yield* TestKit.TrellisTest
