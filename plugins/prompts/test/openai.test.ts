@@ -18,6 +18,8 @@ const allowingPrivate = ConfigProvider.layer(
 )
 
 const received: Array<{ authorization: string | undefined; body: { model: string; messages: ReadonlyArray<{ content: string }> } }> = []
+/** `slow` streams whose connection the server closed before answering in full. */
+let slowClosed = 0
 const fake = createServer((request, response) => {
   let text = ""
   request.on("data", (chunk: Buffer) => { text += chunk.toString() })
@@ -30,6 +32,15 @@ const fake = createServer((request, response) => {
       response.write(`data: ${JSON.stringify({ model: body.model, choices: [{ index: 0, delta: { content: "half an ans" } }] })}\n\n`, () => {
         setTimeout(() => response.socket?.destroy(), 50)
       })
+      return
+    }
+    if (body.stream === true && body.model === "slow") {
+      // One piece, then nothing: only the caller going away ends it.
+      response.on("close", () => {
+        if (!response.writableEnded) slowClosed++
+      })
+      response.writeHead(200, { "content-type": "text/event-stream" })
+      response.write(`data: ${JSON.stringify({ model: body.model, choices: [{ index: 0, delta: { content: "thinking" } }] })}\n\n`)
       return
     }
     if (body.stream === true && body.model === "refuses") {
@@ -164,6 +175,30 @@ describe("prompts plugin: OpenAI-compatible provider", () => {
         }
         assert.strictEqual(received.length, sent, "nothing was sent")
         assert.strictEqual((yield* call("PUT", "/api/settings/providers/openai-compatible", { body: { enabled: true } })).status, 200)
+      }))
+
+    it.effect("a client that leaves a stream aborts the provider request", () =>
+      Effect.gen(function*() {
+        const kit = yield* TestKit.TrellisTest
+        const before = slowClosed
+        const first = yield* Effect.promise(async () => {
+          const controller = new AbortController()
+          const response = await fetch(`${kit.baseUrl}/api/playground/run/stream`, {
+            method: "POST",
+            headers: { authorization: `Bearer ${kit.adminToken}`, "content-type": "application/json" },
+            body: JSON.stringify({ content: "take your time", provider: "openai", base_url: baseUrl, model: "slow" }),
+            signal: controller.signal
+          })
+          const reader = response.body!.getReader()
+          const chunk = await reader.read()
+          controller.abort()
+          await reader.cancel().catch(() => undefined)
+          return new TextDecoder().decode(chunk.value)
+        })
+        assert.include(first, "thinking")
+        // The server's call is interrupted with the response stream, and its request to the provider closed.
+        while (slowClosed === before) yield* Effect.promise(() => new Promise<void>((resolve) => setTimeout(resolve, 10)))
+        assert.strictEqual(slowClosed, before + 1)
       }))
 
     it.effect("a stream the provider refuses is a 502 problem that does not echo the provider's answer", () =>
