@@ -1,21 +1,27 @@
 /**
  * The playground: render a prompt (a prompt's working copy by id, what SDKs are served for a
- * key, a published version of either, or inline content) with variables, call a provider,
- * and record the call in the run log (`prompts.runs`: provider, model, tokens, latency,
- * outcome), which `GET /api/v1/llm-usage` sums per day and model.
+ * key, a published version of either, or inline content) with variables, and call a model
+ * through the platform's `Models` service (every provider it has, one code path), which
+ * records the call's usage (`ai.usage`: provider, model, tokens, latency, outcome);
+ * `GET /api/v1/llm-usage` sums those rows per day and model, whoever made the call.
  *
  * Like PromptOps (and the SDKs' `render`), a variable the request does not give is left as
  * `{{name}}`; the answer names each in `missing_variables`.
  *
  * An `openai` call uses the configuration of the prompt's workspace (or, for inline content,
  * of the request's `workspace_id`) when an admin saved one, else the environment's; the
- * request's own fields win over both (`Providers.resolveOpenai`). The layer also outputs
+ * request's own fields win over both (`Providers.resolveOpenai`). Other providers take the
+ * request's `base_url` / `api_key`, else the environment's. When the runs plugin's `Runs`
+ * service is in reach, each call is also recorded as a finished run (best-effort: without it,
+ * or when it fails, `run_id` is the usage record's id). The layer also outputs
  * `ProviderSettings`, which the provider configuration endpoints use.
  */
-import { Cause, Context, Effect, Layer, Stream } from "effect"
+import { Cause, Context, Deferred, Effect, Exit, Fiber, Layer, Option, Queue, Redacted, Scope, Stream } from "effect"
 import { HttpServerResponse } from "effect/http"
 import { SqlClient } from "effect/sql"
-import { CurrentPrincipal, Template } from "trellis/plugin"
+import { CurrentPrincipal, Models, Template } from "trellis/plugin"
+import type { GenerateRequest, GenerateResult, ModelCallFailed, ProviderNotConfigured as ModelsNotConfigured } from "trellis/plugin"
+import { Runs } from "../runs/RunsService.ts"
 import type { LlmUsage, ModelInfo, PlaygroundRunRequest, PlaygroundRunResponse, ProviderStatus } from "./Domain.ts"
 import {
   InvalidPlaygroundRequest,
@@ -113,35 +119,21 @@ export class Playground extends Context.Service<Playground, {
         })
       })
 
-      const record = (entry: {
-        readonly organizationId: string
-        readonly actorId: string
-        readonly key: string
-        readonly promptId: string | null
-        readonly provider: string
-        readonly model: string
-        readonly promptTokens: number
-        readonly outputTokens: number
-        readonly latencyMs: number
-        readonly error: string | null
-      }) => {
-        const id = crypto.randomUUID()
-        return sql`INSERT INTO prompts.runs
-            (id, organization_id, source, ref_key, prompt_id, provider, model, prompt_tokens, output_tokens, latency_ms, status, error, actor_id)
-          VALUES (${id}, ${entry.organizationId}, 'playground', ${entry.key}, ${entry.promptId}, ${entry.provider}, ${entry.model},
-            ${entry.promptTokens}, ${entry.outputTokens}, ${entry.latencyMs}, ${entry.error === null ? "ok" : "error"},
-            ${entry.error ?? ""}, ${entry.actorId})`.pipe(Effect.as(id), Effect.orDie)
-      }
+      const models = yield* Models
+      const known = yield* models.providers()
+      const names = known.map((p) => p.name)
+      const canonical = (name: string) => known.find((p) => p.name === name || p.aliases.includes(name))?.name
 
       /** Everything that can be refused before a provider is called. */
       const prepare = Effect.fnUntraced(function*(request: PlaygroundRunRequest) {
         const principal = yield* CurrentPrincipal
-        const provider = request.provider === undefined || request.provider === "" ? "mock" : request.provider
-        if (provider !== "mock" && provider !== "openai") {
+        const asked = request.provider === undefined || request.provider === "" ? "mock" : request.provider
+        const provider = canonical(asked)
+        if (provider === undefined) {
           return yield* new UnknownProvider({
-            provider,
-            available: [...Providers.providerNames],
-            detail: `Unknown provider ${provider}; available: ${Providers.providerNames.join(", ")}.`
+            provider: asked,
+            available: names,
+            detail: `Unknown provider ${asked}; available: ${names.join(", ")}.`
           })
         }
         const source = yield* template(request)
@@ -150,78 +142,92 @@ export class Playground extends Context.Service<Playground, {
         const missing = Template.missingVariables(source.content, variables)
         const rendered = Template.render(source.content, variables)
         const model = request.model ?? (source.model === "" ? undefined : source.model)
-        const completionRequest: Providers.CompletionRequest = { model, prompt: rendered }
-        const target = provider === "openai"
-          ? Providers.resolveOpenai(config, yield* settings.openai(principal.organizationId, source.workspaceId), {
-            baseUrl: request.base_url,
-            apiKey: request.api_key,
+        // `openai`: the workspace's saved endpoint and key, when it has one, win over the environment's.
+        const workspace = provider === "openai" ? yield* settings.openai(principal.organizationId, source.workspaceId) : null
+        const target = workspace === null
+          ? {
+            baseUrl: request.base_url === undefined || request.base_url.trim() === "" ? undefined : request.base_url.trim(),
+            apiKey: request.api_key === undefined || request.api_key === "" ? undefined : Redacted.make(request.api_key),
             model
-          })
-          : undefined
-        return { principal, provider, source, rendered, missing, completionRequest, target }
+          }
+          : Providers.resolveOpenai(config, workspace, { baseUrl: request.base_url, apiKey: request.api_key, model })
+        if (target.baseUrl !== undefined) {
+          // The same check `Models` makes, answered as the playground always has (nothing is sent).
+          const checked = yield* Effect.result(Providers.checkBaseUrl(target.baseUrl, config.allowPrivate))
+          if (checked._tag === "Failure") {
+            const failure = checked.failure
+            if (failure._tag === "AddressRefused") return yield* new ProviderAddressRefused({ base_url: failure.baseUrl, detail: failure.message })
+          }
+        }
+        const call: Omit<GenerateRequest, "onDelta"> = {
+          provider,
+          model: target.model,
+          messages: [{ role: "user", content: rendered }],
+          apiKey: target.apiKey,
+          baseUrl: target.baseUrl,
+          usage: { source: "playground", refKey: source.key }
+        }
+        return { principal, provider, source, rendered, missing, call }
       })
 
-      /** A provider error before any output: a problem (and, for a failed call, an `error` run). */
-      const refuse = (
-        failure: Providers.ProviderError,
-        context: Effect.Success<ReturnType<typeof prepare>>,
-        latencyMs: number
-      ) =>
+      type Prepared = Effect.Success<ReturnType<typeof prepare>>
+
+      /** Records the call as a finished run when the runs plugin's service is in reach (best-effort); else the usage id. */
+      const runIdOf = (context: Prepared, outcome: { readonly result?: GenerateResult; readonly error?: ModelCallFailed }) =>
         Effect.gen(function*() {
-          if (failure._tag === "AddressRefused") {
-            return yield* new ProviderAddressRefused({ base_url: failure.baseUrl, detail: failure.message })
+          const fallback = outcome.result?.usageId ?? outcome.error?.usageId ?? crypto.randomUUID()
+          const runs = yield* Effect.serviceOption(Runs)
+          if (Option.isNone(runs)) return fallback
+          const result = outcome.result
+          return yield* runs.value.record({
+            source: "playground",
+            refKey: context.source.key,
+            input: { rendered: context.rendered, provider: context.provider, model: context.call.model ?? null },
+            output: result === undefined ? null : { provider: result.provider, model: result.model, output: result.text },
+            ...(outcome.error === undefined ? {} : { error: outcome.error.message }),
+            usage: {
+              provider: result?.provider ?? context.provider,
+              model: result?.model ?? outcome.error?.model ?? "",
+              promptTokens: result?.promptTokens ?? 0,
+              outputTokens: result?.outputTokens ?? 0,
+              latencyMs: result?.latencyMs ?? 0,
+              status: outcome.error === undefined ? "ok" : "error",
+              ...(outcome.error === undefined ? {} : { error: outcome.error.message })
+            }
+          }).pipe(
+            Effect.map((run) => run.id),
+            Effect.catchCause((cause) => Effect.as(Effect.logDebug("the playground call was not recorded as a run", cause), fallback))
+          )
+        })
+
+      /** A failure before any output: a problem (a failed call has a usage row, and its id). */
+      const refuse = (error: ModelCallFailed | ModelsNotConfigured, context: Prepared) =>
+        Effect.gen(function*() {
+          if (error._tag === "ProviderNotConfigured") {
+            return yield* new ProviderNotConfigured({ provider: context.provider, detail: error.message })
           }
-          if (failure._tag === "NotConfigured") {
-            return yield* new ProviderNotConfigured({ provider: context.provider, detail: failure.message })
+          if (error.reason === "address") {
+            return yield* new ProviderAddressRefused({ base_url: context.call.baseUrl ?? "", detail: error.message })
           }
-          const runId = yield* record({
-            organizationId: context.principal.organizationId,
-            actorId: context.principal.id,
-            key: context.source.key,
-            promptId: context.source.promptId,
-            provider: context.provider,
-            model: context.target?.model ?? context.completionRequest.model ?? "mock-1",
-            promptTokens: Providers.estimateTokens(context.rendered),
-            outputTokens: 0,
-            latencyMs,
-            error: failure.message
-          })
-          return yield* new ProviderFailed({ provider: context.provider, rendered: context.rendered, run_id: runId, detail: failure.message })
+          const runId = yield* runIdOf(context, { error })
+          return yield* new ProviderFailed({ provider: context.provider, rendered: context.rendered, run_id: runId, detail: error.message })
         })
 
       const run = Effect.fn("Playground.run")(function*(request: PlaygroundRunRequest) {
         const context = yield* prepare(request)
-        const { principal, source, rendered, completionRequest, target } = context
-        const started = performance.now()
-        const outcome = yield* Effect.result(
-          target === undefined
-            ? Effect.succeed(Providers.mock(completionRequest))
-            : Providers.openai(config.allowPrivate, target, rendered)
-        )
-        const latencyMs = Math.round(performance.now() - started)
-        if (outcome._tag === "Failure") return yield* refuse(outcome.failure, context, latencyMs)
-        const completion = outcome.success
-        const runId = yield* record({
-          organizationId: principal.organizationId,
-          actorId: principal.id,
-          key: source.key,
-          promptId: source.promptId,
-          provider: completion.provider,
-          model: completion.model,
-          promptTokens: completion.promptTokens,
-          outputTokens: completion.outputTokens,
-          latencyMs,
-          error: null
-        })
+        const outcome = yield* Effect.result(models.generate(context.call))
+        if (outcome._tag === "Failure") return yield* refuse(outcome.failure, context)
+        const result = outcome.success
+        const runId = yield* runIdOf(context, { result })
         return {
-          rendered,
+          rendered: context.rendered,
           result: {
-            provider: completion.provider,
-            model: completion.model,
-            output: completion.output,
-            prompt_tokens: completion.promptTokens,
-            output_tokens: completion.outputTokens,
-            latency_ms: latencyMs
+            provider: result.provider,
+            model: result.model,
+            output: result.text,
+            prompt_tokens: result.promptTokens,
+            output_tokens: result.outputTokens,
+            latency_ms: result.latencyMs
           },
           run_id: runId,
           missing_variables: context.missing
@@ -233,23 +239,33 @@ export class Playground extends Context.Service<Playground, {
         const principal = yield* CurrentPrincipal
         const saved = yield* settings.describe(principal.organizationId, workspaceId)
         if (saved !== null) return { source: "workspace" as const, model: saved.model === "" ? config.openaiModel : saved.model }
-        if (config.openaiBaseUrl !== undefined) return { source: "environment" as const, model: config.openaiModel }
+        if (known.find((p) => p.name === "openai")?.configured === true) return { source: "environment" as const, model: config.openaiModel }
         return { source: "none" as const, model: null }
       })
 
+      /** `mock`, then `openai` (per workspace), then the platform's other providers as the environment configures them. */
       const status = Effect.fn("Playground.status")(function*(workspaceId: string) {
         const openai = yield* openaiFor(workspaceId)
         return [
           { name: "mock", configured: true, source: "builtin", default_model: "mock-1" },
-          { name: "openai", configured: openai.source !== "none", source: openai.source, default_model: openai.model }
+          { name: "openai", configured: openai.source !== "none", source: openai.source, default_model: openai.model },
+          ...known.filter((p) => p.name !== "mock" && p.name !== "openai").map((p): ProviderStatus => ({
+            name: p.name,
+            configured: p.configured,
+            source: p.configured ? "environment" : "none",
+            default_model: p.configured ? p.defaultModel : null
+          }))
         ] satisfies ReadonlyArray<ProviderStatus>
       })
 
-      const models = Effect.fn("Playground.models")(function*(workspaceId: string) {
+      const modelList = Effect.fn("Playground.models")(function*(workspaceId: string) {
         const openai = yield* openaiFor(workspaceId)
         return [
           { id: "mock-1", provider: "mock", name: "Mock (offline, deterministic echo)" },
-          ...(openai.model === null ? [] : [{ id: openai.model, provider: "openai", name: `${openai.model} (OpenAI-compatible)` }])
+          ...(openai.model === null ? [] : [{ id: openai.model, provider: "openai", name: `${openai.model} (OpenAI-compatible)` }]),
+          ...known.filter((p) => p.configured && p.name !== "mock" && p.name !== "openai").flatMap((p) =>
+            p.models.map((id) => ({ id, provider: p.name, name: `${id} (${p.name})` }))
+          )
         ] satisfies ReadonlyArray<ModelInfo>
       })
 
@@ -267,7 +283,7 @@ export class Playground extends Context.Service<Playground, {
         }>`SELECT to_char(date_trunc('day', created_at AT TIME ZONE 'UTC'), 'YYYY-MM-DD') AS day, provider, model,
               count(*) AS calls, count(*) FILTER (WHERE status = 'error') AS errors,
               coalesce(sum(prompt_tokens), 0) AS prompt_tokens, coalesce(sum(output_tokens), 0) AS output_tokens
-            FROM prompts.runs
+            FROM ai.usage
             WHERE organization_id = ${principal.organizationId} AND created_at > now() - make_interval(days => ${span})
             GROUP BY 1, 2, 3 ORDER BY 1 DESC, 2, 3`.pipe(Effect.orDie)
         const usage = rows.map((r) => ({
@@ -295,82 +311,61 @@ export class Playground extends Context.Service<Playground, {
 
       /**
        * The same run, streamed as Server-Sent Events: `delta` events (`{"content"}`) as the model
-       * answers, then `done` (the result and run id) or `error` (`{"message", "run_id"}`).
+       * answers, then `done` (the result and run id) or `error` (`{"message", "run_id"}`). A call
+       * that fails before its first delta is a problem, as `run` answers; one that fails after it
+       * ends the stream with `error`. The call runs while the response streams: a client that
+       * goes away interrupts it (and `Models` aborts the provider request).
        */
       const stream = Effect.fn("Playground.stream")(function*(request: PlaygroundRunRequest) {
         const context = yield* prepare(request)
-        const { principal, provider, source, rendered, completionRequest, target } = context
-        const started = performance.now()
-        const opened = yield* Effect.result(
-          target === undefined
-            ? Effect.succeed({
-              model: Providers.mock(completionRequest).model,
-              chunks: Stream.fromIterable(Providers.mockChunks(Providers.mock(completionRequest)))
-            })
-            : Providers.openaiStream(config.allowPrivate, target, rendered)
+        const deltas = yield* Queue.unbounded<string, Cause.Done>()
+        const opened = yield* Deferred.make<void>()
+        const scope = yield* Scope.make()
+        const fiber = yield* Effect.forkIn(
+          models.generate({
+            ...context.call,
+            onDelta: (text) => Effect.andThen(Deferred.succeed(opened, undefined), Queue.offer(deltas, text))
+          }).pipe(Effect.exit, Effect.tap(() => Queue.end(deltas))),
+          scope
         )
-        if (opened._tag === "Failure") return yield* refuse(opened.failure, context, Math.round(performance.now() - started))
-        let output = ""
-        let model = opened.success.model
-        let promptTokens: number | undefined
-        let outputTokens: number | undefined
-        const finish = (error: string | null) =>
-          Effect.gen(function*() {
-            const latencyMs = Math.round(performance.now() - started)
-            const runId = yield* record({
-              organizationId: principal.organizationId,
-              actorId: principal.id,
-              key: source.key,
-              promptId: source.promptId,
-              provider,
-              model,
-              promptTokens: promptTokens ?? Providers.estimateTokens(rendered),
-              outputTokens: outputTokens ?? Providers.estimateTokens(output),
-              latencyMs,
-              error
+        const early = yield* Effect.race(
+          Effect.as(Deferred.await(opened), undefined),
+          Fiber.join(fiber)
+        ).pipe(Effect.onInterrupt(() => Scope.close(scope, Exit.void)))
+        if (early !== undefined && Exit.isFailure(early)) {
+          yield* Scope.close(scope, Exit.void)
+          const error = early.cause.reasons.find(Cause.isFailReason)
+          if (error !== undefined) return yield* refuse(error.error, context)
+          return yield* Effect.die(Cause.squash(early.cause))
+        }
+        const finish = Effect.gen(function*() {
+          const exit = yield* Fiber.join(fiber)
+          if (Exit.isSuccess(exit)) {
+            const result = exit.value
+            const runId = yield* runIdOf(context, { result })
+            return sse("done", {
+              rendered: context.rendered,
+              result: {
+                provider: result.provider,
+                model: result.model,
+                output: result.text,
+                prompt_tokens: result.promptTokens,
+                output_tokens: result.outputTokens,
+                latency_ms: result.latencyMs
+              },
+              run_id: runId
             })
-            return error === null
-              ? sse("done", {
-                rendered,
-                result: {
-                  provider,
-                  model,
-                  output,
-                  prompt_tokens: promptTokens ?? Providers.estimateTokens(rendered),
-                  output_tokens: outputTokens ?? Providers.estimateTokens(output),
-                  latency_ms: latencyMs
-                },
-                run_id: runId
-              })
-              : sse("error", { message: error, run_id: runId })
-          })
-        const frames = opened.success.chunks.pipe(
-          Stream.map((chunk) => {
-            output += chunk.content
-            if (chunk.model !== undefined) model = chunk.model
-            if (chunk.promptTokens !== undefined) promptTokens = chunk.promptTokens
-            if (chunk.outputTokens !== undefined) outputTokens = chunk.outputTokens
-            return chunk.content === "" ? "" : sse("delta", { content: chunk.content })
-          }),
-          Stream.filter((frame) => frame !== ""),
-          Stream.concat(Stream.fromEffect(Effect.suspend(() => finish(null)))),
-          // Whatever ends the provider's stream early (a failure, a broken connection, a bug),
-          // the client gets an `error` event: a stream never just stops.
-          Stream.catchCause((cause) => {
-            if (Cause.hasInterruptsOnly(cause)) return Stream.failCause(cause)
-            const failure = cause.reasons.find(Cause.isFailReason)
-            const message = failure !== undefined && failure.error._tag === "Failed"
-              ? failure.error.message
-              : "openai: the provider's stream ended unexpectedly"
-            return Stream.fromEffect(finish(message).pipe(
-              Effect.catchCause((recordCause) =>
-                Effect.as(
-                  Effect.logWarning("could not record a failed playground run", recordCause),
-                  sse("error", { message, run_id: null })
-                )
-              )
-            ))
-          })
+          }
+          const failure = exit.cause.reasons.find(Cause.isFailReason)
+          const error = failure?.error
+          const message = error === undefined ? "the provider's stream ended unexpectedly" : error.message
+          const runId = error !== undefined && error._tag === "ModelCallFailed" ? yield* runIdOf(context, { error }) : null
+          return sse("error", { message, run_id: runId })
+        }).pipe(Effect.provideService(CurrentPrincipal, context.principal))
+        const frames = Stream.fromQueue(deltas).pipe(
+          Stream.map((content) => sse("delta", { content })),
+          Stream.concat(Stream.fromEffect(finish)),
+          Stream.ensuring(Scope.close(scope, Exit.void))
         )
         return HttpServerResponse.stream(Stream.encodeText(frames), {
           contentType: "text/event-stream",
@@ -378,7 +373,7 @@ export class Playground extends Context.Service<Playground, {
         })
       })
 
-      return Playground.of({ run, stream, providers: Providers.providerNames, status, models, usage })
+      return Playground.of({ run, stream, providers: names, status, models: modelList, usage })
     })
   ).pipe(Layer.provideMerge(ProviderSettings.layer))
 }

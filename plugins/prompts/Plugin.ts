@@ -12,8 +12,8 @@ import { PromptsHotReloadHttp, PromptsHttp, PromptsPlaygroundHttp, PromptsSdkHtt
 import { migration as createPrompts } from "./migrations/0001_create_prompts.ts"
 import { migration as createProviderConfigs } from "./migrations/0002_create_provider_configs.ts"
 import { migration as labelsAndServing } from "./migrations/0003_labels_and_serving.ts"
+import { migration as usageToPlatform } from "./migrations/0004_usage_to_platform.ts"
 import { Playground } from "./Playground.ts"
-import { PromptsConfig } from "./PromptsConfig.ts"
 import * as PromptsLive from "./Prompts.ts"
 import { SdkFastRoute } from "./SdkFastRoute.ts"
 import { SdkPrompts } from "./SdkPrompts.ts"
@@ -30,9 +30,8 @@ export const PromptsPlugin = Plugin.make({
   description: "PromptOps-compatible prompts: versions, publishing, sticky gray-release rollouts, SDK fetch, hot reload, playground",
   groups: [PromptsGroup, PromptsSdkGroup, PromptsPlaygroundGroup, PromptsHotReloadGroup],
   rpc: PromptsRpcs,
-  migrations: [createPrompts, createProviderConfigs, labelsAndServing],
+  migrations: [createPrompts, createProviderConfigs, labelsAndServing, usageToPlatform],
   requires: ["audit"],
-  config: PromptsConfig,
   layer: Layer.mergeAll(PromptsHttp, PromptsSdkHttp, PromptsPlaygroundHttp, PromptsHotReloadHttp, SdkFastRoute).pipe(
     Layer.provideMerge(services)
   )

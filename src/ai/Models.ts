@@ -18,7 +18,16 @@
  * tool calls, an error, a delay), chosen by how many assistant messages the conversation has.
  *
  * Interrupting `generate` aborts the provider request (cancel a run, a timeout). Every call,
- * failed or not, is recorded for usage (`usage` names who made it).
+ * failed, cancelled or not, is recorded for usage in `ai.usage` (`usage` names who made it; the
+ * result's and the failure's `usageId` is its row). A provider an admin switched off for the
+ * organization (`PUT /api/settings/providers/{key}`) fails with `ProviderNotConfigured`
+ * (`reason: "disabled"`), and nothing is sent.
+ *
+ * Keys and endpoints: the request's (`apiKey`, `baseUrl`), else the environment's
+ * (`ModelsConfig`: `TRELLIS_<PROVIDER>_*`); a configured key goes only to its own origin. Every
+ * request passes the outbound address policy (`OutboundHttp`), before the call and on connect.
+ * The implementation (`ModelsLive.ts`) is on the Vercel AI SDK; the README's "Model providers"
+ * section is the user-facing description.
  *
  * Client-safe: imports only `effect` and the principal's tag.
  */
@@ -108,6 +117,8 @@ export interface GenerateResult {
   readonly promptTokens: number
   readonly outputTokens: number
   readonly latencyMs: number
+  /** The usage record of this call (`ai.usage`), when it was stored. */
+  readonly usageId?: string | undefined
 }
 
 /** The provider failed (or refused the address). `retryable`: a later attempt may succeed (5xx, 429, timeout, connection). */
@@ -115,13 +126,20 @@ export class ModelCallFailed extends Schema.TaggedError<ModelCallFailed>()("Mode
   provider: Schema.String,
   model: Schema.String,
   message: Schema.String,
-  retryable: Schema.Boolean
+  retryable: Schema.Boolean,
+  /** `address`: the outbound address policy refused the endpoint; `status`: the provider answered an error status; `connection`: no answer. */
+  reason: Schema.optionalKey(Schema.Literals(["address", "status", "connection"])),
+  /** The provider's HTTP status, when it answered one (its body is never kept). */
+  status: Schema.optionalKey(Schema.Int),
+  /** The usage record of this failed call, when it was stored. */
+  usageId: Schema.optionalKey(Schema.String)
 }) {}
 
-/** No such provider, or it has no key or endpoint configured. */
+/** No such provider (`unknown`), it has no key or endpoint configured (`unconfigured`), or an admin switched it off for the organization (`disabled`). */
 export class ProviderNotConfigured extends Schema.TaggedError<ProviderNotConfigured>()("ProviderNotConfigured", {
   provider: Schema.String,
-  message: Schema.String
+  message: Schema.String,
+  reason: Schema.optionalKey(Schema.Literals(["unknown", "unconfigured", "disabled"]))
 }) {}
 
 export interface ProviderInfo {
@@ -137,6 +155,7 @@ export interface ProviderInfo {
 
 export class Models extends Context.Service<Models, {
   readonly generate: (request: GenerateRequest) => Effect.Effect<GenerateResult, ModelCallFailed | ProviderNotConfigured, CurrentPrincipal>
+  /** Every provider with its environment-level state (the `openai` of a prompts workspace is the playground's). */
   readonly providers: () => Effect.Effect<ReadonlyArray<ProviderInfo>>
 }>()("trellis/ai/Models") {}
 

@@ -45,10 +45,10 @@ const configFlag = (v: Variable): Flag.Flag<Option.Option<string>> => {
 const flagsOf = (declared: ReadonlyArray<Variable>): Record<string, Flag.Flag<Option.Option<string>>> =>
   Object.fromEntries(declared.map((v) => [v.name, configFlag(v)]))
 
-/** The platform's variables and those the first-party plugins declare (third-party ones: environment only). */
+/** The platform's variables (its own plugins' too) and those the first-party plugins declare (third-party ones: environment only). */
 const allVariables = (firstParty: ReadonlyArray<Plugin.Any>): ReadonlyArray<Variable> => [
   ...variables,
-  ...firstParty.flatMap((p) => p.config?.variables ?? [])
+  ...[...Server.platformPlugins, ...firstParty].flatMap((p) => p.config?.variables ?? [])
 ]
 
 /**

@@ -20,7 +20,7 @@ export class PluginScaffoldError extends Schema.TaggedError<PluginScaffoldError>
 const packagePattern = /^(?:@[a-z0-9][a-z0-9._~-]*\/)?[a-z0-9][a-z0-9._~-]{0,213}$/
 /** The host's rule for a plugin id: it is also the plugin's PostgreSQL schema (PluginHost.ts). */
 const idPattern = /^[a-z][a-z0-9_]{0,39}$/
-const reservedIds = new Set(["public", "information_schema", "pg_catalog", "pg_toast", "trellis", "audit", "identity", "jobs"])
+const reservedIds = new Set(["public", "information_schema", "pg_catalog", "pg_toast", "trellis", "audit", "identity", "jobs", "ai"])
 
 /** The plugin id a package name suggests: `@acme/trellis-plugin-crm-notes` -> `crm_notes`. */
 export const idFor = (packageName: string): string =>

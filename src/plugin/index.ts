@@ -51,4 +51,5 @@ export {
   type ToolSpec,
   type UsageLabel
 } from "../ai/Models.ts"
+export { ModelsConfig } from "../ai/ModelsConfig.ts"
 export { JobQueue, JobError, systemPrincipal, type EnqueueOptions, type JobInfo, type WorkerOptions } from "../jobs/JobQueue.ts"

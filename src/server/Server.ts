@@ -23,6 +23,7 @@ import { RateLimiter } from "../ratelimit/RateLimiter.ts"
 import * as IdentityServices from "../identity/IdentityServices.ts"
 import { IdentityPlugin } from "../identity/IdentityPlugin.ts"
 import * as JobQueueLive from "../jobs/JobQueueLive.ts"
+import { AiPlugin } from "../ai/AiPlugin.ts"
 import * as ModelsLive from "../ai/ModelsLive.ts"
 import { JobsPlugin } from "../jobs/JobsPlugin.ts"
 import { TrellisConfig } from "../config/TrellisConfig.ts"
@@ -46,9 +47,10 @@ import { PluginRegistry } from "./PluginRegistry.ts"
 
 /**
  * The platform's own plugins, always loaded first: the core (health, plugin list, event log),
- * the audit log (its layer outputs `AuditLog` for every later plugin) and identity.
+ * the audit log (its layer outputs `AuditLog` for every later plugin), identity, jobs and `ai`
+ * (model providers' usage and settings).
  */
-export const platformPlugins: ReadonlyArray<Plugin.Any> = [CorePlugin, AuditPlugin, IdentityPlugin, JobsPlugin]
+export const platformPlugins: ReadonlyArray<Plugin.Any> = [CorePlugin, AuditPlugin, IdentityPlugin, JobsPlugin, AiPlugin]
 
 export interface ServerOptions {
   readonly config: TrellisConfigShape

@@ -204,6 +204,26 @@ const platformRoutes: Record<string, Entry> = {
 
   "GET /api/jobs/dead": ownRead("the caller organization's dead-lettered jobs (filtered by the job's principal)"),
 
+  // --- ai: model providers
+  "GET /api/settings/providers": ownRead("the model providers with the caller organization's switches"),
+  "PUT /api/settings/providers/{key}": {
+    kind: "own",
+    reason: "switches a model provider for the caller's organization only (keys are provider names, the same for all)",
+    check: ({ world, callers }) =>
+      Effect.gen(function*() {
+        yield* asA("PUT", "/api/settings/providers/google", { enabled: false })
+        const before = yield* view("/api/settings/providers")
+        for (const caller of callers) {
+          const body = { enabled: true }
+          const reply = yield* call("PUT", "/api/settings/providers/google", { token: caller.token, body })
+          ok(reply, `${caller.name}: PUT /api/settings/providers/google`)
+          assertClean(world, reply, `${caller.name}: PUT /api/settings/providers/google`)
+          assert.deepStrictEqual(yield* view("/api/settings/providers"), before, "A's switches are unchanged")
+        }
+        yield* asA("PUT", "/api/settings/providers/google", { enabled: true })
+      })
+  },
+
   // --- identity: sessions and keys
   "POST /api/login": {
     kind: "public",

@@ -7,6 +7,7 @@ import { PromptsConfig } from "../../plugins/prompts/PromptsConfig.ts"
 import { TicketsPlugin } from "../../plugins/tickets/Plugin.ts"
 import { TicketsConfig } from "../../plugins/tickets/TicketsConfig.ts"
 import { settings, TrellisConfig, variables } from "../../src/config/TrellisConfig.ts"
+import * as Server from "../../src/server/Server.ts"
 import * as TestKit from "../../src/testing/TestKit.ts"
 
 const messageOf = (env: Record<string, string>) =>
@@ -101,7 +102,7 @@ describe("configuration", () => {
       "TRELLIS_LOG_LEVEL", "TRELLIS_LOG_FORMAT", "TRELLIS_MAX_BODY_BYTES", "TRELLIS_CORS_ORIGINS",
       "TRELLIS_PLUGINS", "TRELLIS_ADMIN_TOKEN"
     ])
-    const declared = [...variables, ...firstParty.flatMap((p) => p.config?.variables ?? [])]
+    const declared = [...variables, ...[...Server.platformPlugins, ...firstParty].flatMap((p) => p.config?.variables ?? [])]
     assert.includeMembers(declared.map((v) => v.name), ["TRELLIS_TICKETS_LEASE_SECONDS", "TRELLIS_OPENAI_MODEL"])
     assert.strictEqual(new Set(declared.map((v) => v.name)).size, declared.length, "a variable is declared twice")
     const readme = NodeFs.readFileSync("README.md", "utf8")

@@ -43,11 +43,11 @@ describe("requires", () => {
     Effect.gen(function*() {
       assert.deepStrictEqual(
         yield* idsOf([bare("c", ["b"]), bare("a", []), bare("b", ["a"]), bare("d", [])]),
-        ["trellis", "audit", "identity", "jobs", "a", "b", "c", "d"]
+        ["trellis", "audit", "identity", "jobs", "ai", "a", "b", "c", "d"]
       )
-      assert.deepStrictEqual(yield* idsOf([bare("a", []), bare("b", [])]), ["trellis", "audit", "identity", "jobs", "a", "b"])
+      assert.deepStrictEqual(yield* idsOf([bare("a", []), bare("b", [])]), ["trellis", "audit", "identity", "jobs", "ai", "a", "b"])
       // The platform's own plugins can be required too (they always come first).
-      assert.deepStrictEqual(yield* idsOf([bare("a", ["audit", "identity"])]), ["trellis", "audit", "identity", "jobs", "a"])
+      assert.deepStrictEqual(yield* idsOf([bare("a", ["audit", "identity"])]), ["trellis", "audit", "identity", "jobs", "ai", "a"])
     }))
 
   it.effect("a cycle is refused, naming its plugins", () =>

@@ -18,6 +18,8 @@ const allowingPrivate = ConfigProvider.layer(
 )
 
 const received: Array<{ authorization: string | undefined; body: { model: string; messages: ReadonlyArray<{ content: string }> } }> = []
+/** `slow` streams whose connection the server closed before answering in full. */
+let slowClosed = 0
 const fake = createServer((request, response) => {
   let text = ""
   request.on("data", (chunk: Buffer) => { text += chunk.toString() })
@@ -27,9 +29,18 @@ const fake = createServer((request, response) => {
     if (body.stream === true && body.model === "breaks") {
       // One piece of the answer, then the connection breaks (no [DONE], no chunked terminator).
       response.writeHead(200, { "content-type": "text/event-stream" })
-      response.write(`data: ${JSON.stringify({ model: body.model, choices: [{ delta: { content: "half an ans" } }] })}\n\n`, () => {
+      response.write(`data: ${JSON.stringify({ model: body.model, choices: [{ index: 0, delta: { content: "half an ans" } }] })}\n\n`, () => {
         setTimeout(() => response.socket?.destroy(), 50)
       })
+      return
+    }
+    if (body.stream === true && body.model === "slow") {
+      // One piece, then nothing: only the caller going away ends it.
+      response.on("close", () => {
+        if (!response.writableEnded) slowClosed++
+      })
+      response.writeHead(200, { "content-type": "text/event-stream" })
+      response.write(`data: ${JSON.stringify({ model: body.model, choices: [{ index: 0, delta: { content: "thinking" } }] })}\n\n`)
       return
     }
     if (body.stream === true && body.model === "refuses") {
@@ -39,7 +50,7 @@ const fake = createServer((request, response) => {
     if (body.stream === true) {
       response.writeHead(200, { "content-type": "text/event-stream" })
       for (const piece of ["str", "eamed: ", body.messages[0].content]) {
-        response.write(`data: ${JSON.stringify({ model: body.model, choices: [{ delta: { content: piece } }] })}\n\n`)
+        response.write(`data: ${JSON.stringify({ model: body.model, choices: [{ index: 0, delta: { content: piece } }] })}\n\n`)
       }
       response.write(`data: ${JSON.stringify({ model: body.model, choices: [], usage: { prompt_tokens: 5, completion_tokens: 3 } })}\n\n`)
       response.end("data: [DONE]\n\n")
@@ -51,7 +62,7 @@ const fake = createServer((request, response) => {
     }
     response.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({
       model: body.model,
-      choices: [{ message: { role: "assistant", content: `echo: ${body.messages[0].content}` } }],
+      choices: [{ index: 0, message: { role: "assistant", content: `echo: ${body.messages[0].content}` } }],
       usage: { prompt_tokens: 11, completion_tokens: 7 }
     }))
   })
@@ -137,6 +148,57 @@ describe("prompts plugin: OpenAI-compatible provider", () => {
         assert.isString(last?.data.run_id)
         const usage = yield* call<{ usage: ReadonlyArray<{ model: string; calls: number; errors: number }> }>("GET", "/api/v1/llm-usage")
         assert.deepStrictEqual(usage.body.usage.filter((r) => r.model === "breaks").map((r) => [r.calls, r.errors]), [[1, 1]])
+      }))
+
+    it.effect("openai-compatible through the playground; a provider switched off for the organization is refused and sends nothing", () =>
+      Effect.gen(function*() {
+        const ok = yield* call<{ result: { provider: string; model: string; output: string; prompt_tokens: number; output_tokens: number } }>(
+          "POST",
+          "/api/playground/run",
+          { body: { content: "Hi {{x}}", variables: { x: 2 }, provider: "openai-compatible", base_url: baseUrl, model: "compat-model" } }
+        )
+        assert.strictEqual(ok.status, 200)
+        assert.deepStrictEqual(ok.body.result, { ...ok.body.result, provider: "openai-compatible", model: "compat-model", output: "echo: Hi 2", prompt_tokens: 11, output_tokens: 7 })
+        assert.isUndefined(received.at(-1)?.authorization, "no key configured or sent: no Authorization header")
+        const usage = yield* call<{ usage: ReadonlyArray<{ provider: string; model: string; calls: number }> }>("GET", "/api/v1/llm-usage")
+        assert.deepStrictEqual(usage.body.usage.filter((r) => r.model === "compat-model").map((r) => [r.provider, r.calls]), [["openai-compatible", 1]])
+
+        assert.strictEqual((yield* call("PUT", "/api/settings/providers/openai-compatible", { body: { enabled: false } })).status, 200)
+        const sent = received.length
+        for (const path of ["/api/playground/run", "/api/playground/run/stream"]) {
+          const refused = yield* call<{ code: string; detail: string }>("POST", path, {
+            body: { content: "x", provider: "openai-compatible", base_url: baseUrl, model: "compat-model" }
+          })
+          assert.strictEqual(refused.status, 400, path)
+          assert.strictEqual(refused.body.code, "PROVIDER_NOT_CONFIGURED", path)
+          assert.include(refused.body.detail, "disabled", path)
+        }
+        assert.strictEqual(received.length, sent, "nothing was sent")
+        assert.strictEqual((yield* call("PUT", "/api/settings/providers/openai-compatible", { body: { enabled: true } })).status, 200)
+      }))
+
+    it.effect("a client that leaves a stream aborts the provider request", () =>
+      Effect.gen(function*() {
+        const kit = yield* TestKit.TrellisTest
+        const before = slowClosed
+        const first = yield* Effect.promise(async () => {
+          const controller = new AbortController()
+          const response = await fetch(`${kit.baseUrl}/api/playground/run/stream`, {
+            method: "POST",
+            headers: { authorization: `Bearer ${kit.adminToken}`, "content-type": "application/json" },
+            body: JSON.stringify({ content: "take your time", provider: "openai", base_url: baseUrl, model: "slow" }),
+            signal: controller.signal
+          })
+          const reader = response.body!.getReader()
+          const chunk = await reader.read()
+          controller.abort()
+          await reader.cancel().catch(() => undefined)
+          return new TextDecoder().decode(chunk.value)
+        })
+        assert.include(first, "thinking")
+        // The server's call is interrupted with the response stream, and its request to the provider closed.
+        while (slowClosed === before) yield* Effect.promise(() => new Promise<void>((resolve) => setTimeout(resolve, 10)))
+        assert.strictEqual(slowClosed, before + 1)
       }))
 
     it.effect("a stream the provider refuses is a 502 problem that does not echo the provider's answer", () =>

@@ -90,14 +90,15 @@ describe("prompts plugin: playground", () => {
       Effect.gen(function*() {
         const providers = yield* call<{ data: ReadonlyArray<string> }>("GET", "/api/playground/providers")
         assert.deepStrictEqual(providers.body.data, ["mock"], "openai is listed once an endpoint is configured")
-        // Every listed name runs as is; PromptOps's other names are not served, so not listed.
+        // Every listed name runs as is; PromptOps's other names are served (the platform's
+        // `Models`) but have no key or endpoint here, so they are not listed and are refused.
         for (const provider of providers.body.data) {
           assert.strictEqual((yield* call("POST", "/api/playground/run", { body: { content: "x", provider } })).status, 200, provider)
         }
         for (const provider of ["claude", "ollama", "gemini"]) {
           const refused = yield* call<{ code: string }>("POST", "/api/playground/run", { body: { content: "x", provider } })
           assert.strictEqual(refused.status, 400, provider)
-          assert.strictEqual(refused.body.code, "UNKNOWN_PROVIDER", provider)
+          assert.strictEqual(refused.body.code, "PROVIDER_NOT_CONFIGURED", provider)
         }
         const models = yield* call<{ models: ReadonlyArray<{ id: string; provider: string }> }>("GET", "/api/v1/models")
         assert.isTrue(models.body.models.some((m) => m.id === "mock-1" && m.provider === "mock"))

@@ -291,14 +291,14 @@ const fakeProvider = (name: string) =>
       received.push({ server: name, path: request.url ?? "", authorization: request.headers.authorization, model: body.model })
       if (body.stream === true) {
         response.writeHead(200, { "content-type": "text/event-stream" })
-        response.write(`data: ${JSON.stringify({ model: body.model, choices: [{ delta: { content: `${name}: ` } }] })}\n\n`)
-        response.write(`data: ${JSON.stringify({ model: body.model, choices: [{ delta: { content: body.messages[0].content } }] })}\n\n`)
+        response.write(`data: ${JSON.stringify({ model: body.model, choices: [{ index: 0, delta: { content: `${name}: ` } }] })}\n\n`)
+        response.write(`data: ${JSON.stringify({ model: body.model, choices: [{ index: 0, delta: { content: body.messages[0].content } }] })}\n\n`)
         response.end("data: [DONE]\n\n")
         return
       }
       response.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({
         model: body.model,
-        choices: [{ message: { role: "assistant", content: `${name}: ${body.messages[0].content}` } }],
+        choices: [{ index: 0, message: { role: "assistant", content: `${name}: ${body.messages[0].content}` } }],
         usage: { prompt_tokens: 3, completion_tokens: 2 }
       }))
     })

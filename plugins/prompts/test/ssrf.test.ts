@@ -28,7 +28,7 @@ const internal = createServer((request, response) => {
     const body = JSON.parse(text === "" ? "{}" : text) as { model?: string }
     response.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({
       model: body.model ?? "local",
-      choices: [{ message: { role: "assistant", content: "from the internal service" } }]
+      choices: [{ index: 0, message: { role: "assistant", content: "from the internal service" } }]
     }))
   })
 })
