@@ -10,6 +10,7 @@ import { Deferred, Effect } from "effect"
 import type { RunEvent } from "../../runs/Domain.ts"
 import type { Workflow } from "../Domain.ts"
 import * as TestKit from "trellis/testing"
+import { outsider } from "../../runs/test/support.ts"
 import { as, call, plugins, tester, unique, userToken } from "./support.ts"
 import type { Services } from "./support.ts"
 
@@ -321,7 +322,6 @@ layer(TestKit.layer({ plugins: plugins(services) }), { timeout: T, excludeTestSe
     Effect.gen(function*() {
       const { workflows } = yield* Deferred.await(services)
       const workflow = (yield* create({ key: unique("private"), steps: [] })).body.data
-      const { outsider } = yield* Effect.promise(() => import("../../runs/test/support.ts"))
       const refused = yield* workflows.get(workflow.id).pipe(as(outsider), Effect.flip)
       assert.strictEqual(refused._tag, "WorkflowNotFound")
     }))
