@@ -37,7 +37,7 @@ layer(TestKit.layer({ plugins: plugins(services) }), { timeout: T, excludeTestSe
       ])
       const answer = yield* runIt(workflow.id, { variables: { topic: "tides" }, api_key: "sk-never-stored-0123" })
       assert.strictEqual(answer.status, 200, JSON.stringify(answer.body))
-      const echo = "[mock completion]\nmodel: mock-1\nprompt: 16 chars, 1 line(s)\n\nSummarize tides"
+      const echo = "[mock completion]\nmodel: mock-1\nprompt: 15 chars, 1 line(s)\n\nSummarize tides"
       assert.deepStrictEqual(answer.body.steps, [
         { name: "prompt", type: "render", output: "Summarize tides" },
         { name: "llm", type: "model", output: echo },
