@@ -154,8 +154,8 @@ const ticketMembers = membersOf(TicketMembers)
 const WorkflowMembers = Schema.Struct({
   /** The stored workflow's id. */
   workflow: Schema.String.check(Schema.isNonEmpty(), Schema.isMaxLength(200)),
-  /** The sub-run's variables, templates (absent: this run's variables). */
-  input: Schema.optionalKey(Schema.Record(Schema.String, Schema.String))
+  /** The sub-run's variables: strings are templates, other values pass as they are (absent: this run's variables). */
+  input: Schema.optionalKey(Schema.Record(Schema.String, Schema.Unknown))
 })
 const workflowMembers = membersOf(WorkflowMembers)
 
@@ -548,7 +548,7 @@ export const register = (settings: StepSettings) =>
             const own = callerVariables(Object.fromEntries(Object.entries(context.variables).filter(([name]) => name !== "input" && name !== "steps")))
             const variables = m.input === undefined
               ? own
-              : callerVariables(Object.fromEntries(Object.entries(m.input).map(([name, template]) => [name, Template.renderPaths(template, context.variables)])))
+              : callerVariables(Object.fromEntries(Object.entries(m.input).map(([name, value]) => [name, typeof value === "string" ? Template.renderPaths(value, context.variables) : value])))
             const child = yield* runs.run({
               steps: workflows.runSteps(stored),
               input: { ...variables, [credentialsVariable]: context.variables[credentialsVariable] ?? null },
