@@ -11,6 +11,7 @@ import { PromptsPlugin } from "../../prompts/Plugin.ts"
 import { testRunsPlugin } from "../../runs/test/support.ts"
 import { as, tester } from "../../runs/test/support.ts"
 import { Runs } from "../../runs/RunsService.ts"
+import { StepRegistry } from "../../runs/StepRegistry.ts"
 import { TicketsPlugin } from "../../tickets/Plugin.ts"
 import { makeWorkflowsPlugin } from "../Plugin.ts"
 import { Workflows } from "../WorkflowsService.ts"
@@ -20,6 +21,7 @@ export { as, tester }
 export interface Services {
   readonly runs: Runs["Service"]
   readonly workflows: Workflows["Service"]
+  readonly steps: StepRegistry["Service"]
 }
 
 export const probePlugin = (services: Deferred.Deferred<Services>) =>
@@ -31,7 +33,7 @@ export const probePlugin = (services: Deferred.Deferred<Services>) =>
     migrations: [],
     requires: ["runs", "workflows"],
     layer: Layer.effectDiscard(Effect.gen(function*() {
-      yield* Deferred.succeed(services, { runs: yield* Runs, workflows: yield* Workflows })
+      yield* Deferred.succeed(services, { runs: yield* Runs, workflows: yield* Workflows, steps: yield* StepRegistry })
     }))
   })
 

@@ -318,6 +318,51 @@ layer(TestKit.layer({ plugins: plugins(services) }), { timeout: T, excludeTestSe
       assert.deepStrictEqual(tickets[0].context_refs, [`trellis-run:${detail.run.id}:2`])
     }))
 
+  it.effect("model deltas are batched: pieces are joined until the batch size, the rest at the end", () =>
+    Effect.gen(function*() {
+      const workflow = (yield* create({
+        key: unique("stream"),
+        steps: [{ name: "llm", type: "model", template: "go", mock: { turns: [{ text: "abcdefghij", chunks: ["ab", "cd", "ef", "gh", "ij"] }] } }]
+      })).body.data
+      const detail = yield* runToEnd(workflow.id, {})
+      assert.strictEqual(detail.run.output, "abcdefghij")
+      const deltas = kinds(yield* eventsOf(detail.run.id), "model_delta").map((e) => (e.data as { text: string }).text)
+      // The tests' batch is 8 characters.
+      assert.deepStrictEqual(deltas, ["abcdefgh", "ij"])
+    }))
+
+  it.effect("a ticket step executed again with the same idempotency key finds its ticket instead of filing another", () =>
+    Effect.gen(function*() {
+      const { steps } = yield* Deferred.await(services)
+      const project = (yield* call<{ id: string }>("POST", "/api/v1/projects/", { name: unique("proj"), git_remote_normalized: `github.com/acme/${unique("repo")}` })).body
+      const ticket = steps.get("ticket")
+      assert.isDefined(ticket)
+      const step = { name: "file", type: "ticket", project: project.id, title: "Once {{what}}" }
+      const context = {
+        runId: unique("run"),
+        organizationId: tester.organizationId,
+        stepIndex: 1,
+        step,
+        steps: [step],
+        input: "the body",
+        variables: { what: "only", input: "the body", steps: {} },
+        idempotencyKey: unique("key"),
+        attempt: 0,
+        wait: undefined,
+        log: () => Effect.void,
+        emit: () => Effect.void,
+        reportUsage: () => Effect.void
+      }
+      // Twice in a row, then twice at once: one ticket.
+      const first = yield* ticket!.execute(context).pipe(as(tester))
+      const second = yield* ticket!.execute({ ...context, attempt: 1 }).pipe(as(tester))
+      const racing = yield* Effect.all([ticket!.execute(context), ticket!.execute(context)], { concurrency: 2 }).pipe(as(tester))
+      for (const outcome of [second, ...racing]) assert.deepStrictEqual(outcome, first)
+      const listed = (yield* call<ReadonlyArray<{ id: string; title: string }>>("GET", `/api/v1/projects/${project.id}/tickets`)).body
+      assert.deepStrictEqual(listed.map((t) => t.title), ["Once only"])
+      assert.strictEqual((first as { output: { ticket_id: string } }).output.ticket_id, listed[0].id)
+    }))
+
   it.effect("a run of another organization's workflow is not found", () =>
     Effect.gen(function*() {
       const { workflows } = yield* Deferred.await(services)
