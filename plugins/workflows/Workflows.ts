@@ -141,21 +141,37 @@ export const make = Effect.gen(function*() {
         if (invalid !== undefined) return yield* refuse(index, step.name, invalid)
       }
       if (selfId === undefined) return
-      // A cycle through this workflow: follow the stored workflows its steps call (depth first).
-      for (const [index, step] of steps.entries()) {
-        const seen = new Set<string>()
-        const stack = [...referencedWorkflows([step])]
-        const path: Array<string> = []
-        while (stack.length > 0) {
-          const next = stack.pop() as string
-          if (next === selfId) {
-            return yield* refuse(index, step.name, `a cycle: this workflow calls itself${path.length === 0 ? "" : ` through ${path.join(" -> ")}`}`)
+      // A cycle through this workflow: follow the stored workflows each step calls, depth first.
+      const calls = new Map<string, ReadonlyArray<string>>()
+      const callsOf = (id: string) =>
+        Effect.gen(function*() {
+          const known = calls.get(id)
+          if (known !== undefined) return known
+          const row = yield* find(principal.organizationId, id)
+          const found = Option.isSome(row) ? referencedWorkflows(toWorkflow(row.value).steps) : []
+          calls.set(id, found)
+          return found
+        })
+      /** Workflows explored fully without leading back here. */
+      const dead = new Set<string>()
+      /** The chain of workflows from `id` back to this one, if there is one. */
+      const chainFrom = (id: string, path: ReadonlyArray<string>): Effect.Effect<ReadonlyArray<string> | undefined> =>
+        Effect.gen(function*() {
+          if (id === selfId) return path
+          if (path.includes(id) || dead.has(id)) return undefined
+          for (const next of yield* callsOf(id)) {
+            const chain = yield* chainFrom(next, [...path, id])
+            if (chain !== undefined) return chain
           }
-          if (seen.has(next)) continue
-          seen.add(next)
-          path.push(next)
-          const row = yield* find(principal.organizationId, next)
-          if (Option.isSome(row)) stack.push(...referencedWorkflows(toWorkflow(row.value).steps))
+          dead.add(id)
+          return undefined
+        })
+      for (const [index, step] of steps.entries()) {
+        for (const called of referencedWorkflows([step])) {
+          const chain = yield* chainFrom(called, [])
+          if (chain !== undefined) {
+            return yield* refuse(index, step.name, `a cycle: this workflow calls itself${chain.length === 0 ? "" : ` through ${chain.join(" -> ")}`}`)
+          }
         }
       }
     })

@@ -153,6 +153,11 @@ layer(TestKit.layer({ plugins: plugins(services) }), { timeout: T, excludeTestSe
       })
       assert.strictEqual(self.status, 422)
       assert.include(self.body.error, "step 2 (me): a cycle: this workflow calls itself")
+      // A longer chain is named in order: A -> C -> B -> A.
+      const c = (yield* create({ key: unique("c"), steps: [{ name: "call b", type: "workflow", workflow: b.id }] })).body.data
+      const longer = yield* call<Problem>("PUT", `/api/workflows/${a.id}`, { steps: [{ name: "hello", type: "render", template: "a" }, { name: "call c", type: "workflow", workflow: c.id }] })
+      assert.strictEqual(longer.status, 422)
+      assert.strictEqual(longer.body.error, `step 2 (call c): a cycle: this workflow calls itself through ${c.id} -> ${b.id}`)
       const kept = yield* call<{ data: Workflow }>("GET", `/api/workflows/${a.id}`)
       assert.deepStrictEqual(kept.body.data.steps, [{ name: "hello", type: "render", template: "a" }])
     }))
