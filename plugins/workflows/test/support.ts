@@ -5,7 +5,8 @@
  * poll until a run ends (bounded by the test's timeout: no timed assertions).
  */
 import { Deferred, Effect, Layer } from "effect"
-import { Plugin } from "trellis/plugin"
+import { Plugin, SecretBox } from "trellis/plugin"
+import type { SecretBoxShape } from "trellis/plugin"
 import * as TestKit from "trellis/testing"
 import { PromptsPlugin } from "../../prompts/Plugin.ts"
 import { testRunsPlugin } from "../../runs/test/support.ts"
@@ -22,6 +23,7 @@ export interface Services {
   readonly runs: Runs["Service"]
   readonly workflows: Workflows["Service"]
   readonly steps: StepRegistry["Service"]
+  readonly box: SecretBoxShape
 }
 
 export const probePlugin = (services: Deferred.Deferred<Services>) =>
@@ -33,7 +35,7 @@ export const probePlugin = (services: Deferred.Deferred<Services>) =>
     migrations: [],
     requires: ["runs", "workflows"],
     layer: Layer.effectDiscard(Effect.gen(function*() {
-      yield* Deferred.succeed(services, { runs: yield* Runs, workflows: yield* Workflows, steps: yield* StepRegistry })
+      yield* Deferred.succeed(services, { runs: yield* Runs, workflows: yield* Workflows, steps: yield* StepRegistry, box: yield* SecretBox })
     }))
   })
 

@@ -9,6 +9,7 @@ import { assert, layer } from "@effect/vitest"
 import { Deferred, Effect } from "effect"
 import type { RunEvent } from "../../runs/Domain.ts"
 import type { Workflow } from "../Domain.ts"
+import { sealContext } from "../Workflows.ts"
 import * as TestKit from "trellis/testing"
 import { outsider } from "../../runs/test/support.ts"
 import { as, call, plugins, tester, unique, userToken } from "./support.ts"
@@ -244,6 +245,11 @@ layer(TestKit.layer({ plugins: plugins(services) }), { timeout: T, excludeTestSe
       assert.notInclude(stored, "forged")
       const credentials = detail.run.input.__workflow as { api_key: string; nonce: string }
       assert.match(credentials.api_key, /^tsb1\./)
+      // What the model step opens: the key, with the run's organization and nonce only.
+      const { box } = yield* Deferred.await(services)
+      assert.strictEqual(yield* box.open(credentials.api_key, sealContext(tester.organizationId, credentials.nonce)), secret)
+      const elsewhere = yield* box.open(credentials.api_key, sealContext("org_other", credentials.nonce)).pipe(Effect.flip)
+      assert.strictEqual(elsewhere._tag, "SecretKeyUnavailable")
     }))
 
   it.effect("a prompt step serves the live version, or the rollout variant sticky for the subject, and records it", () =>
