@@ -576,9 +576,14 @@ export const register = (settings: StepSettings) =>
       expireInSeconds: 86_400,
       handler: (payload) =>
         Effect.gen(function*() {
-          const ended = yield* runs.awaitEnd(payload.childRunId).pipe(Effect.option)
+          // The sub-run's end, or the parent's (a cancel): then the sub-run is cancelled too.
+          const ended = yield* Effect.raceFirst(
+            Effect.map(runs.awaitEnd(payload.childRunId), (run) => ({ _tag: "Child" as const, run })),
+            Effect.map(runs.awaitEnd(payload.runId), (run) => ({ _tag: "Parent" as const, run }))
+          ).pipe(Effect.option)
           if (Option.isNone(ended)) return yield* complete(payload.runId, payload.stepIndex, { _tag: "Failed", message: `the sub-run ${payload.childRunId} is gone` })
-          const run = ended.value
+          if (ended.value._tag === "Parent") return yield* Effect.ignore(runs.cancel(payload.childRunId))
+          const run = ended.value.run
           yield* complete(
             payload.runId,
             payload.stepIndex,

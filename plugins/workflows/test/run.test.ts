@@ -85,6 +85,34 @@ layer(TestKit.layer({ plugins: plugins(services) }), { timeout: T, excludeTestSe
       assert.deepStrictEqual(answer.body.steps.map((s) => [s.name, s.output]), [["call", "HELLO ADA"], ["wrap", "<HELLO ADA>"]])
     }))
 
+  it.effect("cancelling a run that waits on a sub-run cancels the sub-run", () =>
+    Effect.gen(function*() {
+      const { runs, workflows } = yield* Deferred.await(services)
+      const inner = yield* create([{ name: "hold", type: "approval" }])
+      const outer = yield* create([{ name: "call", type: "workflow", workflow: inner.id }])
+      const parent = yield* workflows.start(outer.id, {}, {}).pipe(as(tester))
+      const childOf = Effect.gen(function*() {
+        for (;;) {
+          const page = yield* runs.list({ source: "workflow" })
+          const child = page.data.find((r) => r.refKey === inner.id && r.status === "awaiting_approval")
+          if (child !== undefined) return child
+          yield* Effect.sleep("50 millis")
+        }
+      }).pipe(as(tester))
+      const child = yield* childOf
+      const waiting = yield* Effect.gen(function*() {
+        for (;;) {
+          const detail = yield* runs.get(parent.id)
+          if (detail.run.status === "waiting") return detail
+          yield* Effect.sleep("50 millis")
+        }
+      }).pipe(as(tester))
+      assert.strictEqual(waiting.wait?.kind, "callback")
+      yield* runs.cancel(parent.id).pipe(as(tester))
+      const ended = yield* runs.awaitEnd(child.id).pipe(as(tester))
+      assert.strictEqual(ended.status, "cancelled")
+    }))
+
   it.effect("a ticket step with wait holds the run until the ticket is done, then continues with its notes", () =>
     Effect.gen(function*() {
       const project = (yield* call<{ id: string }>("POST", "/api/v1/projects/", { name: unique("proj"), git_remote_normalized: `github.com/acme/${unique("repo")}` })).body
