@@ -25,7 +25,7 @@ export const makeWorkflowsPlugin = (settings: Partial<StepSettings> = {}) => {
     description: "PromptOps-compatible workflows run as durable runs; model, prompt, parallel, ticket and workflow steps",
     groups: [WorkflowsGroup],
     migrations: [createWorkflows],
-    requires: ["runs", "prompts", "tickets"],
+    requires: ["audit", "runs", "prompts", "tickets"],
     scopes: [],
     problems: [...workflowProblems],
     layer: Layer.mergeAll(WorkflowsHttp, Layer.effectDiscard(register(resolved))).pipe(Layer.provideMerge(WorkflowsLive.layer))

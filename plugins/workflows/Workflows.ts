@@ -13,7 +13,7 @@
  */
 import { Effect, Layer, Option } from "effect"
 import { SqlClient } from "effect/sql"
-import { CurrentPrincipal, SecretBox } from "trellis/plugin"
+import { AuditLog, CurrentPrincipal, SecretBox } from "trellis/plugin"
 import type { Run, StepDefinition } from "../runs/Domain.ts"
 import { InvalidRunDefinition } from "../runs/Errors.ts"
 import { Runs } from "../runs/RunsService.ts"
@@ -98,6 +98,7 @@ export const make = Effect.gen(function*() {
   const runs = yield* Runs
   const registry = yield* StepRegistry
   const box = yield* SecretBox
+  const audit = yield* AuditLog
 
   const find = (organizationId: string, id: string) =>
     sql<WorkflowRow>`SELECT ${sql.literal(columns)} FROM workflows.workflows WHERE organization_id = ${organizationId} AND id = ${id}`.pipe(
@@ -233,13 +234,17 @@ export const make = Effect.gen(function*() {
       yield* validate(steps, undefined)
       const id = crypto.randomUUID()
       const workspaceId = workspaceOf(org, input.workspace_id ?? "")
-      const inserted = yield* sql<{ ok: number }>`
-        INSERT INTO workflows.workflows (id, organization_id, workspace_id, key, name, description, steps, created_by, updated_by)
-        VALUES (${id}, ${org}, ${workspaceId}, ${input.key}, ${input.name ?? ""}, ${input.description ?? ""},
-          ${JSON.stringify(steps)}::jsonb, ${principal.id}, ${principal.id})
-        ON CONFLICT (organization_id, workspace_id, key) DO NOTHING
-        RETURNING 1 AS ok
-      `.pipe(Effect.orDie)
+      const inserted = yield* sql.withTransaction(Effect.gen(function*() {
+        const rows = yield* sql<{ ok: number }>`
+          INSERT INTO workflows.workflows (id, organization_id, workspace_id, key, name, description, steps, created_by, updated_by)
+          VALUES (${id}, ${org}, ${workspaceId}, ${input.key}, ${input.name ?? ""}, ${input.description ?? ""},
+            ${JSON.stringify(steps)}::jsonb, ${principal.id}, ${principal.id})
+          ON CONFLICT (organization_id, workspace_id, key) DO NOTHING
+          RETURNING 1 AS ok
+        `
+        if (rows.length > 0) yield* audit.record("workflows.workflow.create", { type: "workflow", id }, { key: input.key, name: input.name ?? "" })
+        return rows
+      })).pipe(Effect.orDie)
       if (inserted.length === 0) {
         return yield* new WorkflowKeyTaken({
           key: input.key,
@@ -257,12 +262,16 @@ export const make = Effect.gen(function*() {
       const steps = input.steps ?? []
       yield* validate(steps, id)
       // PromptOps replaces name, description and steps; the key and the workspace stay.
-      const rows = yield* sql<WorkflowRow>`
-        UPDATE workflows.workflows SET name = ${input.name ?? ""}, description = ${input.description ?? ""},
-          steps = ${JSON.stringify(steps)}::jsonb, updated_by = ${principal.id}, updated_at = now()
-        WHERE organization_id = ${principal.organizationId} AND id = ${id}
-        RETURNING ${sql.literal(columns)}
-      `.pipe(Effect.orDie)
+      const rows = yield* sql.withTransaction(Effect.gen(function*() {
+        const updated = yield* sql<WorkflowRow>`
+          UPDATE workflows.workflows SET name = ${input.name ?? ""}, description = ${input.description ?? ""},
+            steps = ${JSON.stringify(steps)}::jsonb, updated_by = ${principal.id}, updated_at = now()
+          WHERE organization_id = ${principal.organizationId} AND id = ${id}
+          RETURNING ${sql.literal(columns)}
+        `
+        if (updated.length > 0) yield* audit.record("workflows.workflow.update", { type: "workflow", id }, { key: updated[0].key, name: updated[0].name })
+        return updated
+      })).pipe(Effect.orDie)
       if (rows.length === 0) return yield* new WorkflowNotFound({ workflow_id: id, detail: "not found" })
       return toWorkflow(rows[0])
     })
@@ -270,9 +279,13 @@ export const make = Effect.gen(function*() {
   const remove = (id: string) =>
     Effect.gen(function*() {
       const principal = yield* CurrentPrincipal
-      const rows = yield* sql<{ ok: number }>`
-        DELETE FROM workflows.workflows WHERE organization_id = ${principal.organizationId} AND id = ${id} RETURNING 1 AS ok
-      `.pipe(Effect.orDie)
+      const rows = yield* sql.withTransaction(Effect.gen(function*() {
+        const deleted = yield* sql<{ key: string; name: string }>`
+          DELETE FROM workflows.workflows WHERE organization_id = ${principal.organizationId} AND id = ${id} RETURNING key, name
+        `
+        if (deleted.length > 0) yield* audit.record("workflows.workflow.delete", { type: "workflow", id }, { key: deleted[0].key, name: deleted[0].name })
+        return deleted
+      })).pipe(Effect.orDie)
       if (rows.length === 0) return yield* new WorkflowNotFound({ workflow_id: id, detail: "not found" })
     })
 

@@ -83,6 +83,17 @@ layer(TestKit.layer({ plugins: plugins(services) }), { timeout: T, excludeTestSe
       assert.strictEqual(gone.status, 404)
       assert.strictEqual(gone.body.error, "not found")
       assert.strictEqual((yield* call("DELETE", `/api/workflows/${workflow.id}`)).status, 404)
+
+      // PromptOps's audit log has each change: action, resource, resource id, key, the name as summary.
+      const audit = (yield* call<{ data: ReadonlyArray<{ action: string; resource: string; resource_id: string; key: string; summary: string }> }>(
+        "GET",
+        "/api/audit?limit=50"
+      )).body.data.filter((e) => e.resource_id === workflow.id)
+      assert.deepStrictEqual(audit.map((e) => [e.action, e.resource, e.key, e.summary]), [
+        ["delete", "workflow", key, "Greeter 2"],
+        ["update", "workflow", key, "Greeter 2"],
+        ["create", "workflow", key, "Greeter"]
+      ])
     }))
 
   it.effect("refuses an empty key and a key taken in the workspace", () =>
