@@ -5,6 +5,7 @@
  */
 import { PromptsGroup, PromptsHotReloadGroup, PromptsPlaygroundGroup, PromptsRpcs, PromptsSdkGroup } from "./prompts/Api.ts"
 import { ProjectsGroup, TicketSettingsGroup, TicketsGroup, TicketsRpcs } from "./tickets/Api.ts"
+import { WorkflowsGroup } from "./workflows/Api.ts"
 
 /** Every first-party plugin's HttpApi groups, in `plugins/index.ts` order. */
 export const firstPartyGroups = [
@@ -14,7 +15,8 @@ export const firstPartyGroups = [
   PromptsHotReloadGroup,
   ProjectsGroup,
   TicketsGroup,
-  TicketSettingsGroup
+  TicketSettingsGroup,
+  WorkflowsGroup
 ] as const
 
 /** The first-party RPC groups, for `Client.makeRpc`. */

@@ -7,6 +7,8 @@
  */
 import type { Plugin } from "trellis/plugin"
 import { PromptsPlugin } from "./prompts/Plugin.ts"
+import { RunsPlugin } from "./runs/Plugin.ts"
 import { TicketsPlugin } from "./tickets/Plugin.ts"
+import { WorkflowsPlugin } from "./workflows/Plugin.ts"
 
-export const firstParty: ReadonlyArray<Plugin.Any> = [PromptsPlugin, TicketsPlugin]
+export const firstParty: ReadonlyArray<Plugin.Any> = [PromptsPlugin, TicketsPlugin, RunsPlugin, WorkflowsPlugin]

@@ -1,0 +1,685 @@
+/**
+ * The step types this plugin adds to the runs plugin's registry: `model`, `prompt`, `parallel`,
+ * `ticket` and `workflow` (PromptOps's `render` and `transform` are the runs plugin's).
+ *
+ * Executors run inside the runs engine's jobs. They call other services as the run's starter
+ * when the job carries that principal, else as this plugin's system principal in the run's
+ * organization. Outside effects are keyed by the step's idempotency key: the sub-run a
+ * `workflow` step started and the ticket a `ticket` step created are recorded in
+ * `workflows.step_effects` in the same transaction that makes them, so a step executed again
+ * (a crash, a retry) finds them instead of making another.
+ *
+ * Waiting steps (`workflow`, and `ticket` with `wait`) answer a `callback` wait and enqueue a
+ * watcher job that ends it with `Runs.complete` (see the README).
+ */
+import { Duration, Effect, Exit, Option, Redacted, Schedule, Schema } from "effect"
+import { SqlClient } from "effect/sql"
+import { createHash } from "node:crypto"
+import { CurrentPrincipal, JobQueue, MockScript, Models, Principal, SecretBox, systemPrincipal, Template } from "trellis/plugin"
+import type { ModelMessage } from "trellis/plugin"
+import type { CallbackResult, RetryPolicy, StepDefinition } from "../runs/Domain.ts"
+import type { RunNotFound, RunStatusConflict } from "../runs/Errors.ts"
+import { Runs } from "../runs/RunsService.ts"
+import { done, StepFailed, StepRegistry, wait } from "../runs/StepRegistry.ts"
+import type { StepContext, StepOutcome, StepType } from "../runs/StepRegistry.ts"
+import { Prompts } from "../prompts/PromptsService.ts"
+import { Tickets } from "../tickets/TicketsService.ts"
+import { textOf } from "./Domain.ts"
+import { callerVariables, credentialsVariable, sealContext } from "./Workflows.ts"
+import { Workflows } from "./WorkflowsService.ts"
+
+/** Settings of this plugin's steps. */
+export interface StepSettings {
+  /** How often a `ticket` step that waits looks at its ticket, in seconds. */
+  readonly ticketPollSeconds: number
+  /** Streamed model text is emitted as `model_delta` events of at least this many characters (and the rest at the end). */
+  readonly deltaBatchChars: number
+}
+
+export const defaultStepSettings: StepSettings = { ticketPollSeconds: 5, deltaBatchChars: 256 }
+
+/** PromptOps's provider names and their Trellis aliases (see `Models`). */
+export const providerNames = ["mock", "openai", "claude", "anthropic", "gemini", "google", "ollama", "openai-compatible"] as const
+
+const membersOf = <S extends Schema.Codec<unknown, unknown>>(schema: S) => {
+  const decode = Schema.decodeUnknownExit(schema as unknown as Schema.Codec<S["Type"], unknown>)
+  return {
+    validate: (step: StepDefinition): string | undefined => {
+      const exit = decode(step)
+      return Exit.isSuccess(exit) ? undefined : `invalid members of a ${step.type} step: ${exit.cause.toString()}`
+    },
+    read: (step: StepDefinition): Effect.Effect<S["Type"], StepFailed> => {
+      const exit = decode(step)
+      return Exit.isSuccess(exit)
+        ? Effect.succeed(exit.value)
+        : Effect.fail(new StepFailed({ message: `invalid members of a ${step.type} step`, retryable: false }))
+    }
+  }
+}
+
+/** A problem's detail, else its tag. */
+const messageOf = (error: unknown): string => {
+  if (typeof error === "object" && error !== null) {
+    const detail = (error as { detail?: unknown }).detail
+    if (typeof detail === "string" && detail !== "") return detail
+    const message = (error as { message?: unknown }).message
+    if (typeof message === "string" && message !== "") return message
+    const tag = (error as { _tag?: unknown })._tag
+    if (typeof tag === "string") return tag
+  }
+  return String(error)
+}
+
+/** Who a step acts as: the job's principal (the run's starter) when it is of the run's organization, else this plugin's system principal there. */
+const principalFor = (organizationId: string) =>
+  Effect.map(Effect.serviceOption(CurrentPrincipal), (current) =>
+    Option.isSome(current) && current.value.organizationId === organizationId
+      ? current.value
+      : new Principal({ ...systemPrincipal("workflows"), organizationId }))
+
+// ── sticky rollout assignment (the prompts plugin's documented definition) ─────────────────
+
+/** `uint32(SHA-256("<key>:<salt>:<stickiness>")[0..4]) mod 10000`: the bucket the prompts plugin's SDK fetch uses too. */
+export const bucketOf = (promptKey: string, salt: string, stickiness: string): number =>
+  createHash("sha256").update(`${promptKey}:${salt}:${stickiness}`, "utf8").digest().readUInt32BE(0) % 10_000
+
+const variantIndex = (weightsBp: ReadonlyArray<number>, bucket: number): number => {
+  let upper = 0
+  for (let i = 0; i < weightsBp.length; i++) {
+    upper += weightsBp[i]
+    if (bucket < upper) return i
+  }
+  return weightsBp.length - 1
+}
+
+// ── members ──────────────────────────────────────────────────────────────────────────────
+
+const Provider = Schema.String.check(Schema.isMaxLength(100))
+const ModelOptions = {
+  /** A provider name (PromptOps's `mock`, `openai`, `claude`, `ollama`, `gemini`, ...); absent or empty: `mock`. */
+  provider: Schema.optionalKey(Provider),
+  /** Absent or empty: the provider's default model. */
+  model: Schema.optionalKey(Schema.String.check(Schema.isMaxLength(200))),
+  system: Schema.optionalKey(Schema.String.check(Schema.isMaxLength(1_000_000))),
+  temperature: Schema.optionalKey(Schema.Number.check(Schema.isBetween({ minimum: 0, maximum: 2 }))),
+  maxOutputTokens: Schema.optionalKey(Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 1_000_000 }))),
+  /** The `mock` provider's script. */
+  mock: Schema.optionalKey(MockScript)
+}
+
+const ModelMembers = Schema.Struct({
+  ...ModelOptions,
+  /** The prompt, a template; absent or empty: the previous step's output (PromptOps). */
+  template: Schema.optionalKey(Schema.String.check(Schema.isMaxLength(1_000_000)))
+})
+type ModelMembers = typeof ModelMembers.Type
+const modelMembers = membersOf(ModelMembers)
+
+const PromptMembers = Schema.Struct({
+  ...ModelOptions,
+  /** The prompt's key. */
+  prompt: Schema.String.check(Schema.isNonEmpty(), Schema.isMaxLength(200)),
+  /** The environment served (default `prod`, as SDK fetch). */
+  env: Schema.optionalKey(Schema.String.check(Schema.isNonEmpty(), Schema.isMaxLength(100))),
+  workspace: Schema.optionalKey(Schema.String.check(Schema.isMaxLength(200))),
+  /** The run variable whose value keeps the rollout variant sticky (a user id); absent or empty: the run. */
+  subject: Schema.optionalKey(Schema.String.check(Schema.isMaxLength(200)))
+})
+const promptMembers = membersOf(PromptMembers)
+
+const Branch = Schema.Struct({
+  name: Schema.String.check(Schema.isNonEmpty(), Schema.isMaxLength(200)),
+  steps: Schema.Array(Schema.Record(Schema.String, Schema.Unknown)).check(Schema.isMinLength(1), Schema.isMaxLength(50))
+})
+const ParallelMembers = Schema.Struct({
+  branches: Schema.Array(Branch).check(Schema.isMinLength(1), Schema.isMaxLength(20))
+})
+const parallelMembers = membersOf(ParallelMembers)
+
+const TicketMembers = Schema.Struct({
+  /** The project's id. */
+  project: Schema.String.check(Schema.isNonEmpty(), Schema.isMaxLength(200)),
+  /** A template. */
+  title: Schema.String.check(Schema.isNonEmpty(), Schema.isMaxLength(10_000)),
+  /** A template (default: the previous step's output). */
+  description: Schema.optionalKey(Schema.String.check(Schema.isMaxLength(1_000_000))),
+  priority: Schema.optionalKey(Schema.Literals(["critical", "high", "medium", "low"])),
+  assigned_to: Schema.optionalKey(Schema.String.check(Schema.isMaxLength(200))),
+  acceptance_criteria: Schema.optionalKey(Schema.Array(Schema.String.check(Schema.isMaxLength(10_000))).check(Schema.isMaxLength(100))),
+  /** Wait until the ticket is done (or closed); a cancelled ticket fails the step. */
+  wait: Schema.optionalKey(Schema.Boolean)
+})
+const ticketMembers = membersOf(TicketMembers)
+
+const WorkflowMembers = Schema.Struct({
+  /** The stored workflow's id. */
+  workflow: Schema.String.check(Schema.isNonEmpty(), Schema.isMaxLength(200)),
+  /** The sub-run's variables: strings are templates, other values pass as they are (absent: this run's variables). */
+  input: Schema.optionalKey(Schema.Record(Schema.String, Schema.Unknown))
+})
+const workflowMembers = membersOf(WorkflowMembers)
+
+/** Types a `parallel` branch may not hold: they wait or jump, which a branch executed inline cannot. */
+const notInBranches = new Set(["approval", "sleep", "condition", "workflow"])
+
+// ── jobs ─────────────────────────────────────────────────────────────────────────────────
+
+export const awaitChildQueue = "workflows.await_child"
+const AwaitChild = Schema.Struct({ runId: Schema.String, stepIndex: Schema.Int, childRunId: Schema.String })
+
+export const awaitTicketQueue = "workflows.await_ticket"
+const AwaitTicket = Schema.Struct({ runId: Schema.String, stepIndex: Schema.Int, projectId: Schema.String, ticketId: Schema.String })
+
+const delayOf = (policy: RetryPolicy) => Duration.millis(Math.max(1, policy.delayMs ?? 0))
+
+/** Builds the step types (and registers the watcher jobs); call from the plugin's layer. */
+export const register = (settings: StepSettings) =>
+  Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    const registry = yield* StepRegistry
+    const runs = yield* Runs
+    const models = yield* Models
+    const prompts = yield* Prompts
+    const tickets = yield* Tickets
+    const workflows = yield* Workflows
+    const box = yield* SecretBox
+    const jobs = yield* JobQueue
+
+    // ── model calls ─────────────────────────────────────────────────────────
+
+    /** The run's `api_key` (opened) and `base_url`, from the sealed `__workflow` variable. */
+    const credentialsOf = (context: StepContext) =>
+      Effect.gen(function*() {
+        const raw = context.variables[credentialsVariable]
+        if (typeof raw !== "object" || raw === null) return { apiKey: undefined, baseUrl: undefined }
+        const { api_key, base_url, nonce } = raw as { api_key?: unknown; base_url?: unknown; nonce?: unknown }
+        const apiKey = typeof api_key === "string" && typeof nonce === "string"
+          ? Redacted.make(yield* box.open(api_key, sealContext(context.organizationId, nonce)).pipe(
+            Effect.mapError(() => new StepFailed({ message: "the run's api_key cannot be opened (the server's secret key changed?)", retryable: false }))
+          ))
+          : undefined
+        return { apiKey, baseUrl: typeof base_url === "string" ? base_url : undefined }
+      })
+
+    const callModel = (context: StepContext, m: typeof ModelMembers.Type | typeof PromptMembers.Type, prompt: string, refKey: string | undefined) =>
+      Effect.gen(function*() {
+        const principal = yield* principalFor(context.organizationId)
+        const { apiKey, baseUrl } = yield* credentialsOf(context)
+        const provider = m.provider === undefined || m.provider === "" ? "mock" : m.provider
+        const pending: Array<string> = []
+        let size = 0
+        const flush = Effect.suspend(() => {
+          if (pending.length === 0) return Effect.void
+          const text = pending.join("")
+          pending.length = 0
+          size = 0
+          return context.emit({ _tag: "model_delta", stepIndex: context.stepIndex, text })
+        })
+        const onDelta = (text: string) =>
+          Effect.suspend(() => {
+            pending.push(text)
+            size += text.length
+            return size >= settings.deltaBatchChars ? flush : Effect.void
+          })
+        const messages: Array<ModelMessage> = [
+          ...(m.system === undefined || m.system === "" ? [] : [{ role: "system" as const, content: m.system }]),
+          { role: "user", content: prompt }
+        ]
+        const started = Date.now()
+        const result = yield* models.generate({
+          provider,
+          model: m.model === undefined || m.model === "" ? undefined : m.model,
+          messages,
+          apiKey,
+          baseUrl,
+          temperature: m.temperature,
+          maxOutputTokens: m.maxOutputTokens,
+          mock: m.mock,
+          attempt: context.attempt,
+          onDelta,
+          usage: { source: "workflow", refKey, runId: context.runId }
+        }).pipe(
+          Effect.provideService(CurrentPrincipal, principal),
+          Effect.ensuring(flush),
+          Effect.tapError((e) =>
+            context.reportUsage({
+              provider,
+              model: e._tag === "ModelCallFailed" ? e.model : (m.model ?? ""),
+              promptTokens: 0,
+              outputTokens: 0,
+              latencyMs: Date.now() - started,
+              status: "error",
+              error: e.message
+            })
+          ),
+          Effect.mapError((e) =>
+            new StepFailed({
+              message: e._tag === "ModelCallFailed" ? `${e.provider}: ${e.message}` : e.message,
+              retryable: e._tag === "ModelCallFailed" && e.retryable
+            })
+          )
+        )
+        yield* context.reportUsage({
+          provider: result.provider,
+          model: result.model,
+          promptTokens: result.promptTokens,
+          outputTokens: result.outputTokens,
+          latencyMs: result.latencyMs,
+          status: "ok"
+        })
+        return result
+      })
+
+    const providerProblem = (provider: string | undefined) =>
+      provider === undefined || provider === "" || (providerNames as ReadonlyArray<string>).includes(provider)
+        ? undefined
+        : `unknown provider ${provider} (known: ${providerNames.join(", ")})`
+
+    /** PromptOps's `model`: the template rendered (or the previous output) as the prompt; the output is the model's text. */
+    const model: StepType = {
+      type: "model",
+      timeoutMs: 120_000,
+      retry: { limit: 2, delayMs: 500, factor: 2 },
+      validate: (step) => modelMembers.validate(step) ?? providerProblem((step as { provider?: string }).provider),
+      execute: (context) =>
+        Effect.gen(function*() {
+          const m = yield* modelMembers.read(context.step)
+          const prompt = m.template === undefined || m.template === ""
+            ? textOf(context.input)
+            : Template.renderPaths(m.template, context.variables)
+          const result = yield* callModel(context, m, prompt, undefined)
+          return done(result.text)
+        })
+    }
+
+    // ── prompt ──────────────────────────────────────────────────────────────
+
+    const servedFor = (organizationId: string, m: typeof PromptMembers.Type) =>
+      prompts.served(organizationId, m.prompt, m.env ?? "prod", m.workspace === undefined || m.workspace === "" ? undefined : m.workspace)
+
+    /**
+     * A prompt by key: its live version, or with an enabled rollout the variant chosen stickily
+     * for the run's subject (the `subject` variable; the run when absent). Rendered with the
+     * run's variables; with a `provider`, sent to the model. The output records what was served.
+     */
+    const prompt: StepType = {
+      type: "prompt",
+      timeoutMs: 120_000,
+      retry: { limit: 2, delayMs: 500, factor: 2 },
+      validate: (step) => {
+        const invalid = promptMembers.validate(step) ?? providerProblem((step as { provider?: string }).provider)
+        if (invalid !== undefined) return invalid
+        const m = step as StepDefinition & typeof PromptMembers.Type
+        return Effect.gen(function*() {
+          const principal = yield* CurrentPrincipal
+          const served = yield* servedFor(principal.organizationId, m).pipe(Effect.orDie)
+          return served === null ? `no prompt with key ${m.prompt} has anything to serve in environment ${m.env ?? "prod"}` : undefined
+        })
+      },
+      execute: (context) =>
+        Effect.gen(function*() {
+          const m = yield* promptMembers.read(context.step)
+          const served = yield* servedFor(context.organizationId, m).pipe(
+            Effect.mapError(() => new StepFailed({ message: "the prompt could not be read", retryable: true }))
+          )
+          if (served === null) {
+            return yield* new StepFailed({ message: `no prompt with key ${m.prompt} to serve in environment ${m.env ?? "prod"}`, retryable: false })
+          }
+          const subjectValue = m.subject === undefined || m.subject === "" ? "" : textOf(context.variables[m.subject])
+          const sticky = subjectValue !== ""
+          let version: { readonly label: string; readonly number: number | null; readonly content: string; readonly model: string } = served.live
+          let variant: string | null = null
+          if (served.rollout !== null && served.rollout.variants.length > 0) {
+            const bucket = bucketOf(served.key, served.rollout.salt, sticky ? subjectValue : context.runId)
+            const index = variantIndex(served.rollout.variants.map((v) => v.weightBp), bucket)
+            version = served.rollout.variants[index]
+            variant = String.fromCharCode(65 + index)
+          }
+          const rendered = Template.renderPaths(version.content, context.variables)
+          const base = {
+            key: served.key,
+            env: served.env,
+            version: version.label,
+            version_number: version.number,
+            variant,
+            rollout_id: served.rollout?.id ?? null,
+            subject: sticky ? subjectValue : null,
+            rendered
+          }
+          if (m.provider === undefined || m.provider === "") return done({ ...base, output: rendered })
+          const result = yield* callModel(context, { ...m, model: m.model ?? version.model }, rendered, served.key)
+          return done({ ...base, provider: result.provider, model: result.model, output: result.text })
+        })
+    }
+
+    // ── parallel ────────────────────────────────────────────────────────────
+
+    const branchesOf = (step: StepDefinition) => (step as unknown as typeof ParallelMembers.Type).branches
+
+    /**
+     * Fan-out and join, inline: each branch's steps run in order inside this step (each with its
+     * own type's timeout and retries), the branches at once; the output is `{<branch>: <its last
+     * output>}`. One checkpoint for the whole step: a crash runs every branch again, with the
+     * same idempotency keys (`<step key>:<branch>:<index>`).
+     */
+    const parallel: StepType = {
+      type: "parallel",
+      timeoutMs: 600_000,
+      retry: { limit: 0 },
+      validate: (step) => {
+        const invalid = parallelMembers.validate(step)
+        if (invalid !== undefined) return invalid
+        const branches = branchesOf(step)
+        const branchNames = new Set<string>()
+        const checks: Array<Effect.Effect<string | undefined, never, CurrentPrincipal>> = []
+        for (const branch of branches) {
+          if (branchNames.has(branch.name)) return `duplicate branch name ${branch.name}`
+          branchNames.add(branch.name)
+          const names = new Set<string>()
+          const steps = branch.steps as ReadonlyArray<StepDefinition>
+          for (const [index, nested] of steps.entries()) {
+            const where = `branch ${branch.name}, step ${index + 1}`
+            if (typeof nested.name !== "string" || nested.name === "" || typeof nested.type !== "string") return `${where}: a step needs a name and a type`
+            if (names.has(nested.name)) return `${where}: duplicate step name ${nested.name}`
+            names.add(nested.name)
+            if (notInBranches.has(nested.type) || (nested.type === "ticket" && nested.wait === true)) {
+              return `${where}: a ${nested.type} step cannot run inside a parallel branch (it waits or jumps)`
+            }
+            const type = registry.get(nested.type)
+            if (type === undefined) return `${where}: unknown step type ${nested.type}`
+            const checked = type.validate(nested, steps, index)
+            if (Effect.isEffect(checked)) checks.push(Effect.map(checked, (reason) => reason === undefined ? undefined : `${where}: ${reason}`))
+            else if (checked !== undefined) return `${where}: ${checked}`
+          }
+        }
+        if (checks.length === 0) return undefined
+        return Effect.gen(function*() {
+          for (const check of checks) {
+            const reason = yield* check
+            if (reason !== undefined) return reason
+          }
+          return undefined
+        })
+      },
+      execute: (context) =>
+        Effect.gen(function*() {
+          const { branches } = yield* parallelMembers.read(context.step)
+          const priorSteps = (context.variables.steps ?? {}) as Record<string, unknown>
+          const results = yield* Effect.forEach(branches, (branch) =>
+            Effect.gen(function*() {
+              const steps = branch.steps as ReadonlyArray<StepDefinition>
+              const outputs: Record<string, unknown> = {}
+              let input: unknown = context.input
+              for (const [index, nested] of steps.entries()) {
+                const type = registry.get(nested.type)
+                if (type === undefined) return yield* new StepFailed({ message: `branch ${branch.name}: unknown step type ${nested.type}`, retryable: false })
+                const policy = nested.retry ?? type.retry
+                const timeoutMs = nested.timeoutMs ?? type.timeoutMs
+                let attempt = 0
+                const outcome: StepOutcome = yield* Effect.suspend(() =>
+                  type.execute({
+                    ...context,
+                    step: nested,
+                    steps,
+                    input,
+                    variables: { ...context.variables, input, steps: { ...priorSteps, ...outputs } },
+                    idempotencyKey: `${context.idempotencyKey}:${branch.name}:${index}`,
+                    attempt: attempt++,
+                    wait: undefined
+                  })
+                ).pipe(
+                  Effect.timeoutOrElse({
+                    duration: Duration.millis(timeoutMs),
+                    orElse: () => Effect.fail(new StepFailed({ message: `timed out after ${timeoutMs} ms`, retryable: true }))
+                  }),
+                  Effect.retry({
+                    while: (e: StepFailed) => e.retryable,
+                    times: policy.limit,
+                    schedule: Schedule.exponential(delayOf(policy), policy.factor ?? 2)
+                  }),
+                  Effect.mapError((e) => new StepFailed({ message: `branch ${branch.name}, step ${nested.name}: ${e.message}`, retryable: e.retryable }))
+                )
+                if (outcome._tag === "Wait") {
+                  return yield* new StepFailed({ message: `branch ${branch.name}, step ${nested.name}: a step inside a parallel branch cannot wait`, retryable: false })
+                }
+                outputs[nested.name] = outcome.output
+                input = outcome.output
+              }
+              return [branch.name, input] as const
+            }), { concurrency: "unbounded" })
+          return done(Object.fromEntries(results))
+        })
+    }
+
+    // ── outside effects, once per idempotency key ─────────────────────────────
+
+    interface Effected {
+      readonly ref: string
+      readonly detail: Record<string, unknown>
+    }
+
+    const effectOf = (key: string) =>
+      sql<{ ref: string; detail: unknown }>`SELECT ref, detail::text AS detail FROM workflows.step_effects WHERE idempotency_key = ${key}`.pipe(
+        Effect.map((rows): Option.Option<Effected> =>
+          rows.length === 0 || rows[0].ref === ""
+            ? Option.none()
+            : Option.some({ ref: rows[0].ref, detail: JSON.parse(String(rows[0].detail)) as Record<string, unknown> })
+        ),
+        Effect.mapError(() => new StepFailed({ message: "the step's record could not be read", retryable: true }))
+      )
+
+    /**
+     * Makes the outside effect once: claims the key, runs `make` and records what it made in one
+     * transaction (a concurrent execution waits on the key, then finds the record).
+     */
+    const once = (context: StepContext, kind: string, make: Effect.Effect<Effected, StepFailed>) =>
+      sql.withTransaction(Effect.gen(function*() {
+        const claimed = yield* sql<{ ok: number }>`
+          INSERT INTO workflows.step_effects (idempotency_key, organization_id, kind, ref)
+          VALUES (${context.idempotencyKey}, ${context.organizationId}, ${kind}, '')
+          ON CONFLICT (idempotency_key) DO NOTHING RETURNING 1 AS ok
+        `.pipe(Effect.orDie)
+        if (claimed.length === 0) return yield* Effect.flatMap(effectOf(context.idempotencyKey), Option.match({
+          onNone: () => Effect.fail(new StepFailed({ message: "the step's record is incomplete", retryable: true })),
+          onSome: Effect.succeed
+        }))
+        const made = yield* make
+        yield* sql`UPDATE workflows.step_effects SET ref = ${made.ref}, detail = ${JSON.stringify(made.detail)}::jsonb
+          WHERE idempotency_key = ${context.idempotencyKey}`.pipe(Effect.orDie)
+        return made
+      })).pipe(Effect.catchTag("SqlError", () => Effect.fail(new StepFailed({ message: "the step's record could not be written", retryable: true }))))
+
+    /** Ends a callback wait; retried while the run has not stored its wait yet (the sub-run may end first). */
+    const complete = (runId: string, stepIndex: number, result: CallbackResult) =>
+      runs.complete(runId, stepIndex, result).pipe(
+        Effect.retry({
+          while: (e: RunNotFound | RunStatusConflict) => e._tag === "RunStatusConflict" && (e.currentStatus === "running" || e.currentStatus === "queued"),
+          times: 300,
+          schedule: Schedule.spaced(Duration.millis(200))
+        }),
+        // Ended already (a second watcher), cancelled, or gone: nothing to do.
+        Effect.catchTags({ RunStatusConflict: () => Effect.void, RunNotFound: () => Effect.void }),
+        Effect.asVoid
+      )
+
+    // ── workflow (a sub-run) ────────────────────────────────────────────────
+
+    const childOutcome = (principal: Principal, childRunId: string) =>
+      Effect.gen(function*() {
+        const detail = yield* runs.get(childRunId).pipe(
+          Effect.provideService(CurrentPrincipal, principal),
+          Effect.mapError(() => new StepFailed({ message: `the sub-run ${childRunId} is gone`, retryable: false }))
+        )
+        const run = detail.run
+        if (run.status === "succeeded") return Option.some(done(textOf(run.output)))
+        if (run.status === "failed" || run.status === "cancelled") {
+          return yield* new StepFailed({ message: `sub-run ${childRunId} ${run.status}${run.error === null ? "" : `: ${run.error.message}`}`, retryable: false })
+        }
+        return Option.none<StepOutcome>()
+      })
+
+    const workflow: StepType = {
+      type: "workflow",
+      timeoutMs: 60_000,
+      retry: { limit: 2, delayMs: 500, factor: 2 },
+      validate: (step) => {
+        const invalid = workflowMembers.validate(step)
+        if (invalid !== undefined) return invalid
+        const id = (step as StepDefinition & typeof WorkflowMembers.Type).workflow
+        return workflows.get(id).pipe(
+          Effect.as(undefined),
+          Effect.catchTag("WorkflowNotFound", () => Effect.succeed(`names no workflow: ${id}`))
+        )
+      },
+      execute: (context) =>
+        Effect.gen(function*() {
+          const m = yield* workflowMembers.read(context.step)
+          const principal = yield* principalFor(context.organizationId)
+          const existing = yield* effectOf(context.idempotencyKey)
+          if (Option.isSome(existing)) {
+            const outcome = yield* childOutcome(principal, existing.value.ref)
+            return Option.isSome(outcome) ? outcome.value : wait("callback")
+          }
+          yield* once(context, "workflow", Effect.gen(function*() {
+            const stored = yield* workflows.get(m.workflow).pipe(
+              Effect.provideService(CurrentPrincipal, principal),
+              Effect.mapError(() => new StepFailed({ message: `names no workflow: ${m.workflow}`, retryable: false }))
+            )
+            const own = callerVariables(Object.fromEntries(Object.entries(context.variables).filter(([name]) => name !== "input" && name !== "steps")))
+            const variables = m.input === undefined
+              ? own
+              : callerVariables(Object.fromEntries(Object.entries(m.input).map(([name, value]) => [name, typeof value === "string" ? Template.renderPaths(value, context.variables) : value])))
+            const child = yield* runs.run({
+              steps: workflows.runSteps(stored),
+              input: { ...variables, [credentialsVariable]: context.variables[credentialsVariable] ?? null },
+              source: "workflow",
+              refKey: stored.id,
+              title: stored.name === "" ? stored.key : stored.name
+            }).pipe(
+              Effect.provideService(CurrentPrincipal, principal),
+              Effect.mapError((e) => new StepFailed({ message: `the workflow ${m.workflow} cannot run: ${e.reason}`, retryable: false }))
+            )
+            yield* jobs.enqueue(awaitChildQueue, AwaitChild, { runId: context.runId, stepIndex: context.stepIndex, childRunId: child.id }, { principal }).pipe(
+              Effect.mapError(() => new StepFailed({ message: "the sub-run's watcher could not be queued", retryable: true }))
+            )
+            yield* context.log(`started sub-run ${child.id} of workflow ${stored.id}`)
+            return { ref: child.id, detail: { workflow: stored.id } }
+          }))
+          return wait("callback")
+        })
+    }
+
+    yield* jobs.register(awaitChildQueue, {
+      schema: AwaitChild,
+      retryLimit: 10,
+      retryDelay: 1,
+      expireInSeconds: 86_400,
+      handler: (payload) =>
+        Effect.gen(function*() {
+          // The sub-run's end, or the parent's (a cancel): then the sub-run is cancelled too.
+          const ended = yield* Effect.raceFirst(
+            Effect.map(runs.awaitEnd(payload.childRunId), (run) => ({ _tag: "Child" as const, run })),
+            Effect.map(runs.awaitEnd(payload.runId), (run) => ({ _tag: "Parent" as const, run }))
+          ).pipe(Effect.option)
+          if (Option.isNone(ended)) return yield* complete(payload.runId, payload.stepIndex, { _tag: "Failed", message: `the sub-run ${payload.childRunId} is gone` })
+          if (ended.value._tag === "Parent") return yield* Effect.ignore(runs.cancel(payload.childRunId))
+          const run = ended.value.run
+          yield* complete(
+            payload.runId,
+            payload.stepIndex,
+            run.status === "succeeded"
+              ? { _tag: "Completed", output: textOf(run.output) }
+              : { _tag: "Failed", message: `sub-run ${run.id} ${run.status}${run.error === null ? "" : `: ${run.error.message}`}` }
+          )
+        })
+    }).pipe(Effect.orDie)
+
+    // ── ticket ──────────────────────────────────────────────────────────────
+
+    const ticketOutput = (projectId: string, ticket: { readonly id: string; readonly status: string; readonly completion_notes: string | null }) => ({
+      ticket_id: ticket.id,
+      project_id: projectId,
+      status: ticket.status,
+      output: ticket.completion_notes ?? ticket.id
+    })
+
+    /** Where a ticket that is waited on stands: done, failed, or still open. */
+    const ticketState = (principal: Principal, projectId: string, ticketId: string) =>
+      tickets.get(projectId, ticketId).pipe(
+        Effect.provideService(CurrentPrincipal, principal),
+        Effect.map((ticket) =>
+          ticket.status === "done" || ticket.status === "closed"
+            ? { _tag: "Done" as const, output: ticketOutput(projectId, ticket) }
+            : ticket.status === "cancelled"
+            ? { _tag: "Failed" as const, message: `ticket ${ticketId} was cancelled` }
+            : { _tag: "Open" as const }
+        ),
+        Effect.catch((e) => Effect.succeed({ _tag: "Failed" as const, message: `ticket ${ticketId}: ${messageOf(e)}` }))
+      )
+
+    /**
+     * Creates a ticket for a coding agent (once per step: the idempotency key is recorded with
+     * it, and named in its `context_refs` as `trellis-run:<key>`). With `wait`, the step waits
+     * until the ticket is done or closed (a watcher job looks every `ticketPollSeconds`).
+     */
+    const ticket: StepType = {
+      type: "ticket",
+      timeoutMs: 30_000,
+      retry: { limit: 3, delayMs: 500, factor: 2 },
+      validate: ticketMembers.validate,
+      execute: (context) =>
+        Effect.gen(function*() {
+          const m = yield* ticketMembers.read(context.step)
+          const principal = yield* principalFor(context.organizationId)
+          const existing = yield* effectOf(context.idempotencyKey)
+          const made = Option.isSome(existing) ? existing.value : yield* once(context, "ticket", Effect.gen(function*() {
+            const created = yield* tickets.create(m.project, {
+              title: Template.renderPaths(m.title, context.variables).slice(0, 200),
+              description: m.description === undefined ? textOf(context.input) : Template.renderPaths(m.description, context.variables),
+              ...(m.priority === undefined ? {} : { priority: m.priority }),
+              ...(m.assigned_to === undefined ? {} : { assigned_to: m.assigned_to }),
+              ...(m.acceptance_criteria === undefined ? {} : { acceptance_criteria: m.acceptance_criteria }),
+              context_refs: [`trellis-run:${context.idempotencyKey}`]
+            }).pipe(
+              Effect.provideService(CurrentPrincipal, principal),
+              Effect.mapError((e) => new StepFailed({ message: `the ticket could not be created: ${messageOf(e)}`, retryable: false }))
+            )
+            if (m.wait === true) {
+              yield* jobs.enqueue(awaitTicketQueue, AwaitTicket, {
+                runId: context.runId,
+                stepIndex: context.stepIndex,
+                projectId: m.project,
+                ticketId: created.id
+              }, { principal, startAfter: settings.ticketPollSeconds }).pipe(
+                Effect.mapError(() => new StepFailed({ message: "the ticket's watcher could not be queued", retryable: true }))
+              )
+            }
+            return { ref: created.id, detail: ticketOutput(m.project, created) }
+          }))
+          if (m.wait !== true) return done(made.detail)
+          const state = yield* ticketState(principal, m.project, made.ref)
+          if (state._tag === "Done") return done(state.output)
+          if (state._tag === "Failed") return yield* new StepFailed({ message: state.message, retryable: false })
+          return wait("callback")
+        })
+    }
+
+    yield* jobs.register(awaitTicketQueue, {
+      schema: AwaitTicket,
+      retryLimit: 10,
+      retryDelay: 1,
+      handler: (payload) =>
+        Effect.gen(function*() {
+          const principal = yield* CurrentPrincipal
+          const detail = yield* runs.get(payload.runId).pipe(Effect.option)
+          // The run moved on (cancelled, ended, or was never waiting): stop looking.
+          if (Option.isNone(detail) || ["succeeded", "failed", "cancelled"].includes(detail.value.run.status)) return
+          const state = yield* ticketState(principal, payload.projectId, payload.ticketId)
+          if (state._tag === "Done") return yield* complete(payload.runId, payload.stepIndex, { _tag: "Completed", output: state.output })
+          if (state._tag === "Failed") return yield* complete(payload.runId, payload.stepIndex, { _tag: "Failed", message: state.message })
+          yield* jobs.enqueue(awaitTicketQueue, AwaitTicket, payload, { startAfter: settings.ticketPollSeconds })
+        })
+    }).pipe(Effect.orDie)
+
+    for (const stepType of [model, prompt, parallel, ticket, workflow]) yield* registry.register(stepType).pipe(Effect.orDie)
+  })
