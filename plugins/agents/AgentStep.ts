@@ -37,7 +37,7 @@ import {
 import type { GenerateResult, ModelMessage, ToolCall, ToolSpec } from "trellis/plugin"
 import type { StepDefinition } from "../runs/Domain.ts"
 import { Runs } from "../runs/RunsService.ts"
-import { done, StepFailed } from "../runs/StepRegistry.ts"
+import { done, StepFailed, wait } from "../runs/StepRegistry.ts"
 import type { StepContext, StepType } from "../runs/StepRegistry.ts"
 import { agentColumns, apiKeyContext, toAgent } from "./Agents.ts"
 import type { AgentRow } from "./Agents.ts"
@@ -81,6 +81,16 @@ interface ModelCheckpoint {
 
 /** A finished tool call, as checkpointed and as the model gets it. */
 type ToolResult = { readonly output: unknown; readonly run_id?: string } | { readonly error: string }
+
+/** A sub-run that has not ended yet. */
+const pendingRun = { _tag: "Pending" } as const
+
+/**
+ * How soon a step waiting for sub-runs looks again. The wait is a stored `sleep` (the job ends
+ * and no worker is held: a job waiting in its worker for another job of the same queue could
+ * wait for ever); a delayed job wakes the step, which replays its checkpoints and looks.
+ */
+const subRunPollMs = 500
 
 const json = (value: unknown): unknown => (typeof value === "string" ? JSON.parse(value) : value)
 
@@ -179,7 +189,10 @@ export const make = (settings: AgentStepSettings) =>
         return { output: parsed } satisfies ToolResult
       })
 
-    /** Starts (or finds, after a re-run) the tool call's sub-run, and waits for its end. */
+    /**
+     * Starts the tool call's sub-run (or finds it, when the step runs again) and answers its
+     * result once it has ended, else `pendingRun`.
+     */
     const subRunTool = (
       context: StepContext,
       principal: Principal,
@@ -217,9 +230,10 @@ export const make = (settings: AgentStepSettings) =>
           runId = started.success.id
           yield* saveCheckpoint(context, turn, call, "subrun", { runId })
         }
-        const ended = yield* runs.awaitEnd(runId).pipe(Effect.provideService(CurrentPrincipal, principal), Effect.result)
-        if (ended._tag === "Failure") return { error: `the sub-run ${runId} is gone` } satisfies ToolResult
-        const run = ended.success
+        const got = yield* runs.get(runId).pipe(Effect.provideService(CurrentPrincipal, principal), Effect.result)
+        if (got._tag === "Failure") return { error: `the sub-run ${runId} is gone` } satisfies ToolResult
+        const run = got.success.run
+        if (run.status !== "succeeded" && run.status !== "failed" && run.status !== "cancelled") return pendingRun
         if (run.status !== "succeeded") return { error: `sub-run ${run.id} ${run.status}: ${run.error?.message ?? ""}` } satisfies ToolResult
         const output = run.output
         // An agent's answer is its text; a workflow's is its output.
@@ -299,31 +313,41 @@ export const make = (settings: AgentStepSettings) =>
           if (agent.token_budget !== null && promptTokens + outputTokens >= agent.token_budget) {
             return yield* fail(`token_budget spent: ${promptTokens + outputTokens} of ${agent.token_budget} tokens used without a final answer`)
           }
-          // ── the tool calls ──
+          // ── the tool calls ── (sub-runs all start before the step waits for any)
+          const results: Array<ToolResult> = []
+          let waiting = false
           for (const [index, call] of answer.toolCalls.entries()) {
             const stored = checkpoints.get(slot(turn, index + 1))
-            let result: ToolResult
-            if (stored !== undefined && stored.kind === "tool") result = stored.data as ToolResult
-            else {
-              const tool = tools.get(call.name)
-              const key = `${context.idempotencyKey}:${turn}:${index + 1}`
-              result = tool === undefined
-                ? { error: `no tool named ${call.name}` }
-                : "url" in tool
-                ? yield* httpTool(tool, call.input, key)
-                : yield* subRunTool(context, principal, members, tool, call.input, turn, index + 1,
-                  stored?.kind === "subrun" ? (stored.data as { runId: string }).runId : undefined)
-              yield* saveCheckpoint(context, turn, index + 1, "tool", result)
-              yield* context.emit({
-                _tag: "tool_call",
-                stepIndex: context.stepIndex,
-                tool: call.name,
-                callId: call.id,
-                input: call.input,
-                ...("error" in result ? { error: result.error } : { output: result.output })
-              })
+            if (stored !== undefined && stored.kind === "tool") {
+              results.push(stored.data as ToolResult)
+              continue
             }
-            messages.push({ role: "tool", toolCallId: call.id, toolName: call.name, output: result })
+            const tool = tools.get(call.name)
+            const key = `${context.idempotencyKey}:${turn}:${index + 1}`
+            const result = tool === undefined
+              ? { error: `no tool named ${call.name}` }
+              : "url" in tool
+              ? yield* httpTool(tool, call.input, key)
+              : yield* subRunTool(context, principal, members, tool, call.input, turn, index + 1,
+                stored?.kind === "subrun" ? (stored.data as { runId: string }).runId : undefined)
+            if ("_tag" in result) {
+              waiting = true
+              continue
+            }
+            yield* saveCheckpoint(context, turn, index + 1, "tool", result)
+            yield* context.emit({
+              _tag: "tool_call",
+              stepIndex: context.stepIndex,
+              tool: call.name,
+              callId: call.id,
+              input: call.input,
+              ...("error" in result ? { error: result.error } : { output: result.output })
+            })
+            results.push(result)
+          }
+          if (waiting) return wait("sleep", new Date(Date.now() + subRunPollMs))
+          for (const [index, call] of answer.toolCalls.entries()) {
+            messages.push({ role: "tool", toolCallId: call.id, toolName: call.name, output: results[index] })
           }
         }
       })
