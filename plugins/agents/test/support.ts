@@ -15,6 +15,7 @@ import * as TestKit from "trellis/testing"
 import { PromptsPlugin } from "../../prompts/Plugin.ts"
 import { Runs } from "../../runs/RunsService.ts"
 import { testRunsPlugin } from "../../runs/test/support.ts"
+import { Agents } from "../AgentsService.ts"
 import { makeAgentsPlugin } from "../Plugin.ts"
 
 import { as, tester } from "../../runs/test/support.ts"
@@ -24,8 +25,13 @@ export { as, eventually, sink, statusOf, tester } from "../../runs/test/support.
 /** The agents plugin as tests use it: HTTP tools may reach the local sink. */
 export const testAgentsPlugin = () => makeAgentsPlugin({ httpPolicy: { allowPrivate: true } })
 
-/** A plugin that requires `agents` and gives the test the `Runs` service. */
-export const probePlugin = (runs: Deferred.Deferred<Runs["Service"]>) =>
+export interface Services {
+  readonly runs: Runs["Service"]
+  readonly agents: Agents["Service"]
+}
+
+/** A plugin that requires `agents` and gives the test the `Runs` and `Agents` services. */
+export const probePlugin = (services: Deferred.Deferred<Services>) =>
   Plugin.make({
     id: "agents_probe",
     version: "0.0.0",
@@ -34,15 +40,18 @@ export const probePlugin = (runs: Deferred.Deferred<Runs["Service"]>) =>
     migrations: [],
     requires: ["agents"],
     layer: Layer.effectDiscard(Effect.gen(function*() {
-      const service = yield* Runs
-      yield* Deferred.succeed(runs, service)
+      yield* Deferred.succeed(services, { runs: yield* Runs, agents: yield* Agents })
     }))
   })
 
 /** The plugins of a test server, with a probe whose `Runs` the test awaits. */
 export const servedPlugins = () => {
-  const runs = Deferred.makeUnsafe<Runs["Service"]>()
-  return { plugins: [PromptsPlugin, testRunsPlugin(), testAgentsPlugin(), probePlugin(runs)], runs: Deferred.await(runs) }
+  const services = Deferred.makeUnsafe<Services>()
+  return {
+    plugins: [PromptsPlugin, testRunsPlugin(), testAgentsPlugin(), probePlugin(services)],
+    services: Deferred.await(services),
+    runs: Effect.map(Deferred.await(services), (s) => s.runs)
+  }
 }
 
 export interface JsonResponse<A = unknown> {
@@ -125,7 +134,7 @@ export const restartable = Effect.gen(function*() {
   const boot = Effect.gen(function*() {
     const served = servedPlugins()
     yield* Layer.build(Server.layer({ config, plugins: served.plugins }))
-    return yield* served.runs
+    return yield* served.services
   })
   return { boot }
 })
