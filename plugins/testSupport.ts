@@ -4,7 +4,14 @@
  * `test/crossorg.ts` here, next to its line in `plugins/index.ts`.
  */
 import type { PluginMatrix } from "../test/identity/crossorgMatrix.ts"
+import { agentsMatrix } from "./agents/test/crossorg.ts"
 import { promptsMatrix } from "./prompts/test/crossorg.ts"
 import { ticketsMatrix } from "./tickets/test/crossorg.ts"
 
-export const crossOrgMatrices: ReadonlyArray<PluginMatrix> = [promptsMatrix, ticketsMatrix]
+export const crossOrgMatrices: ReadonlyArray<PluginMatrix> = [
+  promptsMatrix,
+  ticketsMatrix,
+  // The runs plugin serves no route yet (its matrix comes with its HTTP contracts, runs-api lane).
+  { plugin: "runs", routes: {}, rpcs: {} },
+  agentsMatrix
+]
