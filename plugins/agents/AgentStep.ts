@@ -9,7 +9,8 @@
  *
  * The loop: a model turn through `Models.generate` with the agent's tools; each tool call the
  * model asks for is executed (an HTTP tool through the SSRF-guarded `OutboundHttp` with an
- * idempotency key; another agent or a workflow as a sub-run the step waits for) and its result
+ * idempotency key; another agent or a workflow as a sub-run: the step starts a turn's sub-runs,
+ * then waits as a stored sleep, holding no worker, and looks again when woken) and its result
  * goes back to the model; until the model answers without tool calls (the step's output), the
  * agent's `max_steps` model turns are taken, or its `token_budget` is spent (both fail the step,
  * naming which).

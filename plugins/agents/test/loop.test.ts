@@ -20,7 +20,7 @@ import * as TestKit from "trellis/testing"
 import type { RunEvent } from "../../runs/Domain.ts"
 import { as, awaitEndLanded, call, createAgent, servedPlugins, sink, statusOf, tester } from "./support.ts"
 
-const served = servedPlugins()
+const served = servedPlugins({ fakeWorkflows: true })
 
 const eventsOf = (runs: Effect.Success<typeof served.runs>, runId: string) => runs.events(runId, { limit: 1000 }).pipe(as(tester))
 const ofKind = <K extends RunEvent["data"]["_tag"]>(events: ReadonlyArray<RunEvent>, kind: K) =>
@@ -157,6 +157,31 @@ describe("agents plugin: the tool-calling loop", () => {
         const subRuns = (yield* runs.list({ source: "agent", limit: 100 }).pipe(as(tester))).data.filter((r) => r.refKey === helper.id)
         assert.strictEqual(subRuns.length, 2)
         for (const sub of subRuns) assert.strictEqual(sub.status, "succeeded")
+      }))
+
+    it.effect("a workflow is a tool: checked by the workflow step when saved, run as a sub-run", () =>
+      Effect.gen(function*() {
+        const runs = yield* served.runs
+        const missing = yield* call<{ tool: string; reason: string }>("POST", "/api/agents", {
+          body: { key: `wf-missing-${Date.now()}`, tools: [{ workflow: "wf_missing", name: "report" }] }
+        })
+        assert.strictEqual(missing.status, 400)
+        assert.strictEqual(missing.body.tool, "report")
+        assert.include(missing.body.reason, "no workflow wf_missing")
+        const agent = yield* createAgent({
+          prompt: "report",
+          tools: [{ workflow: "wf_known" }],
+          mock: { turns: [{ toolCalls: [{ name: "workflow_wf_known", input: { period: "Q3" } }] }, { text: "reported" }] }
+        })
+        assert.deepStrictEqual(agent.tools, [{ workflow: "wf_known", name: "workflow_wf_known", description: "Runs the workflow wf_known" }])
+        const run = yield* runs.run({ steps: [{ name: "agent", type: "agent", agent: agent.id }] }).pipe(as(tester))
+        const detail = yield* statusOf(runs, run.id, ["succeeded", "failed", "cancelled"])
+        assert.strictEqual(detail.run.status, "succeeded", JSON.stringify(detail.run.error))
+        const tools = ofKind(yield* eventsOf(runs, run.id), "tool_call")
+        assert.deepStrictEqual(tools.map((t) => t.output), [{ workflow: "wf_known", echo: { period: "Q3" } }])
+        const sub = (yield* runs.list({ source: "agent", limit: 100 }).pipe(as(tester))).data.filter((r) => r.refKey === "wf_known")
+        assert.strictEqual(sub.length, 1)
+        assert.deepStrictEqual(sub[0].input, { period: "Q3" })
       }))
 
     it.effect("refuses an agent step naming no agent when the run is created", () =>

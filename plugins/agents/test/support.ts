@@ -14,6 +14,7 @@ import { Plugin, TrellisConfig } from "trellis/plugin"
 import * as TestKit from "trellis/testing"
 import { PromptsPlugin } from "../../prompts/Plugin.ts"
 import { Runs } from "../../runs/RunsService.ts"
+import { done, StepRegistry } from "../../runs/StepRegistry.ts"
 import { testRunsPlugin } from "../../runs/test/support.ts"
 import { Agents } from "../AgentsService.ts"
 import { makeAgentsPlugin } from "../Plugin.ts"
@@ -44,11 +45,40 @@ export const probePlugin = (services: Deferred.Deferred<Services>) =>
     }))
   })
 
-/** The plugins of a test server, with a probe whose `Runs` the test awaits. */
-export const servedPlugins = () => {
+/**
+ * A stand-in for the workflows plugin's `workflow` step (another lane's work): workflow
+ * `wf_known` outputs `{workflow, echo: <its input>}`; any other id is refused at create time.
+ */
+export const fakeWorkflowPlugin = Plugin.make({
+  id: "agents_fake_workflows",
+  version: "0.0.0",
+  description: "test stand-in for the workflow step",
+  groups: [],
+  migrations: [],
+  requires: ["runs"],
+  layer: Layer.effectDiscard(Effect.gen(function*() {
+    const steps = yield* StepRegistry
+    yield* steps.register({
+      type: "workflow",
+      timeoutMs: 5_000,
+      retry: { limit: 0 },
+      validate: (step) => step.workflow === "wf_known" ? undefined : `no workflow ${String(step.workflow)}`,
+      execute: (context) => Effect.succeed(done({ workflow: context.step.workflow, echo: context.input }))
+    }).pipe(Effect.orDie)
+  }))
+})
+
+/** The plugins of a test server, with a probe whose services the test awaits. */
+export const servedPlugins = (options: { readonly fakeWorkflows?: boolean } = {}) => {
   const services = Deferred.makeUnsafe<Services>()
   return {
-    plugins: [PromptsPlugin, testRunsPlugin(), testAgentsPlugin(), probePlugin(services)],
+    plugins: [
+      PromptsPlugin,
+      testRunsPlugin(),
+      ...(options.fakeWorkflows === true ? [fakeWorkflowPlugin] : []),
+      testAgentsPlugin(),
+      probePlugin(services)
+    ],
     services: Deferred.await(services),
     runs: Effect.map(Deferred.await(services), (s) => s.runs)
   }
