@@ -7,7 +7,8 @@
 import { Effect, Exit, Layer, Option, Schema } from "effect"
 import { SqlClient } from "effect/sql"
 import { isSqlError } from "effect/sql/SqlError"
-import { CurrentPrincipal, MockScript, SecretBox, Template } from "trellis/plugin"
+import { CurrentPrincipal, MockScript, Models, SecretBox, Template } from "trellis/plugin"
+import { UnknownProvider } from "../prompts/Errors.ts"
 import { Runs } from "../runs/RunsService.ts"
 import { StepRegistry } from "../runs/StepRegistry.ts"
 import { Agents } from "./AgentsService.ts"
@@ -76,6 +77,7 @@ export const make = Effect.gen(function*() {
   const runs = yield* Runs
   const registry = yield* StepRegistry
   const secrets = yield* SecretBox
+  const models = yield* Models
   const columns = sql.literal(agentColumns)
 
   const rowById = (organizationId: string, id: string) =>
@@ -256,6 +258,16 @@ export const make = Effect.gen(function*() {
     run: (id, request) =>
       Effect.gen(function*() {
         const agent = toAgent(yield* requireAgent(id))
+        // PromptOps answers an unknown provider 400 before running anything.
+        const providers = yield* models.providers()
+        if (!providers.some((p) => p.name === agent.provider || p.aliases.includes(agent.provider))) {
+          const available = providers.map((p) => p.name)
+          return yield* new UnknownProvider({
+            provider: agent.provider,
+            available,
+            detail: `Unknown provider ${agent.provider}; available: ${available.join(", ")}.`
+          })
+        }
         const variables = request.variables ?? {}
         const rendered = Template.render(agent.prompt, variables)
         const apiKey = request.api_key === undefined || request.api_key === ""

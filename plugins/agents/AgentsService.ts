@@ -8,6 +8,7 @@ import { Context } from "effect"
 import type { Effect } from "effect"
 import type { CurrentPrincipal } from "trellis/contract"
 import type { Agent, CreateAgent, ListQuery, RunAgentRequest, RunAgentResponse, UpdateAgent } from "./Domain.ts"
+import type { UnknownProvider } from "../prompts/Errors.ts"
 import type { AgentKeyTaken, AgentNotFound, AgentRunFailed, InvalidAgent, SecretKeyUnavailable } from "./Errors.ts"
 
 type WithPrincipal<A, E> = Effect.Effect<A, E, CurrentPrincipal>
@@ -27,5 +28,5 @@ export class Agents extends Context.Service<Agents, {
   readonly run: (
     id: string,
     request: RunAgentRequest
-  ) => WithPrincipal<RunAgentResponse, AgentNotFound | InvalidAgent | AgentRunFailed | SecretKeyUnavailable>
+  ) => WithPrincipal<RunAgentResponse, AgentNotFound | InvalidAgent | AgentRunFailed | SecretKeyUnavailable | UnknownProvider>
 }>()("agents/Agents") {}

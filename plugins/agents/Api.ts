@@ -12,6 +12,7 @@ import { Schema } from "effect"
 import { HttpApi, HttpApiEndpoint, HttpApiGroup, OpenApi } from "effect/http-api"
 import { Authentication, Requirement, Requires, WireDialect } from "trellis/contract"
 import { Agent, CreateAgent, ListQuery, Ok, RunAgentRequest, RunAgentResponse, UpdateAgent } from "./Domain.ts"
+import { UnknownProvider } from "../prompts/Errors.ts"
 import { AgentKeyTaken, AgentNotFound, AgentRunFailed, InvalidAgent, SecretKeyUnavailable } from "./Errors.ts"
 
 const read = Requirement.read("agents")
@@ -54,7 +55,7 @@ export class AgentsGroup extends HttpApiGroup.make("agents")
       params: { id: Schema.String },
       payload: RunAgentRequest,
       success: RunAgentResponse,
-      error: [AgentNotFound, InvalidAgent, AgentRunFailed, SecretKeyUnavailable]
+      error: [AgentNotFound, InvalidAgent, UnknownProvider, AgentRunFailed, SecretKeyUnavailable]
     }).annotate(Requires, run)
   )
   .middleware(Authentication)

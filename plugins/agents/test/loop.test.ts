@@ -184,6 +184,24 @@ describe("agents plugin: the tool-calling loop", () => {
         assert.deepStrictEqual(sub[0].input, { period: "Q3" })
       }))
 
+    it.effect("PromptOps's run of an agent with an unknown provider or of no agent: 400 and 404, and no run", () =>
+      Effect.gen(function*() {
+        const runs = yield* served.runs
+        const unknown = yield* createAgent({ prompt: "x", provider: "no-such-provider" })
+        const refused = yield* call<{ code: string; error: string; available: ReadonlyArray<string> }>("POST", `/api/agents/${unknown.id}/run`, {
+          body: { variables: {} }
+        })
+        assert.strictEqual(refused.status, 400)
+        assert.strictEqual(refused.body.code, "UNKNOWN_PROVIDER")
+        assert.include(refused.body.error, "no-such-provider")
+        assert.include(refused.body.available, "mock")
+        const missing = yield* call<{ code: string }>("POST", "/api/agents/nope/run", { body: { variables: {} } })
+        assert.strictEqual(missing.status, 404)
+        assert.strictEqual(missing.body.code, "AGENT_NOT_FOUND")
+        const started = (yield* runs.list({ source: "agent", limit: 100 }).pipe(as(tester))).data.filter((r) => r.refKey === unknown.id)
+        assert.lengthOf(started, 0)
+      }))
+
     it.effect("refuses an agent step naming no agent when the run is created", () =>
       Effect.gen(function*() {
         const runs = yield* served.runs
