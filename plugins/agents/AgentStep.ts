@@ -78,6 +78,7 @@ interface ModelCheckpoint {
   readonly toolCalls: ReadonlyArray<ToolCall>
   readonly promptTokens: number
   readonly outputTokens: number
+  readonly latencyMs: number
 }
 
 /** A finished tool call, as checkpointed and as the model gets it. */
@@ -129,6 +130,8 @@ export const make = (settings: AgentStepSettings) =>
 
     const slot = (turn: number, call: number) => `${turn}:${call}`
 
+    const atomically = <A, E, R>(effect: Effect.Effect<A, E, R>) => sql.withTransaction(effect).pipe(Effect.orDie)
+
     const loadCheckpoints = (key: string) =>
       sql<{ turn: number; call_index: number; kind: string; data: unknown }>`
         SELECT turn, call_index, kind, data::text AS data FROM agents.loop_checkpoints WHERE idempotency_key = ${key}
@@ -151,7 +154,8 @@ export const make = (settings: AgentStepSettings) =>
         const method = tool.method ?? "POST"
         let url = tool.url
         if (method === "GET" && typeof args === "object" && args !== null) {
-          const target = new URL(tool.url)
+          const target = URL.parse(tool.url)
+          if (target === null) return { error: `invalid url ${tool.url}` } satisfies ToolResult
           for (const [name, value] of Object.entries(args)) {
             target.searchParams.set(name, typeof value === "string" ? value : JSON.stringify(value))
           }
@@ -294,7 +298,19 @@ export const make = (settings: AgentStepSettings) =>
               baseUrl: members.baseUrl,
               mock
             })
-            yield* saveCheckpoint(context, turn, 0, "model", answer)
+            // The checkpoint and the usage report commit together: a model call is reported exactly once.
+            const finished = answer
+            yield* atomically(Effect.andThen(
+              saveCheckpoint(context, turn, 0, "model", finished),
+              context.reportUsage({
+                provider: finished.provider,
+                model: finished.model,
+                promptTokens: finished.promptTokens,
+                outputTokens: finished.outputTokens,
+                latencyMs: finished.latencyMs,
+                status: "ok"
+              })
+            ))
           }
           promptTokens += answer.promptTokens
           outputTokens += answer.outputTokens
@@ -335,15 +351,18 @@ export const make = (settings: AgentStepSettings) =>
               waiting = true
               continue
             }
-            yield* saveCheckpoint(context, turn, index + 1, "tool", result)
-            yield* context.emit({
-              _tag: "tool_call",
-              stepIndex: context.stepIndex,
-              tool: call.name,
-              callId: call.id,
-              input: call.input,
-              ...("error" in result ? { error: result.error } : { output: result.output })
-            })
+            // The checkpoint and the event commit together: a tool call is an event exactly once.
+            yield* atomically(Effect.andThen(
+              saveCheckpoint(context, turn, index + 1, "tool", result),
+              context.emit({
+                _tag: "tool_call",
+                stepIndex: context.stepIndex,
+                tool: call.name,
+                callId: call.id,
+                input: call.input,
+                ...("error" in result ? { error: result.error } : { output: result.output })
+              })
+            ))
             results.push(result)
           }
           if (waiting) return wait("sleep", new Date(Date.now() + subRunPollMs))
@@ -410,21 +429,14 @@ export const make = (settings: AgentStepSettings) =>
           )
         )
         yield* flush
-        yield* context.reportUsage({
-          provider: result.provider,
-          model: result.model,
-          promptTokens: result.promptTokens,
-          outputTokens: result.outputTokens,
-          latencyMs: result.latencyMs,
-          status: "ok"
-        })
         return {
           provider: result.provider,
           model: result.model,
           text: result.text,
           toolCalls: result.toolCalls,
           promptTokens: result.promptTokens,
-          outputTokens: result.outputTokens
+          outputTokens: result.outputTokens,
+          latencyMs: result.latencyMs
         } satisfies ModelCheckpoint
       })
 
