@@ -74,6 +74,10 @@ describe("agents plugin: PromptOps CRUD", () => {
         const elsewhere = yield* call("POST", "/api/agents", { body: { key: agent.key, workspace_id: "team-b" } })
         assert.strictEqual(elsewhere.status, 200)
         assert.strictEqual((yield* call("POST", "/api/agents", { body: { name: "no key" } })).status, 400)
+        // Two racing creates of one key: exactly one wins.
+        const key = uniqueKey("race")
+        const racing = yield* Effect.all([0, 1, 2, 3].map(() => call("POST", "/api/agents", { body: { key } })), { concurrency: "unbounded" })
+        assert.deepStrictEqual(racing.map((r) => r.status).sort(), [200, 409, 409, 409])
       }))
 
     it.effect("lets an editor write; a viewer reads but does not write", () =>
