@@ -3,6 +3,7 @@
  * groups, imported from their contract modules only (`Api.ts`, whose RPC groups are derived from the HTTP groups), so the typed client
  * built from them carries no server code. Keep it in step with `plugins/index.ts`.
  */
+import { AgentsGroup } from "./agents/Api.ts"
 import { PromptsGroup, PromptsHotReloadGroup, PromptsPlaygroundGroup, PromptsRpcs, PromptsSdkGroup } from "./prompts/Api.ts"
 import { ProjectsGroup, TicketSettingsGroup, TicketsGroup, TicketsRpcs } from "./tickets/Api.ts"
 import { WorkflowsGroup } from "./workflows/Api.ts"
@@ -16,7 +17,8 @@ export const firstPartyGroups = [
   ProjectsGroup,
   TicketsGroup,
   TicketSettingsGroup,
-  WorkflowsGroup
+  WorkflowsGroup,
+  AgentsGroup
 ] as const
 
 /** The first-party RPC groups, for `Client.makeRpc`. */

@@ -4,6 +4,7 @@
  * `test/crossorg.ts` here, next to its line in `plugins/index.ts`.
  */
 import type { PluginMatrix } from "../test/identity/crossorgMatrix.ts"
+import { agentsMatrix } from "./agents/test/crossorg.ts"
 import { promptsMatrix } from "./prompts/test/crossorg.ts"
 import { ticketsMatrix } from "./tickets/test/crossorg.ts"
 import { workflowsMatrix } from "./workflows/test/crossorg.ts"
@@ -11,4 +12,4 @@ import { workflowsMatrix } from "./workflows/test/crossorg.ts"
 /** The runs plugin serves no route yet (its HTTP contract and its matrix come with the runs API). */
 const runsMatrix: PluginMatrix = { plugin: "runs", routes: {}, rpcs: {} }
 
-export const crossOrgMatrices: ReadonlyArray<PluginMatrix> = [promptsMatrix, ticketsMatrix, runsMatrix, workflowsMatrix]
+export const crossOrgMatrices: ReadonlyArray<PluginMatrix> = [promptsMatrix, ticketsMatrix, runsMatrix, workflowsMatrix, agentsMatrix]
