@@ -3,6 +3,7 @@
  * groups, imported from their contract modules only (`Api.ts`, whose RPC groups are derived from the HTTP groups), so the typed client
  * built from them carries no server code. Keep it in step with `plugins/index.ts`.
  */
+import { AutomationsGroup, AutomationWebhooksGroup } from "./automations/Api.ts"
 import { PromptsGroup, PromptsHotReloadGroup, PromptsPlaygroundGroup, PromptsRpcs, PromptsSdkGroup } from "./prompts/Api.ts"
 import { ProjectsGroup, TicketSettingsGroup, TicketsGroup, TicketsRpcs } from "./tickets/Api.ts"
 
@@ -14,7 +15,9 @@ export const firstPartyGroups = [
   PromptsHotReloadGroup,
   ProjectsGroup,
   TicketsGroup,
-  TicketSettingsGroup
+  TicketSettingsGroup,
+  AutomationsGroup,
+  AutomationWebhooksGroup
 ] as const
 
 /** The first-party RPC groups, for `Client.makeRpc`. */

@@ -6,7 +6,9 @@
  * in `plugins/contract.ts` for the typed client).
  */
 import type { Plugin } from "trellis/plugin"
+import { AutomationsPlugin } from "./automations/Plugin.ts"
 import { PromptsPlugin } from "./prompts/Plugin.ts"
+import { RunsPlugin } from "./runs/Plugin.ts"
 import { TicketsPlugin } from "./tickets/Plugin.ts"
 
-export const firstParty: ReadonlyArray<Plugin.Any> = [PromptsPlugin, TicketsPlugin]
+export const firstParty: ReadonlyArray<Plugin.Any> = [PromptsPlugin, TicketsPlugin, RunsPlugin, AutomationsPlugin]
