@@ -35,7 +35,7 @@ const aAutomation = Effect.gen(function*() {
       ${JSON.stringify(principal)}::jsonb, ${world.a.userId})`
   yield* sql`INSERT INTO automations.firings (id, automation_id, organization_id, trigger, dedupe_key, run_id)
     VALUES (${`fir_${id}`}, ${id}, ${world.a.orgId}, 'cron', ${`cron:${id}`}, ${world.unique("run")})`
-  yield* registerA(id, workspace.id)
+  yield* registerA(id)
   return { id, workspaceId: workspace.id }
 })
 
