@@ -124,4 +124,42 @@ describe("event triggers across restarts", () => {
         assert.strictEqual((second?.input.event as { version_number: number }).version_number, 2)
       }))
     }), T)
+
+  it.live.skipIf(process.env.TRELLIS_TEST_DATABASE_URL === undefined || process.env.TRELLIS_TEST_DATABASE_URL === "")(
+    "two processes on one PostgreSQL both follow the stream: each event starts exactly one run",
+    () =>
+      Effect.gen(function*() {
+        const server = yield* restartable
+        yield* Effect.scoped(Effect.gen(function*() {
+          const one = yield* server.boot(true)
+          const two = yield* server.boot(true)
+          const services = one.automations as Services
+          const prompt = yield* one.prompts.create({ key: "shared", content: "v0" }).pipe(asOwner)
+          const automation = yield* services.automations.create("default", {
+            name: "on publish",
+            trigger: { type: "event", event: "prompt.published" },
+            target: { type: "workflow", id: "wf_ok_shared" }
+          }).pipe(asOwner)
+          // Publishes from both processes; both processes are woken by each (NOTIFY).
+          for (let n = 1; n <= 6; n++) {
+            const via = n % 2 === 0 ? one.prompts : two.prompts
+            yield* via.update(prompt.id, { content: `v${n}` }).pipe(asOwner)
+            yield* via.publish(prompt.id, `publish ${n}`).pipe(asOwner)
+          }
+          const runs = yield* eventually(Effect.map(firedRuns(services, automation.id), (r) => (r.length >= 6 ? r : undefined)))
+          // Both drain once more: nothing is left to consume twice.
+          const stream = `prompts.changes.${owner.organizationId}`
+          yield* services.automations.drain(stream)
+          yield* (two.automations as Services).automations.drain(stream)
+          const after = yield* firedRuns(services, automation.id)
+          assert.strictEqual(after.length, 6)
+          assert.deepStrictEqual(
+            after.map((r) => (r.input.event as { version_number: number }).version_number).sort((a, b) => a - b),
+            [1, 2, 3, 4, 5, 6]
+          )
+          assert.strictEqual(runs.length, 6)
+        }))
+      }),
+    T
+  )
 })
