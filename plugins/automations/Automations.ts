@@ -553,9 +553,10 @@ export const layer = Layer.effect(
           yield* events.subscribe(stream, from).pipe(Stream.runForEach(() => drain(stream)))
         }).pipe(
           Effect.tapCause((cause) =>
-            Cause.hasInterruptsOnly(cause) ? Effect.void : Effect.logWarning(`Automations: following ${stream} failed; again in 1 s`, cause)
+            Cause.hasInterruptsOnly(cause) ? Effect.void : Effect.logWarning(`Automations: following ${stream} failed; trying again`, cause)
           ),
-          Effect.retry(Schedule.spaced(Duration.seconds(1))),
+          // A failing batch is tried again (nothing of it committed), backing off to every 30 s.
+          Effect.retry(Schedule.min([Schedule.exponential(Duration.seconds(1), 2), Schedule.spaced(Duration.seconds(30))])),
           Effect.forkScoped,
           Effect.asVoid
         )
