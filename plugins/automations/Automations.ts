@@ -408,6 +408,14 @@ export const layer = Layer.effect(
             SELECT run_id FROM automations.firings WHERE automation_id = ${row.id} AND dedupe_key = ${dedupeKey}`
           return { _tag: "Replayed", runId: seen[0]?.run_id ?? null } satisfies Fired as Fired
         }
+        // The platform deletes a workspace without telling plugins: its automations stop starting runs.
+        const workspaceLeft = yield* sql<{ readonly id: string }>`
+          SELECT id FROM identity.workspaces WHERE organization_id = ${row.organization_id} AND id = ${row.workspace_id}`
+        if (workspaceLeft.length === 0) {
+          const reason = `workspace ${row.workspace_id} no longer exists`
+          yield* sql`UPDATE automations.firings SET error = ${reason} WHERE id = ${firingId}`
+          return { _tag: "Refused", reason } satisfies Fired as Fired
+        }
         const principal = yield* decodePrincipal(parseJson(row.principal)).pipe(Effect.orDie)
         const target = targetOf(row)
         const input = { ...target.inputs, ...extra }

@@ -280,6 +280,30 @@ layer(
       assert.deepStrictEqual(yield* runsOf(id), [])
     }), T)
 
+  it.effect("a workspace of the organization other than the default one; once deleted, its automations start nothing", () =>
+    Effect.gen(function*() {
+      const workspace = yield* call("POST", "/api/workspaces", { body: { name: `automations ${crypto.randomUUID().slice(0, 8)}` } })
+      assert.strictEqual(workspace.status, 201, workspace.text)
+      const workspaceId = (workspace.body.data as Json).id as string
+      const path = `/api/v1/workspace/${workspaceId}/automations`
+      const created = yield* call("POST", path, { body: { name: "hook", trigger: { type: "webhook" }, target: workflowTarget() } })
+      assert.strictEqual(created.status, 201, created.text)
+      assert.strictEqual(created.body.workspace_id, workspaceId)
+      assert.deepStrictEqual(((yield* call("GET", path)).body.data as ReadonlyArray<Json>).map((a) => a.id), [created.body.id])
+      // Not in the default workspace's list, and not found through it.
+      assert.notInclude((yield* call("GET", base)).text, created.body.id as string)
+      assert.strictEqual((yield* call("GET", `${base}/${created.body.id as string}`)).status, 404)
+
+      const secret = (created.body.webhook as { secret: string }).secret
+      assert.strictEqual((yield* deliver(created.body.id as string, secret, "{}")).status, 202)
+      assert.strictEqual((yield* call("DELETE", `/api/workspaces/${workspaceId}`)).status, 200)
+      assert.strictEqual((yield* call("GET", path)).body.code, "workspace_not_found")
+      const refused = yield* deliver(created.body.id as string, secret, JSON.stringify({ again: true }))
+      assert.strictEqual(refused.status, 422, refused.text)
+      assert.strictEqual(refused.body.reason, `workspace ${workspaceId} no longer exists`)
+      assert.strictEqual((yield* runsOf(created.body.id as string)).length, 1)
+    }), T)
+
   it.effect("webhook: deliveries beyond the automation's budget are 429 with Retry-After", () =>
     Effect.gen(function*() {
       const created = yield* create({ name: "busy", trigger: { type: "webhook" }, target: workflowTarget() })
