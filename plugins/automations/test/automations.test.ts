@@ -6,7 +6,7 @@
  * plugin; the `workflow` step type is the probe's (support.ts).
  */
 import { assert, layer } from "@effect/vitest"
-import { Deferred, Effect } from "effect"
+import { ConfigProvider, Deferred, Effect, Layer } from "effect"
 import { SqlClient } from "effect/sql"
 import { Signature } from "trellis/plugin"
 import * as TestKit from "trellis/testing"
@@ -17,8 +17,11 @@ import { AutomationsPlugin } from "../Plugin.ts"
 import { call, deliver, eventually, probePlugin } from "./support.ts"
 import type { Json, Services } from "./support.ts"
 
-// Low enough for the rate-limit test; every other test stays under it per automation.
-process.env.TRELLIS_AUTOMATIONS_WEBHOOK_PER_MINUTE = "5"
+// Low enough for the rate-limit test (every other test stays under it per automation), given to
+// this file's server only (test files share a worker process).
+const lowWebhookBudget = ConfigProvider.layer(
+  ConfigProvider.fromEnvRecord({ ...process.env, TRELLIS_AUTOMATIONS_WEBHOOK_PER_MINUTE: "5" })
+)
 
 const services = Effect.runSync(Deferred.make<Services>())
 const T = 180_000
@@ -57,7 +60,7 @@ const create = (body: Json, status = 201) =>
 const workflowTarget = (inputs: Json = {}) => ({ type: "workflow", id: "wf_ok_target", inputs })
 
 layer(
-  TestKit.layer({ plugins: [PromptsPlugin, testRunsPlugin(), AutomationsPlugin, probePlugin(services)] }),
+  TestKit.layer({ plugins: [PromptsPlugin, testRunsPlugin(), AutomationsPlugin, probePlugin(services)] }).pipe(Layer.provide(lowWebhookBudget)),
   { timeout: T, excludeTestServices: true }
 )("automations", (it) => {
   it.effect("CRUD: create, read, list, disable and enable (the cron schedule follows), replace, delete", () =>
