@@ -4,6 +4,7 @@
  * built from them carries no server code. Keep it in step with `plugins/index.ts`.
  */
 import { AgentsGroup } from "./agents/Api.ts"
+import { AutomationsGroup, AutomationWebhooksGroup } from "./automations/Api.ts"
 import { PromptsGroup, PromptsHotReloadGroup, PromptsPlaygroundGroup, PromptsRpcs, PromptsSdkGroup } from "./prompts/Api.ts"
 import { ProjectsGroup, TicketSettingsGroup, TicketsGroup, TicketsRpcs } from "./tickets/Api.ts"
 import { WorkflowsGroup } from "./workflows/Api.ts"
@@ -18,7 +19,9 @@ export const firstPartyGroups = [
   TicketsGroup,
   TicketSettingsGroup,
   WorkflowsGroup,
-  AgentsGroup
+  AgentsGroup,
+  AutomationsGroup,
+  AutomationWebhooksGroup
 ] as const
 
 /** The first-party RPC groups, for `Client.makeRpc`. */

@@ -7,9 +7,10 @@
  */
 import type { Plugin } from "trellis/plugin"
 import { AgentsPlugin } from "./agents/Plugin.ts"
+import { AutomationsPlugin } from "./automations/Plugin.ts"
 import { PromptsPlugin } from "./prompts/Plugin.ts"
 import { RunsPlugin } from "./runs/Plugin.ts"
 import { TicketsPlugin } from "./tickets/Plugin.ts"
 import { WorkflowsPlugin } from "./workflows/Plugin.ts"
 
-export const firstParty: ReadonlyArray<Plugin.Any> = [PromptsPlugin, TicketsPlugin, RunsPlugin, WorkflowsPlugin, AgentsPlugin]
+export const firstParty: ReadonlyArray<Plugin.Any> = [PromptsPlugin, TicketsPlugin, RunsPlugin, WorkflowsPlugin, AgentsPlugin, AutomationsPlugin]

@@ -77,6 +77,13 @@ export interface EnqueueOptions {
   readonly principal?: Principal | undefined
 }
 
+export interface ScheduleOptions {
+  /** Tells several schedules of one queue apart (one per automation, say); default `""`. */
+  readonly key?: string | undefined
+  /** The IANA time zone the expression is read in (default `UTC`). */
+  readonly timezone?: string | undefined
+}
+
 /** A job that ran out of retries, as the dead-letter endpoint shows it. */
 export const DeadJob = Schema.Struct({
   id: Schema.String,
@@ -111,9 +118,15 @@ export interface JobQueueShape {
     payload: S["Type"],
     options?: EnqueueOptions
   ) => Effect.Effect<string | null, JobError, S["EncodingServices"]>
-  /** Runs queue `name` on a cron schedule (5 fields, UTC; at most once a minute) as the system principal. */
-  readonly schedule: (name: string, cron: string, payload: unknown) => Effect.Effect<void, JobError>
-  readonly unschedule: (name: string) => Effect.Effect<void, JobError>
+  /**
+   * Runs queue `name` on a cron schedule (5 fields; UTC unless `options.timezone`; at most once a
+   * minute, once across processes) as the system principal. A queue has one schedule per
+   * `options.key` (default `""`): scheduling the same key again replaces it. Inside
+   * `sql.withTransaction` it joins that transaction.
+   */
+  readonly schedule: (name: string, cron: string, payload: unknown, options?: ScheduleOptions) => Effect.Effect<void, JobError>
+  /** Removes the schedule of `name` with `key` (default `""`); inside `sql.withTransaction` it joins it. */
+  readonly unschedule: (name: string, key?: string) => Effect.Effect<void, JobError>
   /** Jobs of `organizationId` that ran out of retries, newest first. */
   readonly dead: (organizationId: string, limit: number) => Effect.Effect<ReadonlyArray<DeadJob>, JobError>
   /** Wakes this process's idle workers of `name` (done by `enqueue` already). */

@@ -214,14 +214,25 @@ export const layer = Layer.effect(
           return id
         }),
 
-      schedule: (name, cron, payload) =>
+      schedule: (name, cron, payload, options) =>
         Effect.gen(function*() {
           yield* checkName(name)
           const principal = yield* Effect.orDie(encodePrincipal(systemPrincipal("cron")))
-          yield* fromPromise(name, () => boss.schedule(name, cron, { payload, principal }, { tz: "UTC" }))
+          // The caller's context: inside `sql.withTransaction` the schedule row joins the transaction.
+          const bound = PgBossAdapter.make(Context.merge(appContext, yield* Effect.context<never>()))
+          yield* fromPromise(name, () =>
+            boss.schedule(name, cron, { payload, principal }, {
+              tz: options?.timezone ?? "UTC",
+              db: bound,
+              ...(options?.key === undefined ? {} : { key: options.key })
+            }))
         }),
 
-      unschedule: (name) => fromPromise(name, () => boss.unschedule(name)),
+      unschedule: (name, key) =>
+        Effect.gen(function*() {
+          const bound = PgBossAdapter.make(Context.merge(appContext, yield* Effect.context<never>()))
+          yield* fromPromise(name, () => boss.unschedule(name, key ?? "", { db: bound }))
+        }),
 
       dead: (organizationId, limit) =>
         Effect.gen(function*() {
