@@ -4,6 +4,7 @@
  * built from them carries no server code. Keep it in step with `plugins/index.ts`.
  */
 import { PromptsGroup, PromptsHotReloadGroup, PromptsPlaygroundGroup, PromptsRpcs, PromptsSdkGroup } from "./prompts/Api.ts"
+import { RunLogGroup, RunsGroup, RunsRpcs } from "./runs/Api.ts"
 import { ProjectsGroup, TicketSettingsGroup, TicketsGroup, TicketsRpcs } from "./tickets/Api.ts"
 
 /** Every first-party plugin's HttpApi groups, in `plugins/index.ts` order. */
@@ -14,8 +15,10 @@ export const firstPartyGroups = [
   PromptsHotReloadGroup,
   ProjectsGroup,
   TicketsGroup,
-  TicketSettingsGroup
+  TicketSettingsGroup,
+  RunsGroup,
+  RunLogGroup
 ] as const
 
 /** The first-party RPC groups, for `Client.makeRpc`. */
-export { PromptsRpcs, TicketsRpcs }
+export { PromptsRpcs, RunsRpcs, TicketsRpcs }

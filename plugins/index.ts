@@ -7,6 +7,7 @@
  */
 import type { Plugin } from "trellis/plugin"
 import { PromptsPlugin } from "./prompts/Plugin.ts"
+import { RunsPlugin } from "./runs/Plugin.ts"
 import { TicketsPlugin } from "./tickets/Plugin.ts"
 
-export const firstParty: ReadonlyArray<Plugin.Any> = [PromptsPlugin, TicketsPlugin]
+export const firstParty: ReadonlyArray<Plugin.Any> = [PromptsPlugin, TicketsPlugin, RunsPlugin]

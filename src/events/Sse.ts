@@ -28,7 +28,15 @@ export interface Options {
   readonly heartbeat?: Duration.Input | undefined
   /** Extra response headers. */
   readonly headers?: Headers.Input | undefined
+  /**
+   * How an event goes on the wire: its SSE `event:` name and its `data` (default: the
+   * event's name and data as stored). The frame's `id:` is always the event's number.
+   */
+  readonly format?: Format | undefined
 }
+
+/** An event's SSE `event:` name and `data`, for a stream whose clients expect their own framing. */
+export type Format = (event: StoredEvent) => { readonly event: string; readonly data: unknown }
 
 /** The comment sent first (so the response starts at once) and the heartbeat comment. */
 export const openFrame = ":ok\n\n"
@@ -48,7 +56,16 @@ export const frame = (event: StoredEvent): string =>
 export const gapFrame = (gap: Gap): string =>
   `id: ${gap.to}\nevent: gap\ndata: ${JSON.stringify({ from: gap.from, to: gap.to })}\n\n`
 
-const deliveryFrame = (delivery: Delivery): string => delivery._tag === "Event" ? frame(delivery.event) : gapFrame(delivery)
+const formattedFrame = (format: Format | undefined) => (event: StoredEvent): string => {
+  if (format === undefined) return frame(event)
+  const shown = format(event)
+  return `id: ${event.seq}\nevent: ${shown.event}\ndata: ${JSON.stringify(shown.data) ?? "null"}\n\n`
+}
+
+const deliveryFrame = (format: Format | undefined) => {
+  const eventFrame = formattedFrame(format)
+  return (delivery: Delivery): string => delivery._tag === "Event" ? eventFrame(delivery.event) : gapFrame(delivery)
+}
 
 const parseSeq = (value: string | number | undefined | null): number | undefined => {
   if (value === undefined || value === null) return undefined
@@ -82,14 +99,14 @@ export const body = (
   log: EventLog["Service"],
   stream: string,
   afterSeq: number | "end",
-  options: { readonly heartbeat: Duration.Input; readonly shutdown: Effect.Effect<void> }
+  options: { readonly heartbeat: Duration.Input; readonly shutdown: Effect.Effect<void>; readonly format?: Format | undefined }
 ): Stream.Stream<Uint8Array> =>
   Stream.suspend(() => {
     let shuttingDown = false
     const events = Stream.unwrap(
       Effect.map(afterSeq === "end" ? log.lastSeq(stream) : Effect.succeed(afterSeq), (after) => log.subscribeWithGaps(stream, after))
     ).pipe(
-      Stream.map(deliveryFrame),
+      Stream.map(deliveryFrame(options.format)),
       Stream.tapError((error) => Effect.logWarning(`Event stream ${stream} ended: ${error.message}`)),
       Stream.ignore({ log: false })
     )
@@ -139,7 +156,8 @@ export const response = Effect.fn("Sse.response")(function*(
   return HttpServerResponse.stream(
     body(log, stream, afterSeq, {
       heartbeat: options?.heartbeat ?? Duration.seconds(config.sseHeartbeatSeconds),
-      shutdown: lifecycle.shutdownStarted
+      shutdown: lifecycle.shutdownStarted,
+      format: options?.format
     }),
     {
       contentType: "text/event-stream",
