@@ -5,6 +5,7 @@
  */
 import type { PluginMatrix } from "../test/identity/crossorgMatrix.ts"
 import { promptsMatrix } from "./prompts/test/crossorg.ts"
+import { runsMatrix } from "./runs/test/crossorg.ts"
 import { ticketsMatrix } from "./tickets/test/crossorg.ts"
 
-export const crossOrgMatrices: ReadonlyArray<PluginMatrix> = [promptsMatrix, ticketsMatrix]
+export const crossOrgMatrices: ReadonlyArray<PluginMatrix> = [promptsMatrix, ticketsMatrix, runsMatrix]
