@@ -11,7 +11,7 @@ import { SqlClient } from "effect/sql"
 import * as TestKit from "trellis/testing"
 import { Plugin } from "trellis/plugin"
 import { Runs } from "../RunsService.ts"
-import { done, StepRegistry, wait } from "../StepRegistry.ts"
+import { done, StepFailed, StepRegistry, wait } from "../StepRegistry.ts"
 import type { Services } from "./support.ts"
 
 /** Registers the test step types and gives the test the services the server built. */
@@ -28,12 +28,15 @@ export const stepsPlugin = (services: Deferred.Deferred<Services>) =>
       const steps = yield* StepRegistry
       yield* steps.register({
         type: "agent",
-        timeoutMs: 10_000,
+        timeoutMs: 7_200_000,
         retry: { limit: 0 },
         validate: (step) => (typeof step.agent === "string" && step.agent !== "" ? undefined : "agent: give the agent's id or key"),
         execute: (context) =>
           Effect.gen(function*() {
             const prompt = typeof context.step.prompt === "string" ? context.step.prompt : ""
+            // Scripted by the prompt: `fail:` fails the step, `slow:` runs until cancelled.
+            if (prompt.startsWith("fail:")) return yield* Effect.fail(new StepFailed({ message: prompt.slice(5).trim(), retryable: false }))
+            if (prompt.startsWith("slow:")) yield* Effect.sleep("1 hour")
             const output = `agent ${String(context.step.agent)} says: ${prompt}`
             yield* context.reportUsage({
               provider: "mock",
@@ -44,7 +47,7 @@ export const stepsPlugin = (services: Deferred.Deferred<Services>) =>
               status: "ok"
             })
             return done(output)
-          }).pipe(Effect.orDie)
+          })
       }).pipe(Effect.orDie)
       yield* steps.register({
         type: "await_callback",
