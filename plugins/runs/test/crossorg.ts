@@ -23,7 +23,8 @@ const until = (id: number, status: string) =>
     for (;;) {
       const run = yield* asA<{ status: string }>("GET", `/api/runs/${id}`)
       if (run.status === status) return
-      yield* Effect.sleep("50 millis")
+      // The matrix runs on the test clock: wait in real time.
+      yield* Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 50)))
     }
   })
 
