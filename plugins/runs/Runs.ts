@@ -845,10 +845,11 @@ export const make = (settings: EngineSettings): Effect.Effect<
           const principal = yield* CurrentPrincipal
           const limit = Math.min(200, Math.max(1, Math.trunc(page.limit)))
           const offset = Math.max(0, Math.trunc(page.offset))
+          // Ids are decimal strings: by length, then as text, is their numeric order.
           const [rows, count] = yield* Effect.all([
             sql<RunRow>`
               SELECT ${columns} FROM runs.runs r WHERE r.organization_id = ${principal.organizationId}
-              ORDER BY r.created_at DESC, r.id DESC LIMIT ${limit} OFFSET ${offset}
+              ORDER BY r.created_at DESC, length(r.id) DESC, r.id DESC LIMIT ${limit} OFFSET ${offset}
             `,
             sql<{ total: number | string }>`SELECT COUNT(*) AS total FROM runs.runs WHERE organization_id = ${principal.organizationId}`
           ]).pipe(Effect.orDie)
