@@ -5,8 +5,7 @@
  */
 import { Effect, Layer } from "effect"
 import { HttpApiBuilder } from "effect/http-api"
-import { Sse } from "trellis/plugin"
-import type { CurrentPrincipal } from "trellis/plugin"
+import { CurrentPrincipal, Sse } from "trellis/plugin"
 import type { StoredEvent } from "trellis/plugin"
 import type { CreateRunBody, EventView, RunView, TimelineStatus, TimelineStep } from "./Api.ts"
 import { eventsDefaultLimit, logDefaultLimit, logMaxLimit, RunsApi } from "./Api.ts"
@@ -299,7 +298,24 @@ const RunsHttp = HttpApiBuilder.group(
         Effect.gen(function*() {
           const runId = yield* runIdOf(params.run)
           yield* runs.get(runId)
-          return yield* Sse.response(RunEvents.at(runId), { format: agentEventFormat(runId) })
+          const principal = yield* CurrentPrincipal
+          const stream = RunEvents.at(runId)
+          // Events the event log's retention deleted are replayed from the run's own table.
+          const fill = (gap: { readonly from: number; readonly to: number }) =>
+            Effect.gen(function*() {
+              const filled: Array<StoredEvent> = []
+              while (filled.length < gap.to - gap.from + 1) {
+                const page = yield* runs.events(runId, { since: gap.from - 1 + filled.length, limit: 1000 })
+                const inGap = page.filter((e) => e.seq <= gap.to)
+                for (const e of inGap) filled.push({ stream: stream.name, seq: e.seq, event: e.kind, data: e.data, createdAt: new Date(e.createdAt) })
+                if (inGap.length < 1000) break
+              }
+              return filled
+            }).pipe(
+              Effect.provideService(CurrentPrincipal, principal),
+              Effect.catchCause(() => Effect.succeed<ReadonlyArray<StoredEvent>>([]))
+            )
+          return yield* Sse.response(stream, { format: agentEventFormat(runId), fill })
         }))
       .handle("summary", ({ params }) =>
         Effect.gen(function*() {

@@ -33,8 +33,17 @@ export interface Options {
    * event's name and data as stored). The frame's `id:` is always the event's number.
    */
   readonly format?: Format | undefined
+  /**
+   * Events retention deleted from the log that the stream's owner still keeps elsewhere (the
+   * runs plugin keeps every run event in its own table): given a gap, the events `from..to`.
+   * When it returns them all they are sent instead of the `gap` event; otherwise the `gap`
+   * event is sent as without it.
+   */
+  readonly fill?: Fill | undefined
 }
 
+/** Events `from..to` of a gap, from where the stream's owner keeps them. */
+export type Fill = (gap: Gap) => Effect.Effect<ReadonlyArray<StoredEvent>>
 /** An event's SSE `event:` name and `data`, for a stream whose clients expect their own framing. */
 export type Format = (event: StoredEvent) => { readonly event: string; readonly data: unknown }
 
@@ -62,9 +71,18 @@ const formattedFrame = (format: Format | undefined) => (event: StoredEvent): str
   return `id: ${event.seq}\nevent: ${shown.event}\ndata: ${JSON.stringify(shown.data) ?? "null"}\n\n`
 }
 
-const deliveryFrame = (format: Format | undefined) => {
+const deliveryFrame = (format: Format | undefined, fill: Fill | undefined) => {
   const eventFrame = formattedFrame(format)
-  return (delivery: Delivery): string => delivery._tag === "Event" ? eventFrame(delivery.event) : gapFrame(delivery)
+  return (delivery: Delivery): Effect.Effect<string> => {
+    if (delivery._tag === "Event") return Effect.succeed(eventFrame(delivery.event))
+    if (fill === undefined) return Effect.succeed(gapFrame(delivery))
+    return fill(delivery).pipe(
+      Effect.map((events) => {
+        const complete = events.length === delivery.to - delivery.from + 1 && events.every((e, i) => e.seq === delivery.from + i)
+        return complete ? events.map(eventFrame).join("") : gapFrame(delivery)
+      })
+    )
+  }
 }
 
 const parseSeq = (value: string | number | undefined | null): number | undefined => {
@@ -99,14 +117,19 @@ export const body = (
   log: EventLog["Service"],
   stream: string,
   afterSeq: number | "end",
-  options: { readonly heartbeat: Duration.Input; readonly shutdown: Effect.Effect<void>; readonly format?: Format | undefined }
+  options: {
+    readonly heartbeat: Duration.Input
+    readonly shutdown: Effect.Effect<void>
+    readonly format?: Format | undefined
+    readonly fill?: Fill | undefined
+  }
 ): Stream.Stream<Uint8Array> =>
   Stream.suspend(() => {
     let shuttingDown = false
     const events = Stream.unwrap(
       Effect.map(afterSeq === "end" ? log.lastSeq(stream) : Effect.succeed(afterSeq), (after) => log.subscribeWithGaps(stream, after))
     ).pipe(
-      Stream.map(deliveryFrame(options.format)),
+      Stream.mapEffect(deliveryFrame(options.format, options.fill)),
       Stream.tapError((error) => Effect.logWarning(`Event stream ${stream} ended: ${error.message}`)),
       Stream.ignore({ log: false })
     )
@@ -157,7 +180,8 @@ export const response = Effect.fn("Sse.response")(function*(
     body(log, stream, afterSeq, {
       heartbeat: options?.heartbeat ?? Duration.seconds(config.sseHeartbeatSeconds),
       shutdown: lifecycle.shutdownStarted,
-      format: options?.format
+      format: options?.format,
+      fill: options?.fill
     }),
     {
       contentType: "text/event-stream",

@@ -7,6 +7,7 @@
  */
 import { assert, layer } from "@effect/vitest"
 import { Deferred, Effect } from "effect"
+import { SqlClient } from "effect/sql"
 import * as TestKit from "trellis/testing"
 import { connect } from "../../../test/platform/sseClient.ts"
 import type { Frame } from "../../../test/platform/sseClient.ts"
@@ -258,6 +259,28 @@ layer(TestKit.layer({ plugins: [testRunsPlugin(), stepsPlugin(services)], config
       assert.isTrue(ids.length > datas.length - lastSeen, "live events followed the replay")
       // Another organization's run or no run: 404 before any stream.
       assert.strictEqual((yield* expect<Problem>(yield* request("GET", "/api/runs/999999999/events/stream"), 404)).code, "run_not_found")
+    }), T)
+
+  it.effect("SSE: events the event log's retention deleted are replayed from the run's own table, with no gap event", () =>
+    Effect.gen(function*() {
+      const kit = yield* TestKit.TrellisTest
+      const run = yield* create({ title: "pruned", steps: [{ name: "a", type: "render", template: "x" }, { name: "b", type: "render", template: "y" }], input: {} })
+      yield* expect(yield* post(`/api/runs/${run.id}/start`), 200)
+      yield* untilStatus(run.id, ["succeeded"])
+      const total = yield* count(`SELECT COUNT(*) AS n FROM runs.run_events WHERE run_id = '${run.id}'`)
+      // What retention does: every event of the stream but the newest is deleted from the log.
+      const sql = yield* SqlClient.SqlClient
+      yield* sql`DELETE FROM trellis.events WHERE stream = ${`runs.run.${run.id}`} AND seq < ${total}`
+      assert.strictEqual(yield* count(`SELECT COUNT(*) AS n FROM trellis.events WHERE stream = 'runs.run.${run.id}'`), 1)
+      const stream = yield* Effect.promise(() =>
+        connect(`${kit.baseUrl}/api/runs/${run.id}/events/stream`, { authorization: `Bearer ${kit.adminToken}`, "last-event-id": "1" })
+      )
+      const frames = yield* Effect.promise(() => stream.until((fs) => fs.some((f) => f.id === String(total))))
+      stream.close()
+      const events = frames.filter((f) => f.event !== undefined)
+      assert.deepStrictEqual(events.map((f) => f.event), events.map(() => "agent_event"), "no gap event")
+      assert.deepStrictEqual(events.map((f) => Number(f.id)), Array.from({ length: total - 1 }, (_, i) => i + 2))
+      assert.deepStrictEqual(events.map((f) => (JSON.parse(f.data ?? "{}") as EventBody).id), events.map((f) => Number(f.id)))
     }), T)
 
   it.effect("PromptOps: the run log (limit/offset, newest first, ok/error) and stats aggregated over finished runs", () =>
