@@ -15,7 +15,7 @@ import { PlatformApi } from "../src/client/Client.ts"
 import { firstPartyGroups } from "./contract.ts"
 
 export * from "../src/client/Client.ts"
-export { PromptsRpcs, TicketsRpcs } from "./contract.ts"
+export { PromptsRpcs, RunsRpcs, TicketsRpcs } from "./contract.ts"
 
 /** The first-party API: the platform's endpoints plus every first-party plugin's groups. */
 export class FirstPartyApi extends PlatformApi.add(...firstPartyGroups) {}

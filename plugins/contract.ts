@@ -6,6 +6,7 @@
 import { AgentsGroup } from "./agents/Api.ts"
 import { AutomationsGroup, AutomationWebhooksGroup } from "./automations/Api.ts"
 import { PromptsGroup, PromptsHotReloadGroup, PromptsPlaygroundGroup, PromptsRpcs, PromptsSdkGroup } from "./prompts/Api.ts"
+import { RunLogGroup, RunsGroup, RunsRpcs } from "./runs/Api.ts"
 import { ProjectsGroup, TicketSettingsGroup, TicketsGroup, TicketsRpcs } from "./tickets/Api.ts"
 import { WorkflowsGroup } from "./workflows/Api.ts"
 
@@ -18,6 +19,8 @@ export const firstPartyGroups = [
   ProjectsGroup,
   TicketsGroup,
   TicketSettingsGroup,
+  RunsGroup,
+  RunLogGroup,
   WorkflowsGroup,
   AgentsGroup,
   AutomationsGroup,
@@ -25,4 +28,4 @@ export const firstPartyGroups = [
 ] as const
 
 /** The first-party RPC groups, for `Client.makeRpc`. */
-export { PromptsRpcs, TicketsRpcs }
+export { PromptsRpcs, RunsRpcs, TicketsRpcs }

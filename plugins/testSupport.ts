@@ -7,11 +7,9 @@ import type { PluginMatrix } from "../test/identity/crossorgMatrix.ts"
 import { agentsMatrix } from "./agents/test/crossorg.ts"
 import { automationsMatrix } from "./automations/test/crossorg.ts"
 import { promptsMatrix } from "./prompts/test/crossorg.ts"
+import { runsMatrix } from "./runs/test/crossorg.ts"
 import { ticketsMatrix } from "./tickets/test/crossorg.ts"
 import { workflowsMatrix } from "./workflows/test/crossorg.ts"
-
-/** The runs plugin serves no route yet (its HTTP contract and its matrix come with the runs API). */
-const runsMatrix: PluginMatrix = { plugin: "runs", routes: {}, rpcs: {} }
 
 export const crossOrgMatrices: ReadonlyArray<PluginMatrix> = [
   promptsMatrix,

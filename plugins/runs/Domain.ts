@@ -50,6 +50,10 @@ export const StepDefinition = Schema.StructWithRest(
 )
 export type StepDefinition = typeof StepDefinition.Type
 
+/** Free-form labels of a run (seed 002's `projectId`: projects belong to another plugin). */
+export const RunLabels = Schema.Record(Schema.String, Schema.String.check(Schema.isMaxLength(500)))
+export type RunLabels = typeof RunLabels.Type
+
 /** What a caller starts: steps, input variables, and labels for the run log. */
 export const StartRun = Schema.Struct({
   steps: Schema.Array(StepDefinition).check(Schema.isMinLength(1), Schema.isMaxLength(200)),
@@ -58,7 +62,8 @@ export const StartRun = Schema.Struct({
   /** Who started it, for the run log (`workflow`, `agent`, `automation`, ...). */
   source: Schema.optionalKey(Schema.String.check(Schema.isMaxLength(100))),
   /** The definition it runs (a workflow or agent id), for the run log. */
-  refKey: Schema.optionalKey(Schema.String.check(Schema.isMaxLength(200)))
+  refKey: Schema.optionalKey(Schema.String.check(Schema.isMaxLength(200))),
+  labels: Schema.optionalKey(RunLabels)
 })
 export type StartRun = typeof StartRun.Type
 
@@ -69,6 +74,20 @@ export const RunError = Schema.Struct({
   message: Schema.String
 })
 export type RunError = typeof RunError.Type
+
+/**
+ * The run's model usage, rolled up from its `model_call` events in their transaction: tokens
+ * and latency are sums over its model calls, `provider` and `model` the last call's.
+ */
+export const RunUsage = Schema.Struct({
+  provider: Schema.NullOr(Schema.String),
+  model: Schema.NullOr(Schema.String),
+  modelCalls: Schema.Int,
+  promptTokens: Schema.Int,
+  outputTokens: Schema.Int,
+  latencyMs: Schema.Int
+})
+export type RunUsage = typeof RunUsage.Type
 
 export class Run extends Schema.Class<Run>("Run")({
   id: Schema.String,
@@ -86,6 +105,8 @@ export class Run extends Schema.Class<Run>("Run")({
   error: Schema.NullOr(RunError),
   /** How many times `retry` continued it. */
   retries: Schema.Int,
+  labels: RunLabels,
+  usage: RunUsage,
   createdAt: Schema.String,
   updatedAt: Schema.String,
   startedAt: Schema.NullOr(Schema.String),
@@ -124,6 +145,19 @@ export class RunWait extends Schema.Class<RunWait>("RunWait")({
   notes: Schema.NullOr(Schema.String),
   decidedBy: Schema.NullOr(Schema.String),
   decidedAt: Schema.NullOr(Schema.String),
+  createdAt: Schema.String
+}) {}
+
+/** One approve or reject of a run (seed 002's `run_reviews`). */
+export class RunReview extends Schema.Class<RunReview>("RunReview")({
+  id: Schema.String,
+  runId: Schema.String,
+  stepIndex: Schema.NullOr(Schema.Int),
+  decision: Decision,
+  notes: Schema.NullOr(Schema.String),
+  /** Seed 002's `commit` flag, recorded as asked: git is outside Trellis. */
+  commit: Schema.Boolean,
+  reviewedBy: Schema.String,
   createdAt: Schema.String
 }) {}
 
@@ -241,3 +275,20 @@ export class RunPage extends Schema.Class<RunPage>("RunPage")({
   data: Schema.Array(Run),
   nextCursor: Schema.NullOr(Schema.String)
 }) {}
+
+/** PromptOps's run-log totals (`GET /api/runs/stats`), over finished runs. */
+export interface RunStats {
+  readonly total: number
+  readonly ok: number
+  readonly error: number
+  readonly promptTokens: number
+  readonly outputTokens: number
+  readonly avgLatencyMs: number
+  readonly byProvider: ReadonlyArray<{ readonly provider: string; readonly count: number }>
+}
+
+/** One page of PromptOps's run log (`limit`/`offset`, newest first) and how many runs there are. */
+export interface RunLogPage {
+  readonly data: ReadonlyArray<Run>
+  readonly total: number
+}

@@ -43,4 +43,45 @@ export class InvalidRunDefinition extends Problem<InvalidRunDefinition>()("Inval
   reason: Schema.String
 }) {}
 
-export const runProblems = [RunNotFound, RunStatusConflict, InvalidRunDefinition] as const
+
+/**
+ * The 409 of `POST /api/runs/{run}/start` on the wire: seed 002's example problem, with its
+ * `type`, its `title`, `runId` as a number and `currentStatus` (and Trellis's `transition` and
+ * `allowed`). The service's `RunStatusConflict` becomes this at the HTTP boundary.
+ */
+export class RunNotStartable extends Problem<RunNotStartable>()("RunNotStartable", {
+  code: "run_not_startable",
+  status: 409,
+  title: "Run is not in a startable state",
+  type: "https://docs.example.com/errors/run-not-startable"
+}, {
+  runId: Schema.Number,
+  currentStatus: RunStatus,
+  transition: Schema.String,
+  allowed: Schema.Array(Schema.String)
+}) {}
+
+/**
+ * The 409 of the other controls (pause, resume, cancel, retry, approve, reject) on the wire:
+ * seed 002's extensions (`runId` as a number, `currentStatus`), with `transition` and the
+ * controls `allowed` from the current status. Seed 002 names no `type` for these.
+ */
+export class RunNotControllable extends Problem<RunNotControllable>()("RunNotControllable", {
+  code: "run_not_controllable",
+  status: 409,
+  title: "Run is not in a status this control starts from"
+}, {
+  runId: Schema.Number,
+  currentStatus: RunStatus,
+  transition: Schema.String,
+  allowed: Schema.Array(Schema.String)
+}) {}
+
+/** 422: `POST /api/runs` names neither `steps` nor seed 002's `prompt` and `selectedAgent`. */
+export class InvalidRunRequest extends Problem<InvalidRunRequest>()("InvalidRunRequest", {
+  code: "invalid_run_request",
+  status: 422,
+  title: "The run request is invalid"
+}, { reason: Schema.String }) {}
+
+export const runProblems = [RunNotFound, RunStatusConflict, InvalidRunDefinition, RunNotStartable, RunNotControllable, InvalidRunRequest] as const

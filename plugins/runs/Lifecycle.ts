@@ -14,6 +14,7 @@
  *
  *  cancel: every status that is not terminal -> cancelled.
  *
+ * `complete` is an outside callback (`Runs.complete`) ending a `callback` wait: waiting -> queued.
  * `claim` is the engine taking a run to execute it: from `queued`, from `waiting` (the delayed
  * job of a sleep), and from `running` (a job retried after its process died takes the run
  * over; the claim bumps the run's epoch so the dead attempt can never write again).
@@ -25,7 +26,7 @@
 import type { RunStatus } from "./Domain.ts"
 
 export type Control = "start" | "pause" | "resume" | "cancel" | "retry" | "approve" | "reject"
-export type EngineMove = "claim" | "succeed" | "fail" | "sleep" | "await"
+export type EngineMove = "claim" | "succeed" | "fail" | "sleep" | "await" | "complete"
 export type Transition = Control | EngineMove
 
 export const controls: ReadonlyArray<Control> = ["start", "pause", "resume", "cancel", "retry", "approve", "reject"]
@@ -45,7 +46,8 @@ const machine: Table = {
     await: "awaiting_approval"
   },
   paused: { resume: "queued", cancel: "cancelled" },
-  waiting: { claim: "running", pause: "paused", cancel: "cancelled" },
+  // complete: `Runs.complete` ended a callback wait; the next job continues.
+  waiting: { claim: "running", pause: "paused", cancel: "cancelled", complete: "queued" },
   awaiting_approval: { approve: "queued", reject: "failed", cancel: "cancelled" },
   succeeded: {},
   failed: { retry: "queued" },

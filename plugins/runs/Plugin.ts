@@ -1,16 +1,19 @@
 /**
  * The runs plugin: the durable run engine (issue 12) that agents, workflows and automations
  * start runs through. It offers `Runs` (`RunsService.ts`) and `StepRegistry`
- * (`StepRegistry.ts`) to other plugins; both are tag-and-interface modules. No HTTP contract
- * yet: the seed-002 and PromptOps routes come next, on the declaration idiom being built.
+ * (`StepRegistry.ts`) to other plugins; both are tag-and-interface modules. It serves seed
+ * 002's runs API and PromptOps's run log (`Api.ts`), over HTTP and RPC.
  *
  * `RunsPlugin` uses the defaults (strict outbound policy for `http` steps); `makeRunsPlugin`
  * takes settings (tests, embedding).
  */
 import { Layer } from "effect"
 import { Plugin } from "trellis/plugin"
+import { RunLogGroup, RunsGroup, RunsRpcs } from "./Api.ts"
 import { runProblems } from "./Errors.ts"
+import { RunsHttpLive } from "./Http.ts"
 import { migration as createRuns } from "./migrations/0001_create_runs.ts"
+import { migration as runLog } from "./migrations/0002_run_log.ts"
 import * as Registry from "./Registry.ts"
 import * as RunsLive from "./Runs.ts"
 import type { EngineSettings } from "./Runs.ts"
@@ -30,11 +33,15 @@ export const makeRunsPlugin = (settings: Partial<RunsSettings> = {}) => {
     id: "runs",
     version: "0.1.0",
     description: "Durable, checkpointed runs on the job queue (the engine of agents, workflows and automations)",
-    groups: [],
-    migrations: [createRuns],
+    groups: [RunsGroup, RunLogGroup],
+    rpc: RunsRpcs,
+    migrations: [createRuns, runLog],
     scopes: [],
     problems: [...runProblems],
-    layer: RunsLive.layer(resolved.engine).pipe(Layer.provideMerge(Registry.layer(builtins(resolved.steps))))
+    layer: RunsHttpLive.pipe(
+      Layer.provideMerge(RunsLive.layer(resolved.engine)),
+      Layer.provideMerge(Registry.layer(builtins(resolved.steps)))
+    )
   })
 }
 

@@ -28,12 +28,13 @@ import { isSqlError } from "effect/sql/SqlError"
 import type { SqlError } from "effect/sql/SqlError"
 import type { Fragment } from "effect/sql/Statement"
 import { CurrentPrincipal, EventLog, EventStream, JobQueue } from "trellis/plugin"
-import type { RetryPolicy, RunEventData, RunStatus, Severity, StartRun, StepDefinition, WaitKind } from "./Domain.ts"
-import { Run, RunDetail, RunEvent, RunEventData as RunEventDataSchema, RunPage, RunStep, RunWait } from "./Domain.ts"
+import type { CallbackResult, RetryPolicy, RunEventData, RunStatus, Severity, StartRun, StepDefinition, StepUsage, WaitKind } from "./Domain.ts"
+import { Run, RunDetail, RunEvent, RunEventData as RunEventDataSchema, RunPage, RunReview, RunStep, RunWait } from "./Domain.ts"
 import { InvalidRunDefinition, RunNotFound, RunStatusConflict } from "./Errors.ts"
 import * as Lifecycle from "./Lifecycle.ts"
 import type { Transition } from "./Lifecycle.ts"
 import { Runs } from "./RunsService.ts"
+import type { RecordRun } from "./RunsService.ts"
 import { StepFailed, StepRegistry } from "./StepRegistry.ts"
 import type { StepContext, StepOutcome, StepType } from "./StepRegistry.ts"
 
@@ -62,7 +63,8 @@ export const defaultEngineSettings: EngineSettings = { jobRetryLimit: 10, jobRet
 // jsonb as text: a driver may hand a jsonb string back parsed, which is then indistinguishable from text.
 const runColumns = `r.id, r.organization_id, r.created_by, r.title, r.source, r.ref_key, r.status, r.steps::text AS steps,
   r.input::text AS input, r.current_step, r.output::text AS output, r.error::text AS error, r.epoch, r.retries, r.created_at,
-  r.updated_at, r.started_at, r.finished_at`
+  r.updated_at, r.started_at, r.finished_at, r.labels::text AS labels, r.provider, r.model, r.model_calls, r.prompt_tokens,
+  r.output_tokens, r.latency_ms`
 
 interface RunRow {
   readonly id: string
@@ -83,6 +85,13 @@ interface RunRow {
   readonly updated_at: Date | string
   readonly started_at: Date | string | null
   readonly finished_at: Date | string | null
+  readonly labels: unknown
+  readonly provider: string | null
+  readonly model: string | null
+  readonly model_calls: number | string
+  readonly prompt_tokens: number | string
+  readonly output_tokens: number | string
+  readonly latency_ms: number | string
 }
 
 /** A `jsonb` column selected `::text`. */
@@ -105,6 +114,15 @@ const toRun = (row: RunRow): Run =>
     output: row.output === null ? null : json(row.output),
     error: row.error === null ? null : (json(row.error) as Run["error"]),
     retries: Number(row.retries),
+    labels: (json(row.labels) ?? {}) as Record<string, string>,
+    usage: {
+      provider: row.provider,
+      model: row.model,
+      modelCalls: Number(row.model_calls),
+      promptTokens: Number(row.prompt_tokens),
+      outputTokens: Number(row.output_tokens),
+      latencyMs: Number(row.latency_ms)
+    },
     createdAt: iso(row.created_at),
     updatedAt: iso(row.updated_at),
     startedAt: isoOrNull(row.started_at),
@@ -138,6 +156,29 @@ const toStep = (row: StepRow): RunStep =>
     finishedAt: iso(row.finished_at)
   })
 
+interface ReviewRow {
+  readonly id: string
+  readonly run_id: string
+  readonly step_index: number | null
+  readonly decision: "approved" | "rejected"
+  readonly notes: string | null
+  readonly commit_requested: boolean
+  readonly reviewed_by: string
+  readonly created_at: Date | string
+}
+
+const toReview = (row: ReviewRow): RunReview =>
+  new RunReview({
+    id: String(row.id),
+    runId: row.run_id,
+    stepIndex: row.step_index === null ? null : Number(row.step_index),
+    decision: row.decision,
+    notes: row.notes,
+    commit: row.commit_requested === true,
+    reviewedBy: row.reviewed_by,
+    createdAt: iso(row.created_at)
+  })
+
 interface WaitRow {
   readonly run_id: string
   readonly step_index: number
@@ -163,16 +204,16 @@ const toWait = (row: WaitRow): RunWait =>
     createdAt: iso(row.created_at)
   })
 
-const severityOf = (data: RunEventData): Severity =>
-  data._tag === "error" ? "error" : data._tag === "step_failed" ? "warning" : "info"
+/** An event's severity, from its kind: errors, warnings (a failed attempt), the rest info. */
+export const severityOfKind = (kind: string): Severity => kind === "error" ? "error" : kind === "step_failed" ? "warning" : "info"
+
+const severityOf = (data: RunEventData): Severity => severityOfKind(data._tag)
 
 /** The idempotency key of a step: the same for every attempt and every re-run of it. */
 export const idempotencyKeyOf = (runId: string, stepIndex: number): string => `${runId}:${stepIndex}`
 
 const delayOf = (policy: RetryPolicy, attempt: number): number =>
   Math.min(600_000, (policy.delayMs ?? 500) * Math.pow(policy.factor ?? 2, attempt))
-
-const newRunId = () => `run_${crypto.randomUUID().replace(/-/g, "")}`
 
 /**
  * A page cursor: the last row's `created_at` as PostgreSQL prints it (microseconds kept: a
@@ -224,6 +265,30 @@ export const make = (settings: EngineSettings): Effect.Effect<
       }).pipe(Effect.orDie)
 
     const emitNow = (runId: string, data: RunEventData) => transact(emit(runId, data))
+
+    /** A new run id: the next number of `runs.run_ids`, as a decimal string (seed 002 answers it as a number). */
+    const newRunId = sql<{ id: string }>`SELECT nextval('runs.run_ids')::text AS id`.pipe(
+      Effect.map((rows) => rows[0].id),
+      Effect.orDie
+    )
+
+    /**
+     * One model call of a step: its `model_call` event and the run's usage roll-up in one
+     * transaction (tokens and latency summed, provider and model the last call's).
+     */
+    const addUsageIn = (runId: string, stepIndex: number, usage: StepUsage) =>
+      Effect.gen(function*() {
+        const { error, ...fields } = usage
+        yield* emit(runId, { _tag: "model_call", stepIndex, ...fields, ...(error === undefined ? {} : { error }) })
+        yield* sql`
+          UPDATE runs.runs SET provider = ${usage.provider}, model = ${usage.model}, model_calls = model_calls + 1,
+            prompt_tokens = prompt_tokens + ${Math.max(0, Math.round(usage.promptTokens))},
+            output_tokens = output_tokens + ${Math.max(0, Math.round(usage.outputTokens))},
+            latency_ms = latency_ms + ${Math.max(0, Math.round(usage.latencyMs))}
+          WHERE id = ${runId}
+        `.pipe(Effect.orDie)
+      })
+    const addUsage = (runId: string, stepIndex: number, usage: StepUsage) => transact(addUsageIn(runId, stepIndex, usage))
 
     // ── rows ──────────────────────────────────────────────────────────────
 
@@ -358,12 +423,13 @@ export const make = (settings: EngineSettings): Effect.Effect<
       Effect.gen(function*() {
         yield* validate(input)
         const principal = yield* CurrentPrincipal
-        const id = newRunId()
+        const id = yield* newRunId
         yield* transact(Effect.gen(function*() {
           yield* sql`
-            INSERT INTO runs.runs (id, organization_id, created_by, title, source, ref_key, status, steps, input)
+            INSERT INTO runs.runs (id, organization_id, created_by, title, source, ref_key, status, steps, input, labels)
             VALUES (${id}, ${principal.organizationId}, ${principal.id}, ${input.title ?? null}, ${input.source ?? "api"},
-              ${input.refKey ?? null}, ${status}, ${JSON.stringify(input.steps)}::jsonb, ${JSON.stringify(input.input ?? {})}::jsonb)
+              ${input.refKey ?? null}, ${status}, ${JSON.stringify(input.steps)}::jsonb, ${JSON.stringify(input.input ?? {})}::jsonb,
+              ${JSON.stringify(input.labels ?? {})}::jsonb)
           `.pipe(Effect.orDie)
           yield* emit(id, { _tag: "status", from: null, to: status, transition: status === "draft" ? "create" : "start" })
           if (status === "queued") yield* enqueue(id)
@@ -464,6 +530,11 @@ export const make = (settings: EngineSettings): Effect.Effect<
           const type = registry.get(step.type)
           if (type === undefined) return yield* failRun(runId, epoch, index, step.name, `unknown step type ${step.type}`)
           const stepIndex = index
+          const stored = yield* waitOf(runId, stepIndex)
+          // `Runs.complete` failed this step's callback: the run fails here, naming the step.
+          if (stored?.kind === "callback" && stored.decision === "rejected") {
+            return yield* failRun(runId, epoch, stepIndex, step.name, stored.notes ?? "the callback failed")
+          }
           const attempted = yield* attemptStep(run, epoch, type, {
             runId,
             organizationId: run.organizationId,
@@ -473,12 +544,10 @@ export const make = (settings: EngineSettings): Effect.Effect<
             input,
             variables: { ...run.input, input, steps: { ...outputs } },
             idempotencyKey: idempotencyKeyOf(runId, stepIndex),
-            wait: yield* waitOf(runId, stepIndex),
+            wait: stored,
             log: (message) => emitNow(runId, { _tag: "log", stepIndex, message }),
             emit: (data) => emitNow(runId, data),
-            // The roll-up onto the run comes with the run log (issue 12); the event is kept now.
-            reportUsage: ({ error, ...usage }) =>
-              emitNow(runId, { _tag: "model_call", stepIndex, ...usage, ...(error === undefined ? {} : { error }) })
+            reportUsage: (usage) => addUsage(runId, stepIndex, usage)
           })
           if (attempted._tag === "Stop") return
           if (attempted._tag === "Failed") return yield* failRun(runId, epoch, stepIndex, step.name, attempted.message)
@@ -558,7 +627,7 @@ export const make = (settings: EngineSettings): Effect.Effect<
 
     // ── the service ───────────────────────────────────────────────────────
 
-    const decide = (runId: string, decision: "approved" | "rejected", notes: string | undefined) =>
+    const decide = (runId: string, decision: "approved" | "rejected", notes: string | undefined, commit: boolean) =>
       Effect.gen(function*() {
         const principal = yield* CurrentPrincipal
         const transition = decision === "approved" ? "approve" : "reject"
@@ -573,6 +642,11 @@ export const make = (settings: EngineSettings): Effect.Effect<
                 UPDATE runs.run_waits SET decision = ${decision}, notes = ${notes ?? null}, decided_by = ${principal.id}, decided_at = now()
                 WHERE run_id = ${runId} AND step_index = ${stepIndex}
               `.pipe(Effect.orDie)
+              // Seed 002's review row: one per approve or reject, in the control's transaction.
+              yield* sql`
+                INSERT INTO runs.run_reviews (run_id, step_index, decision, notes, commit_requested, reviewed_by)
+                VALUES (${runId}, ${stepIndex}, ${decision}, ${notes ?? null}, ${commit}, ${principal.id})
+              `.pipe(Effect.orDie)
               if (decision === "approved") yield* enqueue(runId)
               else {
                 yield* sql`UPDATE runs.runs SET error = ${JSON.stringify({ stepIndex, step: steps[stepIndex]?.name ?? null, message: "rejected" })}::jsonb WHERE id = ${runId}`.pipe(Effect.orDie)
@@ -580,6 +654,112 @@ export const make = (settings: EngineSettings): Effect.Effect<
               }
             })
         })
+      })
+
+    /**
+     * Ends a `callback` wait. The guard is one UPDATE of the wait (still undecided, at the
+     * run's current step, the run waiting or paused, in the caller's organization): of two
+     * racing calls one matches, and a second call matches nothing (`RunStatusConflict`). A
+     * completed step gets its checkpoint here (the next job replays it, the step is not
+     * executed again); a failed one is failed by the next job at that step, naming it. A
+     * waiting run moves to `queued` with its job enqueued; a paused one stays paused (resume
+     * continues it).
+     */
+    const complete = (runId: string, stepIndex: number, result: CallbackResult) =>
+      Effect.gen(function*() {
+        const principal = yield* CurrentPrincipal
+        const row = yield* requireRun(runId)
+        const decision = result._tag === "Completed" ? "approved" : "rejected"
+        const moved = yield* transact(Effect.gen(function*() {
+          const ended = yield* sql<{ created_at: Date | string; status: RunStatus }>`
+            UPDATE runs.run_waits w SET decision = ${decision}, notes = ${result._tag === "Failed" ? result.message : null},
+              decided_by = ${principal.id}, decided_at = now()
+            FROM runs.runs r
+            WHERE w.run_id = ${runId} AND w.step_index = ${stepIndex} AND w.kind = 'callback' AND w.decided_at IS NULL
+              AND r.id = w.run_id AND r.organization_id = ${principal.organizationId} AND r.current_step = ${stepIndex}
+              AND r.status IN ('waiting', 'paused')
+            RETURNING w.created_at, r.status
+          `.pipe(Effect.orDie)
+          const wait = ended[0]
+          if (wait === undefined) return false
+          const steps = json(row.steps) as ReadonlyArray<StepDefinition>
+          const step = steps[stepIndex]
+          if (result._tag === "Completed" && step !== undefined) {
+            yield* sql`
+              INSERT INTO runs.run_steps (run_id, step_index, name, type, output, next, attempts, idempotency_key, started_at)
+              VALUES (${runId}, ${stepIndex}, ${step.name}, ${step.type}, ${JSON.stringify(result.output ?? null)}::jsonb,
+                ${Math.min(steps.length, stepIndex + 1)}, 1, ${idempotencyKeyOf(runId, stepIndex)}, ${new Date(wait.created_at)})
+              ON CONFLICT (run_id, step_index) DO NOTHING
+            `.pipe(Effect.orDie)
+            yield* emit(runId, { _tag: "step_completed", stepIndex, name: step.name, type: step.type, attempts: 1, output: result.output ?? null })
+          }
+          if (wait.status === "waiting") {
+            // The wait row is locked by the UPDATE above, so the run cannot have moved under us.
+            const continued = yield* move(runId, "complete", { organizationId: principal.organizationId })
+            if (continued !== undefined) yield* enqueue(runId)
+          }
+          return true
+        }))
+        const current = toRun(Option.getOrThrow(yield* runRow(runId, principal.organizationId)))
+        if (moved) return current
+        return yield* new RunStatusConflict({
+          runId,
+          currentStatus: current.status,
+          transition: "complete",
+          allowed: Lifecycle.allowedControls(current.status),
+          detail: `Run ${runId} has no open callback wait at step ${stepIndex} (its status is ${current.status}).`
+        })
+      })
+
+    /** The run once it has ended: its status now, then its events until a status event says it ended. */
+    const awaitEnd = (runId: string) =>
+      Effect.gen(function*() {
+        const principal = yield* CurrentPrincipal
+        // The last event number first: a status change after it is in the stream that follows.
+        const last = yield* sql<{ seq: number | string | null }>`SELECT MAX(seq) AS seq FROM runs.run_events WHERE run_id = ${runId}`.pipe(Effect.orDie)
+        const row = yield* requireRun(runId)
+        if (Lifecycle.isTerminal(row.status)) return toRun(row)
+        yield* RunEvents.at(runId).subscribe(log, Number(last[0]?.seq ?? 0)).pipe(
+          Stream.filter((event) => event.data._tag === "status" && Lifecycle.isTerminal(event.data.to)),
+          Stream.take(1),
+          Stream.runDrain,
+          Effect.orDie
+        )
+        return toRun(Option.getOrThrow(yield* runRow(runId, principal.organizationId)))
+      })
+
+    /** A call that already ran, recorded as a finished one-step run with its usage. */
+    const record = (input: RecordRun) =>
+      Effect.gen(function*() {
+        const principal = yield* CurrentPrincipal
+        const id = yield* newRunId
+        const failed = input.error !== undefined
+        const status: RunStatus = failed ? "failed" : "succeeded"
+        const step = { name: input.source, type: "recorded" }
+        const usage = input.usage
+        yield* transact(Effect.gen(function*() {
+          yield* sql`
+            INSERT INTO runs.runs (id, organization_id, created_by, title, source, ref_key, status, steps, input, current_step, output,
+              error, started_at, finished_at)
+            VALUES (${id}, ${principal.organizationId}, ${principal.id}, ${input.title ?? null}, ${input.source}, ${input.refKey ?? null},
+              ${status}, ${JSON.stringify([step])}::jsonb, ${JSON.stringify(input.input)}::jsonb, ${failed ? 0 : 1},
+              ${failed ? null : JSON.stringify(input.output ?? null)}::jsonb,
+              ${failed ? JSON.stringify({ stepIndex: 0, step: step.name, message: input.error }) : null}::jsonb,
+              now() - make_interval(secs => ${Math.max(0, usage.latencyMs) / 1000}), now())
+          `.pipe(Effect.orDie)
+          yield* emit(id, { _tag: "status", from: null, to: status, transition: "record" })
+          yield* addUsageIn(id, 0, usage)
+          if (failed) yield* emit(id, { _tag: "error", stepIndex: 0, message: `step ${step.name}: ${input.error}` })
+          else {
+            yield* sql`
+              INSERT INTO runs.run_steps (run_id, step_index, name, type, output, next, attempts, idempotency_key, started_at)
+              VALUES (${id}, 0, ${step.name}, ${step.type}, ${JSON.stringify(input.output ?? null)}::jsonb, 1, 1, ${idempotencyKeyOf(id, 0)},
+                now() - make_interval(secs => ${Math.max(0, usage.latencyMs) / 1000}))
+            `.pipe(Effect.orDie)
+            yield* emit(id, { _tag: "step_completed", stepIndex: 0, name: step.name, type: step.type, attempts: 1, output: input.output ?? null })
+          }
+        }))
+        return toRun(Option.getOrThrow(yield* runRow(id, principal.organizationId)))
       })
 
     return Runs.of({
@@ -643,23 +823,82 @@ export const make = (settings: EngineSettings): Effect.Effect<
             })
         }),
 
-      // Seams for the workflows, agents and run-log work of issue 12: implemented there.
-      complete: (runId) => Effect.die(new Error(`Runs.complete is not implemented yet (run ${runId})`)),
-      awaitEnd: (runId) => Effect.die(new Error(`Runs.awaitEnd is not implemented yet (run ${runId})`)),
-      record: (input) => Effect.die(new Error(`Runs.record is not implemented yet (${input.source})`)),
+      complete,
+      awaitEnd,
+      record,
 
-      approve: (runId, review) => decide(runId, "approved", review.notes),
-      reject: (runId, review) => decide(runId, "rejected", review.notes),
+      approve: (runId, review) => decide(runId, "approved", review.notes, review.commit ?? false),
+      reject: (runId, review) => decide(runId, "rejected", review.notes, false),
+
+      reviews: (runId) =>
+        Effect.gen(function*() {
+          yield* requireRun(runId)
+          const rows = yield* sql<ReviewRow>`
+            SELECT id::text AS id, run_id, step_index, decision, notes, commit_requested, reviewed_by, created_at
+            FROM runs.run_reviews WHERE run_id = ${runId} ORDER BY id
+          `.pipe(Effect.orDie)
+          return rows.map(toReview)
+        }),
+
+      log: (page) =>
+        Effect.gen(function*() {
+          const principal = yield* CurrentPrincipal
+          const limit = Math.min(200, Math.max(1, Math.trunc(page.limit)))
+          const offset = Math.max(0, Math.trunc(page.offset))
+          // Ids are decimal strings: by length, then as text, is their numeric order.
+          const [rows, count] = yield* Effect.all([
+            sql<RunRow>`
+              SELECT ${columns} FROM runs.runs r WHERE r.organization_id = ${principal.organizationId}
+              ORDER BY r.created_at DESC, length(r.id) DESC, r.id DESC LIMIT ${limit} OFFSET ${offset}
+            `,
+            sql<{ total: number | string }>`SELECT COUNT(*) AS total FROM runs.runs WHERE organization_id = ${principal.organizationId}`
+          ]).pipe(Effect.orDie)
+          return { data: rows.map(toRun), total: Number(count[0]?.total ?? 0) }
+        }),
+
+      stats: Effect.gen(function*() {
+        const principal = yield* CurrentPrincipal
+        const finished = sql.literal(`status IN ('succeeded', 'failed', 'cancelled')`)
+        const [totals, providers] = yield* Effect.all([
+          sql<{ total: number | string; ok: number | string; prompt_tokens: number | string; output_tokens: number | string; avg_latency: number | string | null }>`
+            SELECT COUNT(*) AS total,
+              COALESCE(SUM(CASE WHEN status = 'succeeded' THEN 1 ELSE 0 END), 0) AS ok,
+              COALESCE(SUM(prompt_tokens), 0) AS prompt_tokens,
+              COALESCE(SUM(output_tokens), 0) AS output_tokens,
+              COALESCE(AVG(latency_ms), 0) AS avg_latency
+            FROM runs.runs WHERE organization_id = ${principal.organizationId} AND ${finished}
+          `,
+          sql<{ provider: string; count: number | string }>`
+            SELECT COALESCE(provider, '') AS provider, COUNT(*) AS count
+            FROM runs.runs WHERE organization_id = ${principal.organizationId} AND ${finished}
+            GROUP BY COALESCE(provider, '') ORDER BY COUNT(*) DESC, COALESCE(provider, '')
+          `
+        ]).pipe(Effect.orDie)
+        const row = totals[0]
+        const total = Number(row?.total ?? 0)
+        const ok = Number(row?.ok ?? 0)
+        return {
+          total,
+          ok,
+          error: total - ok,
+          promptTokens: Number(row?.prompt_tokens ?? 0),
+          outputTokens: Number(row?.output_tokens ?? 0),
+          avgLatencyMs: Math.trunc(Number(row?.avg_latency ?? 0)),
+          byProvider: providers.map((p) => ({ provider: p.provider, count: Number(p.count) }))
+        }
+      }),
 
       events: (runId, filter) =>
         Effect.gen(function*() {
           yield* requireRun(runId)
           const limit = Math.min(1000, Math.max(1, filter.limit ?? 100))
           const kinds = filter.kinds ?? []
+          const severities = filter.severities ?? []
           const rows = yield* sql<{ run_id: string; seq: number; kind: string; severity: Severity; data: unknown; created_at: Date | string }>`
             SELECT run_id, seq, kind, severity, data::text AS data, created_at FROM runs.run_events
             WHERE run_id = ${runId} AND seq > ${filter.since ?? 0}
               ${kinds.length === 0 ? nothing : sql`AND ${sql.in("kind", kinds)}`}
+              ${severities.length === 0 ? nothing : sql`AND ${sql.in("severity", severities)}`}
             ORDER BY seq LIMIT ${limit}
           `.pipe(Effect.orDie)
           return yield* Effect.forEach(rows, (row) =>

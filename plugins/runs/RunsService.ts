@@ -12,7 +12,21 @@
 import { Context } from "effect"
 import type { Effect, Stream } from "effect"
 import type { CurrentPrincipal } from "trellis/contract"
-import type { CallbackResult, Run, RunDetail, RunEvent, RunEventKind, RunPage, RunStatus, StartRun, StepUsage } from "./Domain.ts"
+import type {
+  CallbackResult,
+  Run,
+  RunDetail,
+  RunEvent,
+  RunEventKind,
+  RunLogPage,
+  RunPage,
+  RunReview,
+  RunStats,
+  RunStatus,
+  Severity,
+  StartRun,
+  StepUsage
+} from "./Domain.ts"
 import type { InvalidRunDefinition, RunNotFound, RunStatusConflict } from "./Errors.ts"
 
 export interface ListRuns {
@@ -27,6 +41,8 @@ export interface EventFilter {
   /** Events after this number (`Last-Event-ID`); 0 for all. */
   readonly since?: number | undefined
   readonly kinds?: ReadonlyArray<RunEventKind> | undefined
+  /** Only events of these severities. */
+  readonly severities?: ReadonlyArray<Severity> | undefined
   readonly limit?: number | undefined
 }
 
@@ -44,6 +60,8 @@ export interface RecordRun {
 
 export interface Review {
   readonly notes?: string | undefined
+  /** Seed 002's `commit` flag on approve: recorded on the review (git is outside Trellis). */
+  readonly commit?: boolean | undefined
 }
 
 type Control = Effect.Effect<Run, RunNotFound | RunStatusConflict, CurrentPrincipal>
@@ -79,6 +97,12 @@ export class Runs extends Context.Service<Runs, {
   readonly awaitEnd: (runId: string) => Effect.Effect<Run, RunNotFound, CurrentPrincipal>
   /** Records a call that already ran (see {@link RecordRun}). */
   readonly record: (input: RecordRun) => Effect.Effect<Run, never, CurrentPrincipal>
+  /** The run's reviews (approve and reject), oldest first. */
+  readonly reviews: (runId: string) => Effect.Effect<ReadonlyArray<RunReview>, RunNotFound, CurrentPrincipal>
+  /** PromptOps's run log: the organization's runs newest first, by `limit`/`offset`, and their count. */
+  readonly log: (page: { readonly limit: number; readonly offset: number }) => Effect.Effect<RunLogPage, never, CurrentPrincipal>
+  /** PromptOps's run stats over the organization's finished runs, aggregated in SQL. */
+  readonly stats: Effect.Effect<RunStats, never, CurrentPrincipal>
   /** A page of the run's events, oldest first. */
   readonly events: (runId: string, filter: EventFilter) => Effect.Effect<ReadonlyArray<RunEvent>, RunNotFound, CurrentPrincipal>
   /** The run's events after `since`, then live ones as they commit (on every process), with no gap and no duplicate. */

@@ -50,7 +50,7 @@ export interface StepContext {
   readonly input: unknown
   /** Template variables: the run's input, `input` (the previous output), `steps.<name>` (each earlier output). */
   readonly variables: Readonly<Record<string, unknown>>
-  /** `run_<id>:<stepIndex>`: the same for every attempt and re-run of this step of this run. */
+  /** `<runId>:<stepIndex>`: the same for every attempt and re-run of this step of this run. */
   readonly idempotencyKey: string
   /** 0 for the first attempt of this execution. */
   readonly attempt: number

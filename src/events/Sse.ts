@@ -28,7 +28,24 @@ export interface Options {
   readonly heartbeat?: Duration.Input | undefined
   /** Extra response headers. */
   readonly headers?: Headers.Input | undefined
+  /**
+   * How an event goes on the wire: its SSE `event:` name and its `data` (default: the
+   * event's name and data as stored). The frame's `id:` is always the event's number.
+   */
+  readonly format?: Format | undefined
+  /**
+   * Events retention deleted from the log that the stream's owner still keeps elsewhere (the
+   * runs plugin keeps every run event in its own table): given a gap, the events `from..to`.
+   * When it returns them all they are sent instead of the `gap` event; otherwise the `gap`
+   * event is sent as without it.
+   */
+  readonly fill?: Fill | undefined
 }
+
+/** Events `from..to` of a gap, from where the stream's owner keeps them. */
+export type Fill = (gap: Gap) => Effect.Effect<ReadonlyArray<StoredEvent>>
+/** An event's SSE `event:` name and `data`, for a stream whose clients expect their own framing. */
+export type Format = (event: StoredEvent) => { readonly event: string; readonly data: unknown }
 
 /** The comment sent first (so the response starts at once) and the heartbeat comment. */
 export const openFrame = ":ok\n\n"
@@ -48,7 +65,25 @@ export const frame = (event: StoredEvent): string =>
 export const gapFrame = (gap: Gap): string =>
   `id: ${gap.to}\nevent: gap\ndata: ${JSON.stringify({ from: gap.from, to: gap.to })}\n\n`
 
-const deliveryFrame = (delivery: Delivery): string => delivery._tag === "Event" ? frame(delivery.event) : gapFrame(delivery)
+const formattedFrame = (format: Format | undefined) => (event: StoredEvent): string => {
+  if (format === undefined) return frame(event)
+  const shown = format(event)
+  return `id: ${event.seq}\nevent: ${shown.event}\ndata: ${JSON.stringify(shown.data) ?? "null"}\n\n`
+}
+
+const deliveryFrame = (format: Format | undefined, fill: Fill | undefined) => {
+  const eventFrame = formattedFrame(format)
+  return (delivery: Delivery): Effect.Effect<string> => {
+    if (delivery._tag === "Event") return Effect.succeed(eventFrame(delivery.event))
+    if (fill === undefined) return Effect.succeed(gapFrame(delivery))
+    return fill(delivery).pipe(
+      Effect.map((events) => {
+        const complete = events.length === delivery.to - delivery.from + 1 && events.every((e, i) => e.seq === delivery.from + i)
+        return complete ? events.map(eventFrame).join("") : gapFrame(delivery)
+      })
+    )
+  }
+}
 
 const parseSeq = (value: string | number | undefined | null): number | undefined => {
   if (value === undefined || value === null) return undefined
@@ -82,14 +117,19 @@ export const body = (
   log: EventLog["Service"],
   stream: string,
   afterSeq: number | "end",
-  options: { readonly heartbeat: Duration.Input; readonly shutdown: Effect.Effect<void> }
+  options: {
+    readonly heartbeat: Duration.Input
+    readonly shutdown: Effect.Effect<void>
+    readonly format?: Format | undefined
+    readonly fill?: Fill | undefined
+  }
 ): Stream.Stream<Uint8Array> =>
   Stream.suspend(() => {
     let shuttingDown = false
     const events = Stream.unwrap(
       Effect.map(afterSeq === "end" ? log.lastSeq(stream) : Effect.succeed(afterSeq), (after) => log.subscribeWithGaps(stream, after))
     ).pipe(
-      Stream.map(deliveryFrame),
+      Stream.mapEffect(deliveryFrame(options.format, options.fill)),
       Stream.tapError((error) => Effect.logWarning(`Event stream ${stream} ended: ${error.message}`)),
       Stream.ignore({ log: false })
     )
@@ -139,7 +179,9 @@ export const response = Effect.fn("Sse.response")(function*(
   return HttpServerResponse.stream(
     body(log, stream, afterSeq, {
       heartbeat: options?.heartbeat ?? Duration.seconds(config.sseHeartbeatSeconds),
-      shutdown: lifecycle.shutdownStarted
+      shutdown: lifecycle.shutdownStarted,
+      format: options?.format,
+      fill: options?.fill
     }),
     {
       contentType: "text/event-stream",

@@ -133,6 +133,11 @@ layer(Layer.mergeAll(withEventLog(embeddedDatabase), config), { excludeTestServi
           yield* firstAfter(request("/e", { "last-event-id": "1" }), { lastEventId: "3" }),
           eventFrame(4, "step", { i: 4 })
         )
+        // `format` names the frame's event and shapes its data; the id stays the event's number.
+        assert.strictEqual(
+          yield* firstAfter(request("/e?after=1"), { format: (event) => ({ event: "agent_event", data: { id: event.seq, kind: event.event } }) }),
+          eventFrame(2, "agent_event", { id: 2, kind: "step" })
+        )
         // start: "end" skips history; a Last-Event-ID still resumes.
         const fork = (req: HttpServerRequest.HttpServerRequest) =>
           Effect.flatMap(

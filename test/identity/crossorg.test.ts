@@ -49,7 +49,7 @@ const plugins = [...firstParty, HelloPlugin]
 /** Every plugin's entries: the first-party plugins' (plugins/testSupport.ts) and the example's. */
 const matrices: ReadonlyArray<PluginMatrix> = [...crossOrgMatrices, helloMatrix]
 
-const unlimited = { perMinute: 0, runPerMinute: 0, settingsPerMinute: 0, streams: 0, loginPerAccount: 0, loginPerAddress: 0 }
+const unlimited = { perMinute: 0, groups: { "runs-api": 0 }, runPerMinute: 0, settingsPerMinute: 0, streams: 0, loginPerAccount: 0, loginPerAddress: 0 }
 
 // ---------------------------------------------------------------------------------------------
 // Organization A's platform resources, made through the API

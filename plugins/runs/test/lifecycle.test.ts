@@ -13,7 +13,7 @@ const expected: Record<RunStatus, Partial<Record<Lifecycle.Transition, RunStatus
   queued: { claim: "running", pause: "paused", cancel: "cancelled" },
   running: { claim: "running", pause: "paused", cancel: "cancelled", succeed: "succeeded", fail: "failed", sleep: "waiting", await: "awaiting_approval" },
   paused: { resume: "queued", cancel: "cancelled" },
-  waiting: { claim: "running", pause: "paused", cancel: "cancelled" },
+  waiting: { claim: "running", pause: "paused", cancel: "cancelled", complete: "queued" },
   awaiting_approval: { approve: "queued", reject: "failed", cancel: "cancelled" },
   succeeded: {},
   failed: { retry: "queued" },
