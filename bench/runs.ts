@@ -126,7 +126,7 @@ const boot = (label: string, databaseUrl: string | undefined, dataDir: string): 
     }
     const out = yield* Deferred.make<Booted>()
     const plugin = makeRunsPlugin({ engine: { ...defaultEngineSettings, concurrency } })
-    yield* Layer.build(Server.layer({ config, plugins: [plugin, probePlugin(label, out)] }))
+    yield* Effect.orDie(Layer.build(Server.layer({ config, plugins: [plugin, probePlugin(label, out)] })))
     return yield* Deferred.await(out)
   })
 
