@@ -163,6 +163,13 @@ const statusOf = (runs: Runs["Service"], runId: string, status: string) =>
 const throughput = (runs: Runs["Service"], sql: SqlClient.SqlClient, tag: string) =>
   Effect.gen(function*() {
     const title = `burst-${tag}`
+    const commits = () =>
+      sql<{ n: number | string }>`SELECT xact_commit AS n FROM pg_stat_database WHERE datname = current_database()`.pipe(
+        Effect.map((rows) => Number(rows[0]?.n ?? 0)),
+        Effect.orDie
+      )
+    const commits0 = yield* commits()
+    const cpu0 = process.cpuUsage()
     const t0 = performance.now()
     yield* Effect.forEach(
       Array.from({ length: burst }, (_, i) => i),
@@ -172,7 +179,16 @@ const throughput = (runs: Runs["Service"], sql: SqlClient.SqlClient, tag: string
     const started = performance.now() - t0
     yield* waitForCount(sql, title, "succeeded", burst)
     const total = performance.now() - t0
-    return { runsPerSecond: burst / (total / 1000), startsPerSecond: burst / (started / 1000), seconds: total / 1000 }
+    const cpu = process.cpuUsage(cpu0)
+    // The embedded database runs in this process (its statistics are not kept): only PostgreSQL counts commits.
+    const transactions = ((yield* commits()) - commits0) / burst
+    return {
+      runsPerSecond: burst / (total / 1000),
+      startsPerSecond: burst / (started / 1000),
+      seconds: total / 1000,
+      cpuMsPerRun: (cpu.user + cpu.system) / 1000 / burst,
+      transactions
+    }
   })
 
 /** Idle runs, one at a time: `Runs.run` to the stamp step running. */
@@ -263,7 +279,7 @@ const measure = (label: string, databaseUrl: string | undefined) =>
     const line = (text: string) => Effect.sync(() => console.log(`${label}: ${text}`))
 
     const rate = yield* throughput(main.runs, main.sql, tag)
-    yield* line(`throughput: ${rate.runsPerSecond.toFixed(0)} completed runs/s (${burst} runs of 3 transform steps in ${rate.seconds.toFixed(1)} s; starts alone ${rate.startsPerSecond.toFixed(0)}/s by 20 callers; engine concurrency ${concurrency})`)
+    yield* line(`throughput: ${rate.runsPerSecond.toFixed(0)} completed runs/s (${burst} runs of 3 transform steps in ${rate.seconds.toFixed(1)} s; starts alone ${rate.startsPerSecond.toFixed(0)}/s by 20 callers; engine concurrency ${concurrency}); this process's CPU ${rate.cpuMsPerRun.toFixed(2)} ms per run${databaseUrl === undefined ? " (the database included)" : `, ${rate.transactions.toFixed(1)} database transactions per run`}`)
     const idle = yield* latencies(main.runs)
     yield* line(`enqueue-to-first-step (idle): ${spread(idle.first)} (${samples} samples)`)
     yield* line(`per-step overhead (idle, (21 steps - 1 step) / 20, medians): ${ms(idle.perStep)}`)

@@ -21,7 +21,7 @@
  *   fans it out live) and kept in `runs.run_events` with the same number (the run's history
  *   outlives the event log's retention).
  */
-import { Cause, Duration, Effect, Exit, Fiber, Layer, Option, Schedule, Schema, Stream } from "effect"
+import { Cause, Duration, Effect, Exit, Fiber, Layer, Option, Schedule, Schema, Semaphore, Stream } from "effect"
 import type { Scope } from "effect"
 import { SqlClient } from "effect/sql"
 import { isSqlError } from "effect/sql/SqlError"
@@ -55,6 +55,11 @@ export interface EngineSettings {
   readonly jobRetryDelaySeconds: number
   /** Concurrent runs per process. */
   readonly concurrency: number
+  /**
+   * A step's `step_started` event is written when the step has run this long (default 50 ms),
+   * or at once when it emits an event; a quicker step's is written with its checkpoint.
+   */
+  readonly startedEventDelayMs?: number | undefined
 }
 
 export const defaultEngineSettings: EngineSettings = { jobRetryLimit: 10, jobRetryDelaySeconds: 1, concurrency: 20 }
@@ -214,12 +219,24 @@ export const make = (settings: EngineSettings): Effect.Effect<
     // ── events ────────────────────────────────────────────────────────────
 
     /** Appends one event to the run (joins the caller's transaction, if any). */
-    const emit = (runId: string, data: RunEventData) =>
+    const emit = (runId: string, data: RunEventData) => emitAll(runId, [data])
+
+    /** Appends events in order; their copies in `runs.run_events` go in one statement (joins the caller's transaction). */
+    const emitAll = (runId: string, events: ReadonlyArray<RunEventData>) =>
       Effect.gen(function*() {
-        const stored = yield* RunEvents.at(runId).append(log, data._tag, data)
+        if (events.length === 0) return
+        const stored = yield* Effect.forEach(events, (data) => RunEvents.at(runId).append(log, data._tag, data))
+        const rows = stored.map((event, i) => ({
+          seq: event.seq,
+          kind: events[i]._tag,
+          severity: severityOf(events[i]),
+          data: event.data,
+          created_at: event.createdAt.toISOString()
+        }))
         yield* sql`
           INSERT INTO runs.run_events (run_id, seq, kind, severity, data, created_at)
-          VALUES (${runId}, ${stored.seq}, ${data._tag}, ${severityOf(data)}, ${JSON.stringify(stored.data)}::jsonb, ${stored.createdAt})
+          SELECT ${runId}, x.seq, x.kind, x.severity, x.data, x.created_at
+          FROM jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) AS x(seq integer, kind text, severity text, data jsonb, created_at timestamptz)
         `
       }).pipe(Effect.orDie)
 
@@ -246,6 +263,9 @@ export const make = (settings: EngineSettings): Effect.Effect<
       sql<StepRow>`SELECT run_id, step_index, name, type, output::text AS output, next, attempts, idempotency_key, started_at, finished_at
         FROM runs.run_steps WHERE run_id = ${runId} ORDER BY step_index`.pipe(Effect.orDie)
 
+    const waitsOf = (runId: string) =>
+      sql<WaitRow>`SELECT * FROM runs.run_waits WHERE run_id = ${runId}`.pipe(Effect.map((rows) => rows.map(toWait)), Effect.orDie)
+
     const waitOf = (runId: string, stepIndex: number) =>
       sql<WaitRow>`SELECT * FROM runs.run_waits WHERE run_id = ${runId} AND step_index = ${stepIndex}`.pipe(
         Effect.map((rows) => rows[0] === undefined ? undefined : toWait(rows[0])),
@@ -262,7 +282,13 @@ export const make = (settings: EngineSettings): Effect.Effect<
     const move = (
       runId: string,
       transition: Transition,
-      options: { readonly organizationId?: string | undefined; readonly epoch?: number | undefined; readonly set?: Fragment } = {}
+      options: {
+        readonly organizationId?: string | undefined
+        readonly epoch?: number | undefined
+        readonly set?: Fragment
+        /** Events to append before the `status` event when the move happens. */
+        readonly before?: ReadonlyArray<RunEventData> | undefined
+      } = {}
     ) =>
       Effect.gen(function*() {
         const to = Lifecycle.targetOf(transition)
@@ -277,9 +303,10 @@ export const make = (settings: EngineSettings): Effect.Effect<
         `.pipe(Effect.orDie)
         const row = rows[0]
         if (row === undefined) return undefined
-        if (row.previous !== to || transition !== "claim") {
-          yield* emit(runId, { _tag: "status", from: row.previous, to, transition })
-        }
+        const status: ReadonlyArray<RunEventData> = row.previous !== to || transition !== "claim"
+          ? [{ _tag: "status", from: row.previous, to, transition }]
+          : []
+        yield* emitAll(runId, [...(options.before ?? []), ...status])
         return { previous: row.previous, epoch: Number(row.epoch) }
       })
 
@@ -320,8 +347,12 @@ export const make = (settings: EngineSettings): Effect.Effect<
 
     /** The fibers running a step (or its retry backoff) in this process, by run. */
     const inflight = new Map<string, Fiber.Fiber<unknown, unknown>>()
+    /** Runs cancelled lately (bounded): a job of one does not start its next step. */
+    const cancelled = new Set<string>()
     const interruptLocal = (runId: string) =>
       Effect.suspend(() => {
+        cancelled.add(runId)
+        if (cancelled.size > 10_000) cancelled.delete(cancelled.values().next().value ?? runId)
         const fiber = inflight.get(runId)
         return fiber === undefined ? Effect.void : Effect.asVoid(Fiber.interrupt(fiber))
       })
@@ -385,7 +416,14 @@ export const make = (settings: EngineSettings): Effect.Effect<
 
     /** The result of running one step to its end in this job. */
     type Attempted =
-      | { readonly _tag: "Outcome"; readonly outcome: StepOutcome; readonly attempts: number; readonly startedAt: Date }
+      | {
+        readonly _tag: "Outcome"
+        readonly outcome: StepOutcome
+        readonly attempts: number
+        readonly startedAt: Date
+        /** The attempt's `step_started` when it is not written yet: it goes in the checkpoint's transaction. */
+        readonly pending: ReadonlyArray<RunEventData>
+      }
       | { readonly _tag: "Failed"; readonly message: string }
       | { readonly _tag: "Stop" }
 
@@ -395,6 +433,8 @@ export const make = (settings: EngineSettings): Effect.Effect<
         Effect.orDie
       )
 
+    const startedDelayMs = settings.startedEventDelayMs ?? 50
+
     const attemptStep = (run: Run, epoch: number, type: StepType, base: Omit<StepContext, "attempt">) =>
       Effect.gen(function*() {
         const step = base.step
@@ -402,8 +442,24 @@ export const make = (settings: EngineSettings): Effect.Effect<
         const timeoutMs = step.timeoutMs ?? type.timeoutMs
         const startedAt = new Date()
         for (let attempt = 0;; attempt++) {
-          yield* emitNow(run.id, { _tag: "step_started", stepIndex: base.stepIndex, name: step.name, type: step.type, attempt })
-          const fiber = yield* type.execute({ ...base, attempt }).pipe(
+          // `step_started` is written when the step outlives `startedDelayMs` or emits an event of
+          // its own; a quicker step's goes in its checkpoint's transaction (fewer rounds per step).
+          const started: RunEventData = { _tag: "step_started", stepIndex: base.stepIndex, name: step.name, type: step.type, attempt }
+          let startedWritten = false
+          const lock = Semaphore.makeUnsafe(1)
+          const writeStarted = lock.withPermits(1)(Effect.suspend(() =>
+            startedWritten ? Effect.void : Effect.andThen(emitNow(run.id, started), Effect.sync(() => {
+              startedWritten = true
+            }))
+          )).pipe(Effect.uninterruptible)
+          const timer = yield* Effect.forkChild(Effect.andThen(Effect.sleep(Duration.millis(startedDelayMs)), writeStarted))
+          const fiber = yield* type.execute({
+            ...base,
+            attempt,
+            log: (message) => Effect.andThen(writeStarted, base.log(message)),
+            emit: (data) => Effect.andThen(writeStarted, base.emit(data)),
+            reportUsage: (usage) => Effect.andThen(writeStarted, base.reportUsage(usage))
+          }).pipe(
             Effect.timeoutOrElse({
               duration: Duration.millis(timeoutMs),
               orElse: () => Effect.fail(new StepFailed({ message: `timed out after ${timeoutMs} ms`, retryable: true }))
@@ -412,7 +468,10 @@ export const make = (settings: EngineSettings): Effect.Effect<
           )
           inflight.set(run.id, fiber)
           const exit = yield* Fiber.await(fiber).pipe(Effect.ensuring(Effect.sync(() => inflight.delete(run.id))))
-          if (Exit.isSuccess(exit)) return { _tag: "Outcome", outcome: exit.value, attempts: attempt + 1, startedAt } satisfies Attempted
+          // Waits for a write in progress (uninterruptible); after this, `startedWritten` is final.
+          yield* Fiber.interrupt(timer)
+          const pending = startedWritten ? [] : [started]
+          if (Exit.isSuccess(exit)) return { _tag: "Outcome", outcome: exit.value, attempts: attempt + 1, startedAt, pending } satisfies Attempted
           if (Cause.hasInterruptsOnly(exit.cause)) {
             // A cancel: the run is no longer ours to write.
             return { _tag: "Stop" } satisfies Attempted
@@ -422,7 +481,7 @@ export const make = (settings: EngineSettings): Effect.Effect<
             ? failure.success
             : new StepFailed({ message: `the step crashed: ${String(Cause.squash(exit.cause))}`, retryable: false })
           const willRetry = error.retryable && attempt < policy.limit
-          yield* emitNow(run.id, { _tag: "step_failed", stepIndex: base.stepIndex, name: step.name, attempt, message: error.message, willRetry })
+          yield* transact(emitAll(run.id, [...pending, { _tag: "step_failed", stepIndex: base.stepIndex, name: step.name, attempt, message: error.message, willRetry }]))
           if (!willRetry) return { _tag: "Failed", message: error.message } satisfies Attempted
           // The backoff is interruptible by a cancel too.
           const backoff = yield* Effect.forkChild(Effect.sleep(Duration.millis(delayOf(policy, attempt))))
@@ -443,9 +502,13 @@ export const make = (settings: EngineSettings): Effect.Effect<
         if (claimed.previous === "running") yield* emitNow(runId, { _tag: "log", stepIndex: null, message: "resumed after its previous execution stopped" })
         const run = toRun(Option.getOrThrow(yield* runRow(runId, undefined)))
         const checkpoints = new Map((yield* checkpointsOf(runId)).map((row) => [Number(row.step_index), toStep(row)]))
+        // Waits are written by this run's own jobs and decided before the next job is enqueued: read once.
+        const waits = new Map((yield* waitsOf(runId)).map((wait) => [wait.stepIndex, wait]))
         const outputs: Record<string, unknown> = {}
         let input: unknown = run.input
         let index = 0
+        // The step the run row is known (as of this job's last write) to be running at.
+        let current = run.currentStep
         while (index < run.steps.length) {
           const step = run.steps[index]
           const checkpoint = checkpoints.get(index)
@@ -456,11 +519,16 @@ export const make = (settings: EngineSettings): Effect.Effect<
             index = checkpoint.next
             continue
           }
-          const atBoundary = yield* sql<{ ok: number }>`
-            UPDATE runs.runs SET current_step = ${index}, updated_at = now()
-            WHERE id = ${runId} AND epoch = ${epoch} AND status = 'running' RETURNING 1 AS ok
-          `.pipe(Effect.orDie)
-          if (atBoundary.length === 0) return // paused, cancelled, or taken over
+          if (cancelled.has(runId)) return
+          if (current !== index) {
+            // The boundary check (the checkpoint's write does it for the steps that follow one).
+            const atBoundary = yield* sql<{ ok: number }>`
+              UPDATE runs.runs SET current_step = ${index}, updated_at = now()
+              WHERE id = ${runId} AND epoch = ${epoch} AND status = 'running' RETURNING 1 AS ok
+            `.pipe(Effect.orDie)
+            if (atBoundary.length === 0) return // paused, cancelled, or taken over
+            current = index
+          }
           const type = registry.get(step.type)
           if (type === undefined) return yield* failRun(runId, epoch, index, step.name, `unknown step type ${step.type}`)
           const stepIndex = index
@@ -473,7 +541,7 @@ export const make = (settings: EngineSettings): Effect.Effect<
             input,
             variables: { ...run.input, input, steps: { ...outputs } },
             idempotencyKey: idempotencyKeyOf(runId, stepIndex),
-            wait: yield* waitOf(runId, stepIndex),
+            wait: waits.get(stepIndex),
             log: (message) => emitNow(runId, { _tag: "log", stepIndex, message }),
             emit: (data) => emitNow(runId, data),
             // The roll-up onto the run comes with the run log (issue 12); the event is kept now.
@@ -485,7 +553,7 @@ export const make = (settings: EngineSettings): Effect.Effect<
           const outcome = attempted.outcome
           if (outcome._tag === "Wait") {
             yield* transact(Effect.gen(function*() {
-              const moved = yield* move(runId, outcome.kind === "approval" ? "await" : "sleep", { epoch })
+              const moved = yield* move(runId, outcome.kind === "approval" ? "await" : "sleep", { epoch, before: attempted.pending })
               if (moved === undefined) return
               const until = outcome.until === undefined ? null : outcome.until
               yield* sql`
@@ -505,27 +573,46 @@ export const make = (settings: EngineSettings): Effect.Effect<
             return
           }
           const next = Math.min(run.steps.length, Math.max(stepIndex + 1, outcome.next ?? stepIndex + 1))
-          const written = yield* transact(Effect.gen(function*() {
-            const rows = yield* sql<{ ok: number }>`
-              INSERT INTO runs.run_steps (run_id, step_index, name, type, output, next, attempts, idempotency_key, started_at)
-              SELECT ${runId}, ${stepIndex}, ${step.name}, ${step.type}, ${JSON.stringify(outcome.output ?? null)}::jsonb, ${next},
-                ${attempted.attempts}, ${idempotencyKeyOf(runId, stepIndex)}, ${attempted.startedAt}
-              WHERE EXISTS (SELECT 1 FROM runs.runs WHERE id = ${runId} AND epoch = ${epoch} AND status IN ('running', 'paused', 'queued'))
-              ON CONFLICT (run_id, step_index) DO NOTHING
-              RETURNING 1 AS ok
+          const output = outcome.output ?? null
+          // One transaction: the checkpoint (fenced by the epoch), the run's next step (when it
+          // still runs: this is the boundary check), the step's events and, after the last step, success.
+          const status = yield* transact(Effect.gen(function*() {
+            const rows = yield* sql<{ status: RunStatus | null; written: boolean }>`
+              WITH run AS (
+                UPDATE runs.runs SET current_step = CASE WHEN status = 'running' THEN ${next} ELSE current_step END, updated_at = now()
+                WHERE id = ${runId} AND epoch = ${epoch} AND status IN ('running', 'paused', 'queued')
+                RETURNING status
+              ), step AS (
+                INSERT INTO runs.run_steps (run_id, step_index, name, type, output, next, attempts, idempotency_key, started_at)
+                SELECT ${runId}, ${stepIndex}, ${step.name}, ${step.type}, ${JSON.stringify(output)}::jsonb, ${next},
+                  ${attempted.attempts}, ${idempotencyKeyOf(runId, stepIndex)}, ${attempted.startedAt}
+                FROM run
+                ON CONFLICT (run_id, step_index) DO NOTHING
+                RETURNING 1 AS ok
+              )
+              SELECT (SELECT status FROM run) AS status, EXISTS (SELECT 1 FROM step) AS written
             `.pipe(Effect.orDie)
-            if (rows.length === 0) return false
-            yield* emit(runId, {
+            const row = rows[0]
+            if (row === undefined || !row.written) return null
+            yield* emitAll(runId, [...attempted.pending, {
               _tag: "step_completed",
               stepIndex,
               name: step.name,
               type: step.type,
               attempts: attempted.attempts,
-              output: outcome.output ?? null
-            })
-            return true
+              output
+            }])
+            if (row.status === "running" && next >= run.steps.length) {
+              yield* move(runId, "succeed", {
+                epoch,
+                set: sql`, output = ${JSON.stringify(outcome.output ?? null)}::jsonb, current_step = ${run.steps.length}, finished_at = now()`
+              })
+              return "succeeded" as const
+            }
+            return row.status
           }))
-          if (!written) return
+          if (status !== "running") return // succeeded, paused, cancelled, taken over
+          current = next
           outputs[step.name] = outcome.output
           input = outcome.output
           index = next
