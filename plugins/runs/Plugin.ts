@@ -11,6 +11,7 @@ import { Layer } from "effect"
 import { Plugin } from "trellis/plugin"
 import { runProblems } from "./Errors.ts"
 import { migration as createRuns } from "./migrations/0001_create_runs.ts"
+import { migration as runDeadlines } from "./migrations/0010_run_deadlines.ts"
 import * as Registry from "./Registry.ts"
 import * as RunsLive from "./Runs.ts"
 import type { EngineSettings } from "./Runs.ts"
@@ -31,8 +32,9 @@ export const makeRunsPlugin = (settings: Partial<RunsSettings> = {}) => {
     version: "0.1.0",
     description: "Durable, checkpointed runs on the job queue (the engine of agents, workflows and automations)",
     groups: [],
-    migrations: [createRuns],
+    migrations: [createRuns, runDeadlines],
     scopes: [],
+    requires: ["audit"],
     problems: [...runProblems],
     layer: RunsLive.layer(resolved.engine).pipe(Layer.provideMerge(Registry.layer(builtins(resolved.steps))))
   })

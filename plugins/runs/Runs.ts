@@ -27,7 +27,8 @@ import { SqlClient } from "effect/sql"
 import { isSqlError } from "effect/sql/SqlError"
 import type { SqlError } from "effect/sql/SqlError"
 import type { Fragment } from "effect/sql/Statement"
-import { CurrentPrincipal, EventLog, EventStream, JobQueue } from "trellis/plugin"
+import { AuditLog, CurrentPrincipal, EventLog, EventStream, JobQueue } from "trellis/plugin"
+import type { JobError } from "trellis/plugin"
 import type { RetryPolicy, RunEventData, RunStatus, Severity, StartRun, StepDefinition, WaitKind } from "./Domain.ts"
 import { Run, RunDetail, RunEvent, RunEventData as RunEventDataSchema, RunPage, RunStep, RunWait } from "./Domain.ts"
 import { InvalidRunDefinition, RunNotFound, RunStatusConflict } from "./Errors.ts"
@@ -60,6 +61,13 @@ export interface EngineSettings {
    * or at once when it emits an event; a quicker step's is written with its checkpoint.
    */
   readonly startedEventDelayMs?: number | undefined
+  /**
+   * How often (seconds, default 60) runs that are `queued`, `running` or `waiting` with no job
+   * left to execute them are failed; a run must also have been unchanged that long.
+   */
+  readonly orphanSweepSeconds?: number | undefined
+  /** How often (seconds, default 5) waiting, paused or queued runs past their run-level timeout are failed. */
+  readonly deadlineSweepSeconds?: number | undefined
 }
 
 export const defaultEngineSettings: EngineSettings = { jobRetryLimit: 10, jobRetryDelaySeconds: 1, concurrency: 20 }
@@ -200,13 +208,14 @@ const decodeCursor = (cursor: string): readonly [string, string] | undefined => 
 export const make = (settings: EngineSettings): Effect.Effect<
   Runs["Service"],
   never,
-  SqlClient.SqlClient | EventLog | JobQueue | StepRegistry | Scope.Scope
+  SqlClient.SqlClient | EventLog | JobQueue | StepRegistry | AuditLog | Scope.Scope
 > =>
   Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
     const log = yield* EventLog
     const jobs = yield* JobQueue
     const registry = yield* StepRegistry
+    const audit = yield* AuditLog
     const columns = sql.literal(runColumns)
     const nothing = sql.literal("")
 
@@ -288,18 +297,21 @@ export const make = (settings: EngineSettings): Effect.Effect<
         readonly set?: Fragment
         /** Events to append before the `status` event when the move happens. */
         readonly before?: ReadonlyArray<RunEventData> | undefined
+        /** A further condition on the run row `r`. */
+        readonly where?: Fragment | undefined
       } = {}
     ) =>
       Effect.gen(function*() {
         const to = Lifecycle.targetOf(transition)
-        const rows = yield* sql<{ previous: RunStatus; epoch: number }>`
+        const rows = yield* sql<{ previous: RunStatus; epoch: number; deadline: Date | string | null }>`
           WITH old AS (SELECT id, status FROM runs.runs WHERE id = ${runId} FOR UPDATE)
           UPDATE runs.runs r SET status = ${to}, updated_at = now() ${options.set ?? nothing}
           FROM old
           WHERE r.id = old.id AND ${guard(transition)}
             ${options.organizationId === undefined ? nothing : sql`AND r.organization_id = ${options.organizationId}`}
             ${options.epoch === undefined ? nothing : sql`AND r.epoch = ${options.epoch}`}
-          RETURNING old.status AS previous, r.epoch
+            ${options.where === undefined ? nothing : sql`AND ${options.where}`}
+          RETURNING old.status AS previous, r.epoch, r.started_at + r.timeout_ms * interval '1 millisecond' AS deadline
         `.pipe(Effect.orDie)
         const row = rows[0]
         if (row === undefined) return undefined
@@ -307,7 +319,7 @@ export const make = (settings: EngineSettings): Effect.Effect<
           ? [{ _tag: "status", from: row.previous, to, transition }]
           : []
         yield* emitAll(runId, [...(options.before ?? []), ...status])
-        return { previous: row.previous, epoch: Number(row.epoch) }
+        return { previous: row.previous, epoch: Number(row.epoch), deadline: row.deadline === null ? null : new Date(row.deadline) }
       })
 
     const enqueue = (runId: string, startAfter?: Date) =>
@@ -330,6 +342,8 @@ export const make = (settings: EngineSettings): Effect.Effect<
           const result = yield* move(runId, transition, { organizationId: principal.organizationId, ...(options.set === undefined ? {} : { set: options.set }) })
           if (result === undefined) return Option.none<RunRow>()
           if (options.after !== undefined) yield* options.after(row)
+          // Who did what to which run, in the platform's audit log (same transaction).
+          yield* audit.record(`runs.run.${transition}`, { type: "run", id: runId }, { from: result.previous, to: Lifecycle.targetOf(transition) })
           return yield* runRow(runId, principal.organizationId)
         }))
         if (Option.isSome(moved)) return toRun(moved.value)
@@ -396,6 +410,7 @@ export const make = (settings: EngineSettings): Effect.Effect<
             VALUES (${id}, ${principal.organizationId}, ${principal.id}, ${input.title ?? null}, ${input.source ?? "api"},
               ${input.refKey ?? null}, ${status}, ${JSON.stringify(input.steps)}::jsonb, ${JSON.stringify(input.input ?? {})}::jsonb)
           `.pipe(Effect.orDie)
+          if (input.timeoutMs !== undefined) yield* sql`UPDATE runs.runs SET timeout_ms = ${input.timeoutMs} WHERE id = ${id}`.pipe(Effect.orDie)
           yield* emit(id, { _tag: "status", from: null, to: status, transition: status === "draft" ? "create" : "start" })
           if (status === "queued") yield* enqueue(id)
         }))
@@ -404,12 +419,34 @@ export const make = (settings: EngineSettings): Effect.Effect<
 
     // ── execution ─────────────────────────────────────────────────────────
 
-    const failRun = (runId: string, epoch: number | undefined, stepIndex: number | null, step: string | null, message: string) =>
+    const failRun = (runId: string, epoch: number | undefined, stepIndex: number | null, step: string | null, message: string, where?: Fragment) =>
       transact(Effect.gen(function*() {
         const error = JSON.stringify({ stepIndex, step, message })
         const moved = yield* move(runId, "fail", {
           ...(epoch === undefined ? {} : { epoch }),
+          ...(where === undefined ? {} : { where }),
           set: sql`, error = ${error}::jsonb, finished_at = now()`
+        })
+        if (moved !== undefined) yield* emit(runId, { _tag: "error", stepIndex, message: step === null ? message : `step ${step}: ${message}` })
+      }))
+
+    /** Fails the run (whatever its epoch) naming the step it is at. */
+    const failAtCurrent = (runId: string, message: string, where?: Fragment) =>
+      Effect.gen(function*() {
+        const row = yield* runRow(runId, undefined)
+        if (Option.isNone(row)) return
+        const stepIndex = Number(row.value.current_step)
+        const steps = json(row.value.steps) as ReadonlyArray<StepDefinition>
+        yield* failRun(runId, undefined, stepIndex, steps[stepIndex]?.name ?? null, message, where)
+      })
+
+    /** The run outlived its run-level timeout: failed, naming the step it was at. */
+    const expireRun = (runId: string, epoch: number | undefined, stepIndex: number, step: string | null) =>
+      transact(Effect.gen(function*() {
+        const message = "the run timed out"
+        const moved = yield* move(runId, "expire", {
+          ...(epoch === undefined ? {} : { epoch }),
+          set: sql`, error = ${JSON.stringify({ stepIndex, step, message })}::jsonb, finished_at = now()`
         })
         if (moved !== undefined) yield* emit(runId, { _tag: "error", stepIndex, message: step === null ? message : `step ${step}: ${message}` })
       }))
@@ -499,6 +536,7 @@ export const make = (settings: EngineSettings): Effect.Effect<
         }))
         if (claimed === undefined) return
         const epoch = claimed.epoch
+        const deadline = claimed.deadline
         if (claimed.previous === "running") yield* emitNow(runId, { _tag: "log", stepIndex: null, message: "resumed after its previous execution stopped" })
         const run = toRun(Option.getOrThrow(yield* runRow(runId, undefined)))
         const checkpoints = new Map((yield* checkpointsOf(runId)).map((row) => [Number(row.step_index), toStep(row)]))
@@ -532,6 +570,8 @@ export const make = (settings: EngineSettings): Effect.Effect<
           const type = registry.get(step.type)
           if (type === undefined) return yield* failRun(runId, epoch, index, step.name, `unknown step type ${step.type}`)
           const stepIndex = index
+          const left = deadline === null ? undefined : deadline.getTime() - Date.now()
+          if (left !== undefined && left <= 0) return yield* expireRun(runId, epoch, stepIndex, step.name)
           const attempted = yield* attemptStep(run, epoch, type, {
             runId,
             organizationId: run.organizationId,
@@ -547,7 +587,14 @@ export const make = (settings: EngineSettings): Effect.Effect<
             // The roll-up onto the run comes with the run log (issue 12); the event is kept now.
             reportUsage: ({ error, ...usage }) =>
               emitNow(runId, { _tag: "model_call", stepIndex, ...usage, ...(error === undefined ? {} : { error }) })
-          })
+          }).pipe(
+            // The run-level timeout interrupts the step (and its retries) like a cancel does.
+            left === undefined ? (effect) => effect : Effect.timeoutOrElse({
+              duration: Duration.millis(left),
+              orElse: () => Effect.succeed({ _tag: "Expired" } as const)
+            })
+          )
+          if (attempted._tag === "Expired") return yield* expireRun(runId, epoch, stepIndex, step.name)
           if (attempted._tag === "Stop") return
           if (attempted._tag === "Failed") return yield* failRun(runId, epoch, stepIndex, step.name, attempted.message)
           const outcome = attempted.outcome
@@ -637,11 +684,57 @@ export const make = (settings: EngineSettings): Effect.Effect<
           Effect.tapCause((cause) =>
             job.retryCount >= settings.jobRetryLimit && !Cause.hasInterruptsOnly(cause)
               // The last attempt: the run must not stay `running` with nobody to run it.
-              ? Effect.ignore(failRun(payload.runId, undefined, null, null, `the engine gave up: ${Cause.pretty(cause).slice(0, 500)}`))
+              ? Effect.ignore(failAtCurrent(payload.runId, `the engine gave up: ${Cause.pretty(cause).slice(0, 500)}`))
               : Effect.void
           )
         )
     }).pipe(Effect.orDie)
+
+    // ── runs whose job is gone ────────────────────────────────────────────
+    // A job that ran out of retries without reaching its last attempt's handler (its process
+    // died on that attempt, the database was away), or a delayed job dropped by the queue's
+    // retention, leaves a run `queued`, `running` or `waiting` that nobody will execute. Every
+    // `orphanSweepSeconds` each process fails such runs (unchanged for that long, with no job
+    // queued, retrying or running), naming the step they were at.
+    const orphanSeconds = settings.orphanSweepSeconds ?? 60
+    const sweepOrphans = Effect.gen(function*() {
+      const candidates = yield* sql<{ id: string }>`
+        SELECT id FROM runs.runs
+        WHERE status IN ('queued', 'running', 'waiting') AND updated_at < now() - ${orphanSeconds}::int * interval '1 second'
+        ORDER BY updated_at LIMIT 500
+      `
+      if (candidates.length === 0) return
+      const stale = sql`r.updated_at < now() - ${orphanSeconds}::int * interval '1 second'`
+      const live = yield* jobs.unsettled(executeQueue, candidates.map((row) => row.id))
+      for (const row of candidates) {
+        // Still unchanged: a control that moved it meanwhile (and enqueued a job) wins.
+        if (!live.has(row.id)) {
+          yield* failAtCurrent(row.id, "its job is gone (it ran out of retries or was dropped): nobody was executing it", stale)
+        }
+      }
+    })
+    // Runs past their run-level timeout that no job is executing now (a running one's job expires it itself).
+    const sweepExpired = Effect.gen(function*() {
+      const expired = yield* sql<{ id: string; current_step: number; steps: unknown }>`
+        SELECT id, current_step, steps::text AS steps FROM runs.runs
+        WHERE status IN ('queued', 'paused', 'waiting', 'awaiting_approval') AND timeout_ms IS NOT NULL
+          AND started_at + timeout_ms * interval '1 millisecond' < now()
+        ORDER BY updated_at LIMIT 500
+      `
+      for (const row of expired) {
+        const stepIndex = Number(row.current_step)
+        yield* expireRun(row.id, undefined, stepIndex, (json(row.steps) as ReadonlyArray<StepDefinition>)[stepIndex]?.name ?? null)
+      }
+    })
+    const every = (seconds: number, what: string, sweep: Effect.Effect<void, SqlError | JobError>) =>
+      sweep.pipe(
+        Effect.tapCause((cause) => Effect.logWarning(`Runs: the sweep for ${what} failed`, Cause.pretty(cause))),
+        Effect.ignore,
+        Effect.repeat(Schedule.spaced(Duration.seconds(seconds))),
+        Effect.forkScoped
+      )
+    yield* every(orphanSeconds, "runs without a job", sweepOrphans)
+    yield* every(settings.deadlineSweepSeconds ?? 5, "runs past their timeout", sweepExpired)
 
     // ── the service ───────────────────────────────────────────────────────
 

@@ -191,7 +191,7 @@ export const layer = Layer.effect(
       postgres
         ? sqlApp`
             INSERT INTO ${sqlApp(bossSchema)}.trellis_job_owner (job_id, owner_key)
-            SELECT id, ${ownerKey} FROM unnest(${`{${ids.join(",")}}`}::uuid[]) AS id
+            SELECT id, ${ownerKey} FROM unnest(${PgBossAdapter.prepareValue(ids)}::uuid[]) AS id
             ON CONFLICT (job_id) DO UPDATE SET owner_key = EXCLUDED.owner_key, recorded_on = now()`.pipe(
             Effect.tapCause((cause) => Effect.logWarning("Jobs: could not record the jobs' process", Cause.pretty(cause))),
             Effect.ignore
@@ -357,6 +357,17 @@ export const layer = Layer.effect(
           Effect.provideContext(appContext),
           Effect.mapError((e) => new JobError({ name: "dead", message: e.message }))
         ),
+
+      unsettled: (name, singletonKeys) =>
+        singletonKeys.length === 0
+          ? Effect.succeed(new Set<string>())
+          : sqlApp<{ key: string }>`
+              SELECT DISTINCT singleton_key AS key FROM ${sqlApp(bossSchema)}.job
+              WHERE name = ${name} AND state IN ('created', 'retry', 'active')
+                AND singleton_key = ANY(${PgBossAdapter.prepareValue([...singletonKeys])}::text[])`.pipe(
+              Effect.map((rows) => new Set(rows.map((row) => row.key))),
+              Effect.mapError((e) => new JobError({ name, message: e.message }))
+            ),
 
       wake
     })
