@@ -272,9 +272,6 @@ export const make = (settings: EngineSettings): Effect.Effect<
       sql<StepRow>`SELECT run_id, step_index, name, type, output::text AS output, next, attempts, idempotency_key, started_at, finished_at
         FROM runs.run_steps WHERE run_id = ${runId} ORDER BY step_index`.pipe(Effect.orDie)
 
-    const waitsOf = (runId: string) =>
-      sql<WaitRow>`SELECT * FROM runs.run_waits WHERE run_id = ${runId}`.pipe(Effect.map((rows) => rows.map(toWait)), Effect.orDie)
-
     const waitOf = (runId: string, stepIndex: number) =>
       sql<WaitRow>`SELECT * FROM runs.run_waits WHERE run_id = ${runId} AND step_index = ${stepIndex}`.pipe(
         Effect.map((rows) => rows[0] === undefined ? undefined : toWait(rows[0])),
@@ -538,10 +535,19 @@ export const make = (settings: EngineSettings): Effect.Effect<
         const epoch = claimed.epoch
         const deadline = claimed.deadline
         if (claimed.previous === "running") yield* emitNow(runId, { _tag: "log", stepIndex: null, message: "resumed after its previous execution stopped" })
-        const run = toRun(Option.getOrThrow(yield* runRow(runId, undefined)))
-        const checkpoints = new Map((yield* checkpointsOf(runId)).map((row) => [Number(row.step_index), toStep(row)]))
-        // Waits are written by this run's own jobs and decided before the next job is enqueued: read once.
-        const waits = new Map((yield* waitsOf(runId)).map((wait) => [wait.stepIndex, wait]))
+        // The run, its checkpoints and its waits in one query (waits are written by this run's own
+        // jobs and decided before the next job is enqueued: read once).
+        const loaded = yield* sql<RunRow & { readonly checkpoints: string; readonly waits: string }>`
+          SELECT ${columns},
+            (SELECT COALESCE(json_agg(json_build_object('run_id', s.run_id, 'step_index', s.step_index, 'name', s.name, 'type', s.type,
+              'output', s.output::text, 'next', s.next, 'attempts', s.attempts, 'idempotency_key', s.idempotency_key,
+              'started_at', s.started_at, 'finished_at', s.finished_at)), '[]') FROM runs.run_steps s WHERE s.run_id = r.id)::text AS checkpoints,
+            (SELECT COALESCE(json_agg(w), '[]') FROM runs.run_waits w WHERE w.run_id = r.id)::text AS waits
+          FROM runs.runs r WHERE r.id = ${runId}
+        `.pipe(Effect.orDie)
+        const run = toRun(loaded[0])
+        const checkpoints = new Map((JSON.parse(loaded[0].checkpoints) as Array<StepRow>).map((row) => [Number(row.step_index), toStep(row)]))
+        const waits = new Map((JSON.parse(loaded[0].waits) as Array<WaitRow>).map(toWait).map((wait) => [wait.stepIndex, wait]))
         const outputs: Record<string, unknown> = {}
         let input: unknown = run.input
         let index = 0
