@@ -284,6 +284,10 @@ export const make = (settings: EngineSettings): Effect.Effect<
      * One guarded UPDATE: moves the run by `transition` if its status allows it (and, for the
      * engine, if `epoch` is still the run's). Returns the previous status, or `undefined` when
      * nothing matched. Emits the `status` event in the same transaction.
+     * The row lock is `FOR NO KEY UPDATE` (what the UPDATE takes anyway), not `FOR UPDATE`: the
+     * latter blocks the foreign-key checks of an event or checkpoint insert of the same run,
+     * whose transaction may already hold the run's event-stream row that this move's own event
+     * then waits for (a deadlock, seen under load).
      */
     const move = (
       runId: string,
@@ -301,7 +305,7 @@ export const make = (settings: EngineSettings): Effect.Effect<
       Effect.gen(function*() {
         const to = Lifecycle.targetOf(transition)
         const rows = yield* sql<{ previous: RunStatus; epoch: number; deadline: Date | string | null }>`
-          WITH old AS (SELECT id, status FROM runs.runs WHERE id = ${runId} FOR UPDATE)
+          WITH old AS (SELECT id, status FROM runs.runs WHERE id = ${runId} FOR NO KEY UPDATE)
           UPDATE runs.runs r SET status = ${to}, updated_at = now() ${options.set ?? nothing}
           FROM old
           WHERE r.id = old.id AND ${guard(transition)}
