@@ -143,9 +143,11 @@ export const layer = Layer.effect(
       yield* sqlApp.withTransaction(Effect.gen(function*() {
         yield* sqlApp`SELECT pg_advisory_xact_lock(${livenessSpace}, 0)`
         yield* sqlApp.unsafe(`CREATE TABLE IF NOT EXISTS ${bossSchema}.trellis_job_owner (
-          job_id uuid PRIMARY KEY,
+          name text NOT NULL,
+          job_id uuid NOT NULL,
           owner_key integer NOT NULL,
-          recorded_on timestamptz NOT NULL DEFAULT now()
+          recorded_on timestamptz NOT NULL DEFAULT now(),
+          PRIMARY KEY (name, job_id)
         )`)
       })).pipe(Effect.mapError((e) => new JobError({ name: "liveness", message: e.message })))
       const connection = yield* sqlApp.reserve.pipe(Effect.mapError((e) => new JobError({ name: "liveness", message: e.message })))
@@ -160,7 +162,7 @@ export const layer = Layer.effect(
       )
       const lost = sqlApp<{ id: string; name: string }>`
         SELECT j.id::text AS id, j.name FROM ${sqlApp(bossSchema)}.trellis_job_owner o
-        JOIN ${sqlApp(bossSchema)}.job j ON j.id = o.job_id AND j.state = 'active'
+        JOIN ${sqlApp(bossSchema)}.job j ON j.name = o.name AND j.id = o.job_id AND j.state = 'active'
         WHERE NOT EXISTS (
           SELECT 1 FROM pg_locks l
           WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2
@@ -169,7 +171,7 @@ export const layer = Layer.effect(
         )`
       const forget = sqlApp`
         DELETE FROM ${sqlApp(bossSchema)}.trellis_job_owner o
-        WHERE NOT EXISTS (SELECT 1 FROM ${sqlApp(bossSchema)}.job j WHERE j.id = o.job_id AND j.state = 'active')`
+        WHERE NOT EXISTS (SELECT 1 FROM ${sqlApp(bossSchema)}.job j WHERE j.name = o.name AND j.id = o.job_id AND j.state = 'active')`
       let sweeps = 0
       const sweep = Effect.gen(function*() {
         const rows = yield* lost
@@ -187,12 +189,12 @@ export const layer = Layer.effect(
         SELECT id::text AS id, name FROM ${sqlApp(bossSchema)}.job WHERE state = 'active'`.pipe(Effect.orElseSucceed(() => []))
       if (orphans.length > 0) yield* failLost(orphans, "the process running it stopped before it finished")
     }
-    const recordOwner = (ids: ReadonlyArray<string>) =>
+    const recordOwner = (name: string, ids: ReadonlyArray<string>) =>
       postgres
         ? sqlApp`
-            INSERT INTO ${sqlApp(bossSchema)}.trellis_job_owner (job_id, owner_key)
-            SELECT id, ${ownerKey} FROM unnest(${PgBossAdapter.prepareValue(ids)}::uuid[]) AS id
-            ON CONFLICT (job_id) DO UPDATE SET owner_key = EXCLUDED.owner_key, recorded_on = now()`.pipe(
+            INSERT INTO ${sqlApp(bossSchema)}.trellis_job_owner (name, job_id, owner_key)
+            SELECT ${name}, id, ${ownerKey} FROM unnest(${PgBossAdapter.prepareValue(ids)}::uuid[]) AS id
+            ON CONFLICT (name, job_id) DO UPDATE SET owner_key = EXCLUDED.owner_key, recorded_on = now()`.pipe(
             Effect.tapCause((cause) => Effect.logWarning("Jobs: could not record the jobs' process", Cause.pretty(cause))),
             Effect.ignore
           )
@@ -281,7 +283,7 @@ export const layer = Layer.effect(
               Effect.runPromiseWith(context)(
                 // Recorded alongside (not before) the jobs: their timeouts start with pg-boss's own.
                 Effect.zipWith(
-                  recordOwner(jobs.map((job) => job.id)),
+                  recordOwner(name, jobs.map((job) => job.id)),
                   Effect.forEach(jobs, runOne, { concurrency: "unbounded" }),
                   (_, results) => [...results],
                   { concurrent: true }
