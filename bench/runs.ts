@@ -7,7 +7,8 @@
  *
  * Figures:
  * - throughput: completed runs/s of a burst of 3-step no-op runs (three `transform` steps),
- *   started by 20 concurrent callers, from the first start to the last `succeeded`;
+ *   started by 20 concurrent callers, from the first start to the last `succeeded`, and this
+ *   process's CPU time per run;
  * - enqueue-to-first-step p50/p99: from `Runs.run` to the first step executing (idle engine);
  * - per-step overhead: (run of 21 steps - run of 1 step) / 20, medians of idle runs;
  * - cancel: `Runs.cancel` returned (status `cancelled`) and the in-flight step interrupted, p50/p99;
@@ -163,12 +164,6 @@ const statusOf = (runs: Runs["Service"], runId: string, status: string) =>
 const throughput = (runs: Runs["Service"], sql: SqlClient.SqlClient, tag: string) =>
   Effect.gen(function*() {
     const title = `burst-${tag}`
-    const commits = () =>
-      sql<{ n: number | string }>`SELECT xact_commit AS n FROM pg_stat_database WHERE datname = current_database()`.pipe(
-        Effect.map((rows) => Number(rows[0]?.n ?? 0)),
-        Effect.orDie
-      )
-    const commits0 = yield* commits()
     const cpu0 = process.cpuUsage()
     const t0 = performance.now()
     yield* Effect.forEach(
@@ -180,14 +175,11 @@ const throughput = (runs: Runs["Service"], sql: SqlClient.SqlClient, tag: string
     yield* waitForCount(sql, title, "succeeded", burst)
     const total = performance.now() - t0
     const cpu = process.cpuUsage(cpu0)
-    // The embedded database runs in this process (its statistics are not kept): only PostgreSQL counts commits.
-    const transactions = ((yield* commits()) - commits0) / burst
     return {
       runsPerSecond: burst / (total / 1000),
       startsPerSecond: burst / (started / 1000),
       seconds: total / 1000,
-      cpuMsPerRun: (cpu.user + cpu.system) / 1000 / burst,
-      transactions
+      cpuMsPerRun: (cpu.user + cpu.system) / 1000 / burst
     }
   })
 
@@ -279,7 +271,7 @@ const measure = (label: string, databaseUrl: string | undefined) =>
     const line = (text: string) => Effect.sync(() => console.log(`${label}: ${text}`))
 
     const rate = yield* throughput(main.runs, main.sql, tag)
-    yield* line(`throughput: ${rate.runsPerSecond.toFixed(0)} completed runs/s (${burst} runs of 3 transform steps in ${rate.seconds.toFixed(1)} s; starts alone ${rate.startsPerSecond.toFixed(0)}/s by 20 callers; engine concurrency ${concurrency}); this process's CPU ${rate.cpuMsPerRun.toFixed(2)} ms per run${databaseUrl === undefined ? " (the database included)" : `, ${rate.transactions.toFixed(1)} database transactions per run`}`)
+    yield* line(`throughput: ${rate.runsPerSecond.toFixed(0)} completed runs/s (${burst} runs of 3 transform steps in ${rate.seconds.toFixed(1)} s; starts alone ${rate.startsPerSecond.toFixed(0)}/s by 20 callers; engine concurrency ${concurrency}); this process's CPU ${rate.cpuMsPerRun.toFixed(2)} ms per run${databaseUrl === undefined ? " (the database included)" : ""}`)
     const idle = yield* latencies(main.runs)
     yield* line(`enqueue-to-first-step (idle): ${spread(idle.first)} (${samples} samples)`)
     yield* line(`per-step overhead (idle, (21 steps - 1 step) / 20, medians): ${ms(idle.perStep)}`)
