@@ -20,6 +20,11 @@
  * - Events: each is appended to the run's typed stream in the event log (which numbers it and
  *   fans it out live) and kept in `runs.run_events` with the same number (the run's history
  *   outlives the event log's retention).
+ * - Fewer rounds per step: a completed step is one transaction (checkpoint and boundary check in
+ *   one statement, the step's events, and success after the last step); a quick step's
+ *   `step_started` goes in it too.
+ * - Safety nets: a run-level timeout (`timeoutMs`) interrupts the step it is at; sweeps fail runs
+ *   past their deadline that wait, and runs no job will execute any more. Controls are audited.
  */
 import { Cause, Duration, Effect, Exit, Fiber, Layer, Option, Schedule, Schema, Semaphore, Stream } from "effect"
 import type { Scope } from "effect"
