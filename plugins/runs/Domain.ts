@@ -63,7 +63,9 @@ export const StartRun = Schema.Struct({
   source: Schema.optionalKey(Schema.String.check(Schema.isMaxLength(100))),
   /** The definition it runs (a workflow or agent id), for the run log. */
   refKey: Schema.optionalKey(Schema.String.check(Schema.isMaxLength(200))),
-  labels: Schema.optionalKey(RunLabels)
+  labels: Schema.optionalKey(RunLabels),
+  /** Run-level timeout, from the run's start (waits included): the run fails naming the step it was at. */
+  timeoutMs: Schema.optionalKey(Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 2_592_000_000 })))
 })
 export type StartRun = typeof StartRun.Type
 

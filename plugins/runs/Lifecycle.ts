@@ -26,7 +26,7 @@
 import type { RunStatus } from "./Domain.ts"
 
 export type Control = "start" | "pause" | "resume" | "cancel" | "retry" | "approve" | "reject"
-export type EngineMove = "claim" | "succeed" | "fail" | "sleep" | "await" | "complete"
+export type EngineMove = "claim" | "succeed" | "fail" | "sleep" | "await" | "complete" | "expire"
 export type Transition = Control | EngineMove
 
 export const controls: ReadonlyArray<Control> = ["start", "pause", "resume", "cancel", "retry", "approve", "reject"]
@@ -35,20 +35,23 @@ type Table = { readonly [S in RunStatus]: { readonly [T in Transition]?: RunStat
 
 const machine: Table = {
   draft: { start: "queued", cancel: "cancelled" },
-  queued: { claim: "running", pause: "paused", cancel: "cancelled" },
+  // `fail` from queued and waiting: the run's job ran out of retries, or is gone, before a claim.
+  // `expire`: the run outlived its run-level timeout (`timeoutMs`), in any status before an end.
+  queued: { claim: "running", pause: "paused", cancel: "cancelled", fail: "failed", expire: "failed" },
   running: {
     claim: "running",
     pause: "paused",
     cancel: "cancelled",
     succeed: "succeeded",
     fail: "failed",
+    expire: "failed",
     sleep: "waiting",
     await: "awaiting_approval"
   },
-  paused: { resume: "queued", cancel: "cancelled" },
+  paused: { resume: "queued", cancel: "cancelled", expire: "failed" },
   // complete: `Runs.complete` ended a callback wait; the next job continues.
-  waiting: { claim: "running", pause: "paused", cancel: "cancelled", complete: "queued" },
-  awaiting_approval: { approve: "queued", reject: "failed", cancel: "cancelled" },
+  waiting: { claim: "running", pause: "paused", cancel: "cancelled", fail: "failed", expire: "failed", complete: "queued" },
+  awaiting_approval: { approve: "queued", reject: "failed", cancel: "cancelled", expire: "failed" },
   succeeded: {},
   failed: { retry: "queued" },
   cancelled: {}

@@ -14,6 +14,7 @@ import { runProblems } from "./Errors.ts"
 import { RunsHttpLive } from "./Http.ts"
 import { migration as createRuns } from "./migrations/0001_create_runs.ts"
 import { migration as runLog } from "./migrations/0002_run_log.ts"
+import { migration as runDeadlines } from "./migrations/0010_run_deadlines.ts"
 import * as Registry from "./Registry.ts"
 import * as RunsLive from "./Runs.ts"
 import type { EngineSettings } from "./Runs.ts"
@@ -35,8 +36,9 @@ export const makeRunsPlugin = (settings: Partial<RunsSettings> = {}) => {
     description: "Durable, checkpointed runs on the job queue (the engine of agents, workflows and automations)",
     groups: [RunsGroup, RunLogGroup],
     rpc: RunsRpcs,
-    migrations: [createRuns, runLog],
+    migrations: [createRuns, runLog, runDeadlines],
     scopes: [],
+    requires: ["audit"],
     problems: [...runProblems],
     layer: RunsHttpLive.pipe(
       Layer.provideMerge(RunsLive.layer(resolved.engine)),

@@ -20,14 +20,20 @@
  * - Events: each is appended to the run's typed stream in the event log (which numbers it and
  *   fans it out live) and kept in `runs.run_events` with the same number (the run's history
  *   outlives the event log's retention).
+ * - Fewer rounds per step: a completed step is one transaction (checkpoint and boundary check in
+ *   one statement, the step's events, and success after the last step); a quick step's
+ *   `step_started` goes in it too.
+ * - Safety nets: a run-level timeout (`timeoutMs`) interrupts the step it is at; sweeps fail runs
+ *   past their deadline that wait, and runs no job will execute any more. Controls are audited.
  */
-import { Cause, Duration, Effect, Exit, Fiber, Layer, Option, Schedule, Schema, Stream } from "effect"
+import { Cause, Duration, Effect, Exit, Fiber, Layer, Option, Schedule, Schema, Semaphore, Stream } from "effect"
 import type { Scope } from "effect"
 import { SqlClient } from "effect/sql"
 import { isSqlError } from "effect/sql/SqlError"
 import type { SqlError } from "effect/sql/SqlError"
 import type { Fragment } from "effect/sql/Statement"
-import { CurrentPrincipal, EventLog, EventStream, JobQueue } from "trellis/plugin"
+import { AuditLog, CurrentPrincipal, EventLog, EventStream, JobQueue } from "trellis/plugin"
+import type { JobError } from "trellis/plugin"
 import type { CallbackResult, RetryPolicy, RunEventData, RunStatus, Severity, StartRun, StepDefinition, StepUsage, WaitKind } from "./Domain.ts"
 import { Run, RunDetail, RunEvent, RunEventData as RunEventDataSchema, RunPage, RunReview, RunStep, RunWait } from "./Domain.ts"
 import { InvalidRunDefinition, RunNotFound, RunStatusConflict } from "./Errors.ts"
@@ -56,6 +62,18 @@ export interface EngineSettings {
   readonly jobRetryDelaySeconds: number
   /** Concurrent runs per process. */
   readonly concurrency: number
+  /**
+   * A step's `step_started` event is written when the step has run this long (default 50 ms),
+   * or at once when it emits an event; a quicker step's is written with its checkpoint.
+   */
+  readonly startedEventDelayMs?: number | undefined
+  /**
+   * How often (seconds, default 60) runs that are `queued`, `running` or `waiting` with no job
+   * left to execute them are failed; a run must also have been unchanged that long.
+   */
+  readonly orphanSweepSeconds?: number | undefined
+  /** How often (seconds, default 5) waiting, paused or queued runs past their run-level timeout are failed. */
+  readonly deadlineSweepSeconds?: number | undefined
 }
 
 export const defaultEngineSettings: EngineSettings = { jobRetryLimit: 10, jobRetryDelaySeconds: 1, concurrency: 20 }
@@ -236,13 +254,14 @@ const decodeCursor = (cursor: string): readonly [string, string] | undefined => 
 export const make = (settings: EngineSettings): Effect.Effect<
   Runs["Service"],
   never,
-  SqlClient.SqlClient | EventLog | JobQueue | StepRegistry | Scope.Scope
+  SqlClient.SqlClient | EventLog | JobQueue | StepRegistry | AuditLog | Scope.Scope
 > =>
   Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
     const log = yield* EventLog
     const jobs = yield* JobQueue
     const registry = yield* StepRegistry
+    const audit = yield* AuditLog
     const columns = sql.literal(runColumns)
     const nothing = sql.literal("")
 
@@ -255,12 +274,24 @@ export const make = (settings: EngineSettings): Effect.Effect<
     // ── events ────────────────────────────────────────────────────────────
 
     /** Appends one event to the run (joins the caller's transaction, if any). */
-    const emit = (runId: string, data: RunEventData) =>
+    const emit = (runId: string, data: RunEventData) => emitAll(runId, [data])
+
+    /** Appends events in order; their copies in `runs.run_events` go in one statement (joins the caller's transaction). */
+    const emitAll = (runId: string, events: ReadonlyArray<RunEventData>) =>
       Effect.gen(function*() {
-        const stored = yield* RunEvents.at(runId).append(log, data._tag, data)
+        if (events.length === 0) return
+        const stored = yield* Effect.forEach(events, (data) => RunEvents.at(runId).append(log, data._tag, data))
+        const rows = stored.map((event, i) => ({
+          seq: event.seq,
+          kind: events[i]._tag,
+          severity: severityOf(events[i]),
+          data: event.data,
+          created_at: event.createdAt.toISOString()
+        }))
         yield* sql`
           INSERT INTO runs.run_events (run_id, seq, kind, severity, data, created_at)
-          VALUES (${runId}, ${stored.seq}, ${data._tag}, ${severityOf(data)}, ${JSON.stringify(stored.data)}::jsonb, ${stored.createdAt})
+          SELECT ${runId}, x.seq, x.kind, x.severity, x.data, x.created_at
+          FROM jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) AS x(seq integer, kind text, severity text, data jsonb, created_at timestamptz)
         `
       }).pipe(Effect.orDie)
 
@@ -323,29 +354,43 @@ export const make = (settings: EngineSettings): Effect.Effect<
      * One guarded UPDATE: moves the run by `transition` if its status allows it (and, for the
      * engine, if `epoch` is still the run's). Returns the previous status, or `undefined` when
      * nothing matched. Emits the `status` event in the same transaction.
+     * The row lock is `FOR NO KEY UPDATE` (what the UPDATE takes anyway), not `FOR UPDATE`: the
+     * latter blocks the foreign-key checks of an event or checkpoint insert of the same run,
+     * whose transaction may already hold the run's event-stream row that this move's own event
+     * then waits for (a deadlock, seen under load).
      */
     const move = (
       runId: string,
       transition: Transition,
-      options: { readonly organizationId?: string | undefined; readonly epoch?: number | undefined; readonly set?: Fragment } = {}
+      options: {
+        readonly organizationId?: string | undefined
+        readonly epoch?: number | undefined
+        readonly set?: Fragment
+        /** Events to append before the `status` event when the move happens. */
+        readonly before?: ReadonlyArray<RunEventData> | undefined
+        /** A further condition on the run row `r`. */
+        readonly where?: Fragment | undefined
+      } = {}
     ) =>
       Effect.gen(function*() {
         const to = Lifecycle.targetOf(transition)
-        const rows = yield* sql<{ previous: RunStatus; epoch: number }>`
-          WITH old AS (SELECT id, status FROM runs.runs WHERE id = ${runId} FOR UPDATE)
+        const rows = yield* sql<{ previous: RunStatus; epoch: number; deadline: Date | string | null }>`
+          WITH old AS (SELECT id, status FROM runs.runs WHERE id = ${runId} FOR NO KEY UPDATE)
           UPDATE runs.runs r SET status = ${to}, updated_at = now() ${options.set ?? nothing}
           FROM old
           WHERE r.id = old.id AND ${guard(transition)}
             ${options.organizationId === undefined ? nothing : sql`AND r.organization_id = ${options.organizationId}`}
             ${options.epoch === undefined ? nothing : sql`AND r.epoch = ${options.epoch}`}
-          RETURNING old.status AS previous, r.epoch
+            ${options.where === undefined ? nothing : sql`AND ${options.where}`}
+          RETURNING old.status AS previous, r.epoch, r.started_at + r.timeout_ms * interval '1 millisecond' AS deadline
         `.pipe(Effect.orDie)
         const row = rows[0]
         if (row === undefined) return undefined
-        if (row.previous !== to || transition !== "claim") {
-          yield* emit(runId, { _tag: "status", from: row.previous, to, transition })
-        }
-        return { previous: row.previous, epoch: Number(row.epoch) }
+        const status: ReadonlyArray<RunEventData> = row.previous !== to || transition !== "claim"
+          ? [{ _tag: "status", from: row.previous, to, transition }]
+          : []
+        yield* emitAll(runId, [...(options.before ?? []), ...status])
+        return { previous: row.previous, epoch: Number(row.epoch), deadline: row.deadline === null ? null : new Date(row.deadline) }
       })
 
     const enqueue = (runId: string, startAfter?: Date) =>
@@ -368,6 +413,8 @@ export const make = (settings: EngineSettings): Effect.Effect<
           const result = yield* move(runId, transition, { organizationId: principal.organizationId, ...(options.set === undefined ? {} : { set: options.set }) })
           if (result === undefined) return Option.none<RunRow>()
           if (options.after !== undefined) yield* options.after(row)
+          // Who did what to which run, in the platform's audit log (same transaction).
+          yield* audit.record(`runs.run.${transition}`, { type: "run", id: runId }, { from: result.previous, to: Lifecycle.targetOf(transition) })
           return yield* runRow(runId, principal.organizationId)
         }))
         if (Option.isSome(moved)) return toRun(moved.value)
@@ -385,8 +432,12 @@ export const make = (settings: EngineSettings): Effect.Effect<
 
     /** The fibers running a step (or its retry backoff) in this process, by run. */
     const inflight = new Map<string, Fiber.Fiber<unknown, unknown>>()
+    /** Runs cancelled lately (bounded): a job of one does not start its next step. */
+    const cancelled = new Set<string>()
     const interruptLocal = (runId: string) =>
       Effect.suspend(() => {
+        cancelled.add(runId)
+        if (cancelled.size > 10_000) cancelled.delete(cancelled.values().next().value ?? runId)
         const fiber = inflight.get(runId)
         return fiber === undefined ? Effect.void : Effect.asVoid(Fiber.interrupt(fiber))
       })
@@ -431,6 +482,7 @@ export const make = (settings: EngineSettings): Effect.Effect<
               ${input.refKey ?? null}, ${status}, ${JSON.stringify(input.steps)}::jsonb, ${JSON.stringify(input.input ?? {})}::jsonb,
               ${JSON.stringify(input.labels ?? {})}::jsonb)
           `.pipe(Effect.orDie)
+          if (input.timeoutMs !== undefined) yield* sql`UPDATE runs.runs SET timeout_ms = ${input.timeoutMs} WHERE id = ${id}`.pipe(Effect.orDie)
           yield* emit(id, { _tag: "status", from: null, to: status, transition: status === "draft" ? "create" : "start" })
           if (status === "queued") yield* enqueue(id)
         }))
@@ -439,19 +491,48 @@ export const make = (settings: EngineSettings): Effect.Effect<
 
     // ── execution ─────────────────────────────────────────────────────────
 
-    const failRun = (runId: string, epoch: number | undefined, stepIndex: number | null, step: string | null, message: string) =>
+    const failRun = (runId: string, epoch: number | undefined, stepIndex: number | null, step: string | null, message: string, where?: Fragment) =>
       transact(Effect.gen(function*() {
         const error = JSON.stringify({ stepIndex, step, message })
         const moved = yield* move(runId, "fail", {
           ...(epoch === undefined ? {} : { epoch }),
+          ...(where === undefined ? {} : { where }),
           set: sql`, error = ${error}::jsonb, finished_at = now()`
+        })
+        if (moved !== undefined) yield* emit(runId, { _tag: "error", stepIndex, message: step === null ? message : `step ${step}: ${message}` })
+      }))
+
+    /** Fails the run (whatever its epoch) naming the step it is at. */
+    const failAtCurrent = (runId: string, message: string, where?: Fragment) =>
+      Effect.gen(function*() {
+        const row = yield* runRow(runId, undefined)
+        if (Option.isNone(row)) return
+        const stepIndex = Number(row.value.current_step)
+        const steps = json(row.value.steps) as ReadonlyArray<StepDefinition>
+        yield* failRun(runId, undefined, stepIndex, steps[stepIndex]?.name ?? null, message, where)
+      })
+
+    /** The run outlived its run-level timeout: failed, naming the step it was at. */
+    const expireRun = (runId: string, epoch: number | undefined, stepIndex: number, step: string | null) =>
+      transact(Effect.gen(function*() {
+        const message = "the run timed out"
+        const moved = yield* move(runId, "expire", {
+          ...(epoch === undefined ? {} : { epoch }),
+          set: sql`, error = ${JSON.stringify({ stepIndex, step, message })}::jsonb, finished_at = now()`
         })
         if (moved !== undefined) yield* emit(runId, { _tag: "error", stepIndex, message: step === null ? message : `step ${step}: ${message}` })
       }))
 
     /** The result of running one step to its end in this job. */
     type Attempted =
-      | { readonly _tag: "Outcome"; readonly outcome: StepOutcome; readonly attempts: number; readonly startedAt: Date }
+      | {
+        readonly _tag: "Outcome"
+        readonly outcome: StepOutcome
+        readonly attempts: number
+        readonly startedAt: Date
+        /** The attempt's `step_started` when it is not written yet: it goes in the checkpoint's transaction. */
+        readonly pending: ReadonlyArray<RunEventData>
+      }
       | { readonly _tag: "Failed"; readonly message: string }
       | { readonly _tag: "Stop" }
 
@@ -461,6 +542,8 @@ export const make = (settings: EngineSettings): Effect.Effect<
         Effect.orDie
       )
 
+    const startedDelayMs = settings.startedEventDelayMs ?? 50
+
     const attemptStep = (run: Run, epoch: number, type: StepType, base: Omit<StepContext, "attempt">) =>
       Effect.gen(function*() {
         const step = base.step
@@ -468,8 +551,24 @@ export const make = (settings: EngineSettings): Effect.Effect<
         const timeoutMs = step.timeoutMs ?? type.timeoutMs
         const startedAt = new Date()
         for (let attempt = 0;; attempt++) {
-          yield* emitNow(run.id, { _tag: "step_started", stepIndex: base.stepIndex, name: step.name, type: step.type, attempt })
-          const fiber = yield* type.execute({ ...base, attempt }).pipe(
+          // `step_started` is written when the step outlives `startedDelayMs` or emits an event of
+          // its own; a quicker step's goes in its checkpoint's transaction (fewer rounds per step).
+          const started: RunEventData = { _tag: "step_started", stepIndex: base.stepIndex, name: step.name, type: step.type, attempt }
+          let startedWritten = false
+          const lock = Semaphore.makeUnsafe(1)
+          const writeStarted = lock.withPermits(1)(Effect.suspend(() =>
+            startedWritten ? Effect.void : Effect.andThen(emitNow(run.id, started), Effect.sync(() => {
+              startedWritten = true
+            }))
+          )).pipe(Effect.uninterruptible)
+          const timer = yield* Effect.forkChild(Effect.andThen(Effect.sleep(Duration.millis(startedDelayMs)), writeStarted))
+          const fiber = yield* type.execute({
+            ...base,
+            attempt,
+            log: (message) => Effect.andThen(writeStarted, base.log(message)),
+            emit: (data) => Effect.andThen(writeStarted, base.emit(data)),
+            reportUsage: (usage) => Effect.andThen(writeStarted, base.reportUsage(usage))
+          }).pipe(
             Effect.timeoutOrElse({
               duration: Duration.millis(timeoutMs),
               orElse: () => Effect.fail(new StepFailed({ message: `timed out after ${timeoutMs} ms`, retryable: true }))
@@ -478,7 +577,10 @@ export const make = (settings: EngineSettings): Effect.Effect<
           )
           inflight.set(run.id, fiber)
           const exit = yield* Fiber.await(fiber).pipe(Effect.ensuring(Effect.sync(() => inflight.delete(run.id))))
-          if (Exit.isSuccess(exit)) return { _tag: "Outcome", outcome: exit.value, attempts: attempt + 1, startedAt } satisfies Attempted
+          // Waits for a write in progress (uninterruptible); after this, `startedWritten` is final.
+          yield* Fiber.interrupt(timer)
+          const pending = startedWritten ? [] : [started]
+          if (Exit.isSuccess(exit)) return { _tag: "Outcome", outcome: exit.value, attempts: attempt + 1, startedAt, pending } satisfies Attempted
           if (Cause.hasInterruptsOnly(exit.cause)) {
             // A cancel: the run is no longer ours to write.
             return { _tag: "Stop" } satisfies Attempted
@@ -488,7 +590,7 @@ export const make = (settings: EngineSettings): Effect.Effect<
             ? failure.success
             : new StepFailed({ message: `the step crashed: ${String(Cause.squash(exit.cause))}`, retryable: false })
           const willRetry = error.retryable && attempt < policy.limit
-          yield* emitNow(run.id, { _tag: "step_failed", stepIndex: base.stepIndex, name: step.name, attempt, message: error.message, willRetry })
+          yield* transact(emitAll(run.id, [...pending, { _tag: "step_failed", stepIndex: base.stepIndex, name: step.name, attempt, message: error.message, willRetry }]))
           if (!willRetry) return { _tag: "Failed", message: error.message } satisfies Attempted
           // The backoff is interruptible by a cancel too.
           const backoff = yield* Effect.forkChild(Effect.sleep(Duration.millis(delayOf(policy, attempt))))
@@ -506,12 +608,26 @@ export const make = (settings: EngineSettings): Effect.Effect<
         }))
         if (claimed === undefined) return
         const epoch = claimed.epoch
+        const deadline = claimed.deadline
         if (claimed.previous === "running") yield* emitNow(runId, { _tag: "log", stepIndex: null, message: "resumed after its previous execution stopped" })
-        const run = toRun(Option.getOrThrow(yield* runRow(runId, undefined)))
-        const checkpoints = new Map((yield* checkpointsOf(runId)).map((row) => [Number(row.step_index), toStep(row)]))
+        // The run, its checkpoints and its waits in one query (waits are written by this run's own
+        // jobs and decided before the next job is enqueued: read once).
+        const loaded = yield* sql<RunRow & { readonly checkpoints: string; readonly waits: string }>`
+          SELECT ${columns},
+            (SELECT COALESCE(json_agg(json_build_object('run_id', s.run_id, 'step_index', s.step_index, 'name', s.name, 'type', s.type,
+              'output', s.output::text, 'next', s.next, 'attempts', s.attempts, 'idempotency_key', s.idempotency_key,
+              'started_at', s.started_at, 'finished_at', s.finished_at)), '[]') FROM runs.run_steps s WHERE s.run_id = r.id)::text AS checkpoints,
+            (SELECT COALESCE(json_agg(w), '[]') FROM runs.run_waits w WHERE w.run_id = r.id)::text AS waits
+          FROM runs.runs r WHERE r.id = ${runId}
+        `.pipe(Effect.orDie)
+        const run = toRun(loaded[0])
+        const checkpoints = new Map((JSON.parse(loaded[0].checkpoints) as Array<StepRow>).map((row) => [Number(row.step_index), toStep(row)]))
+        const waits = new Map((JSON.parse(loaded[0].waits) as Array<WaitRow>).map(toWait).map((wait) => [wait.stepIndex, wait]))
         const outputs: Record<string, unknown> = {}
         let input: unknown = run.input
         let index = 0
+        // The step the run row is known (as of this job's last write) to be running at.
+        let current = run.currentStep
         while (index < run.steps.length) {
           const step = run.steps[index]
           const checkpoint = checkpoints.get(index)
@@ -522,15 +638,22 @@ export const make = (settings: EngineSettings): Effect.Effect<
             index = checkpoint.next
             continue
           }
-          const atBoundary = yield* sql<{ ok: number }>`
-            UPDATE runs.runs SET current_step = ${index}, updated_at = now()
-            WHERE id = ${runId} AND epoch = ${epoch} AND status = 'running' RETURNING 1 AS ok
-          `.pipe(Effect.orDie)
-          if (atBoundary.length === 0) return // paused, cancelled, or taken over
+          if (cancelled.has(runId)) return
+          if (current !== index) {
+            // The boundary check (the checkpoint's write does it for the steps that follow one).
+            const atBoundary = yield* sql<{ ok: number }>`
+              UPDATE runs.runs SET current_step = ${index}, updated_at = now()
+              WHERE id = ${runId} AND epoch = ${epoch} AND status = 'running' RETURNING 1 AS ok
+            `.pipe(Effect.orDie)
+            if (atBoundary.length === 0) return // paused, cancelled, or taken over
+            current = index
+          }
           const type = registry.get(step.type)
           if (type === undefined) return yield* failRun(runId, epoch, index, step.name, `unknown step type ${step.type}`)
           const stepIndex = index
-          const stored = yield* waitOf(runId, stepIndex)
+          const left = deadline === null ? undefined : deadline.getTime() - Date.now()
+          if (left !== undefined && left <= 0) return yield* expireRun(runId, epoch, stepIndex, step.name)
+          const stored = waits.get(stepIndex)
           // `Runs.complete` failed this step's callback: the run fails here, naming the step.
           if (stored?.kind === "callback" && stored.decision === "rejected") {
             return yield* failRun(runId, epoch, stepIndex, step.name, stored.notes ?? "the callback failed")
@@ -548,13 +671,20 @@ export const make = (settings: EngineSettings): Effect.Effect<
             log: (message) => emitNow(runId, { _tag: "log", stepIndex, message }),
             emit: (data) => emitNow(runId, data),
             reportUsage: (usage) => addUsage(runId, stepIndex, usage)
-          })
+          }).pipe(
+            // The run-level timeout interrupts the step (and its retries) like a cancel does.
+            left === undefined ? (effect) => effect : Effect.timeoutOrElse({
+              duration: Duration.millis(left),
+              orElse: () => Effect.succeed({ _tag: "Expired" } as const)
+            })
+          )
+          if (attempted._tag === "Expired") return yield* expireRun(runId, epoch, stepIndex, step.name)
           if (attempted._tag === "Stop") return
           if (attempted._tag === "Failed") return yield* failRun(runId, epoch, stepIndex, step.name, attempted.message)
           const outcome = attempted.outcome
           if (outcome._tag === "Wait") {
             yield* transact(Effect.gen(function*() {
-              const moved = yield* move(runId, outcome.kind === "approval" ? "await" : "sleep", { epoch })
+              const moved = yield* move(runId, outcome.kind === "approval" ? "await" : "sleep", { epoch, before: attempted.pending })
               if (moved === undefined) return
               const until = outcome.until === undefined ? null : outcome.until
               yield* sql`
@@ -574,27 +704,46 @@ export const make = (settings: EngineSettings): Effect.Effect<
             return
           }
           const next = Math.min(run.steps.length, Math.max(stepIndex + 1, outcome.next ?? stepIndex + 1))
-          const written = yield* transact(Effect.gen(function*() {
-            const rows = yield* sql<{ ok: number }>`
-              INSERT INTO runs.run_steps (run_id, step_index, name, type, output, next, attempts, idempotency_key, started_at)
-              SELECT ${runId}, ${stepIndex}, ${step.name}, ${step.type}, ${JSON.stringify(outcome.output ?? null)}::jsonb, ${next},
-                ${attempted.attempts}, ${idempotencyKeyOf(runId, stepIndex)}, ${attempted.startedAt}
-              WHERE EXISTS (SELECT 1 FROM runs.runs WHERE id = ${runId} AND epoch = ${epoch} AND status IN ('running', 'paused', 'queued'))
-              ON CONFLICT (run_id, step_index) DO NOTHING
-              RETURNING 1 AS ok
+          const output = outcome.output ?? null
+          // One transaction: the checkpoint (fenced by the epoch), the run's next step (when it
+          // still runs: this is the boundary check), the step's events and, after the last step, success.
+          const status = yield* transact(Effect.gen(function*() {
+            const rows = yield* sql<{ status: RunStatus | null; written: boolean }>`
+              WITH run AS (
+                UPDATE runs.runs SET current_step = CASE WHEN status = 'running' THEN ${next} ELSE current_step END, updated_at = now()
+                WHERE id = ${runId} AND epoch = ${epoch} AND status IN ('running', 'paused', 'queued')
+                RETURNING status
+              ), step AS (
+                INSERT INTO runs.run_steps (run_id, step_index, name, type, output, next, attempts, idempotency_key, started_at)
+                SELECT ${runId}, ${stepIndex}, ${step.name}, ${step.type}, ${JSON.stringify(output)}::jsonb, ${next},
+                  ${attempted.attempts}, ${idempotencyKeyOf(runId, stepIndex)}, ${attempted.startedAt}
+                FROM run
+                ON CONFLICT (run_id, step_index) DO NOTHING
+                RETURNING 1 AS ok
+              )
+              SELECT (SELECT status FROM run) AS status, EXISTS (SELECT 1 FROM step) AS written
             `.pipe(Effect.orDie)
-            if (rows.length === 0) return false
-            yield* emit(runId, {
+            const row = rows[0]
+            if (row === undefined || !row.written) return null
+            yield* emitAll(runId, [...attempted.pending, {
               _tag: "step_completed",
               stepIndex,
               name: step.name,
               type: step.type,
               attempts: attempted.attempts,
-              output: outcome.output ?? null
-            })
-            return true
+              output
+            }])
+            if (row.status === "running" && next >= run.steps.length) {
+              yield* move(runId, "succeed", {
+                epoch,
+                set: sql`, output = ${JSON.stringify(outcome.output ?? null)}::jsonb, current_step = ${run.steps.length}, finished_at = now()`
+              })
+              return "succeeded" as const
+            }
+            return row.status
           }))
-          if (!written) return
+          if (status !== "running") return // succeeded, paused, cancelled, taken over
+          current = next
           outputs[step.name] = outcome.output
           input = outcome.output
           index = next
@@ -619,11 +768,57 @@ export const make = (settings: EngineSettings): Effect.Effect<
           Effect.tapCause((cause) =>
             job.retryCount >= settings.jobRetryLimit && !Cause.hasInterruptsOnly(cause)
               // The last attempt: the run must not stay `running` with nobody to run it.
-              ? Effect.ignore(failRun(payload.runId, undefined, null, null, `the engine gave up: ${Cause.pretty(cause).slice(0, 500)}`))
+              ? Effect.ignore(failAtCurrent(payload.runId, `the engine gave up: ${Cause.pretty(cause).slice(0, 500)}`))
               : Effect.void
           )
         )
     }).pipe(Effect.orDie)
+
+    // ── runs whose job is gone ────────────────────────────────────────────
+    // A job that ran out of retries without reaching its last attempt's handler (its process
+    // died on that attempt, the database was away), or a delayed job dropped by the queue's
+    // retention, leaves a run `queued`, `running` or `waiting` that nobody will execute. Every
+    // `orphanSweepSeconds` each process fails such runs (unchanged for that long, with no job
+    // queued, retrying or running), naming the step they were at.
+    const orphanSeconds = settings.orphanSweepSeconds ?? 60
+    const sweepOrphans = Effect.gen(function*() {
+      const candidates = yield* sql<{ id: string }>`
+        SELECT id FROM runs.runs
+        WHERE status IN ('queued', 'running', 'waiting') AND updated_at < now() - ${orphanSeconds}::int * interval '1 second'
+        ORDER BY updated_at LIMIT 500
+      `
+      if (candidates.length === 0) return
+      const stale = sql`r.updated_at < now() - ${orphanSeconds}::int * interval '1 second'`
+      const live = yield* jobs.unsettled(executeQueue, candidates.map((row) => row.id))
+      for (const row of candidates) {
+        // Still unchanged: a control that moved it meanwhile (and enqueued a job) wins.
+        if (!live.has(row.id)) {
+          yield* failAtCurrent(row.id, "its job is gone (it ran out of retries or was dropped): nobody was executing it", stale)
+        }
+      }
+    })
+    // Runs past their run-level timeout that no job is executing now (a running one's job expires it itself).
+    const sweepExpired = Effect.gen(function*() {
+      const expired = yield* sql<{ id: string; current_step: number; steps: unknown }>`
+        SELECT id, current_step, steps::text AS steps FROM runs.runs
+        WHERE status IN ('queued', 'paused', 'waiting', 'awaiting_approval') AND timeout_ms IS NOT NULL
+          AND started_at + timeout_ms * interval '1 millisecond' < now()
+        ORDER BY updated_at LIMIT 500
+      `
+      for (const row of expired) {
+        const stepIndex = Number(row.current_step)
+        yield* expireRun(row.id, undefined, stepIndex, (json(row.steps) as ReadonlyArray<StepDefinition>)[stepIndex]?.name ?? null)
+      }
+    })
+    const every = (seconds: number, what: string, sweep: Effect.Effect<void, SqlError | JobError>) =>
+      sweep.pipe(
+        Effect.tapCause((cause) => Effect.logWarning(`Runs: the sweep for ${what} failed`, Cause.pretty(cause))),
+        Effect.ignore,
+        Effect.repeat(Schedule.spaced(Duration.seconds(seconds))),
+        Effect.forkScoped
+      )
+    yield* every(orphanSeconds, "runs without a job", sweepOrphans)
+    yield* every(settings.deadlineSweepSeconds ?? 5, "runs past their timeout", sweepExpired)
 
     // ── the service ───────────────────────────────────────────────────────
 

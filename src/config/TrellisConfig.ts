@@ -180,7 +180,7 @@ export const settings = {
     default: 2,
     min: 1,
     max: 3600,
-    description: "How often lost jobs are looked for: a running job whose process stopped sending heartbeats (10 s by default) or that outlived its timeout is failed, so retried."
+    description: "How often lost jobs are looked for: a running job whose process is gone (its liveness lock released, or no heartbeat for 10 s by default) or that outlived its timeout is failed, so retried."
   }),
   jobsRetentionDays: Setting.integer("TRELLIS_JOBS_RETENTION_DAYS", { default: 14, min: 1, max: 3650, description: "How long a job may wait in the queue before it is dropped as expired." }),
   jobsDeleteAfterDays: Setting.integer("TRELLIS_JOBS_DELETE_AFTER_DAYS", {

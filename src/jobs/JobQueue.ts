@@ -129,6 +129,12 @@ export interface JobQueueShape {
   readonly unschedule: (name: string, key?: string) => Effect.Effect<void, JobError>
   /** Jobs of `organizationId` that ran out of retries, newest first. */
   readonly dead: (organizationId: string, limit: number) => Effect.Effect<ReadonlyArray<DeadJob>, JobError>
+  /**
+   * Which of `singletonKeys` still have a job of queue `name` that is queued, waiting for a
+   * retry or running: a key not returned has none left (its last job completed, ran out of
+   * retries, or was dropped).
+   */
+  readonly unsettled: (name: string, singletonKeys: ReadonlyArray<string>) => Effect.Effect<ReadonlySet<string>, JobError>
   /** Wakes this process's idle workers of `name` (done by `enqueue` already). */
   readonly wake: (name: string) => Effect.Effect<void>
 }

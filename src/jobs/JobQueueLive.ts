@@ -14,6 +14,9 @@
  *   `CurrentPrincipal`.
  * - On shutdown (layer close, before the database closes) workers stop fetching, running jobs
  *   get the grace period to finish, and pg-boss fails (so retries) whatever is still running.
+ * - Takeover faster than pg-boss's heartbeat (10 s at least): see `Liveness` below. A job whose
+ *   process died is failed (so retried per its policy) by a surviving process within about
+ *   `TRELLIS_JOBS_MONITOR_SECONDS`; on the embedded database, at the next start.
  */
 import * as PgClient from "@effect/sql-pg/PgClient"
 import { Cause, Context, Duration, Effect, Exit, Fiber, Layer, Queue, Schedule, Schema } from "effect"
@@ -34,6 +37,15 @@ const checkName = (name: string) =>
 
 const fromPromise = <A>(name: string, f: () => Promise<A>) =>
   Effect.tryPromise({ try: f, catch: (e) => new JobError({ name, message: e instanceof Error ? e.message : String(e) }) })
+
+/** The advisory-lock namespace of process liveness (`pg_advisory_lock(livenessSpace, key)`). */
+const livenessSpace = 0x7472_6a71 & 0x7fff_ffff
+
+const groupByName = (rows: ReadonlyArray<{ readonly id: string; readonly name: string }>) => {
+  const out = new Map<string, Array<string>>()
+  for (const row of rows) out.set(row.name, [...(out.get(row.name) ?? []), row.id])
+  return out
+}
 
 const encodePrincipal = Schema.encodeEffect(Principal)
 const decodePrincipal = Schema.decodeUnknownEffect(Principal)
@@ -105,6 +117,89 @@ export const layer = Layer.effect(
       log(Effect.logInfo("Jobs: pg-boss warning", String(warning.message ?? "")))
     })
     yield* fromPromise("pgboss", () => boss.start())
+    const workers = new Map<string, Array<string>>()
+    // ── liveness ──────────────────────────────────────────────────────────
+    // PostgreSQL: each process holds a session advisory lock (namespace `livenessSpace`, a random
+    // key) on a connection of its own for its whole life; the kernel closes a killed process's
+    // connections, so PostgreSQL releases its lock at once. Each batch a worker fetches is recorded
+    // in `pgboss.trellis_job_owner` under the process's key (one statement per batch), and every
+    // process looks, every monitor interval, for active jobs whose owner's lock is gone: those
+    // are failed through pg-boss (so retried). A process that dies between fetching a batch and
+    // recording it leaves its jobs to pg-boss's heartbeat, as before.
+    // Embedded: the database is one process's (its directory is locked), so every job still
+    // active when the queue starts belonged to a process that is gone: failed at start.
+    const ownerKey = 1 + Math.floor(Math.random() * 2_147_483_646)
+    const failLost = (rows: ReadonlyArray<{ readonly id: string; readonly name: string }>, message: string) =>
+      Effect.forEach(groupByName(rows), ([name, ids]) =>
+        fromPromise(name, () => boss.fail(name, [...ids], { message })).pipe(
+          Effect.andThen(Effect.logInfo(`Jobs: ${ids.length} job(s) of ${name} failed for a retry: ${message}`)),
+          Effect.andThen(Effect.sync(() => {
+            for (const id of workers.get(name) ?? []) boss.notifyWorker(id)
+          })),
+          Effect.ignore
+        ), { discard: true })
+    const sqlApp = yield* SqlClient.SqlClient
+    if (postgres) {
+      yield* sqlApp.withTransaction(Effect.gen(function*() {
+        yield* sqlApp`SELECT pg_advisory_xact_lock(${livenessSpace}, 0)`
+        yield* sqlApp.unsafe(`CREATE TABLE IF NOT EXISTS ${bossSchema}.trellis_job_owner (
+          name text NOT NULL,
+          job_id uuid NOT NULL,
+          owner_key integer NOT NULL,
+          recorded_on timestamptz NOT NULL DEFAULT now(),
+          PRIMARY KEY (name, job_id)
+        )`)
+      })).pipe(Effect.mapError((e) => new JobError({ name: "liveness", message: e.message })))
+      const connection = yield* sqlApp.reserve.pipe(Effect.mapError((e) => new JobError({ name: "liveness", message: e.message })))
+      const hold = connection.executeUnprepared(`SELECT pg_advisory_lock(${livenessSpace}, ${ownerKey})`, [], undefined).pipe(
+        Effect.mapError((e) => new JobError({ name: "liveness", message: e.message }))
+      )
+      yield* hold
+      // Released after pg-boss has stopped (finalizers run in reverse): this process's running
+      // jobs get their grace period before the others may take them over.
+      yield* Effect.addFinalizer(() =>
+        connection.executeUnprepared(`SELECT pg_advisory_unlock(${livenessSpace}, ${ownerKey})`, [], undefined).pipe(Effect.ignore)
+      )
+      const lost = sqlApp<{ id: string; name: string }>`
+        SELECT j.id::text AS id, j.name FROM ${sqlApp(bossSchema)}.trellis_job_owner o
+        JOIN ${sqlApp(bossSchema)}.job j ON j.name = o.name AND j.id = o.job_id AND j.state = 'active'
+        WHERE NOT EXISTS (
+          SELECT 1 FROM pg_locks l
+          WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2
+            AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+            AND l.classid::bigint = ${livenessSpace} AND l.objid::bigint = o.owner_key
+        )`
+      const forget = sqlApp`
+        DELETE FROM ${sqlApp(bossSchema)}.trellis_job_owner o
+        WHERE NOT EXISTS (SELECT 1 FROM ${sqlApp(bossSchema)}.job j WHERE j.name = o.name AND j.id = o.job_id AND j.state = 'active')`
+      let sweeps = 0
+      const sweep = Effect.gen(function*() {
+        const rows = yield* lost
+        if (rows.length > 0) yield* failLost(rows, "its process is gone")
+        if (sweeps++ % 30 === 0) yield* forget
+      })
+      yield* sweep.pipe(
+        Effect.tapCause((cause) => Effect.logWarning("Jobs: liveness sweep failed", Cause.pretty(cause))),
+        Effect.ignore,
+        Effect.repeat(Schedule.spaced(Duration.seconds(config.jobs.monitorSeconds))),
+        Effect.forkScoped
+      )
+    } else {
+      const orphans = yield* sqlApp<{ id: string; name: string }>`
+        SELECT id::text AS id, name FROM ${sqlApp(bossSchema)}.job WHERE state = 'active'`.pipe(Effect.orElseSucceed(() => []))
+      if (orphans.length > 0) yield* failLost(orphans, "the process running it stopped before it finished")
+    }
+    const recordOwner = (name: string, ids: ReadonlyArray<string>) =>
+      postgres
+        ? sqlApp`
+            INSERT INTO ${sqlApp(bossSchema)}.trellis_job_owner (name, job_id, owner_key)
+            SELECT ${name}, id, ${ownerKey} FROM unnest(${PgBossAdapter.prepareValue(ids)}::uuid[]) AS id
+            ON CONFLICT (name, job_id) DO UPDATE SET owner_key = EXCLUDED.owner_key, recorded_on = now()`.pipe(
+            Effect.tapCause((cause) => Effect.logWarning("Jobs: could not record the jobs' process", Cause.pretty(cause))),
+            Effect.ignore
+          )
+        : Effect.void
+
     // Workers stop fetching; running jobs get the grace period; then pg-boss fails (so retries)
     // what still runs and aborts its signal, which interrupts the handler (see `released`).
     yield* Effect.addFinalizer(() =>
@@ -114,7 +209,6 @@ export const layer = Layer.effect(
       )
     )
 
-    const workers = new Map<string, Array<string>>()
     const wake = (name: string) => Effect.sync(() => {
       for (const id of workers.get(name) ?? []) boss.notifyWorker(id)
     })
@@ -185,7 +279,16 @@ export const layer = Layer.effect(
               ...(heartbeatSeconds === null ? {} : { heartbeatRefreshSeconds: Math.min(2, heartbeatSeconds / 2) }),
               pollingIntervalSeconds: config.jobs.pollSeconds,
               notifyPollingIntervalSeconds: config.jobs.pollSeconds
-            }, (jobs) => Effect.runPromiseWith(context)(Effect.forEach(jobs, runOne, { concurrency: "unbounded" }).pipe(Effect.map((r) => [...r])))))
+            }, (jobs) =>
+              Effect.runPromiseWith(context)(
+                // Recorded alongside (not before) the jobs: their timeouts start with pg-boss's own.
+                Effect.zipWith(
+                  recordOwner(name, jobs.map((job) => job.id)),
+                  Effect.forEach(jobs, runOne, { concurrency: "unbounded" }),
+                  (_, results) => [...results],
+                  { concurrent: true }
+                )
+              )))
           workers.set(name, [...(workers.get(name) ?? []), id])
         }),
 
@@ -267,6 +370,17 @@ export const layer = Layer.effect(
           Effect.provideContext(appContext),
           Effect.mapError((e) => new JobError({ name: "dead", message: e.message }))
         ),
+
+      unsettled: (name, singletonKeys) =>
+        singletonKeys.length === 0
+          ? Effect.succeed(new Set<string>())
+          : sqlApp<{ key: string }>`
+              SELECT DISTINCT singleton_key AS key FROM ${sqlApp(bossSchema)}.job
+              WHERE name = ${name} AND state IN ('created', 'retry', 'active')
+                AND singleton_key = ANY(${PgBossAdapter.prepareValue([...singletonKeys])}::text[])`.pipe(
+              Effect.map((rows) => new Set(rows.map((row) => row.key))),
+              Effect.mapError((e) => new JobError({ name, message: e.message }))
+            ),
 
       wake
     })

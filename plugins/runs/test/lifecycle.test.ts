@@ -10,11 +10,11 @@ import * as Lifecycle from "../Lifecycle.ts"
 
 const expected: Record<RunStatus, Partial<Record<Lifecycle.Transition, RunStatus>>> = {
   draft: { start: "queued", cancel: "cancelled" },
-  queued: { claim: "running", pause: "paused", cancel: "cancelled" },
-  running: { claim: "running", pause: "paused", cancel: "cancelled", succeed: "succeeded", fail: "failed", sleep: "waiting", await: "awaiting_approval" },
-  paused: { resume: "queued", cancel: "cancelled" },
-  waiting: { claim: "running", pause: "paused", cancel: "cancelled", complete: "queued" },
-  awaiting_approval: { approve: "queued", reject: "failed", cancel: "cancelled" },
+  queued: { claim: "running", pause: "paused", cancel: "cancelled", fail: "failed", expire: "failed" },
+  running: { claim: "running", pause: "paused", cancel: "cancelled", succeed: "succeeded", fail: "failed", expire: "failed", sleep: "waiting", await: "awaiting_approval" },
+  paused: { resume: "queued", cancel: "cancelled", expire: "failed" },
+  waiting: { claim: "running", pause: "paused", cancel: "cancelled", fail: "failed", expire: "failed", complete: "queued" },
+  awaiting_approval: { approve: "queued", reject: "failed", cancel: "cancelled", expire: "failed" },
   succeeded: {},
   failed: { retry: "queued" },
   cancelled: {}

@@ -84,6 +84,8 @@ export interface Hit {
 export interface Sink {
   readonly url: (path: string) => string
   readonly hits: (path: string) => ReadonlyArray<Hit>
+  /** The calling processes of `path`'s requests, in order (header `x-process-id`, sent by the kill test's `sink` step). */
+  readonly pids: (path: string) => ReadonlyArray<number | undefined>
   readonly setMode: (path: string, mode: Mode) => void
   /** Answers every held request of `path` (200). */
   readonly release: (path: string) => void
@@ -94,13 +96,16 @@ export interface Sink {
 
 export const sink: Effect.Effect<Sink, never, Scope.Scope> = Effect.gen(function*() {
   const hits: Array<Hit> = []
+  const callers: Array<{ readonly path: string; readonly pid: number | undefined }> = []
   const modes = new Map<string, Mode>()
   const held = new Map<string, Array<NodeHttp.ServerResponse>>()
   const aborted = new Map<string, number>()
   const server = NodeHttp.createServer((req, res) => {
     const path = (req.url ?? "/").split("?")[0]
     const key = req.headers["idempotency-key"]
+    const pid = req.headers["x-process-id"]
     hits.push({ path, key: typeof key === "string" ? key : undefined })
+    callers.push({ path, pid: typeof pid === "string" ? Number(pid) : undefined })
     req.resume()
     const mode = modes.get(path) ?? "ok"
     if (mode === "ok") {
@@ -128,6 +133,7 @@ export const sink: Effect.Effect<Sink, never, Scope.Scope> = Effect.gen(function
   return {
     url: (path) => `http://127.0.0.1:${port}${path}`,
     hits: (path) => hits.filter((h) => h.path === path),
+    pids: (path) => callers.filter((c) => c.path === path).map((c) => c.pid),
     setMode: (path, mode) => void modes.set(path, mode),
     release: (path) => {
       modes.set(path, "ok")
