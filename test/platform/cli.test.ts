@@ -101,7 +101,8 @@ describe("signals to npm reach the server", () => {
 })
 
 const cli = (args: ReadonlyArray<string>) =>
-  spawnSync(process.execPath, ["src/main.ts", ...args], { encoding: "utf8", timeout: 120_000 })
+  // The OpenAPI document is over spawnSync's default 1 MiB output buffer.
+  spawnSync(process.execPath, ["src/main.ts", ...args], { encoding: "utf8", timeout: 120_000, maxBuffer: 64 * 1024 * 1024 })
 
 const flagsIn = (help: string): Array<string> => {
   const section = help.slice(help.indexOf("FLAGS"), help.indexOf("GLOBAL FLAGS"))
