@@ -36,6 +36,7 @@ import {
   Template
 } from "trellis/plugin"
 import type { GenerateResult, ModelMessage, ToolCall, ToolSpec } from "trellis/plugin"
+import { WorkspaceProviders } from "../prompts/PromptsService.ts"
 import type { StepDefinition } from "../runs/Domain.ts"
 import { Runs } from "../runs/RunsService.ts"
 import { done, StepFailed, wait } from "../runs/StepRegistry.ts"
@@ -117,6 +118,7 @@ export const make = (settings: AgentStepSettings) =>
     const models = yield* Models
     const runs = yield* Runs
     const secrets = yield* SecretBox
+    const providers = yield* WorkspaceProviders
     const columns = sql.literal(agentColumns)
 
     const findAgent = (organizationId: string, ref: string) =>
@@ -266,11 +268,17 @@ export const make = (settings: AgentStepSettings) =>
           ]
         const provider = members.provider ?? agent.provider
         const model = members.model === undefined || members.model === "" ? agent.model : members.model
-        const apiKey = members.apiKeySealed === undefined
+        const requestKey = members.apiKeySealed === undefined
           ? undefined
           : yield* secrets.open(members.apiKeySealed, apiKeyContext).pipe(
             Effect.mapError(() => fail("the run's api_key cannot be opened (the server's secret key changed)"))
           )
+        // The request's endpoint and key, then the agent's workspace settings, then the environment's.
+        const target = yield* providers.providerFor(context.organizationId, agent.workspace_id, provider, {
+          baseUrl: members.baseUrl,
+          apiKey: requestKey === undefined ? undefined : Redacted.make(requestKey),
+          model
+        }).pipe(Effect.mapError(() => fail("the workspace's provider key cannot be opened (the server's secret key changed)")))
         const mock = agent.mock === null ? undefined : yield* Schema.decodeUnknownEffect(MockScript)(agent.mock).pipe(
           Effect.mapError(() => fail("the agent's mock script is invalid"))
         )
@@ -291,11 +299,11 @@ export const make = (settings: AgentStepSettings) =>
           else {
             answer = yield* callModel(context, principal, agent, {
               provider,
-              model,
+              model: target.model ?? model,
               messages: [...messages],
               specs,
-              apiKey,
-              baseUrl: members.baseUrl,
+              apiKey: target.apiKey,
+              baseUrl: target.baseUrl,
               mock
             })
             // The checkpoint and the usage report commit together: a model call is reported exactly once.
@@ -381,7 +389,7 @@ export const make = (settings: AgentStepSettings) =>
         readonly model: string
         readonly messages: ReadonlyArray<ModelMessage>
         readonly specs: ReadonlyArray<ToolSpec>
-        readonly apiKey: string | undefined
+        readonly apiKey: Redacted.Redacted<string> | undefined
         readonly baseUrl: string | undefined
         readonly mock: MockScript | undefined
       }
@@ -400,7 +408,7 @@ export const make = (settings: AgentStepSettings) =>
           model: request.model,
           messages: request.messages,
           ...(request.specs.length === 0 ? {} : { tools: request.specs }),
-          ...(request.apiKey === undefined ? {} : { apiKey: Redacted.make(request.apiKey) }),
+          ...(request.apiKey === undefined ? {} : { apiKey: request.apiKey }),
           ...(request.baseUrl === undefined ? {} : { baseUrl: request.baseUrl }),
           ...(request.mock === undefined ? {} : { mock: request.mock }),
           attempt: context.attempt,

@@ -14,7 +14,8 @@
  * request's `base_url` / `api_key`, else the environment's. When the runs plugin's `Runs`
  * service is in reach, each call is also recorded as a finished run (best-effort: without it,
  * or when it fails, `run_id` is the usage record's id). The layer also outputs
- * `ProviderSettings`, which the provider configuration endpoints use.
+ * `ProviderSettings`, which the provider configuration endpoints use, and `WorkspaceProviders`
+ * (`PromptsService.ts`), the same resolution for agents' and workflows' model calls.
  */
 import { Cause, Context, Deferred, Effect, Exit, Fiber, Layer, Option, Queue, Redacted, Scope, Stream } from "effect"
 import { HttpServerResponse } from "effect/http"
@@ -36,7 +37,7 @@ import {
   VersionOfAnotherPrompt
 } from "./Errors.ts"
 import { Prompts } from "./Prompts.ts"
-import { ProviderSettings } from "./ProviderSettings.ts"
+import { ProviderSettings, workspaceProvidersLayer } from "./ProviderSettings.ts"
 import { PromptsConfig } from "./PromptsConfig.ts"
 import * as Providers from "./Providers.ts"
 
@@ -375,5 +376,5 @@ export class Playground extends Context.Service<Playground, {
 
       return Playground.of({ run, stream, providers: names, status, models: modelList, usage })
     })
-  ).pipe(Layer.provideMerge(ProviderSettings.layer))
+  ).pipe(Layer.merge(workspaceProvidersLayer), Layer.provideMerge(ProviderSettings.layer))
 }

@@ -5,7 +5,7 @@
  * contract modules it names).
  */
 import { Context } from "effect"
-import type { Effect } from "effect"
+import type { Effect, Redacted } from "effect"
 import type { SqlError } from "effect/sql/SqlError"
 import type { CurrentPrincipal } from "trellis/contract"
 import type {
@@ -23,6 +23,7 @@ import type {
 } from "./Domain.ts"
 import type {
   DiffTooLarge,
+  SecretKeyUnavailable,
   InvalidRollout,
   PromptKeyTaken,
   PromptNotFound,
@@ -105,3 +106,44 @@ export class Prompts extends Context.Service<Prompts, {
     workspace: string | undefined
   ) => Effect.Effect<ServedPrompt | null, SqlError>
 }>()("prompts/Prompts") {}
+
+/** What a caller asks of one model call (its own `base_url`, `api_key`, `model`, each optional). */
+export interface ProviderRequest {
+  readonly baseUrl?: string | undefined
+  readonly apiKey?: Redacted.Redacted<string> | undefined
+  readonly model?: string | undefined
+}
+
+/** Where one call goes: pass `baseUrl`, `apiKey` and `model` to `Models.generate` as they are. */
+export interface ProviderTarget {
+  readonly baseUrl: string | undefined
+  /** The request's key, else the workspace's (opened) when the call goes to the origin it was saved for. Never log it. */
+  readonly apiKey: Redacted.Redacted<string> | undefined
+  readonly model: string | undefined
+  /**
+   * Which configuration supplied the endpoint: the request's `base_url`, the workspace's saved
+   * one, or none here (`environment`: `Models` applies `TRELLIS_<PROVIDER>_*` itself).
+   */
+  readonly source: "request" | "workspace" | "environment"
+}
+
+/**
+ * The per-workspace provider settings (`PUT /api/settings/providers/...`, the playground's) for
+ * other plugins' model calls: agents' and workflows' steps resolve a call as the playground
+ * does. Field by field, the request's `base_url` / `api_key` / `model`, then the workspace's
+ * saved configuration, then the environment's (left to `Models`); a configured key only goes
+ * to its own origin. The prompts plugin's layer outputs it.
+ */
+export class WorkspaceProviders extends Context.Service<WorkspaceProviders, {
+  /**
+   * Resolves a call to `provider` for a workspace of an organization (`""`: its default
+   * workspace). Only `openai` (the OpenAI-compatible provider) has workspace settings today;
+   * for others the request's fields pass through.
+   */
+  readonly providerFor: (
+    organizationId: string,
+    workspaceId: string,
+    provider: string,
+    request?: ProviderRequest
+  ) => Effect.Effect<ProviderTarget, SecretKeyUnavailable>
+}>()("prompts/WorkspaceProviders") {}

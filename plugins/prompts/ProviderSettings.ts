@@ -16,6 +16,8 @@ import { AuditLog, CurrentPrincipal, Row, SecretBox } from "trellis/plugin"
 import type { ProviderConfig, ProviderConfigInput } from "./Domain.ts"
 import { InvalidProviderConfig, ProviderAddressRefused, SecretKeyUnavailable } from "./Errors.ts"
 import { PromptsConfig } from "./PromptsConfig.ts"
+import { WorkspaceProviders } from "./PromptsService.ts"
+import type { ProviderRequest, ProviderTarget } from "./PromptsService.ts"
 import * as Providers from "./Providers.ts"
 
 /** The one configurable provider today. */
@@ -232,3 +234,39 @@ export class ProviderSettings extends Context.Service<ProviderSettings, {
     })
   )
 }
+
+/**
+ * `WorkspaceProviders` (the tag other plugins import from `PromptsService.ts`) on these
+ * settings: the same resolution as the playground's (`Providers.resolveOpenai`).
+ */
+export const workspaceProvidersLayer = Layer.effect(
+  WorkspaceProviders,
+  Effect.gen(function*() {
+    const settings = yield* ProviderSettings
+    const config = yield* PromptsConfig
+    const nonEmpty = (value: string | undefined) => value === undefined || value.trim() === "" ? undefined : value.trim()
+    const passThrough = (request: ProviderRequest): ProviderTarget => {
+      const baseUrl = nonEmpty(request.baseUrl)
+      return { baseUrl, apiKey: request.apiKey, model: nonEmpty(request.model), source: baseUrl === undefined ? "environment" : "request" }
+    }
+    const providerFor = Effect.fn("WorkspaceProviders.providerFor")(
+      function*(organizationId: string, workspaceId: string, provider: string, request: ProviderRequest = {}) {
+        if (provider !== "openai") return passThrough(request)
+        const workspace = yield* settings.openai(organizationId, workspaceId)
+        if (workspace === null) return passThrough(request)
+        const target = Providers.resolveOpenai(config, workspace, {
+          baseUrl: request.baseUrl,
+          apiKey: request.apiKey === undefined ? undefined : Redacted.value(request.apiKey),
+          model: request.model
+        })
+        return {
+          baseUrl: target.baseUrl,
+          apiKey: target.apiKey,
+          model: target.model,
+          source: target.source === "request" ? "request" : "workspace"
+        } satisfies ProviderTarget
+      }
+    )
+    return WorkspaceProviders.of({ providerFor })
+  })
+)

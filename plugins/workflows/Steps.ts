@@ -22,7 +22,7 @@ import type { RunNotFound, RunStatusConflict } from "../runs/Errors.ts"
 import { Runs } from "../runs/RunsService.ts"
 import { done, StepFailed, StepRegistry, wait } from "../runs/StepRegistry.ts"
 import type { StepContext, StepOutcome, StepType } from "../runs/StepRegistry.ts"
-import { Prompts } from "../prompts/PromptsService.ts"
+import { Prompts, WorkspaceProviders } from "../prompts/PromptsService.ts"
 import { Tickets } from "../tickets/TicketsService.ts"
 import { textOf } from "./Domain.ts"
 import { callerVariables, credentialsVariable, sealContext } from "./Workflows.ts"
@@ -180,12 +180,21 @@ export const register = (settings: StepSettings) =>
     const runs = yield* Runs
     const models = yield* Models
     const prompts = yield* Prompts
+    const providers = yield* WorkspaceProviders
     const tickets = yield* Tickets
     const workflows = yield* Workflows
     const box = yield* SecretBox
     const jobs = yield* JobQueue
 
     // ── model calls ─────────────────────────────────────────────────────────
+
+    /** The workflow's workspace (`__workflow`'s `workspace_id`; a run of no stored workflow: the default workspace). */
+    const workspaceOf = (context: StepContext): string => {
+      const raw = context.variables[credentialsVariable]
+      if (typeof raw !== "object" || raw === null) return ""
+      const workspace = (raw as { workspace_id?: unknown }).workspace_id
+      return typeof workspace === "string" ? workspace : ""
+    }
 
     /** The run's `api_key` (opened) and `base_url`, from the sealed `__workflow` variable. */
     const credentialsOf = (context: StepContext) =>
@@ -204,8 +213,15 @@ export const register = (settings: StepSettings) =>
     const callModel = (context: StepContext, m: typeof ModelMembers.Type | typeof PromptMembers.Type, prompt: string, refKey: string | undefined) =>
       Effect.gen(function*() {
         const principal = yield* principalFor(context.organizationId)
-        const { apiKey, baseUrl } = yield* credentialsOf(context)
+        const requested = yield* credentialsOf(context)
         const provider = m.provider === undefined || m.provider === "" ? "mock" : m.provider
+        // The run's endpoint and key, then the workflow's workspace settings, then the environment's.
+        const target = yield* providers.providerFor(context.organizationId, workspaceOf(context), provider, {
+          ...requested,
+          model: m.model === undefined || m.model === "" ? undefined : m.model
+        }).pipe(
+          Effect.mapError(() => new StepFailed({ message: "the workspace's provider key cannot be opened (the server's secret key changed?)", retryable: false }))
+        )
         const pending: Array<string> = []
         let size = 0
         const flush = Effect.suspend(() => {
@@ -228,10 +244,10 @@ export const register = (settings: StepSettings) =>
         const started = Date.now()
         const result = yield* models.generate({
           provider,
-          model: m.model === undefined || m.model === "" ? undefined : m.model,
+          model: target.model,
           messages,
-          apiKey,
-          baseUrl,
+          apiKey: target.apiKey,
+          baseUrl: target.baseUrl,
           temperature: m.temperature,
           maxOutputTokens: m.maxOutputTokens,
           mock: m.mock,
@@ -504,6 +520,9 @@ export const register = (settings: StepSettings) =>
 
     // ── workflow (a sub-run) ────────────────────────────────────────────────
 
+    const childCredentials = (parent: unknown, workspaceId: string) =>
+      typeof parent === "object" && parent !== null ? { ...parent, workspace_id: workspaceId } : { workspace_id: workspaceId }
+
     const childOutcome = (principal: Principal, childRunId: string) =>
       Effect.gen(function*() {
         const detail = yield* runs.get(childRunId).pipe(
@@ -551,7 +570,8 @@ export const register = (settings: StepSettings) =>
               : callerVariables(Object.fromEntries(Object.entries(m.input).map(([name, value]) => [name, typeof value === "string" ? Template.renderPaths(value, context.variables) : value])))
             const child = yield* runs.run({
               steps: workflows.runSteps(stored),
-              input: { ...variables, [credentialsVariable]: context.variables[credentialsVariable] ?? null },
+              // The run's request credentials go on; the sub-workflow's model calls use its own workspace's settings.
+              input: { ...variables, [credentialsVariable]: childCredentials(context.variables[credentialsVariable], stored.workspace_id) },
               source: "workflow",
               refKey: stored.id,
               title: stored.name === "" ? stored.key : stored.name

@@ -35,6 +35,8 @@ export interface RunCredentials {
   readonly nonce: string
   readonly api_key?: string | undefined
   readonly base_url?: string | undefined
+  /** The workflow's workspace: whose provider settings its model calls use (absent: the default workspace). */
+  readonly workspace_id?: string | undefined
 }
 
 export const sealContext = (organizationId: string, nonce: string) => JSON.stringify(["workflows.api_key", organizationId, nonce])
@@ -182,21 +184,26 @@ export const make = Effect.gen(function*() {
     ...workflow.steps
   ]
 
-  const credentials = (organizationId: string, options: RunOptions) =>
+  const credentials = (organizationId: string, workspaceId: string, options: RunOptions) =>
     Effect.gen(function*() {
       const nonce = crypto.randomUUID()
       const apiKey = options.apiKey === undefined || options.apiKey === ""
         ? undefined
         : yield* box.seal(options.apiKey, sealContext(organizationId, nonce))
       const baseUrl = options.baseUrl === undefined || options.baseUrl === "" ? undefined : options.baseUrl
-      return { nonce, ...(apiKey === undefined ? {} : { api_key: apiKey }), ...(baseUrl === undefined ? {} : { base_url: baseUrl }) } satisfies RunCredentials
+      return {
+        nonce,
+        ...(apiKey === undefined ? {} : { api_key: apiKey }),
+        ...(baseUrl === undefined ? {} : { base_url: baseUrl }),
+        workspace_id: workspaceId
+      } satisfies RunCredentials
     })
 
   const start = (id: string, variables: Readonly<Record<string, unknown>>, options: RunOptions) =>
     Effect.gen(function*() {
       const principal = yield* CurrentPrincipal
       const workflow = toWorkflow(yield* require(id))
-      const input = { ...callerVariables(variables), [credentialsVariable]: yield* credentials(principal.organizationId, options) }
+      const input = { ...callerVariables(variables), [credentialsVariable]: yield* credentials(principal.organizationId, workflow.workspace_id, options) }
       return yield* runs.run({
         steps: runSteps(workflow),
         input,
