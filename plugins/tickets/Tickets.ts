@@ -19,7 +19,7 @@
 import { Array as Arr, Effect, Layer, Option } from "effect"
 import { SqlClient } from "effect/sql"
 import type { Statement } from "effect/sql"
-import { AuditLog, CurrentPrincipal, Row } from "trellis/plugin"
+import { AuditLog, CurrentPrincipal, EventLog, Row } from "trellis/plugin"
 import type { Principal } from "trellis/plugin"
 import { actorId, holderId, isProjectAdmin, newId } from "./Access.ts"
 import * as CompiledContext from "./CompiledContext.ts"
@@ -47,6 +47,7 @@ import {
 import * as Lifecycle from "./Lifecycle.ts"
 import type { Transition } from "./Lifecycle.ts"
 import { Projects } from "./Projects.ts"
+import { TicketChanges } from "./Streams.ts"
 import { commentColumns, decodeComments, decodeEdits, decodeTickets, editColumns, ticketColumns, toComment, toEdit, toTicket } from "./TicketRows.ts"
 import type { ProjectRow, TicketRow } from "./TicketRows.ts"
 import { TicketSettings } from "./TicketSettings.ts"
@@ -73,6 +74,7 @@ export const layer = Layer.effect(
     const audit = yield* AuditLog
     const projects = yield* Projects
     const settings = yield* TicketSettings
+    const events = yield* EventLog
     const columns = sql.literal(ticketColumns)
     const nothing = sql.literal("")
 
@@ -81,6 +83,24 @@ export const layer = Layer.effect(
       const seconds = projects.leaseSecondsOf(project)
       return seconds === 0 ? sql.literal("NULL") : sql`now() + ${`${seconds} seconds`}::interval`
     }
+
+    /** Appends a ticket's change to the change stream (`Streams.ts`); call inside the change's transaction. */
+    const publish = (
+      organizationId: string,
+      projectId: string,
+      ticketId: string,
+      change: string,
+      status: string,
+      notes: string | null
+    ) =>
+      TicketChanges.at().append(events, `ticket.${change}`, {
+        organization_id: organizationId,
+        project_id: projectId,
+        ticket_id: ticketId,
+        change,
+        status,
+        completion_notes: notes
+      }).pipe(Effect.asVoid, Effect.orDie)
 
     /** Runs a write and its audit entry atomically; database failures are defects. */
     const transact = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, Exclude<E, Row.Infrastructure>, R> =>
@@ -199,10 +219,12 @@ export const layer = Layer.effect(
           UPDATE tickets.tickets t SET status = ${to}, updated_at = now() ${options.set ?? nothing}
           WHERE t.id = ${ticketId} AND t.project_id = ${projectId} AND t.organization_id = ${principal.organizationId}
             AND ${guard(name)} AND ${fence(options.leaseEpoch)}
-          RETURNING t.lease_epoch
+          RETURNING t.lease_epoch, t.completion_notes
         `
         if (rows.length === 0) return false
         if (options.after !== undefined) yield* options.after(principal.organizationId)
+        const notes = (rows[0] as { readonly completion_notes?: unknown }).completion_notes
+        yield* publish(principal.organizationId, projectId, ticketId, name, to, typeof notes === "string" ? notes : null)
         // The audit entry last: it locks the organization's chain head, so every row lock comes before it.
         yield* audit.record(`tickets.ticket.${name}`, { type: "ticket", id: ticketId }, {
           project_id: projectId,
@@ -407,6 +429,7 @@ export const layer = Layer.effect(
           )
         `
         yield* insertDependencies(id, dependsOn)
+        yield* publish(principal.organizationId, projectId, id, "create", status, null)
         yield* audit.record("tickets.ticket.create", { type: "ticket", id }, {
           project_id: projectId,
           title: input.title,
@@ -590,6 +613,7 @@ export const layer = Layer.effect(
           RETURNING t.lease_epoch
         `
         if (rows.length === 0) return false
+        yield* publish(principal.organizationId, projectId, ticketId, "start", "in_progress", null)
         yield* audit.record("tickets.ticket.start", { type: "ticket", id: ticketId }, {
           project_id: projectId,
           lease_epoch: rows[0].lease_epoch,
@@ -700,10 +724,11 @@ export const layer = Layer.effect(
               WHERE d.ticket_id = ${dependent.id} AND u.status <> 'done'
             `
             if (Number(pending.n) === 0) {
-              yield* sql`
+              const unblocked = yield* sql`
                 UPDATE tickets.tickets SET status = 'in_progress', lease_expires_at = ${leaseExpiry(project)}, updated_at = now()
-                WHERE id = ${dependent.id} AND status = 'blocked'
+                WHERE id = ${dependent.id} AND status = 'blocked' RETURNING id
               `
+              if (unblocked.length > 0) yield* publish(organizationId, projectId, dependent.id, "unblock", "in_progress", null)
             }
           }
         }

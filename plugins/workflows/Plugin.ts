@@ -13,6 +13,7 @@ import { WorkflowsGroup } from "./Api.ts"
 import { workflowProblems } from "./Errors.ts"
 import { WorkflowsHttp } from "./Http.ts"
 import { migration as createWorkflows } from "./migrations/0001_create_workflows.ts"
+import { migration as ticketWaits } from "./migrations/0002_ticket_waits.ts"
 import { defaultStepSettings, register } from "./Steps.ts"
 import type { StepSettings } from "./Steps.ts"
 import * as WorkflowsLive from "./Workflows.ts"
@@ -24,7 +25,7 @@ export const makeWorkflowsPlugin = (settings: Partial<StepSettings> = {}) => {
     version: "0.1.0",
     description: "PromptOps-compatible workflows run as durable runs; model, prompt, parallel, ticket and workflow steps",
     groups: [WorkflowsGroup],
-    migrations: [createWorkflows],
+    migrations: [createWorkflows, ticketWaits],
     requires: ["audit", "runs", "prompts", "tickets"],
     scopes: [],
     problems: [...workflowProblems],

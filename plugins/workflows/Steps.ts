@@ -9,13 +9,15 @@
  * `workflows.step_effects` in the same transaction that makes them, so a step executed again
  * (a crash, a retry) finds them instead of making another.
  *
- * Waiting steps (`workflow`, and `ticket` with `wait`) answer a `callback` wait and enqueue a
- * watcher job that ends it with `Runs.complete` (see the README).
+ * Waiting steps answer a `callback` wait that something else ends with `Runs.complete`: a
+ * `workflow` step's watcher job (the sub-run's end), and for a `ticket` step with `wait` the
+ * plugin's follower of the tickets change stream (`tickets/Streams.ts`), which keeps its position
+ * in `workflows.event_positions` and resumes after it when the server restarts (see the README).
  */
-import { Duration, Effect, Exit, Option, Redacted, Schedule, Schema } from "effect"
+import { Cause, Duration, Effect, Exit, Option, Redacted, Schedule, Schema, Stream } from "effect"
 import { SqlClient } from "effect/sql"
 import { createHash } from "node:crypto"
-import { CurrentPrincipal, JobQueue, MockScript, Models, Principal, SecretBox, systemPrincipal, Template } from "trellis/plugin"
+import { CurrentPrincipal, EventLog, JobQueue, MockScript, Models, Principal, SecretBox, systemPrincipal, Template } from "trellis/plugin"
 import type { ModelMessage } from "trellis/plugin"
 import type { CallbackResult, RetryPolicy, StepDefinition } from "../runs/Domain.ts"
 import type { RunNotFound, RunStatusConflict } from "../runs/Errors.ts"
@@ -23,6 +25,7 @@ import { Runs } from "../runs/RunsService.ts"
 import { done, StepFailed, StepRegistry, wait } from "../runs/StepRegistry.ts"
 import type { StepContext, StepOutcome, StepType } from "../runs/StepRegistry.ts"
 import { Prompts, WorkspaceProviders } from "../prompts/PromptsService.ts"
+import { TicketChanges } from "../tickets/Streams.ts"
 import { Tickets } from "../tickets/TicketsService.ts"
 import { textOf } from "./Domain.ts"
 import { callerVariables, credentialsVariable, sealContext } from "./Workflows.ts"
@@ -30,13 +33,11 @@ import { Workflows } from "./WorkflowsService.ts"
 
 /** Settings of this plugin's steps. */
 export interface StepSettings {
-  /** How often a `ticket` step that waits looks at its ticket, in seconds. */
-  readonly ticketPollSeconds: number
   /** Streamed model text is emitted as `model_delta` events of at least this many characters (and the rest at the end). */
   readonly deltaBatchChars: number
 }
 
-export const defaultStepSettings: StepSettings = { ticketPollSeconds: 5, deltaBatchChars: 256 }
+export const defaultStepSettings: StepSettings = { deltaBatchChars: 256 }
 
 /** PromptOps's provider names and their Trellis aliases (see `Models`). */
 export const providerNames = ["mock", "openai", "claude", "anthropic", "gemini", "google", "ollama", "openai-compatible"] as const
@@ -167,6 +168,7 @@ const notInBranches = new Set(["approval", "sleep", "condition", "workflow"])
 export const awaitChildQueue = "workflows.await_child"
 const AwaitChild = Schema.Struct({ runId: Schema.String, stepIndex: Schema.Int, childRunId: Schema.String })
 
+/** The polling watcher of earlier versions: jobs still queued from them hand their wait to the follower. */
 export const awaitTicketQueue = "workflows.await_ticket"
 const AwaitTicket = Schema.Struct({ runId: Schema.String, stepIndex: Schema.Int, projectId: Schema.String, ticketId: Schema.String })
 
@@ -185,6 +187,7 @@ export const register = (settings: StepSettings) =>
     const workflows = yield* Workflows
     const box = yield* SecretBox
     const jobs = yield* JobQueue
+    const events = yield* EventLog
 
     // ── model calls ─────────────────────────────────────────────────────────
 
@@ -616,6 +619,24 @@ export const register = (settings: StepSettings) =>
 
     // ── ticket ──────────────────────────────────────────────────────────────
 
+    interface TicketWait {
+      readonly run_id: string
+      readonly step_index: number
+      readonly organization_id: string
+      readonly project_id: string
+      readonly ticket_id: string
+    }
+    const normalize = (w: TicketWait): TicketWait => ({ ...w, step_index: Number(w.step_index) })
+
+    /** What a `ticket` step with `wait` waits for (the follower's work list). */
+    const recordWait = (runId: string, stepIndex: number, organizationId: string, projectId: string, ticketId: string) =>
+      sql`INSERT INTO workflows.ticket_waits (run_id, step_index, organization_id, project_id, ticket_id)
+        VALUES (${runId}, ${stepIndex}, ${organizationId}, ${projectId}, ${ticketId})
+        ON CONFLICT (run_id, step_index) DO UPDATE SET project_id = EXCLUDED.project_id, ticket_id = EXCLUDED.ticket_id`.pipe(Effect.asVoid)
+
+    const forgetWait = (runId: string, stepIndex: number) =>
+      sql`DELETE FROM workflows.ticket_waits WHERE run_id = ${runId} AND step_index = ${stepIndex}`.pipe(Effect.asVoid)
+
     const ticketOutput = (projectId: string, ticket: { readonly id: string; readonly status: string; readonly completion_notes: string | null }) => ({
       ticket_id: ticket.id,
       project_id: projectId,
@@ -640,7 +661,7 @@ export const register = (settings: StepSettings) =>
     /**
      * Creates a ticket for a coding agent (once per step: the idempotency key is recorded with
      * it, and named in its `context_refs` as `trellis-run:<key>`). With `wait`, the step waits
-     * until the ticket is done or closed (a watcher job looks every `ticketPollSeconds`).
+     * until the ticket is done or closed (the tickets change stream's follower ends the wait).
      */
     const ticket: StepType = {
       type: "ticket",
@@ -664,26 +685,20 @@ export const register = (settings: StepSettings) =>
               Effect.provideService(CurrentPrincipal, principal),
               Effect.mapError((e) => new StepFailed({ message: `the ticket could not be created: ${messageOf(e)}`, retryable: false }))
             )
-            if (m.wait === true) {
-              yield* jobs.enqueue(awaitTicketQueue, AwaitTicket, {
-                runId: context.runId,
-                stepIndex: context.stepIndex,
-                projectId: m.project,
-                ticketId: created.id
-              }, { principal, startAfter: settings.ticketPollSeconds }).pipe(
-                Effect.mapError(() => new StepFailed({ message: "the ticket's watcher could not be queued", retryable: true }))
-              )
-            }
+            // Recorded with the ticket: every change of it comes after, and the follower finds this.
+            if (m.wait === true) yield* recordWait(context.runId, context.stepIndex, context.organizationId, m.project, created.id).pipe(Effect.orDie)
             return { ref: created.id, detail: ticketOutput(m.project, created) }
           }))
           if (m.wait !== true) return done(made.detail)
           const state = yield* ticketState(principal, m.project, made.ref)
+          if (state._tag === "Open") return wait("callback")
+          yield* forgetWait(context.runId, context.stepIndex).pipe(Effect.orDie)
           if (state._tag === "Done") return done(state.output)
-          if (state._tag === "Failed") return yield* new StepFailed({ message: state.message, retryable: false })
-          return wait("callback")
+          return yield* new StepFailed({ message: state.message, retryable: false })
         })
     }
 
+    // A polling job queued by an earlier version: its wait goes to the follower (then settled once, in case the ticket ended meanwhile).
     yield* jobs.register(awaitTicketQueue, {
       schema: AwaitTicket,
       retryLimit: 10,
@@ -692,14 +707,89 @@ export const register = (settings: StepSettings) =>
         Effect.gen(function*() {
           const principal = yield* CurrentPrincipal
           const detail = yield* runs.get(payload.runId).pipe(Effect.option)
-          // The run moved on (cancelled, ended, or was never waiting): stop looking.
           if (Option.isNone(detail) || ["succeeded", "failed", "cancelled"].includes(detail.value.run.status)) return
-          const state = yield* ticketState(principal, payload.projectId, payload.ticketId)
-          if (state._tag === "Done") return yield* complete(payload.runId, payload.stepIndex, { _tag: "Completed", output: state.output })
-          if (state._tag === "Failed") return yield* complete(payload.runId, payload.stepIndex, { _tag: "Failed", message: state.message })
-          yield* jobs.enqueue(awaitTicketQueue, AwaitTicket, payload, { startAfter: settings.ticketPollSeconds })
+          const waiting = { run_id: payload.runId, step_index: payload.stepIndex, organization_id: principal.organizationId, project_id: payload.projectId, ticket_id: payload.ticketId }
+          yield* recordWait(waiting.run_id, waiting.step_index, waiting.organization_id, waiting.project_id, waiting.ticket_id)
+          yield* settle(waiting)
         })
     }).pipe(Effect.orDie)
 
+    // ── the tickets change stream's follower ────────────────────────────────
+
+    const changes = TicketChanges.at()
+    const terminal = new Set(["done", "closed", "cancelled"])
+
+    /**
+     * Ends the wait when its ticket has ended (as this plugin's system principal in the wait's
+     * organization): the step continues with the ticket's notes, or fails when it was cancelled.
+     * `complete` is idempotent for us (a second settle of the same wait finds it ended).
+     */
+    const settle = (w: TicketWait) =>
+      Effect.gen(function*() {
+        const principal = new Principal({ ...systemPrincipal("workflows"), organizationId: w.organization_id })
+        const state = yield* ticketState(principal, w.project_id, w.ticket_id)
+        if (state._tag === "Open") return
+        yield* complete(
+          w.run_id,
+          w.step_index,
+          state._tag === "Done" ? { _tag: "Completed", output: state.output } : { _tag: "Failed", message: state.message }
+        ).pipe(Effect.provideService(CurrentPrincipal, principal))
+        yield* forgetWait(w.run_id, w.step_index)
+      }).pipe(
+        Effect.catchCause((cause) =>
+          Cause.hasInterruptsOnly(cause) ? Effect.interrupt : Effect.logWarning(`Workflows: ending the wait of run ${w.run_id} on ticket ${w.ticket_id} failed`, cause)
+        )
+      )
+
+    const waitColumns = sql.literal("run_id, step_index, organization_id, project_id, ticket_id")
+
+    /**
+     * Follows `tickets.changes` from the stored position: a change that ends a ticket settles
+     * the waits on it (each in its own fiber: `complete` may wait for the run to store its
+     * wait), then the position advances. On start, and after a gap (pruned events), every
+     * outstanding wait is looked at once, so a restart between an event and its settle loses
+     * nothing. Every server process follows; a wait settled twice is ended once.
+     */
+    const follow = Effect.gen(function*() {
+      const name = changes.name
+      const end = yield* events.lastSeq(name)
+      yield* sql`INSERT INTO workflows.event_positions (stream, last_seq) VALUES (${name}, ${end}) ON CONFLICT (stream) DO NOTHING`
+      const settleAll = (waits: ReadonlyArray<TicketWait>) =>
+        Effect.forEach(waits, (w) => Effect.forkScoped(settle(normalize(w))), { discard: true })
+      const sweep = Effect.flatMap(sql<TicketWait>`SELECT ${waitColumns} FROM workflows.ticket_waits`, settleAll)
+      yield* sweep
+      const [position] = yield* sql<{ readonly last_seq: number | string | bigint }>`
+        SELECT last_seq FROM workflows.event_positions WHERE stream = ${name}`
+      yield* changes.subscribeWithGaps(events, Number(position.last_seq)).pipe(
+        Stream.runForEach((delivery) =>
+          Effect.gen(function*() {
+            let seq: number
+            if (delivery._tag === "Gap") {
+              yield* sweep
+              seq = delivery.to
+            } else {
+              const change = delivery.event.data
+              if (terminal.has(change.status)) {
+                yield* Effect.flatMap(
+                  sql<TicketWait>`SELECT ${waitColumns} FROM workflows.ticket_waits
+                    WHERE organization_id = ${change.organization_id} AND ticket_id = ${change.ticket_id}`,
+                  settleAll
+                )
+              }
+              seq = delivery.event.seq
+            }
+            yield* sql`UPDATE workflows.event_positions SET last_seq = ${seq} WHERE stream = ${name} AND last_seq < ${seq}`
+          })
+        )
+      )
+    }).pipe(
+      Effect.tapCause((cause) =>
+        Cause.hasInterruptsOnly(cause) ? Effect.void : Effect.logWarning("Workflows: following the tickets change stream failed; again in 1 s", cause)
+      ),
+      Effect.retry(Schedule.spaced(Duration.seconds(1))),
+      Effect.forkScoped
+    )
+
     for (const stepType of [model, prompt, parallel, ticket, workflow]) yield* registry.register(stepType).pipe(Effect.orDie)
+    yield* follow
   })

@@ -1,6 +1,6 @@
 /**
  * Helpers the workflows tests share: the plugins they run with (prompts, tickets, runs with fast
- * job retries, workflows with a short ticket poll), a probe that hands the test the `Runs` and
+ * job retries, workflows), a probe that hands the test the `Runs` and
  * `Workflows` services the server built, HTTP calls with the admin token or a user's, and a
  * poll until a run ends (bounded by the test's timeout: no timed assertions).
  */
@@ -43,7 +43,7 @@ export const plugins = (services: Deferred.Deferred<Services>) => [
   PromptsPlugin,
   TicketsPlugin,
   testRunsPlugin(),
-  makeWorkflowsPlugin({ ticketPollSeconds: 1, deltaBatchChars: 8 }),
+  makeWorkflowsPlugin({ deltaBatchChars: 8 }),
   probePlugin(services)
 ]
 
