@@ -7,6 +7,10 @@
  * the plugin, `apiKeySealed` (a request's `api_key`, sealed with `SecretBox`), `baseUrl` and
  * `depth` (how deep in agent-as-tool sub-runs).
  *
+ * Model calls go where the request says, else where the agent's workspace's saved provider
+ * settings say, else to the environment's provider (`WorkspaceProviders.providerFor`, the
+ * playground's resolution: a configured key only goes to its own origin).
+ *
  * The loop: a model turn through `Models.generate` with the agent's tools; each tool call the
  * model asks for is executed (an HTTP tool through the SSRF-guarded `OutboundHttp` with an
  * idempotency key; another agent or a workflow as a sub-run: the step starts a turn's sub-runs,

@@ -24,8 +24,9 @@
  * (`reason: "disabled"`), and nothing is sent.
  *
  * Keys and endpoints: the request's (`apiKey`, `baseUrl`), else the environment's
- * (`ModelsConfig`: `TRELLIS_<PROVIDER>_*`); a configured key goes only to its own origin. Every
- * request passes the outbound address policy (`OutboundHttp`), before the call and on connect.
+ * (`ModelsConfig`: `TRELLIS_<PROVIDER>_*`); a configured key goes only to its own origin. A
+ * workspace's saved settings are the caller's to put in the request (the prompts plugin's
+ * `WorkspaceProviders`, used by the playground, agents and workflows). Every request passes the outbound address policy (`OutboundHttp`), before the call and on connect.
  * The implementation (`ModelsLive.ts`) is on the Vercel AI SDK; the README's "Model providers"
  * section is the user-facing description.
  *
