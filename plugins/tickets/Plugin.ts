@@ -2,7 +2,9 @@
  * The tickets plugin (first-party): SessionFS's projects and tickets (seed 001) in the
  * `tickets` schema. Its layer requires the platform `AuditLog` (`requires: ["audit"]`). It
  * offers `Tickets` to other plugins through `TicketsService.ts` (tag and interface only; a
- * plugin using it declares `requires: ["tickets"]`); its other services are internal.
+ * plugin using it declares `requires: ["tickets"]`); its other services are internal. Ticket
+ * status changes go to the `tickets.changes` event stream, declared in `Streams.ts` (a contract
+ * module other plugins follow).
  *
  * `TicketsPlugin` declares `TRELLIS_TICKETS_LEASE_SECONDS` (`TicketsConfig`); `makeTicketsPlugin`
  * takes the settings directly (tests, embedding).
