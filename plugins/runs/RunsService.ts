@@ -64,13 +64,24 @@ export interface Review {
   readonly commit?: boolean | undefined
 }
 
+/** How a run is started besides its definition: what the HTTP body cannot set. */
+export interface RunOptions {
+  /**
+   * The run is a sub-run of that step of that run (of the caller's organization). When it ends
+   * (succeeded, failed, cancelled), in the same transaction, the parent's `callback` wait at that
+   * step completes with its result (or, with `rerun`, the parent step executes again); a cancel
+   * or run-level timeout of the parent cancels it.
+   */
+  readonly parent?: { readonly runId: string; readonly stepIndex: number } | undefined
+}
+
 type Control = Effect.Effect<Run, RunNotFound | RunStatusConflict, CurrentPrincipal>
 
 export class Runs extends Context.Service<Runs, {
   /** A `draft` run (seed 002's `POST /api/runs`): validated now, started by `start`. */
   readonly create: (input: StartRun) => Effect.Effect<Run, InvalidRunDefinition, CurrentPrincipal>
   /** A run that starts at once (`queued`, its first job enqueued in the same transaction). */
-  readonly run: (input: StartRun) => Effect.Effect<Run, InvalidRunDefinition, CurrentPrincipal>
+  readonly run: (input: StartRun, options?: RunOptions) => Effect.Effect<Run, InvalidRunDefinition, CurrentPrincipal>
   readonly get: (runId: string) => Effect.Effect<RunDetail, RunNotFound, CurrentPrincipal>
   readonly list: (filter: ListRuns) => Effect.Effect<RunPage, never, CurrentPrincipal>
   /** draft -> queued. */
