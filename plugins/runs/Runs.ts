@@ -82,7 +82,7 @@ export const defaultEngineSettings: EngineSettings = { jobRetryLimit: 10, jobRet
 const runColumns = `r.id, r.organization_id, r.created_by, r.title, r.source, r.ref_key, r.status, r.steps::text AS steps,
   r.input::text AS input, r.current_step, r.output::text AS output, r.error::text AS error, r.epoch, r.retries, r.created_at,
   r.updated_at, r.started_at, r.finished_at, r.labels::text AS labels, r.provider, r.model, r.model_calls, r.prompt_tokens,
-  r.output_tokens, r.latency_ms`
+  r.output_tokens, r.latency_ms, r.parent_run_id`
 
 interface RunRow {
   readonly id: string
@@ -110,6 +110,7 @@ interface RunRow {
   readonly prompt_tokens: number | string
   readonly output_tokens: number | string
   readonly latency_ms: number | string
+  readonly parent_run_id: string | null
 }
 
 /** A `jsonb` column selected `::text`. */
@@ -370,10 +371,21 @@ export const make = (settings: EngineSettings): Effect.Effect<
         readonly before?: ReadonlyArray<RunEventData> | undefined
         /** A further condition on the run row `r`. */
         readonly where?: Fragment | undefined
+        /** The run's parent when the caller knows it (`null`: none); looked up for an end otherwise. */
+        readonly parent?: string | null | undefined
       } = {}
     ) =>
       Effect.gen(function*() {
         const to = Lifecycle.targetOf(transition)
+        if (Lifecycle.isTerminal(to)) {
+          // A sub-run's end locks its parent first (the order a cancel of the parent takes:
+          // parent, then children), so the two cannot deadlock.
+          const parent = options.parent !== undefined
+            ? options.parent
+            : (yield* sql<{ parent_run_id: string | null }>`SELECT parent_run_id FROM runs.runs WHERE id = ${runId}`.pipe(Effect.orDie))[0]
+              ?.parent_run_id ?? null
+          if (parent !== null) yield* sql`SELECT 1 FROM runs.runs WHERE id = ${parent} FOR NO KEY UPDATE`.pipe(Effect.orDie)
+        }
         const rows = yield* sql<{
           previous: RunStatus
           epoch: number
@@ -520,7 +532,7 @@ export const make = (settings: EngineSettings): Effect.Effect<
           SELECT id FROM runs.runs WHERE parent_run_id = ${runId} AND status NOT IN ${terminal} ORDER BY id
         `.pipe(Effect.orDie)
         for (const child of children) {
-          const moved = yield* move(child.id, "cancel", { set: sql`, finished_at = now()` })
+          const moved = yield* move(child.id, "cancel", { set: sql`, finished_at = now()`, parent: runId })
           // Every process (this one too) interrupts the child's step through the control stream.
           if (moved !== undefined) yield* controlStream.append(log, "cancel", { runId: child.id }).pipe(Effect.orDie)
         }
@@ -759,6 +771,7 @@ export const make = (settings: EngineSettings): Effect.Effect<
           FROM runs.runs r WHERE r.id = ${runId}
         `.pipe(Effect.orDie)
         const run = toRun(loaded[0])
+        const parentId = loaded[0].parent_run_id
         const checkpoints = new Map((JSON.parse(loaded[0].checkpoints) as Array<StepRow>).map((row) => [Number(row.step_index), toStep(row)]))
         const waits = new Map((JSON.parse(loaded[0].waits) as Array<WaitRow>).map(toWait).map((wait) => [wait.stepIndex, wait]))
         const outputs: Record<string, unknown> = {}
@@ -861,6 +874,10 @@ export const make = (settings: EngineSettings): Effect.Effect<
           // One transaction: the checkpoint (fenced by the epoch), the run's next step (when it
           // still runs: this is the boundary check), the step's events and, after the last step, success.
           const status = yield* transact(Effect.gen(function*() {
+            // A sub-run's last step: its parent is locked before the run (see `move`).
+            if (parentId !== null && next >= run.steps.length) {
+              yield* sql`SELECT 1 FROM runs.runs WHERE id = ${parentId} FOR NO KEY UPDATE`.pipe(Effect.orDie)
+            }
             const rows = yield* sql<{ status: RunStatus | null; written: boolean }>`
               WITH run AS (
                 UPDATE runs.runs SET current_step = CASE WHEN status = 'running' THEN ${next} ELSE current_step END, updated_at = now()
@@ -889,6 +906,7 @@ export const make = (settings: EngineSettings): Effect.Effect<
             if (row.status === "running" && next >= run.steps.length) {
               yield* move(runId, "succeed", {
                 epoch,
+                parent: parentId,
                 set: sql`, output = ${JSON.stringify(outcome.output ?? null)}::jsonb, current_step = ${run.steps.length}, finished_at = now()`
               })
               return "succeeded" as const
@@ -903,6 +921,7 @@ export const make = (settings: EngineSettings): Effect.Effect<
         }
         yield* transact(move(runId, "succeed", {
           epoch,
+          parent: parentId,
           set: sql`, output = ${JSON.stringify(input ?? null)}::jsonb, current_step = ${run.steps.length}, finished_at = now()`
         }))
       })
