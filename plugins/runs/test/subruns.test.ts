@@ -115,6 +115,19 @@ layer(TestKit.layer({ plugins: [testRunsPlugin(), spawnPlugin(probe)] }), { time
       assert.deepStrictEqual(ended.output, [`succeeded:"approved"`, `succeeded:"approved"`])
     }), T)
 
+  it.effect("many quick children ending while the parent stores its wait, and at once: none is lost", () =>
+    Effect.gen(function*() {
+      const { runs } = yield* Deferred.await(probe)
+      const quick = Array.from({ length: 8 }, (_, i): ReadonlyArray<StepDefinition> => [{ name: "r", type: "render", template: `c${i}` }])
+      const parents = yield* Effect.forEach([1, 2, 3], () =>
+        runs.run({ title: "parent", steps: [{ name: "fan", type: "spawn", children: quick }] }).pipe(as(tester)), { concurrency: 3 })
+      for (const parent of parents) {
+        const ended = yield* runs.awaitEnd(parent.id).pipe(as(tester))
+        assert.strictEqual(ended.status, "succeeded", JSON.stringify(ended.error))
+        assert.deepStrictEqual(ended.output, quick.map((_, i) => `succeeded:"c${i}"`))
+      }
+    }), T)
+
   it.effect("without rerun the child's result completes the step: executed once; a failed child fails it, naming the step", () =>
     Effect.gen(function*() {
       const { runs } = yield* Deferred.await(probe)
