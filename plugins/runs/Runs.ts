@@ -23,6 +23,10 @@
  * - Fewer rounds per step: a completed step is one transaction (checkpoint and boundary check in
  *   one statement, the step's events, and success after the last step); a quick step's
  *   `step_started` goes in it too.
+ * - Sub-runs: a run started with a parent (`run(input, { parent })`) is linked to that step; its
+ *   terminal move resumes the parent's `callback` wait in the same transaction (completing the
+ *   step with its result, or re-queueing it with `rerun`), and a cancel or timeout of a run
+ *   cancels its children. A sub-run's end locks its parent first: the order a cancel takes.
  * - Safety nets: a run-level timeout (`timeoutMs`) interrupts the step it is at; sweeps fail runs
  *   past their deadline that wait, and runs no job will execute any more. Controls are audited.
  */

@@ -99,7 +99,8 @@ export class Runs extends Context.Service<Runs, {
   /** awaiting_approval -> failed (the approval step fails with `rejected`). */
   readonly reject: (runId: string, review: Review) => Control
   /**
-   * Ends a `callback` wait (a sub-run finished, a ticket was done): the waiting step completes
+   * Ends a `callback` wait from outside (a ticket was done; sub-runs end their parent's wait
+   * themselves, see {@link RunOptions}): the waiting step completes
    * with the output (or fails), and the run continues. A wait already ended, or a run not
    * waiting at that step, is `RunStatusConflict`; calling it twice changes nothing the second time.
    */
