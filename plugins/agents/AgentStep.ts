@@ -13,8 +13,10 @@
  *
  * The loop: a model turn through `Models.generate` with the agent's tools; each tool call the
  * model asks for is executed (an HTTP tool through the SSRF-guarded `OutboundHttp` with an
- * idempotency key; another agent or a workflow as a sub-run: the step starts a turn's sub-runs,
- * then waits as a stored sleep, holding no worker, and looks again when woken) and its result
+ * idempotency key; another agent or a workflow as a sub-run linked to the step (`Runs.run(...,
+ * { parent })`): the step starts a turn's sub-runs, then waits (`callback` with `rerun`, holding no
+ * worker); each sub-run's end executes the step again, which replays its checkpoints and reads
+ * the finished sub-runs through `StepContext.children`) and its result
  * goes back to the model; until the model answers without tool calls (the step's output), the
  * agent's `max_steps` model turns are taken, or its `token_budget` is spent (both fail the step,
  * naming which).
@@ -91,13 +93,6 @@ type ToolResult = { readonly output: unknown; readonly run_id?: string } | { rea
 
 /** A sub-run that has not ended yet. */
 const pendingRun = { _tag: "Pending" } as const
-
-/**
- * How soon a step waiting for sub-runs looks again. The wait is a stored `sleep` (the job ends
- * and no worker is held: a job waiting in its worker for another job of the same queue could
- * wait for ever); a delayed job wakes the step, which replays its checkpoints and looks.
- */
-const subRunPollMs = 500
 
 const json = (value: unknown): unknown => (typeof value === "string" ? JSON.parse(value) : value)
 
@@ -236,14 +231,13 @@ export const make = (settings: AgentStepSettings) =>
             title: `${tool.name ?? "tool"} (tool of run ${context.runId})`,
             source: "agent",
             refKey: "agent" in tool ? tool.agent : "workflow" in tool ? tool.workflow : ""
-          }).pipe(Effect.provideService(CurrentPrincipal, principal), Effect.result)
+          }, { parent: { runId: context.runId, stepIndex: context.stepIndex } }).pipe(Effect.provideService(CurrentPrincipal, principal), Effect.result)
           if (started._tag === "Failure") return { error: `cannot start: ${started.failure.reason}` } satisfies ToolResult
           runId = started.success.id
           yield* saveCheckpoint(context, turn, call, "subrun", { runId })
         }
-        const got = yield* runs.get(runId).pipe(Effect.provideService(CurrentPrincipal, principal), Effect.result)
-        if (got._tag === "Failure") return { error: `the sub-run ${runId} is gone` } satisfies ToolResult
-        const run = got.success.run
+        const run = (yield* context.children).find((child) => child.id === runId)
+        if (run === undefined) return { error: `the sub-run ${runId} is gone` } satisfies ToolResult
         if (run.status !== "succeeded" && run.status !== "failed" && run.status !== "cancelled") return pendingRun
         if (run.status !== "succeeded") return { error: `sub-run ${run.id} ${run.status}: ${run.error?.message ?? ""}` } satisfies ToolResult
         const output = run.output
@@ -377,7 +371,8 @@ export const make = (settings: AgentStepSettings) =>
             ))
             results.push(result)
           }
-          if (waiting) return wait("sleep", new Date(Date.now() + subRunPollMs))
+          // Each sub-run's end executes the step again (no job is held meanwhile).
+          if (waiting) return wait("callback", undefined, { rerun: true })
           for (const [index, call] of answer.toolCalls.entries()) {
             messages.push({ role: "tool", toolCallId: call.id, toolName: call.name, output: results[index] })
           }

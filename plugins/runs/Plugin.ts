@@ -15,6 +15,7 @@ import { RunsHttpLive } from "./Http.ts"
 import { migration as createRuns } from "./migrations/0001_create_runs.ts"
 import { migration as runLog } from "./migrations/0002_run_log.ts"
 import { migration as runDeadlines } from "./migrations/0010_run_deadlines.ts"
+import { migration as subRuns } from "./migrations/0011_sub_runs.ts"
 import * as Registry from "./Registry.ts"
 import * as RunsLive from "./Runs.ts"
 import type { EngineSettings } from "./Runs.ts"
@@ -36,7 +37,7 @@ export const makeRunsPlugin = (settings: Partial<RunsSettings> = {}) => {
     description: "Durable, checkpointed runs on the job queue (the engine of agents, workflows and automations)",
     groups: [RunsGroup, RunLogGroup],
     rpc: RunsRpcs,
-    migrations: [createRuns, runLog, runDeadlines],
+    migrations: [createRuns, runLog, runDeadlines, subRuns],
     scopes: [],
     requires: ["audit"],
     problems: [...runProblems],

@@ -23,6 +23,10 @@
  * - Fewer rounds per step: a completed step is one transaction (checkpoint and boundary check in
  *   one statement, the step's events, and success after the last step); a quick step's
  *   `step_started` goes in it too.
+ * - Sub-runs: a run started with a parent (`run(input, { parent })`) is linked to that step; its
+ *   terminal move resumes the parent's `callback` wait in the same transaction (completing the
+ *   step with its result, or re-queueing it with `rerun`), and a cancel or timeout of a run
+ *   cancels its children. A sub-run's end locks its parent first: the order a cancel takes.
  * - Safety nets: a run-level timeout (`timeoutMs`) interrupts the step it is at; sweeps fail runs
  *   past their deadline that wait, and runs no job will execute any more. Controls are audited.
  */
@@ -40,7 +44,7 @@ import { InvalidRunDefinition, RunNotFound, RunStatusConflict } from "./Errors.t
 import * as Lifecycle from "./Lifecycle.ts"
 import type { Transition } from "./Lifecycle.ts"
 import { Runs } from "./RunsService.ts"
-import type { RecordRun } from "./RunsService.ts"
+import type { RecordRun, RunOptions } from "./RunsService.ts"
 import { StepFailed, StepRegistry } from "./StepRegistry.ts"
 import type { StepContext, StepOutcome, StepType } from "./StepRegistry.ts"
 
@@ -82,7 +86,7 @@ export const defaultEngineSettings: EngineSettings = { jobRetryLimit: 10, jobRet
 const runColumns = `r.id, r.organization_id, r.created_by, r.title, r.source, r.ref_key, r.status, r.steps::text AS steps,
   r.input::text AS input, r.current_step, r.output::text AS output, r.error::text AS error, r.epoch, r.retries, r.created_at,
   r.updated_at, r.started_at, r.finished_at, r.labels::text AS labels, r.provider, r.model, r.model_calls, r.prompt_tokens,
-  r.output_tokens, r.latency_ms`
+  r.output_tokens, r.latency_ms, r.parent_run_id`
 
 interface RunRow {
   readonly id: string
@@ -110,6 +114,7 @@ interface RunRow {
   readonly prompt_tokens: number | string
   readonly output_tokens: number | string
   readonly latency_ms: number | string
+  readonly parent_run_id: string | null
 }
 
 /** A `jsonb` column selected `::text`. */
@@ -370,11 +375,28 @@ export const make = (settings: EngineSettings): Effect.Effect<
         readonly before?: ReadonlyArray<RunEventData> | undefined
         /** A further condition on the run row `r`. */
         readonly where?: Fragment | undefined
+        /** The run's parent when the caller knows it (`null`: none); looked up for an end otherwise. */
+        readonly parent?: string | null | undefined
       } = {}
     ) =>
       Effect.gen(function*() {
         const to = Lifecycle.targetOf(transition)
-        const rows = yield* sql<{ previous: RunStatus; epoch: number; deadline: Date | string | null }>`
+        if (Lifecycle.isTerminal(to)) {
+          // A sub-run's end locks its parent first (the order a cancel of the parent takes:
+          // parent, then children), so the two cannot deadlock.
+          const parent = options.parent !== undefined
+            ? options.parent
+            : (yield* sql<{ parent_run_id: string | null }>`SELECT parent_run_id FROM runs.runs WHERE id = ${runId}`.pipe(Effect.orDie))[0]
+              ?.parent_run_id ?? null
+          if (parent !== null) yield* sql`SELECT 1 FROM runs.runs WHERE id = ${parent} FOR NO KEY UPDATE`.pipe(Effect.orDie)
+        }
+        const rows = yield* sql<{
+          previous: RunStatus
+          epoch: number
+          deadline: Date | string | null
+          parent_run_id: string | null
+          parent_step: number | null
+        }>`
           WITH old AS (SELECT id, status FROM runs.runs WHERE id = ${runId} FOR NO KEY UPDATE)
           UPDATE runs.runs r SET status = ${to}, updated_at = now() ${options.set ?? nothing}
           FROM old
@@ -382,7 +404,8 @@ export const make = (settings: EngineSettings): Effect.Effect<
             ${options.organizationId === undefined ? nothing : sql`AND r.organization_id = ${options.organizationId}`}
             ${options.epoch === undefined ? nothing : sql`AND r.epoch = ${options.epoch}`}
             ${options.where === undefined ? nothing : sql`AND ${options.where}`}
-          RETURNING old.status AS previous, r.epoch, r.started_at + r.timeout_ms * interval '1 millisecond' AS deadline
+          RETURNING old.status AS previous, r.epoch, r.started_at + r.timeout_ms * interval '1 millisecond' AS deadline,
+            r.parent_run_id, r.parent_step
         `.pipe(Effect.orDie)
         const row = rows[0]
         if (row === undefined) return undefined
@@ -390,6 +413,12 @@ export const make = (settings: EngineSettings): Effect.Effect<
           ? [{ _tag: "status", from: row.previous, to, transition }]
           : []
         yield* emitAll(runId, [...(options.before ?? []), ...status])
+        // Sub-runs, in the same transaction: a cancel or timeout cancels the run's children; a
+        // child's end resumes its parent.
+        if (transition === "cancel" || transition === "expire") yield* cancelChildren(runId)
+        if (Lifecycle.isTerminal(to) && row.parent_run_id !== null && row.parent_step !== null) {
+          yield* childEnded(row.parent_run_id, Number(row.parent_step))
+        }
         return { previous: row.previous, epoch: Number(row.epoch), deadline: row.deadline === null ? null : new Date(row.deadline) }
       })
 
@@ -398,6 +427,120 @@ export const make = (settings: EngineSettings): Effect.Effect<
         singletonKey: runId,
         ...(startAfter === undefined ? {} : { startAfter })
       }).pipe(Effect.orDie)
+
+    // ── sub-runs ──────────────────────────────────────────────────────────
+
+    const terminal = sql.literal(`('succeeded', 'failed', 'cancelled')`)
+
+    /** The sub-runs a step started, oldest first. */
+    const childrenOf = (runId: string, stepIndex: number) =>
+      sql<RunRow>`SELECT ${columns} FROM runs.runs r WHERE r.parent_run_id = ${runId} AND r.parent_step = ${stepIndex}
+        ORDER BY r.created_at, length(r.id), r.id`.pipe(Effect.map((rows) => rows.map(toRun)), Effect.orDie)
+
+    /** The sub-runs of a step that have ended, in the order they ended. */
+    const endedChildrenOf = (runId: string, stepIndex: number) =>
+      sql<RunRow>`SELECT ${columns} FROM runs.runs r WHERE r.parent_run_id = ${runId} AND r.parent_step = ${stepIndex}
+        AND r.status IN ${terminal} ORDER BY r.finished_at, length(r.id), r.id`.pipe(Effect.map((rows) => rows.map(toRun)), Effect.orDie)
+
+    const resultOf = (child: Run): CallbackResult =>
+      child.status === "succeeded"
+        ? { _tag: "Completed", output: child.output }
+        : { _tag: "Failed", message: `sub-run ${child.id} ${child.status}${child.error === null ? "" : `: ${child.error.message}`}` }
+
+    /**
+     * Ends the `callback` wait at `stepIndex` (joins the caller's transaction). The guard is one
+     * UPDATE of the wait (undecided, at the run's current step, the run `waiting` or `paused`):
+     * of two racing calls one matches. `Completed` writes the step's checkpoint (the next job
+     * replays it); `Failed` marks the wait and the next job fails the run there. A waiting run
+     * moves to `queued` with its job enqueued; a paused one stays paused.
+     */
+    const endCallback = (
+      runId: string,
+      stepIndex: number,
+      result: CallbackResult,
+      decidedBy: string,
+      organizationId: string | undefined
+    ): Effect.Effect<boolean> =>
+      Effect.gen(function*() {
+        const decision = result._tag === "Completed" ? "approved" : "rejected"
+        const ended = yield* sql<{ created_at: Date | string; status: RunStatus; steps: unknown }>`
+          UPDATE runs.run_waits w SET decision = ${decision}, notes = ${result._tag === "Failed" ? result.message : null},
+            decided_by = ${decidedBy}, decided_at = now()
+          FROM runs.runs r
+          WHERE w.run_id = ${runId} AND w.step_index = ${stepIndex} AND w.kind = 'callback' AND w.decided_at IS NULL
+            AND r.id = w.run_id AND r.current_step = ${stepIndex} AND r.status IN ('waiting', 'paused')
+            ${organizationId === undefined ? nothing : sql`AND r.organization_id = ${organizationId}`}
+          RETURNING w.created_at, r.status, r.steps::text AS steps
+        `.pipe(Effect.orDie)
+        const wait = ended[0]
+        if (wait === undefined) return false
+        const steps = json(wait.steps) as ReadonlyArray<StepDefinition>
+        const step = steps[stepIndex]
+        if (result._tag === "Completed" && step !== undefined) {
+          yield* sql`
+            INSERT INTO runs.run_steps (run_id, step_index, name, type, output, next, attempts, idempotency_key, started_at)
+            VALUES (${runId}, ${stepIndex}, ${step.name}, ${step.type}, ${JSON.stringify(result.output ?? null)}::jsonb,
+              ${Math.min(steps.length, stepIndex + 1)}, 1, ${idempotencyKeyOf(runId, stepIndex)}, ${new Date(wait.created_at)})
+            ON CONFLICT (run_id, step_index) DO NOTHING
+          `.pipe(Effect.orDie)
+          yield* emit(runId, { _tag: "step_completed", stepIndex, name: step.name, type: step.type, attempts: 1, output: result.output ?? null })
+        }
+        if (wait.status === "waiting") {
+          // The wait row is locked by the UPDATE above, so the run cannot have moved under us.
+          const continued = yield* move(runId, "complete", organizationId === undefined ? {} : { organizationId })
+          if (continued !== undefined) yield* enqueue(runId)
+        }
+        return true
+      })
+
+    /** A `rerun` callback wait: the waiting run is queued again (its step executes anew); a paused one executes it on resume. */
+    const rerunStep = (runId: string) =>
+      Effect.gen(function*() {
+        const continued = yield* move(runId, "complete")
+        if (continued !== undefined) yield* enqueue(runId)
+      })
+
+    /**
+     * A child of (`parentId`, `stepIndex`) ended (its terminal move's transaction). The parent's
+     * row is locked first, then its wait is read in a statement of its own (a wait stored by a
+     * transaction that held the lock is then visible). A parent waiting at that step is resumed;
+     * a parent still running the step finds the ended child when it stores its wait.
+     */
+    const childEnded = (parentId: string, stepIndex: number): Effect.Effect<void> =>
+      Effect.gen(function*() {
+        const locked = yield* sql<{ status: RunStatus; current_step: number }>`
+          SELECT status, current_step FROM runs.runs WHERE id = ${parentId} FOR NO KEY UPDATE
+        `.pipe(Effect.orDie)
+        const parent = locked[0]
+        if (parent === undefined || Number(parent.current_step) !== stepIndex) return
+        if (parent.status !== "waiting" && parent.status !== "paused") return
+        const waits = yield* sql<{ rerun: boolean }>`
+          SELECT rerun FROM runs.run_waits
+          WHERE run_id = ${parentId} AND step_index = ${stepIndex} AND kind = 'callback' AND decided_at IS NULL
+        `.pipe(Effect.orDie)
+        const wait = waits[0]
+        if (wait === undefined) return
+        if (wait.rerun) {
+          if (parent.status === "waiting") yield* rerunStep(parentId)
+          return
+        }
+        const ended = yield* endedChildrenOf(parentId, stepIndex)
+        const first = ended[0]
+        if (first !== undefined) yield* endCallback(parentId, stepIndex, resultOf(first), `run:${first.id}`, undefined)
+      })
+
+    /** Cancels the run's sub-runs that have not ended (and theirs: each cancel does the same), in the caller's transaction. */
+    const cancelChildren = (runId: string): Effect.Effect<void> =>
+      Effect.gen(function*() {
+        const children = yield* sql<{ id: string }>`
+          SELECT id FROM runs.runs WHERE parent_run_id = ${runId} AND status NOT IN ${terminal} ORDER BY id
+        `.pipe(Effect.orDie)
+        for (const child of children) {
+          const moved = yield* move(child.id, "cancel", { set: sql`, finished_at = now()`, parent: runId })
+          // Every process (this one too) interrupts the child's step through the control stream.
+          if (moved !== undefined) yield* controlStream.append(log, "cancel", { runId: child.id }).pipe(Effect.orDie)
+        }
+      })
 
     /** A caller's control: the guarded move, then what follows it, in one transaction; a refusal names the current status. */
     const control = (
@@ -470,17 +613,28 @@ export const make = (settings: EngineSettings): Effect.Effect<
         }
       })
 
-    const insertRun = (input: StartRun, status: "draft" | "queued") =>
+    const insertRun = (input: StartRun, status: "draft" | "queued", options: RunOptions = {}) =>
       Effect.gen(function*() {
         yield* validate(input)
         const principal = yield* CurrentPrincipal
         const id = yield* newRunId
+        const parent = options.parent
         yield* transact(Effect.gen(function*() {
+          if (parent !== undefined) {
+            // Locked: a cancel of the parent either sees this child or comes after it (and cancels it).
+            const found = yield* sql<{ status: RunStatus }>`
+              SELECT status FROM runs.runs WHERE id = ${parent.runId} AND organization_id = ${principal.organizationId} FOR NO KEY UPDATE
+            `.pipe(Effect.orDie)
+            if (found[0] === undefined) return yield* Effect.die(new Error(`no parent run ${parent.runId} in the caller's organization`))
+            if (Lifecycle.isTerminal(found[0].status)) {
+              return yield* Effect.die(new Error(`the parent run ${parent.runId} has ended (${found[0].status})`))
+            }
+          }
           yield* sql`
-            INSERT INTO runs.runs (id, organization_id, created_by, title, source, ref_key, status, steps, input, labels)
+            INSERT INTO runs.runs (id, organization_id, created_by, title, source, ref_key, status, steps, input, labels, parent_run_id, parent_step)
             VALUES (${id}, ${principal.organizationId}, ${principal.id}, ${input.title ?? null}, ${input.source ?? "api"},
               ${input.refKey ?? null}, ${status}, ${JSON.stringify(input.steps)}::jsonb, ${JSON.stringify(input.input ?? {})}::jsonb,
-              ${JSON.stringify(input.labels ?? {})}::jsonb)
+              ${JSON.stringify(input.labels ?? {})}::jsonb, ${parent?.runId ?? null}, ${parent?.stepIndex ?? null})
           `.pipe(Effect.orDie)
           if (input.timeoutMs !== undefined) yield* sql`UPDATE runs.runs SET timeout_ms = ${input.timeoutMs} WHERE id = ${id}`.pipe(Effect.orDie)
           yield* emit(id, { _tag: "status", from: null, to: status, transition: status === "draft" ? "create" : "start" })
@@ -621,6 +775,7 @@ export const make = (settings: EngineSettings): Effect.Effect<
           FROM runs.runs r WHERE r.id = ${runId}
         `.pipe(Effect.orDie)
         const run = toRun(loaded[0])
+        const parentId = loaded[0].parent_run_id
         const checkpoints = new Map((JSON.parse(loaded[0].checkpoints) as Array<StepRow>).map((row) => [Number(row.step_index), toStep(row)]))
         const waits = new Map((JSON.parse(loaded[0].waits) as Array<WaitRow>).map(toWait).map((wait) => [wait.stepIndex, wait]))
         const outputs: Record<string, unknown> = {}
@@ -658,6 +813,8 @@ export const make = (settings: EngineSettings): Effect.Effect<
           if (stored?.kind === "callback" && stored.decision === "rejected") {
             return yield* failRun(runId, epoch, stepIndex, step.name, stored.notes ?? "the callback failed")
           }
+          // How many of the step's sub-runs had ended when it last read them (`children`).
+          let seenEnded = 0
           const attempted = yield* attemptStep(run, epoch, type, {
             runId,
             organizationId: run.organizationId,
@@ -668,6 +825,10 @@ export const make = (settings: EngineSettings): Effect.Effect<
             variables: { ...run.input, input, steps: { ...outputs } },
             idempotencyKey: idempotencyKeyOf(runId, stepIndex),
             wait: stored,
+            children: Effect.tap(childrenOf(runId, stepIndex), (children) =>
+              Effect.sync(() => {
+                seenEnded = children.filter((child) => Lifecycle.isTerminal(child.status)).length
+              })),
             log: (message) => emitNow(runId, { _tag: "log", stepIndex, message }),
             emit: (data) => emitNow(runId, data),
             reportUsage: (usage) => addUsage(runId, stepIndex, usage)
@@ -687,10 +848,12 @@ export const make = (settings: EngineSettings): Effect.Effect<
               const moved = yield* move(runId, outcome.kind === "approval" ? "await" : "sleep", { epoch, before: attempted.pending })
               if (moved === undefined) return
               const until = outcome.until === undefined ? null : outcome.until
+              const rerun = outcome.kind === "callback" && outcome.rerun === true
               yield* sql`
-                INSERT INTO runs.run_waits (run_id, step_index, kind, until)
-                VALUES (${runId}, ${stepIndex}, ${outcome.kind}, ${until})
-                ON CONFLICT (run_id, step_index) DO UPDATE SET kind = EXCLUDED.kind, until = EXCLUDED.until
+                INSERT INTO runs.run_waits (run_id, step_index, kind, until, rerun)
+                VALUES (${runId}, ${stepIndex}, ${outcome.kind}, ${until}, ${rerun})
+                ON CONFLICT (run_id, step_index) DO UPDATE SET kind = EXCLUDED.kind, until = EXCLUDED.until, rerun = EXCLUDED.rerun,
+                  decision = NULL, notes = NULL, decided_by = NULL, decided_at = NULL
               `.pipe(Effect.orDie)
               yield* emit(runId, {
                 _tag: "step_waiting",
@@ -700,6 +863,13 @@ export const make = (settings: EngineSettings): Effect.Effect<
                 until: until === null ? null : until.toISOString()
               })
               if (outcome.kind === "sleep") yield* enqueue(runId, until ?? new Date())
+              if (outcome.kind === "callback") {
+                // Sub-runs that ended before this wait was stored (the run's row is locked by the
+                // move above, so a child ending now waits for this commit and then finds the wait).
+                const ended = yield* endedChildrenOf(runId, stepIndex)
+                if (rerun && ended.length > seenEnded) yield* rerunStep(runId)
+                else if (!rerun && ended[0] !== undefined) yield* endCallback(runId, stepIndex, resultOf(ended[0]), `run:${ended[0].id}`, undefined)
+              }
             }))
             return
           }
@@ -708,6 +878,10 @@ export const make = (settings: EngineSettings): Effect.Effect<
           // One transaction: the checkpoint (fenced by the epoch), the run's next step (when it
           // still runs: this is the boundary check), the step's events and, after the last step, success.
           const status = yield* transact(Effect.gen(function*() {
+            // A sub-run's last step: its parent is locked before the run (see `move`).
+            if (parentId !== null && next >= run.steps.length) {
+              yield* sql`SELECT 1 FROM runs.runs WHERE id = ${parentId} FOR NO KEY UPDATE`.pipe(Effect.orDie)
+            }
             const rows = yield* sql<{ status: RunStatus | null; written: boolean }>`
               WITH run AS (
                 UPDATE runs.runs SET current_step = CASE WHEN status = 'running' THEN ${next} ELSE current_step END, updated_at = now()
@@ -736,6 +910,7 @@ export const make = (settings: EngineSettings): Effect.Effect<
             if (row.status === "running" && next >= run.steps.length) {
               yield* move(runId, "succeed", {
                 epoch,
+                parent: parentId,
                 set: sql`, output = ${JSON.stringify(outcome.output ?? null)}::jsonb, current_step = ${run.steps.length}, finished_at = now()`
               })
               return "succeeded" as const
@@ -750,6 +925,7 @@ export const make = (settings: EngineSettings): Effect.Effect<
         }
         yield* transact(move(runId, "succeed", {
           epoch,
+          parent: parentId,
           set: sql`, output = ${JSON.stringify(input ?? null)}::jsonb, current_step = ${run.steps.length}, finished_at = now()`
         }))
       })
@@ -785,6 +961,9 @@ export const make = (settings: EngineSettings): Effect.Effect<
       const candidates = yield* sql<{ id: string }>`
         SELECT id FROM runs.runs
         WHERE status IN ('queued', 'running', 'waiting') AND updated_at < now() - ${orphanSeconds}::int * interval '1 second'
+          -- A callback wait has no job: what ends it (a sub-run ending, Runs.complete) enqueues one.
+          AND NOT (status = 'waiting' AND EXISTS (SELECT 1 FROM runs.run_waits w
+            WHERE w.run_id = runs.id AND w.step_index = runs.current_step AND w.kind = 'callback'))
         ORDER BY updated_at LIMIT 500
       `
       if (candidates.length === 0) return
@@ -863,38 +1042,8 @@ export const make = (settings: EngineSettings): Effect.Effect<
     const complete = (runId: string, stepIndex: number, result: CallbackResult) =>
       Effect.gen(function*() {
         const principal = yield* CurrentPrincipal
-        const row = yield* requireRun(runId)
-        const decision = result._tag === "Completed" ? "approved" : "rejected"
-        const moved = yield* transact(Effect.gen(function*() {
-          const ended = yield* sql<{ created_at: Date | string; status: RunStatus }>`
-            UPDATE runs.run_waits w SET decision = ${decision}, notes = ${result._tag === "Failed" ? result.message : null},
-              decided_by = ${principal.id}, decided_at = now()
-            FROM runs.runs r
-            WHERE w.run_id = ${runId} AND w.step_index = ${stepIndex} AND w.kind = 'callback' AND w.decided_at IS NULL
-              AND r.id = w.run_id AND r.organization_id = ${principal.organizationId} AND r.current_step = ${stepIndex}
-              AND r.status IN ('waiting', 'paused')
-            RETURNING w.created_at, r.status
-          `.pipe(Effect.orDie)
-          const wait = ended[0]
-          if (wait === undefined) return false
-          const steps = json(row.steps) as ReadonlyArray<StepDefinition>
-          const step = steps[stepIndex]
-          if (result._tag === "Completed" && step !== undefined) {
-            yield* sql`
-              INSERT INTO runs.run_steps (run_id, step_index, name, type, output, next, attempts, idempotency_key, started_at)
-              VALUES (${runId}, ${stepIndex}, ${step.name}, ${step.type}, ${JSON.stringify(result.output ?? null)}::jsonb,
-                ${Math.min(steps.length, stepIndex + 1)}, 1, ${idempotencyKeyOf(runId, stepIndex)}, ${new Date(wait.created_at)})
-              ON CONFLICT (run_id, step_index) DO NOTHING
-            `.pipe(Effect.orDie)
-            yield* emit(runId, { _tag: "step_completed", stepIndex, name: step.name, type: step.type, attempts: 1, output: result.output ?? null })
-          }
-          if (wait.status === "waiting") {
-            // The wait row is locked by the UPDATE above, so the run cannot have moved under us.
-            const continued = yield* move(runId, "complete", { organizationId: principal.organizationId })
-            if (continued !== undefined) yield* enqueue(runId)
-          }
-          return true
-        }))
+        yield* requireRun(runId)
+        const moved = yield* transact(endCallback(runId, stepIndex, result, principal.id, principal.organizationId))
         const current = toRun(Option.getOrThrow(yield* runRow(runId, principal.organizationId)))
         if (moved) return current
         return yield* new RunStatusConflict({
@@ -959,7 +1108,7 @@ export const make = (settings: EngineSettings): Effect.Effect<
 
     return Runs.of({
       create: (input) => insertRun(input, "draft"),
-      run: (input) => insertRun(input, "queued"),
+      run: (input, options) => insertRun(input, "queued", options),
 
       get: (runId) =>
         Effect.gen(function*() {

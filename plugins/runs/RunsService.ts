@@ -64,13 +64,24 @@ export interface Review {
   readonly commit?: boolean | undefined
 }
 
+/** How a run is started besides its definition: what the HTTP body cannot set. */
+export interface RunOptions {
+  /**
+   * The run is a sub-run of that step of that run (of the caller's organization). When it ends
+   * (succeeded, failed, cancelled), in the same transaction, the parent's `callback` wait at that
+   * step completes with its result (or, with `rerun`, the parent step executes again); a cancel
+   * or run-level timeout of the parent cancels it.
+   */
+  readonly parent?: { readonly runId: string; readonly stepIndex: number } | undefined
+}
+
 type Control = Effect.Effect<Run, RunNotFound | RunStatusConflict, CurrentPrincipal>
 
 export class Runs extends Context.Service<Runs, {
   /** A `draft` run (seed 002's `POST /api/runs`): validated now, started by `start`. */
   readonly create: (input: StartRun) => Effect.Effect<Run, InvalidRunDefinition, CurrentPrincipal>
   /** A run that starts at once (`queued`, its first job enqueued in the same transaction). */
-  readonly run: (input: StartRun) => Effect.Effect<Run, InvalidRunDefinition, CurrentPrincipal>
+  readonly run: (input: StartRun, options?: RunOptions) => Effect.Effect<Run, InvalidRunDefinition, CurrentPrincipal>
   readonly get: (runId: string) => Effect.Effect<RunDetail, RunNotFound, CurrentPrincipal>
   readonly list: (filter: ListRuns) => Effect.Effect<RunPage, never, CurrentPrincipal>
   /** draft -> queued. */
@@ -88,7 +99,8 @@ export class Runs extends Context.Service<Runs, {
   /** awaiting_approval -> failed (the approval step fails with `rejected`). */
   readonly reject: (runId: string, review: Review) => Control
   /**
-   * Ends a `callback` wait (a sub-run finished, a ticket was done): the waiting step completes
+   * Ends a `callback` wait from outside (a ticket was done; sub-runs end their parent's wait
+   * themselves, see {@link RunOptions}): the waiting step completes
    * with the output (or fails), and the run continues. A wait already ended, or a run not
    * waiting at that step, is `RunStatusConflict`; calling it twice changes nothing the second time.
    */

@@ -20,7 +20,7 @@
 import { Context, Data } from "effect"
 import type { Effect } from "effect"
 import type { CurrentPrincipal } from "trellis/contract"
-import type { RetryPolicy, RunEventData, RunWait, StepDefinition, StepUsage, WaitKind } from "./Domain.ts"
+import type { RetryPolicy, Run, RunEventData, RunWait, StepDefinition, StepUsage, WaitKind } from "./Domain.ts"
 
 /** One attempt of a step failed. `retryable`: the engine may try again (per the step's retry policy). */
 export class StepFailed extends Data.TaggedError("StepFailed")<{
@@ -33,10 +33,25 @@ export class DuplicateStepType extends Data.TaggedError("DuplicateStepType")<{ r
 
 export type StepOutcome =
   | { readonly _tag: "Done"; readonly output: unknown; readonly next?: number | undefined }
-  | { readonly _tag: "Wait"; readonly kind: WaitKind; readonly until?: Date | undefined }
+  | {
+    readonly _tag: "Wait"
+    readonly kind: WaitKind
+    readonly until?: Date | undefined
+    /**
+     * A `callback` wait only: when a sub-run of this step ends, the step executes again (and
+     * reads `children`) instead of completing with the sub-run's result. For a step that waits
+     * for several sub-runs, or goes on after one (an agent's loop).
+     */
+    readonly rerun?: boolean | undefined
+  }
 
 export const done = (output: unknown, next?: number): StepOutcome => ({ _tag: "Done", output, next })
-export const wait = (kind: WaitKind, until?: Date): StepOutcome => ({ _tag: "Wait", kind, until })
+export const wait = (kind: WaitKind, until?: Date, options?: { readonly rerun?: boolean }): StepOutcome => ({
+  _tag: "Wait",
+  kind,
+  until,
+  ...(options?.rerun === true ? { rerun: true } : {})
+})
 
 /** What an executor knows about the step it runs. */
 export interface StepContext {
@@ -56,6 +71,13 @@ export interface StepContext {
   readonly attempt: number
   /** The step's stored wait, when it waited before (an approval's decision, a sleep's end). */
   readonly wait: RunWait | undefined
+  /**
+   * The sub-runs this step started (`Runs.run(input, { parent: { runId, stepIndex } })`), oldest
+   * first, as they are now (status, output, error). A step waiting with `rerun` reads its
+   * finished children here; the engine counts what it saw, so a child that ends before the step
+   * has stored its wait wakes it at once.
+   */
+  readonly children: Effect.Effect<ReadonlyArray<Run>>
   /** Appends a `log` event to the run. */
   readonly log: (message: string) => Effect.Effect<void>
   /** Appends an event to the run's stream (model deltas, tool calls; batch deltas yourself). */

@@ -9,10 +9,11 @@
  * `workflows.step_effects` in the same transaction that makes them, so a step executed again
  * (a crash, a retry) finds them instead of making another.
  *
- * Waiting steps answer a `callback` wait that something else ends with `Runs.complete`: a
- * `workflow` step's watcher job (the sub-run's end), and for a `ticket` step with `wait` the
- * plugin's follower of the tickets change stream (`tickets/Streams.ts`), which keeps its position
- * in `workflows.event_positions` and resumes after it when the server restarts (see the README).
+ * Waiting steps answer a `callback` wait. A `workflow` step's sub-run is linked to the step
+ * (`Runs.run(..., { parent })`): its end executes the step again (`rerun`), holding no job
+ * meanwhile. A `ticket` step with `wait` is ended with `Runs.complete` by the plugin's
+ * follower of the tickets change stream (`tickets/Streams.ts`), which keeps its position in
+ * `workflows.event_positions` and resumes after it when the server restarts (see the README).
  */
 import { Cause, Duration, Effect, Exit, Option, Redacted, Schedule, Schema, Stream } from "effect"
 import { SqlClient } from "effect/sql"
@@ -164,9 +165,6 @@ const workflowMembers = membersOf(WorkflowMembers)
 const notInBranches = new Set(["approval", "sleep", "condition", "workflow"])
 
 // ── jobs ─────────────────────────────────────────────────────────────────────────────────
-
-export const awaitChildQueue = "workflows.await_child"
-const AwaitChild = Schema.Struct({ runId: Schema.String, stepIndex: Schema.Int, childRunId: Schema.String })
 
 /** The polling watcher of earlier versions: jobs still queued from them hand their wait to the follower. */
 export const awaitTicketQueue = "workflows.await_ticket"
@@ -526,13 +524,11 @@ export const register = (settings: StepSettings) =>
     const childCredentials = (parent: unknown, workspaceId: string) =>
       typeof parent === "object" && parent !== null ? { ...parent, workspace_id: workspaceId } : { workspace_id: workspaceId }
 
-    const childOutcome = (principal: Principal, childRunId: string) =>
+    /** The sub-run's result once it has ended (read through the engine's link: `children`), else none. */
+    const childOutcome = (context: StepContext, childRunId: string) =>
       Effect.gen(function*() {
-        const detail = yield* runs.get(childRunId).pipe(
-          Effect.provideService(CurrentPrincipal, principal),
-          Effect.mapError(() => new StepFailed({ message: `the sub-run ${childRunId} is gone`, retryable: false }))
-        )
-        const run = detail.run
+        const run = (yield* context.children).find((child) => child.id === childRunId)
+        if (run === undefined) return yield* new StepFailed({ message: `the sub-run ${childRunId} is gone`, retryable: false })
         if (run.status === "succeeded") return Option.some(done(textOf(run.output)))
         if (run.status === "failed" || run.status === "cancelled") {
           return yield* new StepFailed({ message: `sub-run ${childRunId} ${run.status}${run.error === null ? "" : `: ${run.error.message}`}`, retryable: false })
@@ -558,9 +554,10 @@ export const register = (settings: StepSettings) =>
           const m = yield* workflowMembers.read(context.step)
           const principal = yield* principalFor(context.organizationId)
           const existing = yield* effectOf(context.idempotencyKey)
+          // The sub-run's end executes this step again (`rerun`): it answers the sub-run's result.
           if (Option.isSome(existing)) {
-            const outcome = yield* childOutcome(principal, existing.value.ref)
-            return Option.isSome(outcome) ? outcome.value : wait("callback")
+            const outcome = yield* childOutcome(context, existing.value.ref)
+            return Option.isSome(outcome) ? outcome.value : wait("callback", undefined, { rerun: true })
           }
           yield* once(context, "workflow", Effect.gen(function*() {
             const stored = yield* workflows.get(m.workflow).pipe(
@@ -578,44 +575,16 @@ export const register = (settings: StepSettings) =>
               source: "workflow",
               refKey: stored.id,
               title: stored.name === "" ? stored.key : stored.name
-            }).pipe(
+            }, { parent: { runId: context.runId, stepIndex: context.stepIndex } }).pipe(
               Effect.provideService(CurrentPrincipal, principal),
               Effect.mapError((e) => new StepFailed({ message: `the workflow ${m.workflow} cannot run: ${e.reason}`, retryable: false }))
-            )
-            yield* jobs.enqueue(awaitChildQueue, AwaitChild, { runId: context.runId, stepIndex: context.stepIndex, childRunId: child.id }, { principal }).pipe(
-              Effect.mapError(() => new StepFailed({ message: "the sub-run's watcher could not be queued", retryable: true }))
             )
             yield* context.log(`started sub-run ${child.id} of workflow ${stored.id}`)
             return { ref: child.id, detail: { workflow: stored.id } }
           }))
-          return wait("callback")
+          return wait("callback", undefined, { rerun: true })
         })
     }
-
-    yield* jobs.register(awaitChildQueue, {
-      schema: AwaitChild,
-      retryLimit: 10,
-      retryDelay: 1,
-      expireInSeconds: 86_400,
-      handler: (payload) =>
-        Effect.gen(function*() {
-          // The sub-run's end, or the parent's (a cancel): then the sub-run is cancelled too.
-          const ended = yield* Effect.raceFirst(
-            Effect.map(runs.awaitEnd(payload.childRunId), (run) => ({ _tag: "Child" as const, run })),
-            Effect.map(runs.awaitEnd(payload.runId), (run) => ({ _tag: "Parent" as const, run }))
-          ).pipe(Effect.option)
-          if (Option.isNone(ended)) return yield* complete(payload.runId, payload.stepIndex, { _tag: "Failed", message: `the sub-run ${payload.childRunId} is gone` })
-          if (ended.value._tag === "Parent") return yield* Effect.ignore(runs.cancel(payload.childRunId))
-          const run = ended.value.run
-          yield* complete(
-            payload.runId,
-            payload.stepIndex,
-            run.status === "succeeded"
-              ? { _tag: "Completed", output: textOf(run.output) }
-              : { _tag: "Failed", message: `sub-run ${run.id} ${run.status}${run.error === null ? "" : `: ${run.error.message}`}` }
-          )
-        })
-    }).pipe(Effect.orDie)
 
     // ── ticket ──────────────────────────────────────────────────────────────
 

@@ -153,6 +153,9 @@ describe("agents plugin: the tool-calling loop", () => {
           ["translate", { word: "hi" }, "bonjour"]
         ])
         assert.isAbove(ofKind(events, "step_waiting").length, 0, "the step waited for its sub-runs")
+        // A callback wait that sub-runs' ends resume (no polling sleep): at most one wait per sub-run.
+        assert.deepStrictEqual([...new Set(ofKind(events, "step_waiting").map((e) => e.kind))], ["callback"])
+        assert.isAtMost(ofKind(events, "step_waiting").length, 2)
         assert.strictEqual(ofKind(events, "model_call").length, 2, "each model call once, across the step's executions")
         const subRuns = (yield* runs.list({ source: "agent", limit: 100 }).pipe(as(tester))).data.filter((r) => r.refKey === helper.id)
         assert.strictEqual(subRuns.length, 2)

@@ -152,9 +152,9 @@ export const sink: Effect.Effect<Sink, never, Scope.Scope> = Effect.gen(function
 /**
  * One database (a temporary directory, or a fresh PostgreSQL database when
  * `TRELLIS_TEST_DATABASE_URL` is set) and a function that boots the server with the runs
- * plugin on it; each boot's scope is one "process".
+ * plugin (and `extra` plugins) on it; each boot's scope is one "process".
  */
-export const restartable = Effect.gen(function*() {
+export const restartableWith = (extra: ReadonlyArray<Plugin.Any>) => Effect.gen(function*() {
   const pgBase = process.env.TRELLIS_TEST_DATABASE_URL
   const databaseUrl = pgBase !== undefined && pgBase !== "" ? yield* freshPostgresDatabase(pgBase) : undefined
   const dataDir = yield* Effect.acquireRelease(
@@ -187,9 +187,11 @@ export const restartable = Effect.gen(function*() {
   /** Boots a server in the current scope and returns the services it built. */
   const boot = Effect.gen(function*() {
     const services = yield* Deferred.make<Services>()
-    const server = Server.layer({ config, plugins: [testRunsPlugin(), probePlugin(services)] })
+    const server = Server.layer({ config, plugins: [testRunsPlugin(), ...extra, probePlugin(services)] })
     yield* Layer.build(server)
     return yield* Deferred.await(services)
   })
   return { boot }
 })
+
+export const restartable = restartableWith([])

@@ -85,9 +85,9 @@ layer(TestKit.layer({ plugins: plugins(services) }), { timeout: T, excludeTestSe
       assert.deepStrictEqual(answer.body.steps.map((s) => [s.name, s.output]), [["call", "HELLO ADA"], ["wrap", "<HELLO ADA>"]])
     }))
 
-  it.effect("cancelling a run that waits on a sub-run cancels the sub-run", () =>
+  it.effect("a run waiting on a sub-run holds no job; cancelling it cancels the sub-run", () =>
     Effect.gen(function*() {
-      const { runs, workflows } = yield* Deferred.await(services)
+      const { jobs, runs, workflows } = yield* Deferred.await(services)
       const inner = yield* create([{ name: "hold", type: "approval" }])
       const outer = yield* create([{ name: "call", type: "workflow", workflow: inner.id }])
       const parent = yield* workflows.start(outer.id, {}, {}).pipe(as(tester))
@@ -108,6 +108,8 @@ layer(TestKit.layer({ plugins: plugins(services) }), { timeout: T, excludeTestSe
         }
       }).pipe(as(tester))
       assert.strictEqual(waiting.wait?.kind, "callback")
+      // Nothing watches the sub-run: no job of either run is queued or running.
+      assert.strictEqual((yield* jobs.unsettled("runs.execute", [parent.id, child.id])).size, 0)
       yield* runs.cancel(parent.id).pipe(as(tester))
       const ended = yield* runs.awaitEnd(child.id).pipe(as(tester))
       assert.strictEqual(ended.status, "cancelled")

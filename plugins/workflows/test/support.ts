@@ -5,7 +5,7 @@
  * poll until a run ends (bounded by the test's timeout: no timed assertions).
  */
 import { Deferred, Effect, Layer } from "effect"
-import { Plugin, SecretBox } from "trellis/plugin"
+import { JobQueue, Plugin, SecretBox } from "trellis/plugin"
 import type { SecretBoxShape } from "trellis/plugin"
 import * as TestKit from "trellis/testing"
 import { PromptsPlugin } from "../../prompts/Plugin.ts"
@@ -24,6 +24,7 @@ export interface Services {
   readonly workflows: Workflows["Service"]
   readonly steps: StepRegistry["Service"]
   readonly box: SecretBoxShape
+  readonly jobs: JobQueue["Service"]
 }
 
 export const probePlugin = (services: Deferred.Deferred<Services>) =>
@@ -35,7 +36,7 @@ export const probePlugin = (services: Deferred.Deferred<Services>) =>
     migrations: [],
     requires: ["runs", "workflows"],
     layer: Layer.effectDiscard(Effect.gen(function*() {
-      yield* Deferred.succeed(services, { runs: yield* Runs, workflows: yield* Workflows, steps: yield* StepRegistry, box: yield* SecretBox })
+      yield* Deferred.succeed(services, { runs: yield* Runs, workflows: yield* Workflows, steps: yield* StepRegistry, box: yield* SecretBox, jobs: yield* JobQueue })
     }))
   })
 

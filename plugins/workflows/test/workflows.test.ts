@@ -371,6 +371,7 @@ layer(TestKit.layer({ plugins: plugins(services) }), { timeout: T, excludeTestSe
         idempotencyKey: unique("key"),
         attempt: 0,
         wait: undefined,
+        children: Effect.succeed([]),
         log: () => Effect.void,
         emit: () => Effect.void,
         reportUsage: () => Effect.void
