@@ -27,11 +27,11 @@
  *   BENCH_RUNS_CONCURRENCY    the engine's concurrent runs per process (default: the engine's, 20)
  *   BENCH_RUNS_ONLY           `embedded` or `postgres`: measure one database only
  */
-import { Deferred, Effect, Layer } from "effect"
+import { Deferred, Effect } from "effect"
 import type { Scope } from "effect"
 import { SqlClient } from "effect/sql"
 import * as NodeOs from "node:os"
-import { CurrentPrincipal, Plugin, systemPrincipal } from "trellis/plugin"
+import { CurrentPrincipal, systemPrincipal } from "trellis/plugin"
 import * as TestKit from "trellis/testing"
 import { makeRunsPlugin } from "../plugins/runs/Plugin.ts"
 import { defaultEngineSettings } from "../plugins/runs/Runs.ts"
@@ -76,39 +76,31 @@ interface Booted {
 }
 
 const probePlugin = (label: string, out: Deferred.Deferred<Booted>) =>
-  Plugin.make({
-    id: "bench_probe",
-    version: "0.0.0",
-    description: "bench probe",
-    groups: [],
-    migrations: [],
-    requires: ["runs"],
-    layer: Layer.effectDiscard(Effect.gen(function*() {
-      const runs = yield* Runs
-      const steps = yield* StepRegistry
-      const sql = yield* SqlClient.SqlClient
-      yield* Effect.orDie(steps.register({
-        type: "bench_stamp",
-        timeoutMs: 5_000,
-        retry: { limit: 0 },
-        validate: () => undefined,
-        execute: (context) =>
-          Effect.as(Deferred.succeed(stampOf(context.runId), { at: performance.now(), server: label }), done(context.input))
-      }))
-      yield* Effect.orDie(steps.register({
-        type: "bench_hold",
-        timeoutMs: 600_000,
-        retry: { limit: 0 },
-        validate: () => undefined,
-        execute: (context) =>
-          Effect.gen(function*() {
-            yield* Deferred.succeed(stampOf(context.runId), { at: performance.now(), server: label })
-            return yield* Effect.never
-          }).pipe(Effect.onInterrupt(() => Deferred.succeed(interruptOf(context.runId), performance.now())))
-      }))
-      yield* Deferred.succeed(out, { runs, sql })
+  TestKit.probe({ id: "bench_probe", requires: ["runs"], description: "bench probe" }, Effect.gen(function*() {
+    const runs = yield* Runs
+    const steps = yield* StepRegistry
+    const sql = yield* SqlClient.SqlClient
+    yield* Effect.orDie(steps.register({
+      type: "bench_stamp",
+      timeoutMs: 5_000,
+      retry: { limit: 0 },
+      validate: () => undefined,
+      execute: (context) =>
+        Effect.as(Deferred.succeed(stampOf(context.runId), { at: performance.now(), server: label }), done(context.input))
     }))
-  })
+    yield* Effect.orDie(steps.register({
+      type: "bench_hold",
+      timeoutMs: 600_000,
+      retry: { limit: 0 },
+      validate: () => undefined,
+      execute: (context) =>
+        Effect.gen(function*() {
+          yield* Deferred.succeed(stampOf(context.runId), { at: performance.now(), server: label })
+          return yield* Effect.never
+        }).pipe(Effect.onInterrupt(() => Deferred.succeed(interruptOf(context.runId), performance.now())))
+    }))
+    yield* Deferred.succeed(out, { runs, sql })
+  }))
 
 /** The engine as measured: its default settings, `BENCH_RUNS_CONCURRENCY` runs per process. */
 const benchRunsPlugin = () => makeRunsPlugin({ engine: { ...defaultEngineSettings, concurrency } })

@@ -8,7 +8,7 @@
  */
 import { Schema } from "effect"
 
-/** The data of a change event, as stored (the stream's `seq` is added on delivery). */
+/** The data of a change event, as stored (the stream's `seq` is added on delivery: `Domain.ts`'s `ChangeEvent`). */
 export const ChangeData = Schema.Struct({
   type: Schema.String,
   id: Schema.String,
@@ -17,7 +17,10 @@ export const ChangeData = Schema.Struct({
   version: Schema.NullOr(Schema.String),
   version_number: Schema.NullOr(Schema.Number),
   workspace_id: Schema.String,
-  /** Whether what SDKs are served changed, not just the working copy. */
+  /**
+   * Whether what SDKs are served changed: in a `live` workspace every create and save too; in a
+   * `published` one publish, rollback, rollout, delete and a change of serving mode.
+   */
   served: Schema.Boolean
 })
 export type ChangeData = typeof ChangeData.Type

@@ -40,7 +40,7 @@ import type { TrellisConfigShape } from "../config/TrellisConfig.ts"
 import * as Client from "../client/Client.ts"
 import * as Embedded from "../database/Embedded.ts"
 import * as Migrations from "../database/Migrations.ts"
-import type * as Plugin from "../plugin/Plugin.ts"
+import * as Plugin from "../plugin/Plugin.ts"
 import type { Lifecycle } from "../runtime/Lifecycle.ts"
 import * as Server from "../server/Server.ts"
 
@@ -418,4 +418,23 @@ export const restartable = (options: RestartableOptions = {}): Effect.Effect<Res
         return { baseUrl: `http://127.0.0.1:${address._tag === "UnixPathAddress" ? 0 : address.port}` }
       })
     return { config, databaseKind: database === undefined ? "embedded" : "postgres", boot } satisfies Restartable
+  })
+
+/**
+ * A plugin for tests that requires `requires` and runs `effect` when it starts: hands the test
+ * the services the server built (through a `Deferred`), registers test-only step types, and
+ * the like. No routes, no migrations.
+ */
+export const probe = <E, R>(
+  options: { readonly id: string; readonly requires: ReadonlyArray<string>; readonly description?: string | undefined },
+  effect: Effect.Effect<void, E, R>
+) =>
+  Plugin.make({
+    id: options.id,
+    version: "0.0.0",
+    description: options.description ?? "test probe",
+    groups: [],
+    migrations: [],
+    requires: options.requires,
+    layer: Layer.effectDiscard(effect)
   })

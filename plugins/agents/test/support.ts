@@ -4,8 +4,7 @@
  * server built, JSON requests, and a server that restarts on one database (for the resumed
  * loop). The HTTP sink and polling helpers are the runs tests'.
  */
-import { Deferred, Effect, Layer } from "effect"
-import { Plugin } from "trellis/plugin"
+import { Deferred, Effect } from "effect"
 import * as TestKit from "trellis/testing"
 import { PromptsPlugin } from "../../prompts/Plugin.ts"
 import { Runs } from "../../runs/RunsService.ts"
@@ -28,40 +27,24 @@ export interface Services {
 
 /** A plugin that requires `agents` and gives the test the `Runs` and `Agents` services. */
 export const probePlugin = (services: Deferred.Deferred<Services>) =>
-  Plugin.make({
-    id: "agents_probe",
-    version: "0.0.0",
-    description: "test probe",
-    groups: [],
-    migrations: [],
-    requires: ["agents"],
-    layer: Layer.effectDiscard(Effect.gen(function*() {
-      yield* Deferred.succeed(services, { runs: yield* Runs, agents: yield* Agents })
-    }))
-  })
+  TestKit.probe({ id: "agents_probe", requires: ["agents"] }, Effect.gen(function*() {
+    yield* Deferred.succeed(services, { runs: yield* Runs, agents: yield* Agents })
+  }))
 
 /**
  * A stand-in for the workflows plugin's `workflow` step (another lane's work): workflow
  * `wf_known` outputs `{workflow, echo: <its input>}`; any other id is refused at create time.
  */
-export const fakeWorkflowPlugin = Plugin.make({
-  id: "agents_fake_workflows",
-  version: "0.0.0",
-  description: "test stand-in for the workflow step",
-  groups: [],
-  migrations: [],
-  requires: ["runs"],
-  layer: Layer.effectDiscard(Effect.gen(function*() {
-    const steps = yield* StepRegistry
-    yield* steps.register({
-      type: "workflow",
-      timeoutMs: 5_000,
-      retry: { limit: 0 },
-      validate: (step) => step.workflow === "wf_known" ? undefined : `no workflow ${String(step.workflow)}`,
-      execute: (context) => Effect.succeed(done({ workflow: context.step.workflow, echo: context.input }))
-    }).pipe(Effect.orDie)
-  }))
-})
+export const fakeWorkflowPlugin = TestKit.probe({ id: "agents_fake_workflows", requires: ["runs"], description: "test stand-in for the workflow step" }, Effect.gen(function*() {
+  const steps = yield* StepRegistry
+  yield* steps.register({
+    type: "workflow",
+    timeoutMs: 5_000,
+    retry: { limit: 0 },
+    validate: (step) => step.workflow === "wf_known" ? undefined : `no workflow ${String(step.workflow)}`,
+    execute: (context) => Effect.succeed(done({ workflow: context.step.workflow, echo: context.input }))
+  }).pipe(Effect.orDie)
+}))
 
 /** The plugins of a test server, with a probe whose services the test awaits. */
 export const servedPlugins = (options: { readonly fakeWorkflows?: boolean } = {}) => {

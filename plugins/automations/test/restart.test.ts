@@ -6,9 +6,9 @@
  * next one that has it, from the stored position: nothing missed, nothing repeated.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Deferred, Effect, Layer } from "effect"
+import { Deferred, Effect } from "effect"
 import type { Scope } from "effect"
-import { CurrentPrincipal, Plugin, systemPrincipal } from "trellis/plugin"
+import { CurrentPrincipal, systemPrincipal } from "trellis/plugin"
 import * as TestKit from "trellis/testing"
 import { PromptsPlugin } from "../../prompts/Plugin.ts"
 import { Prompts } from "../../prompts/PromptsService.ts"
@@ -24,15 +24,7 @@ const owner = systemPrincipal("automations-tests")
 const asOwner = <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.provideService(effect, CurrentPrincipal, owner)
 
 const promptsProbe = (prompts: Deferred.Deferred<Prompts["Service"]>) =>
-  Plugin.make({
-    id: "prompts_probe",
-    version: "0.0.0",
-    description: "test probe: the prompts service",
-    groups: [],
-    migrations: [],
-    requires: ["prompts"],
-    layer: Layer.effectDiscard(Effect.flatMap(Prompts, (service) => Deferred.succeed(prompts, service)))
-  })
+  TestKit.probe({ id: "prompts_probe", requires: ["prompts"], description: "test probe: the prompts service" }, Effect.flatMap(Prompts, (service) => Deferred.succeed(prompts, service)))
 
 /** One database and a function that boots a server on it with or without the automations plugin. */
 const restartable = Effect.gen(function*() {

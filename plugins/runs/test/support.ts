@@ -5,10 +5,10 @@
  * server on one database (embedded directory or PostgreSQL database) for crash and restart
  * tests, and polling helpers (the test's own timeout bounds them: no timed assertions).
  */
-import { Deferred, Effect, Layer } from "effect"
+import { Deferred, Effect } from "effect"
 import type { Scope } from "effect"
 import * as NodeHttp from "node:http"
-import { CurrentPrincipal, Plugin, Principal, systemPrincipal } from "trellis/plugin"
+import { CurrentPrincipal, Principal, systemPrincipal } from "trellis/plugin"
 import * as TestKit from "trellis/testing"
 import type { RunStatus } from "../Domain.ts"
 import { makeRunsPlugin } from "../Plugin.ts"
@@ -22,19 +22,11 @@ export interface Services {
 
 /** A plugin that requires `runs` and gives its services to the test. */
 export const probePlugin = (services: Deferred.Deferred<Services>) =>
-  Plugin.make({
-    id: "runs_probe",
-    version: "0.0.0",
-    description: "test probe",
-    groups: [],
-    migrations: [],
-    requires: ["runs"],
-    layer: Layer.effectDiscard(Effect.gen(function*() {
-      const runs = yield* Runs
-      const steps = yield* StepRegistry
-      yield* Deferred.succeed(services, { runs, steps })
-    }))
-  })
+  TestKit.probe({ id: "runs_probe", requires: ["runs"] }, Effect.gen(function*() {
+    const runs = yield* Runs
+    const steps = yield* StepRegistry
+    yield* Deferred.succeed(services, { runs, steps })
+  }))
 
 /** The runs plugin as tests use it: `http` steps may reach the local sink; fast job retries. */
 export const testRunsPlugin = () =>
