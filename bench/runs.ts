@@ -27,20 +27,17 @@
  *   BENCH_RUNS_CONCURRENCY    the engine's concurrent runs per process (default: the engine's, 20)
  *   BENCH_RUNS_ONLY           `embedded` or `postgres`: measure one database only
  */
-import { Deferred, Effect, Layer, Redacted } from "effect"
+import { Deferred, Effect } from "effect"
 import type { Scope } from "effect"
 import { SqlClient } from "effect/sql"
-import * as NodeFs from "node:fs"
 import * as NodeOs from "node:os"
-import * as NodePath from "node:path"
-import { CurrentPrincipal, Plugin, systemPrincipal, TrellisConfig } from "trellis/plugin"
+import { CurrentPrincipal, systemPrincipal } from "trellis/plugin"
+import * as TestKit from "trellis/testing"
 import { makeRunsPlugin } from "../plugins/runs/Plugin.ts"
 import { defaultEngineSettings } from "../plugins/runs/Runs.ts"
 import { Runs } from "../plugins/runs/RunsService.ts"
 import { done, StepRegistry } from "../plugins/runs/StepRegistry.ts"
 import type { StepDefinition } from "../plugins/runs/Domain.ts"
-import * as Server from "../src/server/Server.ts"
-import { freshPostgresDatabase } from "../test/events/support.ts"
 
 const burst = Number(process.env.BENCH_RUNS_BURST ?? 1000)
 const samples = Number(process.env.BENCH_RUNS_SAMPLES ?? 100)
@@ -79,55 +76,39 @@ interface Booted {
 }
 
 const probePlugin = (label: string, out: Deferred.Deferred<Booted>) =>
-  Plugin.make({
-    id: "bench_probe",
-    version: "0.0.0",
-    description: "bench probe",
-    groups: [],
-    migrations: [],
-    requires: ["runs"],
-    layer: Layer.effectDiscard(Effect.gen(function*() {
-      const runs = yield* Runs
-      const steps = yield* StepRegistry
-      const sql = yield* SqlClient.SqlClient
-      yield* Effect.orDie(steps.register({
-        type: "bench_stamp",
-        timeoutMs: 5_000,
-        retry: { limit: 0 },
-        validate: () => undefined,
-        execute: (context) =>
-          Effect.as(Deferred.succeed(stampOf(context.runId), { at: performance.now(), server: label }), done(context.input))
-      }))
-      yield* Effect.orDie(steps.register({
-        type: "bench_hold",
-        timeoutMs: 600_000,
-        retry: { limit: 0 },
-        validate: () => undefined,
-        execute: (context) =>
-          Effect.gen(function*() {
-            yield* Deferred.succeed(stampOf(context.runId), { at: performance.now(), server: label })
-            return yield* Effect.never
-          }).pipe(Effect.onInterrupt(() => Deferred.succeed(interruptOf(context.runId), performance.now())))
-      }))
-      yield* Deferred.succeed(out, { runs, sql })
+  TestKit.probe({ id: "bench_probe", requires: ["runs"], description: "bench probe" }, Effect.gen(function*() {
+    const runs = yield* Runs
+    const steps = yield* StepRegistry
+    const sql = yield* SqlClient.SqlClient
+    yield* Effect.orDie(steps.register({
+      type: "bench_stamp",
+      timeoutMs: 5_000,
+      retry: { limit: 0 },
+      validate: () => undefined,
+      execute: (context) =>
+        Effect.as(Deferred.succeed(stampOf(context.runId), { at: performance.now(), server: label }), done(context.input))
     }))
-  })
+    yield* Effect.orDie(steps.register({
+      type: "bench_hold",
+      timeoutMs: 600_000,
+      retry: { limit: 0 },
+      validate: () => undefined,
+      execute: (context) =>
+        Effect.gen(function*() {
+          yield* Deferred.succeed(stampOf(context.runId), { at: performance.now(), server: label })
+          return yield* Effect.never
+        }).pipe(Effect.onInterrupt(() => Deferred.succeed(interruptOf(context.runId), performance.now())))
+    }))
+    yield* Deferred.succeed(out, { runs, sql })
+  }))
 
-const boot = (label: string, databaseUrl: string | undefined, dataDir: string): Effect.Effect<Booted, never, Scope.Scope> =>
+/** The engine as measured: its default settings, `BENCH_RUNS_CONCURRENCY` runs per process. */
+const benchRunsPlugin = () => makeRunsPlugin({ engine: { ...defaultEngineSettings, concurrency } })
+
+const boot = (server: TestKit.Restartable, label: string): Effect.Effect<Booted, never, Scope.Scope> =>
   Effect.gen(function*() {
-    const base = yield* Effect.orDie(TrellisConfig.fromRecord({ TRELLIS_LOG_LEVEL: "error", TRELLIS_SHUTDOWN_GRACE_SECONDS: "1" }))
-    const config = {
-      ...base,
-      adminToken: Redacted.make("bench-admin-token-0123456789"),
-      adminPassword: Redacted.make("bench-admin-password-0123"),
-      port: 0,
-      host: "127.0.0.1",
-      dataDir,
-      databaseUrl: databaseUrl === undefined ? undefined : Redacted.make(databaseUrl)
-    }
     const out = yield* Deferred.make<Booted>()
-    const plugin = makeRunsPlugin({ engine: { ...defaultEngineSettings, concurrency } })
-    yield* Effect.orDie(Layer.build(Server.layer({ config, plugins: [plugin, probePlugin(label, out)] })))
+    yield* Effect.orDie(server.boot([benchRunsPlugin(), probePlugin(label, out)]))
     return yield* Deferred.await(out)
   })
 
@@ -260,18 +241,21 @@ const memory = (runs: Runs["Service"], sql: SqlClient.SqlClient, tag: string) =>
     return { before, after, active }
   })
 
-const measure = (label: string, databaseUrl: string | undefined) =>
+/** Measures on a fresh database: embedded, or one created on the PostgreSQL server at `postgres`. */
+const measure = (label: string, postgres: string | false) =>
   Effect.gen(function*() {
-    const dataDir = yield* Effect.acquireRelease(
-      Effect.sync(() => NodeFs.mkdtempSync(NodePath.join(NodeOs.tmpdir(), "trellis-bench-runs-"))),
-      (dir) => Effect.sync(() => NodeFs.rmSync(dir, { recursive: true, force: true }))
-    )
-    const main = yield* boot("a", databaseUrl, dataDir)
+    // The platform's job polling and monitoring (the figures are production's), a short shutdown.
+    const server = yield* Effect.orDie(TestKit.restartable({
+      postgres,
+      env: { TRELLIS_JOBS_POLL_SECONDS: undefined, TRELLIS_JOBS_MONITOR_SECONDS: undefined }
+    }))
+    const embedded = server.databaseKind === "embedded"
+    const main = yield* boot(server, "a")
     const tag = Date.now().toString(36)
     const line = (text: string) => Effect.sync(() => console.log(`${label}: ${text}`))
 
     const rate = yield* throughput(main.runs, main.sql, tag)
-    yield* line(`throughput: ${rate.runsPerSecond.toFixed(0)} completed runs/s (${burst} runs of 3 transform steps in ${rate.seconds.toFixed(1)} s; starts alone ${rate.startsPerSecond.toFixed(0)}/s by 20 callers; engine concurrency ${concurrency}); this process's CPU ${rate.cpuMsPerRun.toFixed(2)} ms per run${databaseUrl === undefined ? " (the database included)" : ""}`)
+    yield* line(`throughput: ${rate.runsPerSecond.toFixed(0)} completed runs/s (${burst} runs of 3 transform steps in ${rate.seconds.toFixed(1)} s; starts alone ${rate.startsPerSecond.toFixed(0)}/s by 20 callers; engine concurrency ${concurrency}); this process's CPU ${rate.cpuMsPerRun.toFixed(2)} ms per run${embedded ? " (the database included)" : ""}`)
     const idle = yield* latencies(main.runs)
     yield* line(`enqueue-to-first-step (idle): ${spread(idle.first)} (${samples} samples)`)
     yield* line(`per-step overhead (idle, (21 steps - 1 step) / 20, medians): ${ms(idle.perStep)}`)
@@ -282,9 +266,9 @@ const measure = (label: string, databaseUrl: string | undefined) =>
     const mem = yield* memory(main.runs, main.sql, tag)
     yield* line(`${waitingCount} runs awaiting approval: RSS ${mb(mem.before.rss)} -> ${mb(mem.after.rss)}, heap used ${mb(mem.before.heapUsed)} -> ${mb(mem.after.heapUsed)}; runs jobs active meanwhile: ${mem.active}`)
 
-    if (databaseUrl !== undefined) {
+    if (!embedded) {
       // A second server on the same database: a cancel it receives interrupts the step the first runs.
-      const second = yield* boot("b", databaseUrl, dataDir)
+      const second = yield* boot(server, "b")
       const crossed = yield* cancels(main, second, "a")
       yield* line(`cancel from another server process: returned ${spread(crossed.returned)}; in-flight step interrupted ${spread(crossed.stopped)}`)
     }
@@ -293,10 +277,10 @@ const measure = (label: string, databaseUrl: string | undefined) =>
 const main = Effect.gen(function*() {
   const gcNote = typeof (globalThis as { gc?: unknown }).gc === "function" ? "" : " (run with --expose-gc for steadier memory figures)"
   console.log(`node ${process.version}, ${NodeOs.cpus().length} CPUs (${NodeOs.cpus()[0]?.model ?? "?"})${gcNote}`)
-  if (only !== "postgres") yield* measure("embedded", undefined)
+  if (only !== "postgres") yield* measure("embedded", false)
   if (only !== "embedded") {
     if (pgUrl === undefined) console.log("postgres: skipped (set BENCH_DATABASE_URL)")
-    else yield* Effect.scoped(Effect.flatMap(freshPostgresDatabase(pgUrl), (url) => measure("postgres", url)))
+    else yield* measure("postgres", pgUrl)
   }
 })
 

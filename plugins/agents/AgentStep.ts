@@ -28,7 +28,7 @@
  * calls are reported (`reportUsage`: a `model_call` event and the run's usage), streamed text is
  * emitted as batched `model_delta` events, and each tool call is a `tool_call` event.
  */
-import { Effect, Exit, Option, Redacted, Schema } from "effect"
+import { Effect, Option, Redacted, Schema } from "effect"
 import { SqlClient } from "effect/sql"
 import {
   CurrentPrincipal,
@@ -45,6 +45,7 @@ import type { GenerateResult, ModelMessage, ToolCall, ToolSpec } from "trellis/p
 import { WorkspaceProviders } from "../prompts/PromptsService.ts"
 import type { StepDefinition } from "../runs/Domain.ts"
 import { Runs } from "../runs/RunsService.ts"
+import { membersOf } from "../runs/StepMembers.ts"
 import { done, StepFailed, wait } from "../runs/StepRegistry.ts"
 import type { StepContext, StepType } from "../runs/StepRegistry.ts"
 import { agentColumns, apiKeyContext, toAgent } from "./Agents.ts"
@@ -75,7 +76,7 @@ const AgentMembers = Schema.Struct({
   depth: Schema.optionalKey(Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: maxDepth })))
 })
 type AgentMembers = typeof AgentMembers.Type
-const decodeMembers = Schema.decodeUnknownExit(AgentMembers)
+const agentMembers = membersOf(AgentMembers)
 
 /** A finished model call, as checkpointed. */
 interface ModelCheckpoint {
@@ -250,9 +251,7 @@ export const make = (settings: AgentStepSettings) =>
 
     const execute = (context: StepContext) =>
       Effect.gen(function*() {
-        const decoded = decodeMembers(context.step)
-        if (Exit.isFailure(decoded)) return yield* fail("invalid members of an agent step")
-        const members = decoded.value
+        const members = yield* agentMembers.read(context.step)
         const principal = yield* principalOf(context)
         const agent = yield* findAgent(context.organizationId, members.agent)
         if (agent === undefined) return yield* fail(`no agent ${members.agent}`)
@@ -454,11 +453,12 @@ export const make = (settings: AgentStepSettings) =>
       retry: { limit: 2, delayMs: 500, factor: 2 },
       validate: (step) =>
         Effect.gen(function*() {
-          const decoded = decodeMembers(step)
-          if (Exit.isFailure(decoded)) return `invalid members of an agent step: ${decoded.cause.toString()}`
+          const invalid = agentMembers.validate(step)
+          if (invalid !== undefined) return invalid
+          const members = yield* agentMembers.read(step).pipe(Effect.orDie) // valid: checked above
           const principal = yield* CurrentPrincipal
-          const agent = yield* findAgent(principal.organizationId, decoded.value.agent)
-          return agent === undefined ? `no agent ${decoded.value.agent}` : undefined
+          const agent = yield* findAgent(principal.organizationId, members.agent)
+          return agent === undefined ? `no agent ${members.agent}` : undefined
         }),
       execute
     }

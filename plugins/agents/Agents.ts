@@ -7,7 +7,7 @@
 import { Effect, Exit, Layer, Option, Schema } from "effect"
 import { SqlClient } from "effect/sql"
 import { isSqlError } from "effect/sql/SqlError"
-import { CurrentPrincipal, MockScript, Models, SecretBox, Template } from "trellis/plugin"
+import { CurrentPrincipal, MockScript, Models, SecretBox, storedWorkspaceId, Template } from "trellis/plugin"
 import { UnknownProvider } from "../prompts/Errors.ts"
 import { Runs } from "../runs/RunsService.ts"
 import { StepRegistry } from "../runs/StepRegistry.ts"
@@ -18,10 +18,6 @@ import { AgentKeyTaken, AgentNotFound, AgentRunFailed, InvalidAgent } from "./Er
 
 /** The context string an `api_key` is sealed under in a run's definition. */
 export const apiKeyContext = "agents.run.api_key"
-
-/** `default` (PromptOps's id of the default workspace) is stored as the empty string, as prompts does. */
-export const workspaceOf = (organizationId: string, workspace: string): string =>
-  workspace === "default" || workspace === `default_${organizationId}` ? "" : workspace
 
 const iso = (value: Date | string): string => new Date(value).toISOString()
 const json = (value: unknown): unknown => (typeof value === "string" ? JSON.parse(value) : value)
@@ -190,7 +186,7 @@ export const make = Effect.gen(function*() {
       const tools = yield* checkTools(input.tools ?? [], undefined)
       const mock = yield* checkMock(input.mock)
       const id = crypto.randomUUID()
-      const workspaceId = workspaceOf(org, input.workspace_id ?? "")
+      const workspaceId = storedWorkspaceId(org, input.workspace_id ?? "")
       const provider = input.provider === undefined || input.provider === "" ? "mock" : input.provider
       yield* sql`INSERT INTO agents.agents
         (id, organization_id, workspace_id, key, name, description, prompt, provider, model, tools, max_steps, token_budget, mock, created_by)
@@ -227,7 +223,7 @@ export const make = Effect.gen(function*() {
         const principal = yield* CurrentPrincipal
         const clauses = [sql`organization_id = ${principal.organizationId}`]
         if (filter.workspace !== undefined && filter.workspace.trim() !== "") {
-          clauses.push(sql`workspace_id = ${workspaceOf(principal.organizationId, filter.workspace.trim())}`)
+          clauses.push(sql`workspace_id = ${storedWorkspaceId(principal.organizationId, filter.workspace.trim())}`)
         }
         const q = filter.q?.trim().toLowerCase()
         if (q !== undefined && q !== "") {

@@ -25,8 +25,7 @@ import * as SqlClient from "effect/sql/SqlClient"
 import { createHash, randomBytes } from "node:crypto"
 import { CurrentPrincipal, EventLog, EventStream, JobQueue, Principal, RateLimiter, Row, SecretBox, Signature } from "trellis/plugin"
 import type { Problems, RateGroupPolicy } from "trellis/plugin"
-import { Changes } from "../prompts/Streams.ts"
-import type { ChangeData } from "../prompts/Streams.ts"
+import { ChangeData, changesStream } from "../prompts/Events.ts"
 import { Runs } from "../runs/RunsService.ts"
 import { StepRegistry } from "../runs/StepRegistry.ts"
 import { AutomationsConfig } from "./AutomationsConfig.ts"
@@ -247,7 +246,7 @@ export const layer = Layer.effect(
     /** An event trigger's stream: its position row exists, every process follows it, and the automation starts after its current end. */
     const startFollowing = (organizationId: string) =>
       Effect.gen(function*() {
-        const stream = Changes.at(organizationId).name
+        const stream = changesStream(organizationId)
         const last = yield* events.lastSeq(stream).pipe(Effect.orDie)
         const created = yield* sql<{ readonly stream: string }>`
           INSERT INTO automations.event_cursors (stream, organization_id, last_seq) VALUES (${stream}, ${organizationId}, ${last})
@@ -338,7 +337,7 @@ export const layer = Layer.effect(
               trigger = ${Row.jsonb(trigger)}::jsonb,
               target = ${Row.jsonb(target)}::jsonb,
               webhook_secret = ${secret},
-              event_stream = ${trigger.type === "event" ? Changes.at(ws.principal.organizationId).name : null},
+              event_stream = ${trigger.type === "event" ? changesStream(ws.principal.organizationId) : null},
               event_after_seq = ${following?.last ?? Number(before.event_after_seq)},
               updated_at = now()
             WHERE id = ${id}
@@ -518,7 +517,7 @@ export const layer = Layer.effect(
         if (stored.length === 0) return false
         const automations = yield* sql<AutomationRow>`SELECT ${cols} FROM automations.automations
           WHERE event_stream = ${stream} AND trigger_type = 'event' AND enabled ORDER BY created_at, id`
-        const decode = Schema.decodeUnknownOption(Schema.toCodecJson(Changes.schema))
+        const decode = Schema.decodeUnknownOption(Schema.toCodecJson(ChangeData))
         for (const event of stored) {
           const data = decode(event.data)
           if (Option.isNone(data)) continue

@@ -6,6 +6,7 @@
  * Client-safe: imports only `effect`.
  */
 import { Schema } from "effect"
+import { ChangeData } from "./Events.ts"
 
 const Timestamp = Schema.String
 
@@ -258,18 +259,7 @@ export const ClientConnection = Schema.Struct({
 
 /** A hot-reload event as pushed on `/ws` (PromptOps's `{type, id, key, env, version}` plus more). */
 export const ChangeEvent = Schema.Struct({
-  type: Schema.String,
-  id: Schema.String,
-  key: Schema.String,
-  env: Schema.String,
-  version: Schema.NullOr(Schema.String),
-  version_number: Schema.NullOr(Schema.Number),
-  workspace_id: Schema.String,
-  /**
-   * Whether what SDKs are served changed: in a `live` workspace every create and save too; in a
-   * `published` one publish, rollback, rollout, delete and a change of serving mode.
-   */
-  served: Schema.Boolean,
+  ...ChangeData.fields,
   /** Position in the organization's change stream: reconnect with `?since=<seq>` to catch up. */
   seq: Schema.Number
 })

@@ -41,6 +41,16 @@ import { ProviderSettings, workspaceProvidersLayer } from "./ProviderSettings.ts
 import { PromptsConfig } from "./PromptsConfig.ts"
 import * as Providers from "./Providers.ts"
 
+/** A model call's answer as PromptOps's playground shows it (`run`'s `result`, the stream's `done`). */
+const resultOf = (result: GenerateResult): PlaygroundRunResponse["result"] => ({
+  provider: result.provider,
+  model: result.model,
+  output: result.text,
+  prompt_tokens: result.promptTokens,
+  output_tokens: result.outputTokens,
+  latency_ms: result.latencyMs
+})
+
 export type RunError =
   | PromptNotFound
   | PublishedPromptNotFound
@@ -222,14 +232,7 @@ export class Playground extends Context.Service<Playground, {
         const runId = yield* runIdOf(context, { result })
         return {
           rendered: context.rendered,
-          result: {
-            provider: result.provider,
-            model: result.model,
-            output: result.text,
-            prompt_tokens: result.promptTokens,
-            output_tokens: result.outputTokens,
-            latency_ms: result.latencyMs
-          },
+          result: resultOf(result),
           run_id: runId,
           missing_variables: context.missing
         } satisfies PlaygroundRunResponse
@@ -346,14 +349,7 @@ export class Playground extends Context.Service<Playground, {
             const runId = yield* runIdOf(context, { result })
             return sse("done", {
               rendered: context.rendered,
-              result: {
-                provider: result.provider,
-                model: result.model,
-                output: result.text,
-                prompt_tokens: result.promptTokens,
-                output_tokens: result.outputTokens,
-                latency_ms: result.latencyMs
-              },
+              result: resultOf(result),
               run_id: runId
             })
           }

@@ -15,7 +15,7 @@ import { Effect, Layer, TextDiff } from "effect"
 import { lineCount, lineDiff, maxDiffLines } from "./Diff.ts"
 import { isSqlError } from "effect/sql/SqlError"
 import { SqlClient } from "effect/sql"
-import { AuditLog, CurrentPrincipal, EventLog, InvalidEvent, Row } from "trellis/plugin"
+import { AuditLog, CurrentPrincipal, EventLog, InvalidEvent, Row, storedWorkspaceId } from "trellis/plugin"
 import { bucketCount, newSalt, toBasisPoints } from "./Assignment.ts"
 import { Prompts } from "./PromptsService.ts"
 import type { Diff, ListFilter, ServedPrompt, ServedVersion } from "./PromptsService.ts"
@@ -171,7 +171,7 @@ export const layer = Layer.effect(
       const clauses = [sql`p.organization_id = ${principal.organizationId}`]
       if (nonEmpty(filter.env)) clauses.push(sql`p.env = ${filter.env}`)
       if (nonEmpty(filter.category)) clauses.push(sql`p.category = ${filter.category}`)
-      if (nonEmpty(filter.workspace)) clauses.push(sql`p.workspace_id = ${workspaceOf(principal.organizationId, filter.workspace)}`)
+      if (nonEmpty(filter.workspace)) clauses.push(sql`p.workspace_id = ${storedWorkspaceId(principal.organizationId, filter.workspace)}`)
       if (nonEmpty(filter.tag)) clauses.push(sql`p.tags @> ${JSON.stringify([filter.tag.trim()])}::jsonb`)
       const q = filter.q?.trim().toLowerCase()
       if (q !== undefined && q !== "") {
@@ -193,7 +193,7 @@ export const layer = Layer.effect(
       const org = principal.organizationId
       const id = crypto.randomUUID()
       const env = input.env ?? "dev"
-      const workspaceId = workspaceOf(org, input.workspace_id ?? "")
+      const workspaceId = storedWorkspaceId(org, input.workspace_id ?? "")
       return yield* sql.withTransaction(Effect.gen(function*() {
         yield* sql`INSERT INTO prompts.prompts
           (id, organization_id, workspace_id, key, env, name, description, content, model, category, tags, version_label, created_by, updated_by)
@@ -217,7 +217,7 @@ export const layer = Layer.effect(
         const next = {
           key: input.key ?? before.key,
           env: input.env ?? before.env,
-          workspace_id: input.workspace_id === undefined ? before.workspace_id : workspaceOf(org, input.workspace_id),
+          workspace_id: input.workspace_id === undefined ? before.workspace_id : storedWorkspaceId(org, input.workspace_id),
           name: input.name ?? before.name,
           description: input.description ?? before.description,
           content: input.content ?? before.content,
@@ -478,7 +478,7 @@ export const layer = Layer.effect(
       env: string,
       given: string | undefined
     ) {
-      const workspace = given === undefined ? undefined : workspaceOf(organizationId, given)
+      const workspace = given === undefined ? undefined : storedWorkspaceId(organizationId, given)
       const rows = yield* sql<ServedRow>`SELECT p.id, p.workspace_id, p.key, p.env, p.content AS working_content,
           p.model AS working_model, p.version_label, COALESCE(s.serving, 'live') AS serving,
           v.id AS version_id, v.number, v.label, v.content, v.model
@@ -550,13 +550,13 @@ export const layer = Layer.effect(
 
     const settings = Effect.fn("Prompts.settings")(function*(given: string) {
       const principal = yield* CurrentPrincipal
-      return yield* settingsRow(principal.organizationId, workspaceOf(principal.organizationId, given))
+      return yield* settingsRow(principal.organizationId, storedWorkspaceId(principal.organizationId, given))
     }, Effect.orDie)
 
     const setSettings = Effect.fn("Prompts.setSettings")(function*(given: string, input: PromptSettingsInput) {
       const principal = yield* CurrentPrincipal
       const org = principal.organizationId
-      const workspace = workspaceOf(org, given)
+      const workspace = storedWorkspaceId(org, given)
       return yield* sql.withTransaction(Effect.gen(function*() {
         const before = yield* servingOf(org, workspace)
         yield* sql`INSERT INTO prompts.workspace_settings (organization_id, workspace_id, serving, updated_by)
@@ -700,16 +700,6 @@ const workingLabel = (row: PromptRow): string => row.version_label ?? liveLabel(
 /** A label sent on create or update; empty means "not given". */
 const givenLabel = (value: string | undefined): string | null =>
   value === undefined || value.trim() === "" ? null : value.trim()
-
-/**
- * The stored workspace id of a workspace reference. Prompts outside any named workspace are
- * stored with `""`; the organization's default workspace (`default`, or `default_<org id>`
- * outside the default organization: see the identity README) is that same place, so PromptOps's
- * console, which selects the workspace `default`, sees and creates the same prompts as clients
- * that name no workspace.
- */
-const workspaceOf = (organizationId: string, workspace: string): string =>
-  workspace === "default" || workspace === `default_${organizationId}` ? "" : workspace
 
 const nonEmpty = (value: string | undefined): value is string => value !== undefined && value.trim() !== ""
 

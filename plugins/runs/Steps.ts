@@ -7,9 +7,10 @@
  * Each type reads its own members from the step (PromptOps's flat shape) with a Schema, which
  * is also what `validate` checks when the run is created.
  */
-import { Duration, Effect, Exit, Schema } from "effect"
+import { Duration, Effect, Schema } from "effect"
 import { OutboundHttp, Template } from "trellis/plugin"
 import type { StepDefinition } from "./Domain.ts"
+import { membersOf } from "./StepMembers.ts"
 import { done, StepFailed, wait } from "./StepRegistry.ts"
 import type { StepContext, StepOutcome, StepType } from "./StepRegistry.ts"
 
@@ -23,22 +24,6 @@ export const defaultStepSettings: StepSettings = { httpPolicy: OutboundHttp.stri
 
 /** Response bodies an `http` step keeps, in characters. */
 export const maxHttpBody = 65_536
-
-const membersOf = <S extends Schema.Codec<unknown, unknown>>(schema: S) => {
-  const decode = Schema.decodeUnknownExit(schema as unknown as Schema.Codec<S["Type"], unknown>)
-  return {
-    validate: (step: StepDefinition): string | undefined => {
-      const exit = decode(step)
-      return Exit.isSuccess(exit) ? undefined : `invalid members of a ${step.type} step: ${exit.cause.toString()}`
-    },
-    read: (step: StepDefinition): Effect.Effect<S["Type"], StepFailed> => {
-      const exit = decode(step)
-      return Exit.isSuccess(exit)
-        ? Effect.succeed(exit.value)
-        : Effect.fail(new StepFailed({ message: `invalid members of a ${step.type} step`, retryable: false }))
-    }
-  }
-}
 
 const text = (value: unknown): string =>
   typeof value === "string" ? value : value === undefined || value === null ? "" : typeof value === "object" ? JSON.stringify(value) : String(value)

@@ -15,7 +15,7 @@
  * follower of the tickets change stream (`tickets/Streams.ts`), which keeps its position in
  * `workflows.event_positions` and resumes after it when the server restarts (see the README).
  */
-import { Cause, Duration, Effect, Exit, Option, Redacted, Schedule, Schema, Stream } from "effect"
+import { Cause, Duration, Effect, Option, Redacted, Schedule, Schema, Stream } from "effect"
 import { SqlClient } from "effect/sql"
 import { createHash } from "node:crypto"
 import { CurrentPrincipal, EventLog, JobQueue, MockScript, Models, Principal, SecretBox, systemPrincipal, Template } from "trellis/plugin"
@@ -24,6 +24,7 @@ import type { CallbackResult, RetryPolicy, StepDefinition } from "../runs/Domain
 import type { RunNotFound, RunStatusConflict } from "../runs/Errors.ts"
 import { Runs } from "../runs/RunsService.ts"
 import { done, StepFailed, StepRegistry, wait } from "../runs/StepRegistry.ts"
+import { membersOf } from "../runs/StepMembers.ts"
 import type { StepContext, StepOutcome, StepType } from "../runs/StepRegistry.ts"
 import { Prompts, WorkspaceProviders } from "../prompts/PromptsService.ts"
 import { TicketChanges } from "../tickets/Streams.ts"
@@ -42,22 +43,6 @@ export const defaultStepSettings: StepSettings = { deltaBatchChars: 256 }
 
 /** PromptOps's provider names and their Trellis aliases (see `Models`). */
 export const providerNames = ["mock", "openai", "claude", "anthropic", "gemini", "google", "ollama", "openai-compatible"] as const
-
-const membersOf = <S extends Schema.Codec<unknown, unknown>>(schema: S) => {
-  const decode = Schema.decodeUnknownExit(schema as unknown as Schema.Codec<S["Type"], unknown>)
-  return {
-    validate: (step: StepDefinition): string | undefined => {
-      const exit = decode(step)
-      return Exit.isSuccess(exit) ? undefined : `invalid members of a ${step.type} step: ${exit.cause.toString()}`
-    },
-    read: (step: StepDefinition): Effect.Effect<S["Type"], StepFailed> => {
-      const exit = decode(step)
-      return Exit.isSuccess(exit)
-        ? Effect.succeed(exit.value)
-        : Effect.fail(new StepFailed({ message: `invalid members of a ${step.type} step`, retryable: false }))
-    }
-  }
-}
 
 /** A problem's detail, else its tag. */
 const messageOf = (error: unknown): string => {

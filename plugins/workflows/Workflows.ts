@@ -13,7 +13,7 @@
  */
 import { Effect, Layer, Option } from "effect"
 import { SqlClient } from "effect/sql"
-import { AuditLog, CurrentPrincipal, SecretBox } from "trellis/plugin"
+import { AuditLog, CurrentPrincipal, SecretBox, storedWorkspaceId } from "trellis/plugin"
 import type { Run, StepDefinition } from "../runs/Domain.ts"
 import { InvalidRunDefinition } from "../runs/Errors.ts"
 import { Runs } from "../runs/RunsService.ts"
@@ -86,14 +86,6 @@ const toWorkflow = (row: WorkflowRow): Workflow => ({
   created_at: new Date(row.created_at).toISOString(),
   updated_at: new Date(row.updated_at).toISOString()
 })
-
-/**
- * The stored workspace id: the organization's default workspace (`default`, `default_<org>`)
- * is `""`, as in the prompts plugin, so PromptOps's console (workspace `default`) and clients
- * naming none see the same workflows.
- */
-const workspaceOf = (organizationId: string, workspace: string): string =>
-  workspace === "default" || workspace === `default_${organizationId}` ? "" : workspace
 
 export const make = Effect.gen(function*() {
   const sql = yield* SqlClient.SqlClient
@@ -222,7 +214,7 @@ export const make = Effect.gen(function*() {
       const principal = yield* CurrentPrincipal
       const org = principal.organizationId
       const clauses = [sql`organization_id = ${org}`]
-      if (filter.workspace !== undefined && filter.workspace.trim() !== "") clauses.push(sql`workspace_id = ${workspaceOf(org, filter.workspace)}`)
+      if (filter.workspace !== undefined && filter.workspace.trim() !== "") clauses.push(sql`workspace_id = ${storedWorkspaceId(org, filter.workspace)}`)
       const q = filter.q?.trim().toLowerCase()
       if (q !== undefined && q !== "") {
         clauses.push(sql`(position(${q} in lower(key)) > 0 OR position(${q} in lower(name)) > 0 OR position(${q} in lower(description)) > 0)`)
@@ -240,7 +232,7 @@ export const make = Effect.gen(function*() {
       const steps = input.steps ?? []
       yield* validate(steps, undefined)
       const id = crypto.randomUUID()
-      const workspaceId = workspaceOf(org, input.workspace_id ?? "")
+      const workspaceId = storedWorkspaceId(org, input.workspace_id ?? "")
       const inserted = yield* sql.withTransaction(Effect.gen(function*() {
         const rows = yield* sql<{ ok: number }>`
           INSERT INTO workflows.workflows (id, organization_id, workspace_id, key, name, description, steps, created_by, updated_by)

@@ -387,18 +387,21 @@ interface Collected {
   readonly model: string | undefined
 }
 
+/** What a turn sends, streamed or not: the request's messages, tools and limits; no SDK retries (ours are the caller's). */
+const callOptions = (model: LanguageModel, request: GenerateRequest, signal: AbortSignal) => ({
+  model,
+  messages: toSdkMessages(request),
+  allowSystemInMessages: true,
+  ...toolsOption(request),
+  ...(request.maxOutputTokens === undefined ? {} : { maxOutputTokens: request.maxOutputTokens }),
+  ...(request.temperature === undefined ? {} : { temperature: request.temperature }),
+  maxRetries: 0,
+  abortSignal: signal
+})
+
 /** One non-streamed turn. */
 const callOnce = (model: LanguageModel, request: GenerateRequest, signal: AbortSignal) =>
-  generateText({
-    model,
-    messages: toSdkMessages(request),
-    allowSystemInMessages: true,
-    ...toolsOption(request),
-    ...(request.maxOutputTokens === undefined ? {} : { maxOutputTokens: request.maxOutputTokens }),
-    ...(request.temperature === undefined ? {} : { temperature: request.temperature }),
-    maxRetries: 0,
-    abortSignal: signal
-  }).then((result): Collected => ({
+  generateText(callOptions(model, request, signal)).then((result): Collected => ({
     text: result.text,
     toolCalls: result.toolCalls.map((call) => ({ id: call.toolCallId, name: call.toolName, input: call.input })),
     finishReason: result.finishReason,
@@ -426,14 +429,7 @@ const callStreamed = async (
   modelName: string
 ): Promise<Collected> => {
   const result = streamText({
-    model,
-    messages: toSdkMessages(request),
-    allowSystemInMessages: true,
-    ...toolsOption(request),
-    ...(request.maxOutputTokens === undefined ? {} : { maxOutputTokens: request.maxOutputTokens }),
-    ...(request.temperature === undefined ? {} : { temperature: request.temperature }),
-    maxRetries: 0,
-    abortSignal: signal,
+    ...callOptions(model, request, signal),
     // Errors come back as `error` parts; the SDK's default logs them (with provider text) to the console.
     onError: () => {}
   })

@@ -23,6 +23,7 @@ import { InvalidCredentials, InvalidToken, KeyAlreadyRevoked, SignupClosed, Unkn
 import { slugify } from "./Organizations.ts"
 import { LoginGuard } from "./LoginGuard.ts"
 import type { AttemptKey } from "./LoginGuard.ts"
+import * as PasswordCheck from "./PasswordCheck.ts"
 import { Passwords } from "./Passwords.ts"
 import { promptOpsRole } from "./PromptOpsRole.ts"
 import * as Secrets from "./Secrets.ts"
@@ -126,15 +127,12 @@ const LoginHandlers = HttpApiBuilder.group(AuthApi, "login", Effect.fn(function*
   const config = yield* TrellisConfig
   const users = yield* Users
   const sessions = yield* Sessions
-  const passwords = yield* Passwords
   const audit = yield* AuditLog
   const guard = yield* LoginGuard
   const isAdmin = adminTokenMatcher(config.adminToken)
   const secure = config.publicUrl?.startsWith("https:") === true
-  // Checked against a missing account too, so a wrong username costs the same time as a wrong password.
-  const decoy = yield* passwords.hash(Secrets.generate("csrf"))
-
   const invalid = new InvalidCredentials({ detail: "The username or password is wrong." })
+  const checkPassword = yield* PasswordCheck.make(invalid)
 
   return handlers.handle("login", ({ payload }) =>
     Effect.gen(function*() {
@@ -151,21 +149,10 @@ const LoginHandlers = HttpApiBuilder.group(AuthApi, "login", Effect.fn(function*
         if (payload.username === undefined || payload.password === undefined) {
           return yield* new InvalidCredentials({ detail: "Send a username and password, or the admin token." })
         }
-        // The account is counted by the user the name resolves to (username or email, any
-        // case), so another name for a locked account is locked too.
-        const found = yield* users.findForLogin(payload.username.trim())
-        key = {
-          account: Option.match(found, { onNone: () => ({ unknownName: payload.username ?? "" }), onSome: (u) => ({ userId: u.id }) }),
-          address
-        }
-        yield* guard.attempt(key)
-        const hash = Option.match(found, { onNone: () => decoy, onSome: (u) => u.passwordHash ?? decoy })
-        const check = yield* passwords.verify(payload.password, hash)
-        if (Option.isNone(found) || found.value.passwordHash === null || !check.valid || !found.value.active) {
-          return yield* invalid
-        }
-        if (check.needsRehash) yield* users.setPasswordHash(found.value.id, yield* passwords.hash(payload.password))
-        principalUser = { userId: found.value.id, organizationId: found.value.defaultOrganizationId, user: found }
+        // The username or email, any case (see `PasswordCheck`).
+        const checked = yield* checkPassword(payload.username.trim(), payload.password, address)
+        key = checked.key
+        principalUser = { userId: checked.user.id, organizationId: checked.user.defaultOrganizationId, user: Option.some(checked.user) }
       }
       yield* guard.succeeded(key)
       const session = yield* sessions.create({ userId: principalUser.userId, organizationId: principalUser.organizationId })

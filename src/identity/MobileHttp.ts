@@ -19,7 +19,7 @@ import { InvalidCredentials } from "./IdentityProblems.ts"
 import { LoginGuard } from "./LoginGuard.ts"
 import { DevicesGroup, MobileAccountGroup, MobileTokenGroup } from "./MobileApi.ts"
 import { AbilityNotAllowed, UnknownAbility } from "./MobileProblems.ts"
-import { Passwords } from "./Passwords.ts"
+import * as PasswordCheck from "./PasswordCheck.ts"
 import * as Secrets from "./Secrets.ts"
 import { Sessions } from "./Sessions.ts"
 import { Users } from "./Users.ts"
@@ -32,12 +32,9 @@ export const elevatedRole: Readonly<Record<string, Role>> = { "git:push": "edito
 const TokenHandlers = HttpApiBuilder.group(MobileApi, "mobileToken", Effect.fn(function*(handlers) {
   const users = yield* Users
   const keys = yield* ApiKeys
-  const passwords = yield* Passwords
   const audit = yield* AuditLog
   const guard = yield* LoginGuard
-  // Checked against a missing account too, so a wrong email costs the same time as a wrong password.
-  const decoy = yield* passwords.hash(Secrets.generate("csrf"))
-  const invalid = new InvalidCredentials({ detail: "The email or password is wrong." })
+  const checkPassword = yield* PasswordCheck.make(new InvalidCredentials({ detail: "The email or password is wrong." }))
 
   return handlers.handle("token", ({ payload }) =>
     Effect.gen(function*() {
@@ -53,21 +50,8 @@ const TokenHandlers = HttpApiBuilder.group(MobileApi, "mobileToken", Effect.fn(f
       }
       const request = yield* HttpServerRequest.HttpServerRequest
       const address = Option.getOrElse(request.remoteAddress, () => "unknown")
-      const login = payload.email.trim()
-      const found = yield* users.findForLogin(login)
-      const key = {
-        account: Option.match(found, { onNone: () => ({ unknownName: login }), onSome: (u) => ({ userId: u.id }) }),
-        address
-      }
-      yield* guard.attempt(key)
-      const hash = Option.match(found, { onNone: () => decoy, onSome: (u) => u.passwordHash ?? decoy })
-      const check = yield* passwords.verify(payload.password, hash)
-      if (Option.isNone(found) || found.value.passwordHash === null || !check.valid || !found.value.active) {
-        return yield* invalid
-      }
-      const user = found.value
+      const { key, user } = yield* checkPassword(payload.email.trim(), payload.password, address)
       yield* guard.succeeded(key)
-      if (check.needsRehash) yield* users.setPasswordHash(user.id, yield* passwords.hash(payload.password))
       const role = Option.getOrElse(yield* users.roleIn(user.id, user.defaultOrganizationId), () => "viewer" as const)
       for (const ability of asked) {
         const required = elevatedRole[ability]

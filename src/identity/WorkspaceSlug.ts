@@ -31,3 +31,12 @@ export const uniqueSlug = (base: string, taken: ReadonlySet<string>): string => 
     if (!taken.has(candidate)) return candidate
   }
 }
+
+/**
+ * How plugins store a workspace reference on their rows (prompts, workflows, agents): the
+ * organization's default workspace (`default`, or `default_<organization id>`) is `""`, the
+ * place of rows outside any named workspace, so PromptOps's console (which selects `default`)
+ * and clients naming no workspace see the same rows. Other ids are stored as given.
+ */
+export const storedWorkspaceId = (organizationId: string, workspace: string): string =>
+  workspace === "default" || workspace === `default_${organizationId}` ? "" : workspace

@@ -25,6 +25,7 @@
  */
 import * as PgClient from "@effect/sql-pg/PgClient"
 import { Clock, Context, Effect, Layer, Redacted, References, Schedule } from "effect"
+import type { Scope } from "effect"
 import { FetchHttpClient, HttpClient, HttpClientRequest, HttpServer } from "effect/http"
 import type { HttpClientResponse } from "effect/http"
 import type { HttpApi, HttpApiGroup } from "effect/http-api"
@@ -39,7 +40,7 @@ import type { TrellisConfigShape } from "../config/TrellisConfig.ts"
 import * as Client from "../client/Client.ts"
 import * as Embedded from "../database/Embedded.ts"
 import * as Migrations from "../database/Migrations.ts"
-import type * as Plugin from "../plugin/Plugin.ts"
+import * as Plugin from "../plugin/Plugin.ts"
 import type { Lifecycle } from "../runtime/Lifecycle.ts"
 import * as Server from "../server/Server.ts"
 
@@ -342,3 +343,98 @@ export const layer = (options: KitOptions): Layer.Layer<TrellisTest | SqlClient.
       Layer.provideMerge(server)
     ) as unknown as Layer.Layer<TrellisTest | SqlClient.SqlClient | HttpClient.HttpClient | Lifecycle, unknown>
   }))
+
+export interface RestartableOptions {
+  /**
+   * The plugins whose migrations the database starts with (a copy of the run's template for
+   * them, as `layer` does): the widest set any boot serves. Each boot names its own plugins.
+   */
+  readonly plugins?: ReadonlyArray<Plugin.Any> | undefined
+  /**
+   * Configuration variables every boot reads, over the defaults for restart tests
+   * (`TRELLIS_LOG_LEVEL=error`, jobs polled and monitored every second, one second of shutdown
+   * grace); `undefined` drops a default (the platform's own applies).
+   */
+  readonly env?: Readonly<Record<string, string | undefined>> | undefined
+  /**
+   * The PostgreSQL server to create the fresh database on, or `false` for the embedded
+   * database; `TRELLIS_TEST_DATABASE_URL` unless given.
+   */
+  readonly postgres?: string | false | undefined
+}
+
+export interface Restartable {
+  /** The configuration every boot runs with (one data directory, one database). */
+  readonly config: TrellisConfigShape
+  readonly databaseKind: "embedded" | "postgres"
+  /**
+   * Boots a server with `plugins` on the database, in the current scope: closing the scope
+   * stops it (one "process"). Boots may overlap (two processes on one PostgreSQL database);
+   * on the embedded database one boot at a time holds the directory. Returns its base URL.
+   */
+  readonly boot: (plugins: ReadonlyArray<Plugin.Any>) => Effect.Effect<{ readonly baseUrl: string }, unknown, Scope.Scope>
+}
+
+const restartDefaults: Readonly<Record<string, string>> = {
+  TRELLIS_LOG_LEVEL: "error",
+  TRELLIS_JOBS_POLL_SECONDS: "1",
+  TRELLIS_JOBS_MONITOR_SECONDS: "1",
+  TRELLIS_SHUTDOWN_GRACE_SECONDS: "1"
+}
+
+/**
+ * One fresh database (removed when the scope closes) and servers booted on it one after
+ * another, for crash, restart and resume tests: what the first boot stored, the next one finds.
+ * Tests get the services a boot built through a probe plugin of their own.
+ *
+ * ```ts
+ * const server = yield* TestKit.restartable({ plugins: [MyPlugin] })
+ * yield* Effect.scoped(server.boot([MyPlugin, probe]))   // first process
+ * yield* Effect.scoped(server.boot([MyPlugin, probe2]))  // the next one, same database
+ * ```
+ */
+export const restartable = (options: RestartableOptions = {}): Effect.Effect<Restartable, unknown, Scope.Scope> =>
+  Effect.gen(function*() {
+    const pgBase = options.postgres === false ? undefined : options.postgres ?? envValue("TRELLIS_TEST_DATABASE_URL")
+    const plan = Server.migrationPlan(yield* Server.compose(options.plugins ?? []))
+    const database = pgBase !== undefined ? yield* freshPostgres(pgBase, plan) : undefined
+    const dataDir = yield* freshDataDir(plan, database === undefined)
+    const base = yield* TrellisConfig.fromRecord({ ...restartDefaults, ...options.env })
+    const config: TrellisConfigShape = {
+      ...base,
+      adminToken: Redacted.make(adminToken),
+      adminPassword: Redacted.make(adminPassword),
+      port: 0,
+      host: "127.0.0.1",
+      dataDir,
+      databaseUrl: database === undefined ? undefined : Redacted.make(database.url)
+    }
+    const boot = (plugins: ReadonlyArray<Plugin.Any>) =>
+      Effect.gen(function*() {
+        const context = yield* Layer.build(Server.layer({ config, plugins }).pipe(
+          Layer.provide(Layer.succeed(Clock.Clock, Clock.Clock.defaultValue()))
+        ))
+        const address = Context.get(context, HttpServer.HttpServer).address
+        return { baseUrl: `http://127.0.0.1:${address._tag === "UnixPathAddress" ? 0 : address.port}` }
+      })
+    return { config, databaseKind: database === undefined ? "embedded" : "postgres", boot } satisfies Restartable
+  })
+
+/**
+ * A plugin for tests that requires `requires` and runs `effect` when it starts: hands the test
+ * the services the server built (through a `Deferred`), registers test-only step types, and
+ * the like. No routes, no migrations.
+ */
+export const probe = <E, R>(
+  options: { readonly id: string; readonly requires: ReadonlyArray<string>; readonly description?: string | undefined },
+  effect: Effect.Effect<void, E, R>
+) =>
+  Plugin.make({
+    id: options.id,
+    version: "0.0.0",
+    description: options.description ?? "test probe",
+    groups: [],
+    migrations: [],
+    requires: options.requires,
+    layer: Layer.effectDiscard(effect)
+  })

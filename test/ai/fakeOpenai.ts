@@ -51,6 +51,19 @@ export const start = (): Promise<FakeOpenai> => {
       const created = Math.floor(Date.now() / 1000)
       const chunk = (delta: unknown, finish: string | null = null, usage?: unknown) =>
         `data: ${JSON.stringify({ id: "c1", object: "chat.completion.chunk", created, model: body.model, choices: [{ index: 0, delta, finish_reason: finish }], ...(usage === undefined ? {} : { usage }) })}\n\n`
+      /** The stream's last chunk: usage only. */
+      const usageChunk = (usage: unknown) =>
+        `data: ${JSON.stringify({ id: "c1", object: "chat.completion.chunk", created, model: body.model, choices: [], usage })}\n\n`
+      /** A whole (not streamed) answer. */
+      const completion = (message: unknown, finish: string, usage?: unknown) =>
+        JSON.stringify({
+          id: "c1",
+          object: "chat.completion",
+          created,
+          model: body.model,
+          choices: [{ index: 0, message, finish_reason: finish }],
+          ...(usage === undefined ? {} : { usage })
+        })
       if (body.model === "broken") {
         response.writeHead(500, { "content-type": "application/json" }).end(JSON.stringify({ error: { message: "internal-upstream-secret" } }))
         return
@@ -68,18 +81,12 @@ export const start = (): Promise<FakeOpenai> => {
           response.writeHead(200, { "content-type": "text/event-stream" })
           response.write(chunk({ role: "assistant", tool_calls: [{ index: 0, ...call }] }))
           response.write(chunk({}, "tool_calls"))
-          response.write(`data: ${JSON.stringify({ id: "c1", object: "chat.completion.chunk", created, model: body.model, choices: [], usage: { prompt_tokens: 20, completion_tokens: 4 } })}\n\n`)
+          response.write(usageChunk({ prompt_tokens: 20, completion_tokens: 4 }))
           response.end("data: [DONE]\n\n")
           return
         }
-        response.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({
-          id: "c1",
-          object: "chat.completion",
-          created,
-          model: body.model,
-          choices: [{ index: 0, message: { role: "assistant", content: null, tool_calls: [call] }, finish_reason: "tool_calls" }],
-          usage: { prompt_tokens: 20, completion_tokens: 4 }
-        }))
+        response.writeHead(200, { "content-type": "application/json" })
+          .end(completion({ role: "assistant", content: null, tool_calls: [call] }, "tool_calls", { prompt_tokens: 20, completion_tokens: 4 }))
         return
       }
       const answer = `echo: ${lastUser(body)}`
@@ -89,19 +96,16 @@ export const start = (): Promise<FakeOpenai> => {
         for (const piece of ["str", "eamed: ", lastUser(body)]) response.write(chunk({ content: piece }))
         response.write(chunk({}, "stop"))
         if (body.stream_options?.include_usage === true && body.model !== "no-usage") {
-          response.write(`data: ${JSON.stringify({ id: "c1", object: "chat.completion.chunk", created, model: body.model, choices: [], usage: { prompt_tokens: 5, completion_tokens: 3 } })}\n\n`)
+          response.write(usageChunk({ prompt_tokens: 5, completion_tokens: 3 }))
         }
         response.end("data: [DONE]\n\n")
         return
       }
-      response.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({
-        id: "c1",
-        object: "chat.completion",
-        created,
-        model: body.model,
-        choices: [{ index: 0, message: { role: "assistant", content: answer }, finish_reason: "stop" }],
-        ...(body.model === "no-usage" ? {} : { usage: { prompt_tokens: 11, completion_tokens: 7 } })
-      }))
+      response.writeHead(200, { "content-type": "application/json" }).end(completion(
+        { role: "assistant", content: answer },
+        "stop",
+        body.model === "no-usage" ? undefined : { prompt_tokens: 11, completion_tokens: 7 }
+      ))
     })
   })
   return new Promise((resolve) =>

@@ -4,13 +4,7 @@
  * server built, JSON requests, and a server that restarts on one database (for the resumed
  * loop). The HTTP sink and polling helpers are the runs tests'.
  */
-import { Deferred, Effect, Layer, Redacted } from "effect"
-import * as NodeFs from "node:fs"
-import * as NodeOs from "node:os"
-import * as NodePath from "node:path"
-import * as Server from "../../../src/server/Server.ts"
-import { freshPostgresDatabase } from "../../../test/events/support.ts"
-import { Plugin, TrellisConfig } from "trellis/plugin"
+import { Deferred, Effect } from "effect"
 import * as TestKit from "trellis/testing"
 import { PromptsPlugin } from "../../prompts/Plugin.ts"
 import { Runs } from "../../runs/RunsService.ts"
@@ -33,40 +27,24 @@ export interface Services {
 
 /** A plugin that requires `agents` and gives the test the `Runs` and `Agents` services. */
 export const probePlugin = (services: Deferred.Deferred<Services>) =>
-  Plugin.make({
-    id: "agents_probe",
-    version: "0.0.0",
-    description: "test probe",
-    groups: [],
-    migrations: [],
-    requires: ["agents"],
-    layer: Layer.effectDiscard(Effect.gen(function*() {
-      yield* Deferred.succeed(services, { runs: yield* Runs, agents: yield* Agents })
-    }))
-  })
+  TestKit.probe({ id: "agents_probe", requires: ["agents"] }, Effect.gen(function*() {
+    yield* Deferred.succeed(services, { runs: yield* Runs, agents: yield* Agents })
+  }))
 
 /**
  * A stand-in for the workflows plugin's `workflow` step (another lane's work): workflow
  * `wf_known` outputs `{workflow, echo: <its input>}`; any other id is refused at create time.
  */
-export const fakeWorkflowPlugin = Plugin.make({
-  id: "agents_fake_workflows",
-  version: "0.0.0",
-  description: "test stand-in for the workflow step",
-  groups: [],
-  migrations: [],
-  requires: ["runs"],
-  layer: Layer.effectDiscard(Effect.gen(function*() {
-    const steps = yield* StepRegistry
-    yield* steps.register({
-      type: "workflow",
-      timeoutMs: 5_000,
-      retry: { limit: 0 },
-      validate: (step) => step.workflow === "wf_known" ? undefined : `no workflow ${String(step.workflow)}`,
-      execute: (context) => Effect.succeed(done({ workflow: context.step.workflow, echo: context.input }))
-    }).pipe(Effect.orDie)
-  }))
-})
+export const fakeWorkflowPlugin = TestKit.probe({ id: "agents_fake_workflows", requires: ["runs"], description: "test stand-in for the workflow step" }, Effect.gen(function*() {
+  const steps = yield* StepRegistry
+  yield* steps.register({
+    type: "workflow",
+    timeoutMs: 5_000,
+    retry: { limit: 0 },
+    validate: (step) => step.workflow === "wf_known" ? undefined : `no workflow ${String(step.workflow)}`,
+    execute: (context) => Effect.succeed(done({ workflow: context.step.workflow, echo: context.input }))
+  }).pipe(Effect.orDie)
+}))
 
 /** The plugins of a test server, with a probe whose services the test awaits. */
 export const servedPlugins = (options: { readonly fakeWorkflows?: boolean } = {}) => {
@@ -128,42 +106,15 @@ export const awaitEndLanded = (runs: Runs["Service"]) =>
   )
 
 /**
- * One database (a temporary directory, or a fresh PostgreSQL database when
+ * One database (the test kit's `restartable`: embedded, or a fresh PostgreSQL database when
  * `TRELLIS_TEST_DATABASE_URL` is set) and a function that boots the server with prompts, runs
  * and agents on it; each boot's scope is one "process".
  */
 export const restartable = Effect.gen(function*() {
-  const pgBase = process.env.TRELLIS_TEST_DATABASE_URL
-  const databaseUrl = pgBase !== undefined && pgBase !== "" ? yield* freshPostgresDatabase(pgBase) : undefined
-  const dataDir = yield* Effect.acquireRelease(
-    Effect.sync(() => {
-      const dir = NodeFs.mkdtempSync(NodePath.join(NodeOs.tmpdir(), "trellis-agents-"))
-      const template = process.env.TRELLIS_TEST_PGLITE_TEMPLATE
-      if (databaseUrl === undefined && template !== undefined && template !== "" && NodeFs.existsSync(template)) {
-        NodeFs.cpSync(template, dir, { recursive: true, filter: (source) => !source.endsWith("trellis.lock") })
-      }
-      return dir
-    }),
-    (dir) => Effect.sync(() => NodeFs.rmSync(dir, { recursive: true, force: true }))
-  )
-  const base = yield* Effect.orDie(TrellisConfig.fromRecord({
-    TRELLIS_LOG_LEVEL: "error",
-    TRELLIS_JOBS_POLL_SECONDS: "1",
-    TRELLIS_JOBS_MONITOR_SECONDS: "1",
-    TRELLIS_SHUTDOWN_GRACE_SECONDS: "1"
-  }))
-  const config = {
-    ...base,
-    adminToken: Redacted.make(TestKit.adminToken),
-    adminPassword: Redacted.make(TestKit.adminPassword),
-    port: 0,
-    host: "127.0.0.1",
-    dataDir,
-    databaseUrl: databaseUrl === undefined ? undefined : Redacted.make(databaseUrl)
-  }
+  const server = yield* TestKit.restartable({ plugins: servedPlugins().plugins })
   const boot = Effect.gen(function*() {
     const served = servedPlugins()
-    yield* Layer.build(Server.layer({ config, plugins: served.plugins }))
+    yield* server.boot(served.plugins)
     return yield* served.services
   })
   return { boot }

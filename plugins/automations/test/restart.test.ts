@@ -6,14 +6,10 @@
  * next one that has it, from the stored position: nothing missed, nothing repeated.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Deferred, Effect, Layer, Redacted } from "effect"
+import { Deferred, Effect } from "effect"
 import type { Scope } from "effect"
-import * as NodeFs from "node:fs"
-import * as NodeOs from "node:os"
-import * as NodePath from "node:path"
-import { CurrentPrincipal, Plugin, systemPrincipal, TrellisConfig } from "trellis/plugin"
-import * as Server from "../../../src/server/Server.ts"
-import { freshPostgresDatabase } from "../../../test/events/support.ts"
+import { CurrentPrincipal, systemPrincipal } from "trellis/plugin"
+import * as TestKit from "trellis/testing"
 import { PromptsPlugin } from "../../prompts/Plugin.ts"
 import { Prompts } from "../../prompts/PromptsService.ts"
 import { testRunsPlugin } from "../../runs/test/support.ts"
@@ -28,54 +24,18 @@ const owner = systemPrincipal("automations-tests")
 const asOwner = <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.provideService(effect, CurrentPrincipal, owner)
 
 const promptsProbe = (prompts: Deferred.Deferred<Prompts["Service"]>) =>
-  Plugin.make({
-    id: "prompts_probe",
-    version: "0.0.0",
-    description: "test probe: the prompts service",
-    groups: [],
-    migrations: [],
-    requires: ["prompts"],
-    layer: Layer.effectDiscard(Effect.flatMap(Prompts, (service) => Deferred.succeed(prompts, service)))
-  })
+  TestKit.probe({ id: "prompts_probe", requires: ["prompts"], description: "test probe: the prompts service" }, Effect.flatMap(Prompts, (service) => Deferred.succeed(prompts, service)))
 
 /** One database and a function that boots a server on it with or without the automations plugin. */
 const restartable = Effect.gen(function*() {
-  const pgBase = process.env.TRELLIS_TEST_DATABASE_URL
-  const databaseUrl = pgBase !== undefined && pgBase !== "" ? yield* freshPostgresDatabase(pgBase) : undefined
-  const dataDir = yield* Effect.acquireRelease(
-    Effect.sync(() => {
-      const dir = NodeFs.mkdtempSync(NodePath.join(NodeOs.tmpdir(), "trellis-automations-"))
-      const template = process.env.TRELLIS_TEST_PGLITE_TEMPLATE
-      if (databaseUrl === undefined && template !== undefined && template !== "" && NodeFs.existsSync(template)) {
-        NodeFs.cpSync(template, dir, { recursive: true, filter: (source) => !source.endsWith("trellis.lock") })
-      }
-      return dir
-    }),
-    (dir) => Effect.sync(() => NodeFs.rmSync(dir, { recursive: true, force: true }))
-  )
-  const base = yield* Effect.orDie(TrellisConfig.fromRecord({
-    TRELLIS_LOG_LEVEL: "error",
-    TRELLIS_JOBS_POLL_SECONDS: "1",
-    TRELLIS_JOBS_MONITOR_SECONDS: "1",
-    TRELLIS_SHUTDOWN_GRACE_SECONDS: "1"
-  }))
-  const config = {
-    ...base,
-    adminToken: Redacted.make("test-admin-token-0123456789"),
-    adminPassword: Redacted.make("test-admin-password-0123"),
-    port: 0,
-    host: "127.0.0.1",
-    dataDir,
-    databaseUrl: databaseUrl === undefined ? undefined : Redacted.make(databaseUrl)
-  }
+  const server = yield* TestKit.restartable({ plugins: [PromptsPlugin, testRunsPlugin(), AutomationsPlugin] })
   const boot = (withAutomations: boolean): Effect.Effect<{ prompts: Prompts["Service"]; automations: Services | undefined }, unknown, Scope.Scope> =>
     Effect.gen(function*() {
       const prompts = yield* Deferred.make<Prompts["Service"]>()
       const services = yield* Deferred.make<Services>()
-      const plugins = withAutomations
+      yield* server.boot(withAutomations
         ? [PromptsPlugin, testRunsPlugin(), AutomationsPlugin, probePlugin(services), promptsProbe(prompts)]
-        : [PromptsPlugin, testRunsPlugin(), promptsProbe(prompts)]
-      yield* Layer.build(Server.layer({ config, plugins }))
+        : [PromptsPlugin, testRunsPlugin(), promptsProbe(prompts)])
       return { prompts: yield* Deferred.await(prompts), automations: withAutomations ? yield* Deferred.await(services) : undefined }
     })
   return { boot }

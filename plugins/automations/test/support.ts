@@ -4,9 +4,9 @@
  * `wf_ok` and refuses others, its `execute` answers the step's `workflow` and `input`) and hands
  * the test the services the real server built; signing helpers; polling.
  */
-import { Deferred, Effect, Layer } from "effect"
+import { Deferred, Effect } from "effect"
 import { HttpClient, HttpClientRequest } from "effect/http"
-import { JobQueue, Plugin, Signature } from "trellis/plugin"
+import { JobQueue, Signature } from "trellis/plugin"
 import * as TestKit from "trellis/testing"
 import { Automations } from "../Automations.ts"
 import { Runs } from "../../runs/RunsService.ts"
@@ -19,26 +19,18 @@ export interface Services {
 }
 
 export const probePlugin = (services: Deferred.Deferred<Services>) =>
-  Plugin.make({
-    id: "automations_probe",
-    version: "0.0.0",
-    description: "test probe: a `workflow` step type, and the services",
-    groups: [],
-    migrations: [],
-    requires: ["runs", "automations"],
-    layer: Layer.effectDiscard(Effect.gen(function*() {
-      const steps = yield* StepRegistry
-      yield* Effect.orDie(steps.register({
-        type: "workflow",
-        timeoutMs: 5_000,
-        retry: { limit: 0 },
-        validate: (step) =>
-          typeof step.workflow === "string" && step.workflow.startsWith("wf_ok") ? undefined : `no workflow ${String(step.workflow)}`,
-        execute: (context) => Effect.succeed(done({ workflow: context.step.workflow, input: context.step.input }))
-      }))
-      yield* Deferred.succeed(services, { runs: yield* Runs, jobs: yield* JobQueue, automations: yield* Automations })
+  TestKit.probe({ id: "automations_probe", requires: ["runs", "automations"], description: "test probe: a `workflow` step type, and the services" }, Effect.gen(function*() {
+    const steps = yield* StepRegistry
+    yield* Effect.orDie(steps.register({
+      type: "workflow",
+      timeoutMs: 5_000,
+      retry: { limit: 0 },
+      validate: (step) =>
+        typeof step.workflow === "string" && step.workflow.startsWith("wf_ok") ? undefined : `no workflow ${String(step.workflow)}`,
+      execute: (context) => Effect.succeed(done({ workflow: context.step.workflow, input: context.step.input }))
     }))
-  })
+    yield* Deferred.succeed(services, { runs: yield* Runs, jobs: yield* JobQueue, automations: yield* Automations })
+  }))
 
 export type Json = Record<string, unknown>
 

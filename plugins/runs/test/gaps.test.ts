@@ -6,9 +6,9 @@
  * while it waits for an approval; controls are in the platform's audit log.
  */
 import { assert, layer } from "@effect/vitest"
-import { Deferred, Effect, Layer } from "effect"
+import { Deferred, Effect } from "effect"
 import { SqlClient } from "effect/sql"
-import { AuditLog, Plugin } from "trellis/plugin"
+import { AuditLog } from "trellis/plugin"
 import * as TestKit from "trellis/testing"
 import type { StartRun } from "../Domain.ts"
 import { makeRunsPlugin } from "../Plugin.ts"
@@ -24,15 +24,7 @@ const plugin = makeRunsPlugin({
 
 /** Hands the test the platform's audit log. */
 const audits = Effect.runSync(Deferred.make<AuditLog["Service"]>())
-const auditProbe = Plugin.make({
-  id: "runs_audit_probe",
-  version: "0.0.0",
-  description: "test probe",
-  groups: [],
-  migrations: [],
-  requires: ["audit"],
-  layer: Layer.effectDiscard(Effect.flatMap(AuditLog, (audit) => Deferred.succeed(audits, audit)))
-})
+const auditProbe = TestKit.probe({ id: "runs_audit_probe", requires: ["audit"] }, Effect.flatMap(AuditLog, (audit) => Deferred.succeed(audits, audit)))
 
 const setup = Effect.map(Deferred.await(services), ({ runs }) => runs)
 const run = (input: StartRun) => Effect.flatMap(setup, (runs) => runs.run(input)).pipe(as(tester))

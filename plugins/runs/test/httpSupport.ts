@@ -5,60 +5,51 @@
  * helpers; members and service keys made through the API.
  */
 import { assert } from "@effect/vitest"
-import { Deferred, Effect, Layer } from "effect"
+import { Deferred, Effect } from "effect"
 import type { HttpClientResponse } from "effect/http"
 import { SqlClient } from "effect/sql"
 import * as TestKit from "trellis/testing"
-import { Plugin } from "trellis/plugin"
 import { Runs } from "../RunsService.ts"
 import { done, StepFailed, StepRegistry, wait } from "../StepRegistry.ts"
 import type { Services } from "./support.ts"
 
 /** Registers the test step types and gives the test the services the server built. */
 export const stepsPlugin = (services: Deferred.Deferred<Services>) =>
-  Plugin.make({
-    id: "runs_test_steps",
-    version: "0.0.0",
-    description: "test step types",
-    groups: [],
-    migrations: [],
-    requires: ["runs"],
-    layer: Layer.effectDiscard(Effect.gen(function*() {
-      const runs = yield* Runs
-      const steps = yield* StepRegistry
-      yield* steps.register({
-        type: "agent",
-        timeoutMs: 7_200_000,
-        retry: { limit: 0 },
-        validate: (step) => (typeof step.agent === "string" && step.agent !== "" ? undefined : "agent: give the agent's id or key"),
-        execute: (context) =>
-          Effect.gen(function*() {
-            const prompt = typeof context.step.prompt === "string" ? context.step.prompt : ""
-            // Scripted by the prompt: `fail:` fails the step, `slow:` runs until cancelled.
-            if (prompt.startsWith("fail:")) return yield* Effect.fail(new StepFailed({ message: prompt.slice(5).trim(), retryable: false }))
-            if (prompt.startsWith("slow:")) yield* Effect.sleep("1 hour")
-            const output = `agent ${String(context.step.agent)} says: ${prompt}`
-            yield* context.reportUsage({
-              provider: "mock",
-              model: typeof context.step.model === "string" ? context.step.model : "mock-1",
-              promptTokens: prompt.length,
-              outputTokens: output.length,
-              latencyMs: 7,
-              status: "ok"
-            })
-            return done(output)
+  TestKit.probe({ id: "runs_test_steps", requires: ["runs"], description: "test step types" }, Effect.gen(function*() {
+    const runs = yield* Runs
+    const steps = yield* StepRegistry
+    yield* steps.register({
+      type: "agent",
+      timeoutMs: 7_200_000,
+      retry: { limit: 0 },
+      validate: (step) => (typeof step.agent === "string" && step.agent !== "" ? undefined : "agent: give the agent's id or key"),
+      execute: (context) =>
+        Effect.gen(function*() {
+          const prompt = typeof context.step.prompt === "string" ? context.step.prompt : ""
+          // Scripted by the prompt: `fail:` fails the step, `slow:` runs until cancelled.
+          if (prompt.startsWith("fail:")) return yield* Effect.fail(new StepFailed({ message: prompt.slice(5).trim(), retryable: false }))
+          if (prompt.startsWith("slow:")) yield* Effect.sleep("1 hour")
+          const output = `agent ${String(context.step.agent)} says: ${prompt}`
+          yield* context.reportUsage({
+            provider: "mock",
+            model: typeof context.step.model === "string" ? context.step.model : "mock-1",
+            promptTokens: prompt.length,
+            outputTokens: output.length,
+            latencyMs: 7,
+            status: "ok"
           })
-      }).pipe(Effect.orDie)
-      yield* steps.register({
-        type: "await_callback",
-        timeoutMs: 10_000,
-        retry: { limit: 0 },
-        validate: () => undefined,
-        execute: () => Effect.succeed(wait("callback"))
-      }).pipe(Effect.orDie)
-      yield* Deferred.succeed(services, { runs, steps })
-    }))
-  })
+          return done(output)
+        })
+    }).pipe(Effect.orDie)
+    yield* steps.register({
+      type: "await_callback",
+      timeoutMs: 10_000,
+      retry: { limit: 0 },
+      validate: () => undefined,
+      execute: () => Effect.succeed(wait("callback"))
+    }).pipe(Effect.orDie)
+    yield* Deferred.succeed(services, { runs, steps })
+  }))
 
 export interface Problem {
   readonly type: string

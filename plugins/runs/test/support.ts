@@ -5,15 +5,12 @@
  * server on one database (embedded directory or PostgreSQL database) for crash and restart
  * tests, and polling helpers (the test's own timeout bounds them: no timed assertions).
  */
-import { Deferred, Effect, Layer, Redacted } from "effect"
+import { Deferred, Effect } from "effect"
 import type { Scope } from "effect"
-import * as NodeFs from "node:fs"
 import * as NodeHttp from "node:http"
-import * as NodeOs from "node:os"
-import * as NodePath from "node:path"
-import * as Server from "../../../src/server/Server.ts"
-import { freshPostgresDatabase } from "../../../test/events/support.ts"
-import { CurrentPrincipal, Plugin, Principal, systemPrincipal, TrellisConfig } from "trellis/plugin"
+import { CurrentPrincipal, Principal, systemPrincipal } from "trellis/plugin"
+import type { Plugin } from "trellis/plugin"
+import * as TestKit from "trellis/testing"
 import type { RunStatus } from "../Domain.ts"
 import { makeRunsPlugin } from "../Plugin.ts"
 import { Runs } from "../RunsService.ts"
@@ -26,19 +23,11 @@ export interface Services {
 
 /** A plugin that requires `runs` and gives its services to the test. */
 export const probePlugin = (services: Deferred.Deferred<Services>) =>
-  Plugin.make({
-    id: "runs_probe",
-    version: "0.0.0",
-    description: "test probe",
-    groups: [],
-    migrations: [],
-    requires: ["runs"],
-    layer: Layer.effectDiscard(Effect.gen(function*() {
-      const runs = yield* Runs
-      const steps = yield* StepRegistry
-      yield* Deferred.succeed(services, { runs, steps })
-    }))
-  })
+  TestKit.probe({ id: "runs_probe", requires: ["runs"] }, Effect.gen(function*() {
+    const runs = yield* Runs
+    const steps = yield* StepRegistry
+    yield* Deferred.succeed(services, { runs, steps })
+  }))
 
 /** The runs plugin as tests use it: `http` steps may reach the local sink; fast job retries. */
 export const testRunsPlugin = () =>
@@ -150,45 +139,16 @@ export const sink: Effect.Effect<Sink, never, Scope.Scope> = Effect.gen(function
 // ── a server that can restart on the same database ───────────────────────
 
 /**
- * One database (a temporary directory, or a fresh PostgreSQL database when
+ * One database (the test kit's `restartable`: embedded, or a fresh PostgreSQL database when
  * `TRELLIS_TEST_DATABASE_URL` is set) and a function that boots the server with the runs
  * plugin (and `extra` plugins) on it; each boot's scope is one "process".
  */
 export const restartableWith = (extra: ReadonlyArray<Plugin.Any>) => Effect.gen(function*() {
-  const pgBase = process.env.TRELLIS_TEST_DATABASE_URL
-  const databaseUrl = pgBase !== undefined && pgBase !== "" ? yield* freshPostgresDatabase(pgBase) : undefined
-  const dataDir = yield* Effect.acquireRelease(
-    Effect.sync(() => {
-      const dir = NodeFs.mkdtempSync(NodePath.join(NodeOs.tmpdir(), "trellis-runs-"))
-      // The test run's freshly created embedded database, copied (as the test kit does): faster than creating one.
-      const template = process.env.TRELLIS_TEST_PGLITE_TEMPLATE
-      if (databaseUrl === undefined && template !== undefined && template !== "" && NodeFs.existsSync(template)) {
-        NodeFs.cpSync(template, dir, { recursive: true, filter: (source) => !source.endsWith("trellis.lock") })
-      }
-      return dir
-    }),
-    (dir) => Effect.sync(() => NodeFs.rmSync(dir, { recursive: true, force: true }))
-  )
-  const base = yield* Effect.orDie(TrellisConfig.fromRecord({
-    TRELLIS_LOG_LEVEL: "error",
-    TRELLIS_JOBS_POLL_SECONDS: "1",
-    TRELLIS_JOBS_MONITOR_SECONDS: "1",
-    TRELLIS_SHUTDOWN_GRACE_SECONDS: "1"
-  }))
-  const config = {
-    ...base,
-    adminToken: Redacted.make("test-admin-token-0123456789"),
-    adminPassword: Redacted.make("test-admin-password-0123"),
-    port: 0,
-    host: "127.0.0.1",
-    dataDir,
-    databaseUrl: databaseUrl === undefined ? undefined : Redacted.make(databaseUrl)
-  }
+  const server = yield* TestKit.restartable({ plugins: [testRunsPlugin(), ...extra] })
   /** Boots a server in the current scope and returns the services it built. */
   const boot = Effect.gen(function*() {
     const services = yield* Deferred.make<Services>()
-    const server = Server.layer({ config, plugins: [testRunsPlugin(), ...extra, probePlugin(services)] })
-    yield* Layer.build(server)
+    yield* server.boot([testRunsPlugin(), ...extra, probePlugin(services)])
     return yield* Deferred.await(services)
   })
   return { boot }

@@ -4,8 +4,8 @@
  * `Workflows` services the server built, HTTP calls with the admin token or a user's, and a
  * poll until a run ends (bounded by the test's timeout: no timed assertions).
  */
-import { Deferred, Effect, Layer } from "effect"
-import { JobQueue, Plugin, SecretBox } from "trellis/plugin"
+import { Deferred, Effect } from "effect"
+import { JobQueue, SecretBox } from "trellis/plugin"
 import type { SecretBoxShape } from "trellis/plugin"
 import * as TestKit from "trellis/testing"
 import { PromptsPlugin } from "../../prompts/Plugin.ts"
@@ -28,17 +28,9 @@ export interface Services {
 }
 
 export const probePlugin = (services: Deferred.Deferred<Services>) =>
-  Plugin.make({
-    id: "workflows_probe",
-    version: "0.0.0",
-    description: "test probe",
-    groups: [],
-    migrations: [],
-    requires: ["runs", "workflows"],
-    layer: Layer.effectDiscard(Effect.gen(function*() {
-      yield* Deferred.succeed(services, { runs: yield* Runs, workflows: yield* Workflows, steps: yield* StepRegistry, box: yield* SecretBox, jobs: yield* JobQueue })
-    }))
-  })
+  TestKit.probe({ id: "workflows_probe", requires: ["runs", "workflows"] }, Effect.gen(function*() {
+    yield* Deferred.succeed(services, { runs: yield* Runs, workflows: yield* Workflows, steps: yield* StepRegistry, box: yield* SecretBox, jobs: yield* JobQueue })
+  }))
 
 export const plugins = (services: Deferred.Deferred<Services>) => [
   PromptsPlugin,

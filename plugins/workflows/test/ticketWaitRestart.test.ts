@@ -7,13 +7,8 @@
  * ticket's notes. The change stream holds the ticket's changes in order.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Deferred, Effect, Layer, Redacted } from "effect"
-import * as NodeFs from "node:fs"
-import * as NodeOs from "node:os"
-import * as NodePath from "node:path"
-import * as Server from "../../../src/server/Server.ts"
-import { freshPostgresDatabase } from "../../../test/events/support.ts"
-import { EventLog, Plugin, TrellisConfig } from "trellis/plugin"
+import { Deferred, Effect } from "effect"
+import { EventLog } from "trellis/plugin"
 import * as TestKit from "trellis/testing"
 import { PromptsPlugin } from "../../prompts/Plugin.ts"
 import { testRunsPlugin } from "../../runs/test/support.ts"
@@ -35,52 +30,23 @@ interface Services {
 }
 
 const probe = (services: Deferred.Deferred<Services>) =>
-  Plugin.make({
-    id: "ticket_wait_probe",
-    version: "0.0.0",
-    description: "test probe",
-    groups: [],
-    migrations: [],
-    requires: ["runs", "tickets"],
-    layer: Layer.effectDiscard(Effect.gen(function*() {
-      yield* Deferred.succeed(services, { runs: yield* Runs, tickets: yield* Tickets, projects: yield* Projects, events: yield* EventLog })
-    }))
-  })
-
-/** One database (a temporary directory, or a fresh PostgreSQL database) and a boot of a "process" on it. */
-const restartable = Effect.gen(function*() {
-  const pgBase = process.env.TRELLIS_TEST_DATABASE_URL
-  const databaseUrl = pgBase !== undefined && pgBase !== "" ? yield* freshPostgresDatabase(pgBase) : undefined
-  const dataDir = yield* Effect.acquireRelease(
-    Effect.sync(() => NodeFs.mkdtempSync(NodePath.join(NodeOs.tmpdir(), "trellis-ticket-wait-"))),
-    (dir) => Effect.sync(() => NodeFs.rmSync(dir, { recursive: true, force: true }))
-  )
-  const base = yield* Effect.orDie(TrellisConfig.fromRecord({
-    TRELLIS_LOG_LEVEL: "error",
-    TRELLIS_JOBS_POLL_SECONDS: "1",
-    TRELLIS_JOBS_MONITOR_SECONDS: "1",
-    TRELLIS_SHUTDOWN_GRACE_SECONDS: "1"
+  TestKit.probe({ id: "ticket_wait_probe", requires: ["runs", "tickets"] }, Effect.gen(function*() {
+    yield* Deferred.succeed(services, { runs: yield* Runs, tickets: yield* Tickets, projects: yield* Projects, events: yield* EventLog })
   }))
-  const config = {
-    ...base,
-    adminToken: Redacted.make(TestKit.adminToken),
-    adminPassword: Redacted.make(TestKit.adminPassword),
-    port: 0,
-    host: "127.0.0.1",
-    dataDir,
-    databaseUrl: databaseUrl === undefined ? undefined : Redacted.make(databaseUrl)
-  }
+
+/** One database and a boot of a "process" on it, with or without the workflows plugin. */
+const restartable = Effect.gen(function*() {
+  const server = yield* TestKit.restartable({ plugins: [PromptsPlugin, TicketsPlugin, testRunsPlugin(), makeWorkflowsPlugin()] })
   const boot = (withWorkflows: boolean) =>
     Effect.gen(function*() {
       const services = Deferred.makeUnsafe<Services>()
-      const plugins = [
+      yield* server.boot([
         PromptsPlugin,
         TicketsPlugin,
         testRunsPlugin(),
         ...(withWorkflows ? [makeWorkflowsPlugin()] : []),
         probe(services)
-      ]
-      yield* Layer.build(Server.layer({ config, plugins }))
+      ])
       return yield* Deferred.await(services)
     })
   return { boot }

@@ -13,7 +13,7 @@ import { assert, describe, layer } from "@effect/vitest"
 import { Effect } from "effect"
 import * as TestKit from "trellis/testing"
 import { awaitEndLanded, servedPlugins } from "../../../plugins/agents/test/support.ts"
-import { consoleCall, freshKey, send } from "./promptsSupport.ts"
+import { consoleCall, freshKey, loginAs } from "./promptsSupport.ts"
 
 interface ConsoleAgent {
   readonly id: string
@@ -32,20 +32,6 @@ interface PlaygroundResponse {
   readonly rendered: string
   readonly result: { readonly provider: string; readonly model: string; readonly output: string }
 }
-
-const loginAs = (role: string) =>
-  Effect.gen(function*() {
-    const kit = yield* TestKit.TrellisTest
-    const username = `${role}${freshKey("u").replace(/\./g, "")}`
-    const created = yield* consoleCall("POST", "/users", kit.adminToken, { username, password: `${role}-password-1`, role })
-    assert.oneOf(created.status, [200, 201], created.text)
-    const login = yield* send<{ token: string }>("POST", "/api/login", {
-      headers: { "Content-Type": "application/json" },
-      body: { username, password: `${role}-password-1` }
-    })
-    assert.strictEqual(login.status, 200, login.text)
-    return login.json.token
-  })
 
 const assertAgent = (agent: ConsoleAgent) => {
   for (const field of ["id", "key", "name", "description", "prompt", "provider", "model"] as const) assert.isString(agent[field], field)

@@ -8,7 +8,7 @@ import { Effect } from "effect"
 import * as TestKit from "trellis/testing"
 import { PromptsPlugin } from "../../../plugins/prompts/Plugin.ts"
 import { connect } from "../../../plugins/prompts/test/wsClient.ts"
-import { consoleCall, freshKey, send, wsUrl } from "./promptsSupport.ts"
+import { consoleCall, freshKey, loginAs, send, wsUrl } from "./promptsSupport.ts"
 
 interface ConsolePrompt {
   readonly id: string
@@ -34,21 +34,6 @@ interface ConsoleVersion {
   readonly content: string
   readonly created_at: string
 }
-
-/** Creates a user with `role` and logs in as PromptOps's login page does; returns the token. */
-const loginAs = (role: string) =>
-  Effect.gen(function*() {
-    const kit = yield* TestKit.TrellisTest
-    const username = `${role}${freshKey("u").replace(/\./g, "")}`
-    const created = yield* consoleCall("POST", "/users", kit.adminToken, { username, password: `${role}-password-1`, role })
-    assert.oneOf(created.status, [200, 201], created.text)
-    const login = yield* send<{ token: string }>("POST", "/api/login", {
-      headers: { "Content-Type": "application/json" },
-      body: { username, password: `${role}-password-1` }
-    })
-    assert.strictEqual(login.status, 200, login.text)
-    return login.json.token
-  })
 
 describe("PromptOps conformance: prompts (console and smoke script)", () => {
   layer(TestKit.layer({ plugins: [PromptsPlugin] }), { timeout: 120_000 })((it) => {

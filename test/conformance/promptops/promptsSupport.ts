@@ -2,6 +2,7 @@
  * Helpers for the PromptOps conformance tests: requests sent the way PromptOps's own clients
  * send them (`fetch` with only the headers they set), against a server started by the test kit.
  */
+import { assert } from "@effect/vitest"
 import { Effect } from "effect"
 import * as TestKit from "trellis/testing"
 
@@ -55,3 +56,18 @@ export const freshKey = (prefix: string): string => `${prefix}.${Date.now().toSt
 /** A `ws://` URL for `/ws` with this query string. */
 export const wsUrl = (baseUrl: string, query: URLSearchParams | string): string =>
   `${baseUrl.replace(/^http/, "ws")}/ws?${String(query)}`
+
+/** Creates a user with `role` and logs in as PromptOps's login page does; returns the token. */
+export const loginAs = (role: string) =>
+  Effect.gen(function*() {
+    const kit = yield* TestKit.TrellisTest
+    const username = `${role}${freshKey("u").replace(/\./g, "")}`
+    const created = yield* consoleCall("POST", "/users", kit.adminToken, { username, password: `${role}-password-1`, role })
+    assert.oneOf(created.status, [200, 201], created.text)
+    const login = yield* send<{ token: string }>("POST", "/api/login", {
+      headers: { "Content-Type": "application/json" },
+      body: { username, password: `${role}-password-1` }
+    })
+    assert.strictEqual(login.status, 200, login.text)
+    return login.json.token
+  })
