@@ -3,7 +3,7 @@
  * durable runs of the runs plugin, and the step types `model`, `prompt`, `parallel`, `ticket`
  * and `workflow`, registered into the runs plugin's `StepRegistry` from this layer. It uses the
  * `Runs`, `StepRegistry`, `Prompts` and `Tickets` services (tag modules only) and the platform's
- * `Models`, `SecretBox` and `JobQueue`; it offers `Workflows` (`WorkflowsService.ts`).
+ * `Models`, `SecretBox` and `EventLog` (it follows the tickets change stream); it offers `Workflows` (`WorkflowsService.ts`).
  *
  * `WorkflowsPlugin` uses the defaults; `makeWorkflowsPlugin` takes step settings (tests).
  */

@@ -18,7 +18,7 @@
 import { Cause, Duration, Effect, Option, Redacted, Schedule, Schema, Stream } from "effect"
 import { SqlClient } from "effect/sql"
 import { createHash } from "node:crypto"
-import { CurrentPrincipal, EventLog, JobQueue, MockScript, Models, Principal, SecretBox, systemPrincipal, Template } from "trellis/plugin"
+import { CurrentPrincipal, EventLog, MockScript, Models, Principal, SecretBox, systemPrincipal, Template } from "trellis/plugin"
 import type { ModelMessage } from "trellis/plugin"
 import type { CallbackResult, RetryPolicy, StepDefinition } from "../runs/Domain.ts"
 import type { RunNotFound, RunStatusConflict } from "../runs/Errors.ts"
@@ -151,13 +151,9 @@ const notInBranches = new Set(["approval", "sleep", "condition", "workflow"])
 
 // ── jobs ─────────────────────────────────────────────────────────────────────────────────
 
-/** The polling watcher of earlier versions: jobs still queued from them hand their wait to the follower. */
-export const awaitTicketQueue = "workflows.await_ticket"
-const AwaitTicket = Schema.Struct({ runId: Schema.String, stepIndex: Schema.Int, projectId: Schema.String, ticketId: Schema.String })
-
 const delayOf = (policy: RetryPolicy) => Duration.millis(Math.max(1, policy.delayMs ?? 0))
 
-/** Builds the step types (and registers the watcher jobs); call from the plugin's layer. */
+/** Builds the step types and starts the tickets change follower; call from the plugin's layer. */
 export const register = (settings: StepSettings) =>
   Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
@@ -169,7 +165,6 @@ export const register = (settings: StepSettings) =>
     const tickets = yield* Tickets
     const workflows = yield* Workflows
     const box = yield* SecretBox
-    const jobs = yield* JobQueue
     const events = yield* EventLog
 
     // ── model calls ─────────────────────────────────────────────────────────
@@ -651,22 +646,6 @@ export const register = (settings: StepSettings) =>
           return yield* new StepFailed({ message: state.message, retryable: false })
         })
     }
-
-    // A polling job queued by an earlier version: its wait goes to the follower (then settled once, in case the ticket ended meanwhile).
-    yield* jobs.register(awaitTicketQueue, {
-      schema: AwaitTicket,
-      retryLimit: 10,
-      retryDelay: 1,
-      handler: (payload) =>
-        Effect.gen(function*() {
-          const principal = yield* CurrentPrincipal
-          const detail = yield* runs.get(payload.runId).pipe(Effect.option)
-          if (Option.isNone(detail) || ["succeeded", "failed", "cancelled"].includes(detail.value.run.status)) return
-          const waiting = { run_id: payload.runId, step_index: payload.stepIndex, organization_id: principal.organizationId, project_id: payload.projectId, ticket_id: payload.ticketId }
-          yield* recordWait(waiting.run_id, waiting.step_index, waiting.organization_id, waiting.project_id, waiting.ticket_id)
-          yield* settle(waiting)
-        })
-    }).pipe(Effect.orDie)
 
     // ── the tickets change stream's follower ────────────────────────────────
 
