@@ -43,7 +43,7 @@ export const makeRunsPlugin = (settings: Partial<RunsSettings> = {}) => {
     problems: [...runProblems],
     layer: RunsHttpLive.pipe(
       Layer.provideMerge(RunsLive.layer(resolved.engine)),
-      Layer.provideMerge(Registry.layer(builtins(resolved.steps)))
+      Layer.provideMerge(Registry.layer((approvalChannels) => builtins(resolved.steps, approvalChannels)))
     )
   })
 }

@@ -1,12 +1,17 @@
 /** The step registry's implementation: a map filled by the plugin's layer and by later plugins' layers. */
 import { Effect, Layer } from "effect"
 import { DuplicateStepType, StepRegistry } from "./StepRegistry.ts"
-import type { StepType } from "./StepRegistry.ts"
+import type { ApprovalChannel, StepType } from "./StepRegistry.ts"
 
-export const make = (builtins: ReadonlyArray<StepType>) =>
+/** `builtins` receives the registry's approval channels as the `approval` step reads them. */
+export const make = (builtins: (approvalChannels: () => ReadonlyArray<ApprovalChannel>) => ReadonlyArray<StepType>) =>
   Effect.sync(() => {
-    const types = new Map<string, StepType>(builtins.map((t) => [t.type, t]))
+    const channels: Array<ApprovalChannel> = []
+    const approvalChannels = (): ReadonlyArray<ApprovalChannel> => channels
+    const types = new Map<string, StepType>(builtins(approvalChannels).map((t) => [t.type, t]))
     return StepRegistry.of({
+      addApprovalChannel: (channel) => Effect.sync(() => void channels.push(channel)),
+      approvalChannels,
       register: (stepType) =>
         Effect.suspend(() => {
           if (types.has(stepType.type)) return Effect.fail(new DuplicateStepType({ type: stepType.type }))
@@ -18,4 +23,4 @@ export const make = (builtins: ReadonlyArray<StepType>) =>
     })
   })
 
-export const layer = (builtins: ReadonlyArray<StepType>) => Layer.effect(StepRegistry, make(builtins))
+export const layer = (builtins: (approvalChannels: () => ReadonlyArray<ApprovalChannel>) => ReadonlyArray<StepType>) => Layer.effect(StepRegistry, make(builtins))

@@ -105,8 +105,41 @@ export interface StepType {
   readonly execute: (context: StepContext) => Effect.Effect<StepOutcome, StepFailed>
 }
 
+/** What an approval channel is asked to put in front of people. */
+export interface ApprovalRequest {
+  readonly runId: string
+  readonly organizationId: string
+  readonly stepIndex: number
+  /** The approval step's name and its `message`. */
+  readonly step: string
+  readonly message: string | undefined
+  /** The previous step's output: what is to be approved. */
+  readonly input: unknown
+  /**
+   * The step's idempotency key: the same when the step is asked again after a crash or a
+   * channel failure, so a channel asks once. A `retry` of a rejected run asks again with the
+   * same key: a channel whose request was decided opens a new one.
+   */
+  readonly idempotencyKey: string
+}
+
+/**
+ * Another way to ask for an approval than seed 002's routes: the pages plugin (issue 13)
+ * publishes a page. When an `approval` step starts waiting, every registered channel's `open`
+ * runs before the wait is stored (a `StepFailed` is retried per the step's policy, then fails
+ * the run naming the step); the decision comes back through `Runs.approve` / `Runs.reject`,
+ * into the same wait, as the routes' does. With no channel the routes are the only way.
+ */
+export interface ApprovalChannel {
+  readonly name: string
+  readonly open: (request: ApprovalRequest) => Effect.Effect<void, StepFailed>
+}
+
 export class StepRegistry extends Context.Service<StepRegistry, {
   readonly register: (stepType: StepType) => Effect.Effect<void, DuplicateStepType>
+  /** Adds an approval channel (see {@link ApprovalChannel}); register it from your layer. */
+  readonly addApprovalChannel: (channel: ApprovalChannel) => Effect.Effect<void>
+  readonly approvalChannels: () => ReadonlyArray<ApprovalChannel>
   readonly get: (type: string) => StepType | undefined
   readonly types: () => ReadonlyArray<string>
 }>()("runs/StepRegistry") {}

@@ -12,7 +12,7 @@ import { OutboundHttp, Template } from "trellis/plugin"
 import type { StepDefinition } from "./Domain.ts"
 import { membersOf } from "./StepMembers.ts"
 import { done, StepFailed, wait } from "./StepRegistry.ts"
-import type { StepContext, StepOutcome, StepType } from "./StepRegistry.ts"
+import type { ApprovalChannel, ApprovalRequest, StepContext, StepOutcome, StepType } from "./StepRegistry.ts"
 
 /** Settings of the built-in steps. */
 export interface StepSettings {
@@ -90,25 +90,41 @@ const ApprovalMembers = Schema.Struct({ message: Schema.optionalKey(Schema.Strin
 const approvalMembers = membersOf(ApprovalMembers)
 
 /**
- * Waits for `approve` or `reject` through the runs service (later, when a pages plugin is
- * present, it may publish a page that decides instead: the decision lands in the same wait).
+ * Waits for `approve` or `reject` (seed 002's routes, or `Runs.approve` / `reject` from an
+ * approval channel such as a published page: `ApprovalChannel` in `StepRegistry.ts`). Before
+ * the wait is stored, every registered channel is asked (with the step's idempotency key).
  * Approved: the output is `{approved: true, notes, input}`. A rejection fails the run at this
  * step (the service does that directly, so this sees it only if the run is retried).
  */
-const approval: StepType = {
+const approval = (approvalChannels: () => ReadonlyArray<ApprovalChannel>): StepType => ({
   type: "approval",
-  timeoutMs: 5_000,
-  retry: noRetry,
+  timeoutMs: 30_000,
+  // Only a channel can fail (the routes never do): asked again, with the same key.
+  retry: { limit: 3, delayMs: 500, factor: 2 },
   validate: approvalMembers.validate,
   execute: (context) =>
     Effect.gen(function*() {
-      yield* approvalMembers.read(context.step)
+      const m = yield* approvalMembers.read(context.step)
       const decision = context.wait?.kind === "approval" ? context.wait.decision : null
       if (decision === "approved") return done({ approved: true, notes: context.wait?.notes ?? null, input: context.input })
       if (decision === "rejected") return yield* new StepFailed({ message: "rejected", retryable: false })
+      const request: ApprovalRequest = {
+        runId: context.runId,
+        organizationId: context.organizationId,
+        stepIndex: context.stepIndex,
+        step: context.step.name,
+        message: m.message,
+        input: context.input,
+        idempotencyKey: context.idempotencyKey
+      }
+      for (const channel of approvalChannels()) {
+        yield* channel.open(request).pipe(
+          Effect.mapError((e) => new StepFailed({ message: `approval channel ${channel.name}: ${e.message}`, retryable: e.retryable }))
+        )
+      }
       return wait("approval")
     })
-}
+})
 
 // ── condition ──────────────────────────────────────────────────────────
 
@@ -261,4 +277,12 @@ const http = (settings: StepSettings): StepType => ({
 })
 
 /** The built-in step types with `settings`. */
-export const builtins = (settings: StepSettings): ReadonlyArray<StepType> => [transform, render, sleep, approval, condition, mock, http(settings)]
+export const builtins = (settings: StepSettings, approvalChannels: () => ReadonlyArray<ApprovalChannel> = () => []): ReadonlyArray<StepType> => [
+  transform,
+  render,
+  sleep,
+  approval(approvalChannels),
+  condition,
+  mock,
+  http(settings)
+]
