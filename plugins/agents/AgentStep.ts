@@ -4,7 +4,7 @@
  * Members: `agent` (id or key), optional `prompt` (a task: the agent's rendered prompt becomes
  * the system message and this the user's; without it the agent's prompt is the user message, as
  * PromptOps runs it), `input` (variables added to the run's), `provider`, `model`; and, set by
- * the plugin, `apiKeySealed` (a request's `api_key`, sealed with `SecretBox`), `baseUrl` and
+ * the plugin, `__apiKey` (a request's `api_key`, sealed with `SecretBox`), `baseUrl` and
  * `depth` (how deep in agent-as-tool sub-runs).
  *
  * Model calls go where the request says, else where the agent's workspace's saved provider
@@ -71,7 +71,7 @@ const AgentMembers = Schema.Struct({
   input: Schema.optionalKey(Schema.Record(Schema.String, Schema.Unknown)),
   provider: Schema.optionalKey(Schema.String.check(Schema.isMaxLength(100))),
   model: Schema.optionalKey(Schema.String.check(Schema.isMaxLength(200))),
-  apiKeySealed: Schema.optionalKey(Schema.String),
+  __apiKey: Schema.optionalKey(Schema.String),
   baseUrl: Schema.optionalKey(Schema.String.check(Schema.isMaxLength(4096))),
   depth: Schema.optionalKey(Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: maxDepth })))
 })
@@ -221,7 +221,7 @@ export const make = (settings: AgentStepSettings) =>
               type: "agent",
               agent: tool.agent,
               depth,
-              ...(members.apiKeySealed === undefined ? {} : { apiKeySealed: members.apiKeySealed }),
+              ...(members.__apiKey === undefined ? {} : { __apiKey: members.__apiKey }),
               ...(members.baseUrl === undefined ? {} : { baseUrl: members.baseUrl })
             }
             : { name: "target", type: "workflow", workflow: "workflow" in tool ? tool.workflow : "", input }
@@ -265,9 +265,9 @@ export const make = (settings: AgentStepSettings) =>
           ]
         const provider = members.provider ?? agent.provider
         const model = members.model === undefined || members.model === "" ? agent.model : members.model
-        const requestKey = members.apiKeySealed === undefined
+        const requestKey = members.__apiKey === undefined
           ? undefined
-          : yield* secrets.open(members.apiKeySealed, apiKeyContext).pipe(
+          : yield* secrets.open(members.__apiKey, apiKeyContext(context.organizationId)).pipe(
             Effect.mapError(() => fail("the run's api_key cannot be opened (the server's secret key changed)"))
           )
         // The request's endpoint and key, then the agent's workspace settings, then the environment's.

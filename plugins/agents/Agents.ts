@@ -16,8 +16,12 @@ import { AgentTool, defaultMaxSteps, HttpTool, WorkflowTool } from "./Domain.ts"
 import type { Agent, AgentStepOutput, CreateAgent, Tool, UpdateAgent } from "./Domain.ts"
 import { AgentKeyTaken, AgentNotFound, AgentRunFailed, InvalidAgent } from "./Errors.ts"
 
-/** The context string an `api_key` is sealed under in a run's definition. */
-export const apiKeyContext = "agents.run.api_key"
+/**
+ * The context an `api_key` is sealed under in a run's definition (step member `__apiKey`):
+ * bound to the organization, so a sealed key opens only in runs of the organization it came
+ * from. `__` members are internal: the runs API neither shows nor accepts them.
+ */
+export const apiKeyContext = (organizationId: string): string => JSON.stringify(["agents.run.api_key", organizationId])
 
 const iso = (value: Date | string): string => new Date(value).toISOString()
 const json = (value: unknown): unknown => (typeof value === "string" ? JSON.parse(value) : value)
@@ -268,13 +272,13 @@ export const make = Effect.gen(function*() {
         const rendered = Template.render(agent.prompt, variables)
         const apiKey = request.api_key === undefined || request.api_key === ""
           ? undefined
-          : yield* secrets.seal(request.api_key, apiKeyContext)
+          : yield* secrets.seal(request.api_key, apiKeyContext((yield* CurrentPrincipal).organizationId))
         const started = yield* runs.run({
           steps: [{
             name: "agent",
             type: "agent",
             agent: agent.id,
-            ...(apiKey === undefined ? {} : { apiKeySealed: apiKey }),
+            ...(apiKey === undefined ? {} : { __apiKey: apiKey }),
             ...(request.base_url === undefined || request.base_url === "" ? {} : { baseUrl: request.base_url })
           }],
           input: variables,

@@ -96,6 +96,15 @@ const timelineOf = (detail: RunDetail, started: ReadonlyArray<RunEvent>): Array<
   })
 }
 
+/**
+ * Input variables and step members named `__...` are internal to the plugins that start runs
+ * (a sealed request key, the credentials a workflow passes down): the runs API neither shows
+ * nor accepts them, so one run's sealed values cannot be read or replayed into another.
+ */
+const isInternal = (name: string) => name.startsWith("__")
+const withoutInternal = <A extends Readonly<Record<string, unknown>>>(record: A): A =>
+  Object.fromEntries(Object.entries(record).filter(([name]) => !isInternal(name))) as A
+
 const toRunView = (detail: RunDetail, started: ReadonlyArray<RunEvent>): RunView => {
   const run = detail.run
   return {
@@ -111,8 +120,8 @@ const toRunView = (detail: RunDetail, started: ReadonlyArray<RunEvent>): RunView
     source: run.source,
     refKey: run.refKey,
     labels: run.labels,
-    steps: run.steps,
-    input: run.input,
+    steps: run.steps.map(withoutInternal),
+    input: withoutInternal(run.input),
     currentStep: run.currentStep,
     output: run.output,
     error: run.error,
@@ -177,6 +186,16 @@ const toLogEntry = (run: Run) => ({
 
 /** The run's steps and input for `POST /api/runs`: explicit `steps`, else seed 002's one `agent` step. */
 const definitionOf = (payload: CreateRunBody) => {
+  const internal = [
+    ...Object.keys(payload.input ?? {}).map((name) => `input.${name}`),
+    ...(payload.steps ?? []).flatMap((step, index) => Object.keys(step).map((name) => `steps.${index}.${name}`))
+  ].filter((path) => isInternal(path.slice(path.lastIndexOf(".") + 1)))
+  if (internal.length > 0) {
+    return Effect.fail(new InvalidRunRequest({
+      reason: `names starting with __ are internal: ${internal.join(", ")}`,
+      detail: `Input variables and step members starting with __ are reserved for plugins: ${internal.join(", ")}.`
+    }))
+  }
   const input: Record<string, unknown> = { ...payload.input }
   if (payload.prompt !== undefined && input.prompt === undefined) input.prompt = payload.prompt
   if (payload.steps !== undefined) return Effect.succeed({ steps: payload.steps, input })

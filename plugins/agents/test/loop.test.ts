@@ -233,7 +233,7 @@ describe("agents plugin: the tool-calling loop", () => {
         const stored = yield* sql<{ steps: string; source: string; ref_key: string }>`SELECT steps::text AS steps, source, ref_key FROM runs.runs WHERE id = ${answer.body.run_id}`
         assert.deepStrictEqual([stored[0].source, stored[0].ref_key], ["agent", agent.id])
         assert.notInclude(stored[0].steps, "sk-agents-test-secret-1234", "the api_key is sealed in the run")
-        assert.include(stored[0].steps, "apiKeySealed")
+        assert.include(stored[0].steps, "__apiKey")
 
         const down = yield* createAgent({ prompt: "Hi {{name}}", mock: { turns: [{ error: "provider down", retryable: false }] } })
         const failed = yield* call<{ error: string; rendered: string; run_id: string }>("POST", `/api/agents/${down.id}/run`, { body: { variables: { name: "Bo" } } })

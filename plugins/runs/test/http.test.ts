@@ -100,7 +100,27 @@ layer(TestKit.layer({ plugins: [testRunsPlugin(), stepsPlugin(services)], config
       assert.strictEqual(unknown.step, "x")
       const badBody = yield* expect<Problem>(yield* post("/api/runs", { title: 5, prompt: "p", selectedAgent: "a" }), 422)
       assert.isString(badBody.code)
+      // `__` names are internal to the plugins that start runs (sealed keys): refused, never shown.
+      const internalInput = yield* expect<Problem>(
+        yield* post("/api/runs", { title: "t", steps: [{ name: "x", type: "render", template: "hi" }], input: { __workflow: { api_key: "sealed" } } }),
+        422
+      )
+      assert.strictEqual(internalInput.code, "invalid_run_request")
+      assert.include(internalInput.detail ?? "", "input.__workflow")
+      const internalMember = yield* expect<Problem>(
+        yield* post("/api/runs", { title: "t", steps: [{ name: "x", type: "render", template: "hi", __apiKey: "sealed" }] }),
+        422
+      )
+      assert.include(internalMember.detail ?? "", "steps.0.__apiKey")
       assert.strictEqual(yield* count("SELECT COUNT(*) AS n FROM runs.runs"), before)
+      const { runs } = yield* Deferred.await(services)
+      const started = yield* runs.run({
+        steps: [{ name: "x", type: "render", template: "hi", __apiKey: "sealed-member" }],
+        input: { who: "Ada", __workflow: "sealed-input" }
+      }).pipe(as(tester))
+      const shown = yield* expect<RunBody>(yield* request("GET", `/api/runs/${started.id}`), 200)
+      assert.notInclude(JSON.stringify(shown), "sealed-")
+      assert.deepStrictEqual(shown.input, { who: "Ada" })
       // Not a run id, and no such run: 404 problems.
       assert.strictEqual((yield* expect<Problem>(yield* request("GET", "/api/runs/abc"), 404)).code, "run_not_found")
       assert.strictEqual((yield* expect<Problem>(yield* request("GET", "/api/runs/999999999"), 404)).code, "run_not_found")
