@@ -17,7 +17,6 @@
  */
 import { Cause, Duration, Effect, Option, Redacted, Schedule, Schema, Stream } from "effect"
 import { SqlClient } from "effect/sql"
-import { createHash } from "node:crypto"
 import { CurrentPrincipal, EventLog, MockScript, Models, Principal, SecretBox, systemPrincipal, Template } from "trellis/plugin"
 import type { ModelMessage } from "trellis/plugin"
 import type { CallbackResult, RetryPolicy, StepDefinition } from "../runs/Domain.ts"
@@ -26,6 +25,7 @@ import { Runs } from "../runs/RunsService.ts"
 import { done, StepFailed, StepRegistry, wait } from "../runs/StepRegistry.ts"
 import { membersOf } from "../runs/StepMembers.ts"
 import type { StepContext, StepOutcome, StepType } from "../runs/StepRegistry.ts"
+import { bucketOf, variantIndex } from "../prompts/Assignment.ts"
 import { Prompts, WorkspaceProviders } from "../prompts/PromptsService.ts"
 import { TicketChanges } from "../tickets/Streams.ts"
 import { Tickets } from "../tickets/TicketsService.ts"
@@ -63,21 +63,6 @@ const principalFor = (organizationId: string) =>
     Option.isSome(current) && current.value.organizationId === organizationId
       ? current.value
       : new Principal({ ...systemPrincipal("workflows"), organizationId }))
-
-// ── sticky rollout assignment (the prompts plugin's documented definition) ─────────────────
-
-/** `uint32(SHA-256("<key>:<salt>:<stickiness>")[0..4]) mod 10000`: the bucket the prompts plugin's SDK fetch uses too. */
-export const bucketOf = (promptKey: string, salt: string, stickiness: string): number =>
-  createHash("sha256").update(`${promptKey}:${salt}:${stickiness}`, "utf8").digest().readUInt32BE(0) % 10_000
-
-const variantIndex = (weightsBp: ReadonlyArray<number>, bucket: number): number => {
-  let upper = 0
-  for (let i = 0; i < weightsBp.length; i++) {
-    upper += weightsBp[i]
-    if (bucket < upper) return i
-  }
-  return weightsBp.length - 1
-}
 
 // ── members ──────────────────────────────────────────────────────────────────────────────
 
