@@ -11,9 +11,10 @@
 import type { Plugin } from "trellis/plugin"
 import { AgentsPlugin } from "./agents/Plugin.ts"
 import { AutomationsPlugin } from "./automations/Plugin.ts"
+import { PagesPlugin } from "./pages/Plugin.ts"
 import { PromptsPlugin } from "./prompts/Plugin.ts"
 import { RunsPlugin } from "./runs/Plugin.ts"
 import { TicketsPlugin } from "./tickets/Plugin.ts"
 import { WorkflowsPlugin } from "./workflows/Plugin.ts"
 
-export const firstParty: ReadonlyArray<Plugin.Any> = [RunsPlugin, PromptsPlugin, TicketsPlugin, WorkflowsPlugin, AgentsPlugin, AutomationsPlugin]
+export const firstParty: ReadonlyArray<Plugin.Any> = [RunsPlugin, PromptsPlugin, TicketsPlugin, WorkflowsPlugin, AgentsPlugin, AutomationsPlugin, PagesPlugin]

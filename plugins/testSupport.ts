@@ -6,6 +6,7 @@
 import type { PluginMatrix } from "../test/identity/crossorgMatrix.ts"
 import { agentsMatrix } from "./agents/test/crossorg.ts"
 import { automationsMatrix } from "./automations/test/crossorg.ts"
+import { pagesMatrix } from "./pages/test/crossorg.ts"
 import { promptsMatrix } from "./prompts/test/crossorg.ts"
 import { runsMatrix } from "./runs/test/crossorg.ts"
 import { ticketsMatrix } from "./tickets/test/crossorg.ts"
@@ -17,5 +18,6 @@ export const crossOrgMatrices: ReadonlyArray<PluginMatrix> = [
   runsMatrix,
   workflowsMatrix,
   agentsMatrix,
-  automationsMatrix
+  automationsMatrix,
+  pagesMatrix
 ]

@@ -1,0 +1,30 @@
+/**
+ * The pages plugin (first-party): Surflet (seed 003). Agents publish pages of blocks and
+ * actions; people open them at `GET /p/:id`, read, comment, upload files and decide through
+ * approval chains; the publishing agent hears of each act on its streams and webhooks. A
+ * workflow's `approval` step publishes a page through the runs plugin's approval channel
+ * (`requires: ["runs"]`).
+ *
+ * It needs the platform's `SqlClient`, `EventLog`, `JobQueue`, `AuditLog`, `Credentials`,
+ * `Mailer` and `OutboundHttp`; it offers `Pages` (`PagesService.ts`) to other plugins.
+ */
+import { Layer } from "effect"
+import { Plugin } from "trellis/plugin"
+import { pageProblems } from "./Errors.ts"
+import { migration as createPages } from "./migrations/0001_create_pages.ts"
+import * as ViewerSessions from "./ViewerSessions.ts"
+
+/** Services every part uses: who is looking, and how events are told. */
+const base = ViewerSessions.layer
+
+export const PagesPlugin = Plugin.make({
+  id: "pages",
+  version: "0.1.0",
+  description: "Surflet pages: what agents publish for people to read, approve and answer, with a browser viewer",
+  groups: [],
+  migrations: [createPages],
+  requires: ["runs"],
+  problems: [...pageProblems],
+  web: { routes: [] },
+  layer: Layer.empty.pipe(Layer.provideMerge(base))
+})
