@@ -60,8 +60,11 @@ export class Pages extends Context.Service<Pages, {
   readonly complete: (pageId: string, outcome: PageOutcome) => Effect.Effect<Option.Option<PageRecord>>
   /** Counts an action on the page's `stats` (in the caller's transaction). */
   readonly countAction: (pageId: string) => Effect.Effect<void>
-  /** Counts a view (the viewer's render, `GET /v1/pages/:id` does not count). */
-  readonly countView: (pageId: string) => Effect.Effect<void>
+  /**
+   * Records a view by the viewer's render (`GET /v1/pages/:id` does not count): a `page_views`
+   * row (for analytics: views, unique viewers by `viewerKey`, daily views) and the counters.
+   */
+  readonly countView: (pageId: string, viewerKey: string) => Effect.Effect<void>
   /** Registers a listener; call it from a layer. */
   readonly listen: (listener: PageListener) => Effect.Effect<void>
   /** Blocks by id, for parts that anchor to blocks (comments) and check the id exists. */

@@ -1,0 +1,32 @@
+/**
+ * The `Inbox` service: the pages waiting for a person (seed 003's `/v1/inbox`), for the API
+ * routes and the viewer's inbox page alike. An entry is made when a page that names the person
+ * (an allowed identity, a chain assignee, an email notification) is published. Tag and
+ * interface here; `Inbox.ts` implements it.
+ */
+import { Context } from "effect"
+import type { Effect } from "effect"
+
+export interface InboxEntry {
+  readonly id: string
+  readonly pageId: string
+  readonly title: string
+  readonly pageType: string
+  readonly status: "unread" | "read" | "archived"
+  readonly starred: boolean
+  readonly priority: string
+  readonly createdAt: string
+}
+
+export interface InboxFilter {
+  readonly status?: "unread" | "read" | "archived" | undefined
+  readonly priority?: string | undefined
+  readonly pageType?: string | undefined
+  readonly limit?: number | undefined
+  readonly offset?: number | undefined
+}
+
+export class Inbox extends Context.Service<Inbox, {
+  /** The entries of the person with this email address (archived ones only when asked for). */
+  readonly list: (email: string, filter: InboxFilter) => Effect.Effect<{ readonly entries: ReadonlyArray<InboxEntry>; readonly total: number }>
+}>()("pages/Inbox") {}
