@@ -12,10 +12,11 @@ import { Layer } from "effect"
 import { Plugin } from "trellis/plugin"
 import { pageProblems } from "./Errors.ts"
 import { migration as createPages } from "./migrations/0001_create_pages.ts"
+import * as PageStreams from "./PageStreams.ts"
 import * as ViewerSessions from "./ViewerSessions.ts"
 
 /** Services every part uses: who is looking, and how events are told. */
-const base = ViewerSessions.layer
+const base = Layer.mergeAll(ViewerSessions.layer, PageStreams.layer)
 
 export const PagesPlugin = Plugin.make({
   id: "pages",
