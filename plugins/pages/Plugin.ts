@@ -12,6 +12,7 @@ import { Layer } from "effect"
 import { Plugin } from "trellis/plugin"
 import { pageProblems } from "./Errors.ts"
 import { migration as createPages } from "./migrations/0001_create_pages.ts"
+import { migration as createViewerSessions } from "./migrations/0040_create_viewer_sessions.ts"
 import * as PageStreams from "./PageStreams.ts"
 import * as ViewerSessions from "./ViewerSessions.ts"
 
@@ -23,7 +24,7 @@ export const PagesPlugin = Plugin.make({
   version: "0.1.0",
   description: "Surflet pages: what agents publish for people to read, approve and answer, with a browser viewer",
   groups: [],
-  migrations: [createPages],
+  migrations: [createPages, createViewerSessions],
   requires: ["runs"],
   problems: [...pageProblems],
   web: { routes: [] },
