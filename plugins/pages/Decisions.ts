@@ -17,7 +17,6 @@
  * chain (recorded as `actor.identity`, else `anonymous`).
  */
 import { Effect, Layer, Option, Schema } from "effect"
-import { HttpServerRequest } from "effect/http"
 import { SqlClient } from "effect/sql"
 import { AuditLog, JobQueue, Mailer, OutboundHttp, Principal, Row, SecretBox, Setting, Signature, TrellisConfig, systemPrincipal } from "trellis/plugin"
 import * as Chain from "./Chain.ts"
@@ -27,6 +26,7 @@ import type { ActionError, ActionRequest, ActionResult, ApprovalView, ChainStepV
 import type { Action, PageOutcome, PageRecord } from "./Domain.ts"
 import { InvalidPage, PageForbidden, PageLoginRequired, PageNotFound, PageStateConflict } from "./Errors.ts"
 import { PageEvents } from "./PageEvents.ts"
+import { pageUrlOf } from "./Pages.ts"
 import { Pages } from "./PagesService.ts"
 import { identityOf } from "./Viewers.ts"
 import type { Viewer } from "./Viewers.ts"
@@ -45,23 +45,6 @@ export const implicitStep = "default"
 /** What an action means in a chain: its `decision`, else `reject` when its id or label reads so. */
 export const decisionOf = (action: Action): "approve" | "reject" =>
   action.decision ?? (/reject|deny|decline/i.test(`${action.action_id} ${action.label}`) ? "reject" : "approve")
-
-/** Where a page's links point: the request's own origin, else `TRELLIS_PUBLIC_URL`, else a relative path. */
-const pageLink = (pageId: string) =>
-  Effect.gen(function*() {
-    const config = yield* Effect.serviceOption(TrellisConfig)
-    const request = yield* Effect.serviceOption(HttpServerRequest.HttpServerRequest)
-    const configured = Option.flatMap(config, (c) => Option.fromNullishOr(c.publicUrl))
-    if (Option.isSome(configured)) return `${configured.value.replace(/\/+$/, "")}/p/${pageId}`
-    if (Option.isSome(request)) {
-      const host = request.value.headers["host"]
-      if (host !== undefined) {
-        const proto = request.value.headers["x-forwarded-proto"] ?? "http"
-        return `${proto}://${host}/p/${pageId}`
-      }
-    }
-    return `/p/${pageId}`
-  })
 
 // ── jobs ────────────────────────────────────────────────────────────────
 
@@ -137,6 +120,9 @@ export const layer = Layer.effect(
     const mailer = yield* Mailer
     const config = yield* DecisionsConfig
     const policy: OutboundHttp.Policy = { allowPrivate: config.webhooksAllowPrivate }
+    const trellisConfig = yield* TrellisConfig
+    /** The page's link (`pageUrlOf`: the request's origin when `TRELLIS_PUBLIC_URL` is unset). */
+    const pageLink = (pageId: string) => Effect.provideService(pageUrlOf(pageId), TrellisConfig, trellisConfig)
 
     const facts = (pageId: string) =>
       sql<FactRow>`SELECT step_id, identity, decision, comment, created_at FROM pages.decisions

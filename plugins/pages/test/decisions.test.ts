@@ -186,7 +186,7 @@ layer(kit, { timeout: T, excludeTestServices: true })("pages: actions and approv
       const sql = yield* SqlClient.SqlClient
       const decisions = yield* sql<{ n: number }>`SELECT count(*)::int AS n FROM pages.decisions WHERE page_id = ${pageId}`
       assert.strictEqual(decisions[0]!.n, 2)
-      const jobs = yield* sql<{ n: number }>`SELECT count(*)::int AS n FROM pgboss.job WHERE name = 'pages.webhook' AND data->>'pageId' = ${pageId}`
+      const jobs = yield* sql<{ n: number }>`SELECT count(*)::int AS n FROM pgboss.job WHERE name = 'pages.webhook' AND data->'payload'->>'pageId' = ${pageId}`
       assert.strictEqual(jobs[0]!.n, 1)
       yield* eventually(Effect.sync(() => (hook.deliveries.length > 0 ? true : undefined)))
       assert.strictEqual((yield* approval(pageId)).chain_status, "approved")
