@@ -10,8 +10,15 @@
  */
 import { Layer } from "effect"
 import { Plugin } from "trellis/plugin"
+import * as AgentInbox from "./AgentInbox.ts"
+import * as CommentsLive from "./Comments.ts"
 import { pageProblems } from "./Errors.ts"
+import { AgentEventsGroup, PageCommentsGroup, PageStreamsGroup } from "./LiveApi.ts"
+import { liveProblems } from "./LiveErrors.ts"
+import { LiveHttpLive } from "./LiveHttp.ts"
 import { migration as createPages } from "./migrations/0001_create_pages.ts"
+import { migration as createAgentEvents } from "./migrations/0020_create_agent_events.ts"
+import { migration as createComments } from "./migrations/0021_create_comments.ts"
 import * as PageStreams from "./PageStreams.ts"
 import * as ViewerSessions from "./ViewerSessions.ts"
 
@@ -22,10 +29,13 @@ export const PagesPlugin = Plugin.make({
   id: "pages",
   version: "0.1.0",
   description: "Surflet pages: what agents publish for people to read, approve and answer, with a browser viewer",
-  groups: [],
-  migrations: [createPages],
+  groups: [PageStreamsGroup, PageCommentsGroup, AgentEventsGroup],
+  migrations: [createPages, createAgentEvents, createComments],
   requires: ["runs"],
-  problems: [...pageProblems],
+  problems: [...pageProblems, ...liveProblems],
   web: { routes: [] },
-  layer: Layer.empty.pipe(Layer.provideMerge(base))
+  layer: LiveHttpLive.pipe(
+    Layer.provideMerge(Layer.mergeAll(CommentsLive.layer, AgentInbox.layer)),
+    Layer.provideMerge(base)
+  )
 })
