@@ -17,7 +17,7 @@ const EventRow = Schema.Struct({
   page_id: Schema.String,
   data: Row.Json(Schema.Record(Schema.String, Schema.Unknown)),
   actor: Schema.String,
-  seq: Schema.Union([Schema.Number, Schema.String]),
+  seq: Schema.Union([Schema.Number, Schema.String, Schema.BigInt]),
   created_at: Row.Timestamp,
   acked_at: Schema.NullOr(Row.Timestamp),
   acked_by: Schema.NullOr(Schema.String)
@@ -65,13 +65,13 @@ export const layer = Layer.effect(
         if (options.pageId !== undefined) clauses.push(sql`page_id = ${options.pageId}`)
         const rows = yield* select(sql`SELECT ${sql.literal(columns)} FROM pages.agent_events
           WHERE ${sql.and(clauses)} ORDER BY seq LIMIT ${options.limit}`)
-        const counted = yield* sql<{ readonly n: number | string }>`SELECT count(*) AS n FROM pages.agent_events
+        const counted = yield* sql<{ readonly n: number | string | bigint }>`SELECT count(*) AS n FROM pages.agent_events
           WHERE ${sql.and(clauses)}`.pipe(Effect.orDie)
         return { events: rows.map(toView), total: Number(counted[0]?.n ?? 0) }
       })
 
     const count = (organizationId: string) =>
-      sql<{ readonly n: number | string }>`SELECT count(*) AS n FROM pages.agent_events
+      sql<{ readonly n: number | string | bigint }>`SELECT count(*) AS n FROM pages.agent_events
         WHERE organization_id = ${organizationId} AND acked_at IS NULL`.pipe(
         Effect.orDie,
         Effect.map((rows) => Number(rows[0]?.n ?? 0))
@@ -93,7 +93,7 @@ export const layer = Layer.effect(
       })
 
     const seqOf = (organizationId: string, eventId: string) =>
-      sql<{ readonly seq: number | string }>`SELECT seq FROM pages.agent_events
+      sql<{ readonly seq: number | string | bigint }>`SELECT seq FROM pages.agent_events
         WHERE organization_id = ${organizationId} AND id = ${eventId}`.pipe(
         Effect.orDie,
         Effect.map((rows) => Option.map(Option.fromNullishOr(rows[0]), (row) => Number(row.seq)))
