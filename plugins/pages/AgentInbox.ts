@@ -49,6 +49,8 @@ export class AgentInbox extends Context.Service<AgentInbox, {
   readonly ofPage: (organizationId: string, pageId: string, limit: number) => Effect.Effect<ReadonlyArray<AgentEventView>>
   /** Marks the event acknowledged (once); `None` when the organization has no such event. */
   readonly ack: (organizationId: string, eventId: string, by: string) => Effect.Effect<Option.Option<AgentEventView>>
+  /** The events numbered `from..to` on the organization's agent stream (to fill a gap retention left). */
+  readonly range: (organizationId: string, from: number, to: number) => Effect.Effect<ReadonlyArray<AgentEventView>>
   /** The agent stream's number of an event (to resume after `Last-Event-ID: evt_...`). */
   readonly seqOf: (organizationId: string, eventId: string) => Effect.Effect<Option.Option<number>>
 }>()("pages/AgentInbox") {}
@@ -99,6 +101,12 @@ export const layer = Layer.effect(
         Effect.map((rows) => Option.map(Option.fromNullishOr(rows[0]), (row) => Number(row.seq)))
       )
 
-    return AgentInbox.of({ pending, count, ofPage, ack, seqOf })
+    const range = (organizationId: string, from: number, to: number) =>
+      select(sql`SELECT ${sql.literal(columns)} FROM pages.agent_events
+        WHERE organization_id = ${organizationId} AND seq BETWEEN ${from} AND ${to} ORDER BY seq`).pipe(
+        Effect.map((rows) => rows.map(toView))
+      )
+
+    return AgentInbox.of({ pending, count, ofPage, ack, range, seqOf })
   })
 )

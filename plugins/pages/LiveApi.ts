@@ -17,6 +17,12 @@ const pageParams = { id: Schema.String }
 const commentParams = { id: Schema.String, commentId: Schema.String }
 /** What a person's route answers when the page is not theirs to see. */
 const accessErrors = [PageNotFound, PageGone, PageLoginRequired, PageForbidden] as const
+/** `?token=` for EventSource clients that cannot set a header; `?lastEventId=` (or `?after=`) as `Last-Event-ID`. */
+const streamQuery = {
+  token: Schema.optionalKey(Schema.String),
+  lastEventId: Schema.optionalKey(Schema.String),
+  after: Schema.optionalKey(Schema.String)
+}
 const eventStream = Schema.String.pipe(HttpApiSchema.asText({ contentType: "text/event-stream" }))
 
 /** A comment on the wire (seed 003's camelCase, plus the thread and edit members). */
@@ -84,7 +90,7 @@ export class PageStreamsGroup extends HttpApiGroup.make("pageStreams")
   .add(
     HttpApiEndpoint.get("events", "/v1/pages/:id/events", {
       params: pageParams,
-      query: { token: Schema.optionalKey(Schema.String) },
+      query: streamQuery,
       success: eventStream,
       error: accessErrors
     }).annotateMerge(OpenApi.annotations({
@@ -95,7 +101,7 @@ export class PageStreamsGroup extends HttpApiGroup.make("pageStreams")
     })),
     HttpApiEndpoint.get("commentStream", "/v1/pages/:id/comments/stream", {
       params: pageParams,
-      query: { token: Schema.optionalKey(Schema.String) },
+      query: streamQuery,
       success: eventStream,
       error: accessErrors
     }).annotateMerge(OpenApi.annotations({
@@ -148,7 +154,7 @@ export class AgentEventsGroup extends HttpApiGroup.make("agentEvents")
   .annotate(WireDialect, WireDialect.surflet)
   .add(
     HttpApiEndpoint.get("stream", "/v1/agent/events", {
-      query: { token: Schema.optionalKey(Schema.String) },
+      query: streamQuery,
       success: eventStream
     }).annotate(Requires, Requirement.stream("pages")).annotate(AcceptsQueryToken, true).annotateMerge(OpenApi.annotations({
       description: "Server-Sent Events of what people did on the organization's pages: unnamed events, `id:` the event's " +

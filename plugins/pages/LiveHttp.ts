@@ -167,7 +167,18 @@ const AgentEventsHttp = HttpApiBuilder.group(
           const lastEventId = given !== undefined && given.startsWith("evt_")
             ? Option.getOrUndefined(yield* inbox.seqOf(principal.organizationId, given))
             : undefined
-          return yield* Sse.response(AgentStream.at(principal.organizationId), { start: "end", format: agentFrame, lastEventId })
+          const stream = AgentStream.at(principal.organizationId)
+          // Events the event log's retention deleted are replayed from the inbox table.
+          const fill = (gap: { readonly from: number; readonly to: number }) =>
+            Effect.map(inbox.range(principal.organizationId, gap.from, gap.to), (events) =>
+              events.map((e): StoredEvent => ({
+                stream: stream.name,
+                seq: e.seq,
+                event: e.type,
+                data: { id: e.id, type: e.type, pageId: e.pageId, data: e.data, actor: e.actor, createdAt: e.createdAt },
+                createdAt: new Date(e.createdAt)
+              })))
+          return yield* Sse.response(stream, { start: "end", format: agentFrame, lastEventId, fill })
         }))
       .handle("inbox", ({ query }) =>
         Effect.gen(function*() {

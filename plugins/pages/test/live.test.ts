@@ -6,6 +6,7 @@
  */
 import { assert, layer } from "@effect/vitest"
 import { Deferred, Effect, Layer } from "effect"
+import { SqlClient } from "effect/sql"
 import * as TestKit from "trellis/testing"
 import { RunsPlugin } from "../../runs/Plugin.ts"
 import { PagesPlugin } from "../Plugin.ts"
@@ -148,6 +149,22 @@ layer(
       assert.isTrue(streamB.frames().every((f) => f.data === undefined || (JSON.parse(f.data) as Json).pageId === pageB))
       // Without a token the stream is refused.
       assert.strictEqual((yield* call("GET", "/v1/agent/events", { token: null })).status, 401)
+    }).pipe(Effect.scoped), T)
+
+  it.effect("agent stream: events the event log's retention deleted are replayed from the inbox table, not a gap", () =>
+    Effect.gen(function*() {
+      const other = yield* otherOrganization
+      const pageId = yield* publish({ access: { mode: "public" } }, other.token)
+      const one = yield* comment(pageId, "one")
+      const two = yield* comment(pageId, "two")
+      const sql = yield* SqlClient.SqlClient
+      // Retention deletes the oldest events: here the first of the two.
+      yield* sql`DELETE FROM trellis.events WHERE stream = ${`pages.agent.${other.orgId}`} AND seq = 1`
+      const stream = yield* sse(`/v1/agent/events?token=${other.token}&lastEventId=0`)
+      const frames = yield* dataFrames(stream, 2)
+      assert.deepStrictEqual(frames.map((f) => (f.data.data as Json).commentId), [one.id, two.id])
+      assert.deepStrictEqual(frames.map((f) => f.id), ["1", "2"])
+      assert.isTrue(stream.frames().every((f) => f.event !== "gap"))
     }).pipe(Effect.scoped), T)
 
   it.effect("agent inbox: pending events oldest first, count, idempotent ack, another organization's event is 404", () =>
