@@ -12,30 +12,38 @@ import { Layer } from "effect"
 import { Plugin } from "trellis/plugin"
 import * as AgentInbox from "./AgentInbox.ts"
 import * as CommentsLive from "./Comments.ts"
-import { pageProblems } from "./Errors.ts"
+import { coreProblems, pageProblems } from "./Errors.ts"
 import { AgentEventsGroup, PageCommentsGroup, PageStreamsGroup } from "./LiveApi.ts"
 import { liveProblems } from "./LiveErrors.ts"
 import { LiveHttpLive } from "./LiveHttp.ts"
 import { migration as createPages } from "./migrations/0001_create_pages.ts"
+import { migration as createPageViews } from "./migrations/0002_create_page_views.ts"
 import { migration as createAgentEvents } from "./migrations/0020_create_agent_events.ts"
 import { migration as createComments } from "./migrations/0021_create_comments.ts"
+import { migration as createViewerSessions } from "./migrations/0040_create_viewer_sessions.ts"
+import * as PagesLive from "./Pages.ts"
+import { PagesGroup } from "./PagesApi.ts"
+import { PagesHttpLive } from "./PagesHttp.ts"
 import * as PageStreams from "./PageStreams.ts"
 import * as ViewerSessions from "./ViewerSessions.ts"
 
 /** Services every part uses: who is looking, and how events are told. */
 const base = Layer.mergeAll(ViewerSessions.layer, PageStreams.layer)
 
+/** The core lane: the `Pages` service (and `PagesCore`) and its routes. */
+const core = PagesHttpLive.pipe(Layer.provideMerge(PagesLive.layer))
+
+/** The live lane: page streams, comments, the agent's events and inbox. */
+const live = LiveHttpLive.pipe(Layer.provideMerge(Layer.mergeAll(CommentsLive.layer, AgentInbox.layer)))
+
 export const PagesPlugin = Plugin.make({
   id: "pages",
   version: "0.1.0",
   description: "Surflet pages: what agents publish for people to read, approve and answer, with a browser viewer",
-  groups: [PageStreamsGroup, PageCommentsGroup, AgentEventsGroup],
-  migrations: [createPages, createAgentEvents, createComments],
+  groups: [PagesGroup, PageStreamsGroup, PageCommentsGroup, AgentEventsGroup],
+  migrations: [createPages, createPageViews, createAgentEvents, createComments, createViewerSessions],
   requires: ["runs"],
-  problems: [...pageProblems, ...liveProblems],
+  problems: [...pageProblems, ...coreProblems, ...liveProblems],
   web: { routes: [] },
-  layer: LiveHttpLive.pipe(
-    Layer.provideMerge(Layer.mergeAll(CommentsLive.layer, AgentInbox.layer)),
-    Layer.provideMerge(base)
-  )
+  layer: live.pipe(Layer.provideMerge(core), Layer.provideMerge(base))
 })
