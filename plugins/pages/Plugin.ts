@@ -10,6 +10,8 @@
  */
 import { Layer } from "effect"
 import { Plugin } from "trellis/plugin"
+import * as AgentInbox from "./AgentInbox.ts"
+import * as CommentsLive from "./Comments.ts"
 import { coreProblems, pageProblems } from "./Errors.ts"
 import { decisionProblems } from "./DecisionErrors.ts"
 import * as DecisionsLive from "./Decisions.ts"
@@ -17,8 +19,13 @@ import { PageActionsGroup, PageApprovalGroup } from "./DecisionsApi.ts"
 import { DecisionsHttpLive } from "./DecisionsHttp.ts"
 import { migration as createDecisions } from "./migrations/0010_create_decisions.ts"
 import * as RunApprovals from "./RunApprovals.ts"
+import { AgentEventsGroup, PageCommentsGroup, PageStreamsGroup } from "./LiveApi.ts"
+import { liveProblems } from "./LiveErrors.ts"
+import { LiveHttpLive } from "./LiveHttp.ts"
 import { migration as createPages } from "./migrations/0001_create_pages.ts"
 import { migration as createPageViews } from "./migrations/0002_create_page_views.ts"
+import { migration as createAgentEvents } from "./migrations/0020_create_agent_events.ts"
+import { migration as createComments } from "./migrations/0021_create_comments.ts"
 import { migration as createViewerSessions } from "./migrations/0040_create_viewer_sessions.ts"
 import * as PagesLive from "./Pages.ts"
 import { PagesGroup } from "./PagesApi.ts"
@@ -37,16 +44,18 @@ const decisions = Layer.mergeAll(DecisionsHttpLive, RunApprovals.layer).pipe(
   Layer.provideMerge(DecisionsLive.layer),
   Layer.provide(DecisionsLive.DecisionsConfig.layerFromConfig)
 )
+/** The live lane: page streams, comments, the agent's events and inbox. */
+const live = LiveHttpLive.pipe(Layer.provideMerge(Layer.mergeAll(CommentsLive.layer, AgentInbox.layer)))
 
 export const PagesPlugin = Plugin.make({
   id: "pages",
   version: "0.1.0",
   description: "Surflet pages: what agents publish for people to read, approve and answer, with a browser viewer",
-  groups: [PagesGroup, PageActionsGroup, PageApprovalGroup],
-  migrations: [createPages, createPageViews, createDecisions, createViewerSessions],
+  groups: [PagesGroup, PageActionsGroup, PageApprovalGroup, PageStreamsGroup, PageCommentsGroup, AgentEventsGroup],
+  migrations: [createPages, createPageViews, createDecisions, createAgentEvents, createComments, createViewerSessions],
   requires: ["runs"],
   config: DecisionsLive.DecisionsConfig,
-  problems: [...pageProblems, ...coreProblems, ...decisionProblems],
+  problems: [...pageProblems, ...coreProblems, ...decisionProblems, ...liveProblems],
   web: { routes: [] },
-  layer: decisions.pipe(Layer.provideMerge(core), Layer.provideMerge(base))
+  layer: Layer.mergeAll(decisions, live).pipe(Layer.provideMerge(core), Layer.provideMerge(base))
 })

@@ -8,8 +8,9 @@
  */
 import { assert } from "@effect/vitest"
 import { Effect } from "effect"
-import { asA, assertClean, call, ok, registerA, view, World } from "../../../test/identity/crossorgMatrix.ts"
-import type { Entry, PluginMatrix } from "../../../test/identity/crossorgMatrix.ts"
+import * as TestKit from "trellis/testing"
+import { asA, assertClean, call, ok, openSse, ownList, ownRead, registerA, sentStrings, view, World } from "../../../test/identity/crossorgMatrix.ts"
+import type { Entry, Method, PluginMatrix } from "../../../test/identity/crossorgMatrix.ts"
 
 /** A page of organization A's, with a named block; its ids registered for the leak scan. */
 const aPage = Effect.gen(function*() {
@@ -97,6 +98,109 @@ const ownSecret: Entry = {
     })
 }
 
+// ---------------------------------------------------------------------------------------------
+// Streams and comments (the live part)
+
+/** A page of A's (`mode`), with a comment of A's; their ids are registered for the leak scan. */
+const aLivePage = (mode: "public" | "private") =>
+  Effect.gen(function*() {
+    const world = yield* World
+    const published = ok<{ pageId: string }>(
+      yield* call("POST", "/v1/publish", { token: world.a.token, body: { title: world.unique("page"), access: { mode } } }),
+      "A publishes a page"
+    )
+    const comment = yield* asA<{ id: string }>("POST", `/v1/pages/${published.pageId}/comments`, { content: world.unique("comment") }, 201)
+    yield* registerA(published.pageId, comment.id)
+    return { pageId: published.pageId, commentId: comment.id }
+  })
+
+/** A's pending agent event (an anonymous comment on A's public page): its id and page. */
+const aAgentEvent = Effect.gen(function*() {
+  const world = yield* World
+  const page = yield* aLivePage("public")
+  ok(yield* call("POST", `/v1/pages/${page.pageId}/comments`, { token: null, body: { content: world.unique("anonymous") } }), "a person comments", 201)
+  const events = yield* asA<{ events: ReadonlyArray<{ id: string }> }>("GET", `/v1/pages/${page.pageId}/agent-events`)
+  const ids = events.events.map((e) => e.id)
+  yield* registerA(...ids)
+  return { pageId: page.pageId, eventIds: ids }
+})
+
+/**
+ * A route a person reaches from a page's link: on A's private page, B's callers (members of
+ * another organization) are refused with 403 and see nothing of the page; A's page is unchanged.
+ */
+const fromLink = (method: Method, suffix: (page: { readonly pageId: string; readonly commentId: string }) => string, body?: unknown): Entry => ({
+  kind: "public",
+  reason: "a person follows the page's link: the page's access rules decide (a private page is its organization's only)",
+  check: ({ world, callers }) =>
+    Effect.gen(function*() {
+      const page = yield* aLivePage("private")
+      const before = yield* view(`/v1/pages/${page.pageId}/comments`)
+      for (const caller of callers) {
+        const path = `/v1/pages/${page.pageId}${suffix(page)}`
+        const reply = yield* call(method, path, { token: caller.token, body })
+        assert.strictEqual(reply.status, 403, `${caller.name}: ${method} ${path}: ${reply.text.slice(0, 200)}`)
+        assertClean(world, reply, `${caller.name}: ${method} ${path}`, sentStrings(path, body))
+      }
+      assert.deepStrictEqual(yield* view(`/v1/pages/${page.pageId}/comments`), before)
+    })
+})
+
+const liveRoutes: Record<string, Entry> = {
+  "GET /v1/pages/{id}/events": fromLink("GET", () => "/events"),
+  "GET /v1/pages/{id}/comments/stream": fromLink("GET", () => "/comments/stream"),
+  "GET /v1/pages/{id}/comments": fromLink("GET", () => "/comments"),
+  "POST /v1/pages/{id}/comments": fromLink("POST", () => "/comments", { content: "from B" }),
+  "PATCH /v1/pages/{id}/comments/{commentId}": fromLink("PATCH", (p) => `/comments/${p.commentId}`, { content: "from B" }),
+  "DELETE /v1/pages/{id}/comments/{commentId}": fromLink("DELETE", (p) => `/comments/${p.commentId}`),
+  "GET /v1/agent/events": {
+    kind: "own",
+    reason: "the caller organization's agent stream: replayed from its start, it shows B's own event and none of A's",
+    check: ({ world, callers }) =>
+      Effect.gen(function*() {
+        const kit = yield* TestKit.TrellisTest
+        const a = yield* aAgentEvent
+        // B's own page and a person's comment on it: what B's stream must show.
+        const bPage = ok<{ pageId: string }>(
+          yield* call("POST", "/v1/publish", { token: world.b.owner.token, body: { title: "B's page", access: { mode: "public" } } }),
+          "B publishes a page"
+        )
+        const bComment = ok<{ id: string }>(
+          yield* call("POST", `/v1/pages/${bPage.pageId}/comments`, { token: null, body: { content: "on B's page" } }),
+          "a person comments on B's page",
+          201
+        )
+        for (const caller of callers) {
+          const url = `${kit.baseUrl}/v1/agent/events?token=${encodeURIComponent(caller.token)}`
+          const stream = yield* Effect.promise(() => openSse(url, { "last-event-id": "0" }))
+          assert.strictEqual(stream.status, 200, `${caller.name}: its own stream opens`)
+          yield* Effect.promise(() => stream.until((text) => text.includes(bComment.id)))
+          stream.close()
+          for (const id of [a.pageId, ...a.eventIds]) assert.notInclude(stream.text(), id, `${caller.name}: A's event on B's stream`)
+          assert.notInclude(stream.text(), world.marker, `${caller.name}: A's content on B's stream`)
+        }
+      })
+  },
+  "GET /v1/agent/inbox": ownList("/v1/agent/inbox?limit=500", Effect.map(aAgentEvent, (e) => e.eventIds), "the caller organization's pending agent events"),
+  "GET /v1/agent/inbox/count": ownRead("the caller organization's count of pending agent events"),
+  "POST /v1/events/{id}/ack": {
+    kind: "byId",
+    setup: () =>
+      Effect.map(aAgentEvent, (e) => ({
+        probes: [{ params: { id: e.eventIds[0]! } }],
+        view: view(`/v1/pages/${e.pageId}/agent-events`, "/v1/agent/inbox/count")
+      }))
+  },
+  "GET /v1/pages/{id}/agent-events": {
+    kind: "byId",
+    setup: () =>
+      Effect.map(aAgentEvent, (e) => ({
+        probes: [{ params: { id: e.pageId } }],
+        view: view(`/v1/pages/${e.pageId}/agent-events`)
+      }))
+  }
+}
+
 export const pagesMatrix: PluginMatrix = {
   plugin: "pages",
   routes: {
@@ -114,7 +218,8 @@ export const pagesMatrix: PluginMatrix = {
     "GET /v1/pages/{id}/audit": onPage(),
     "GET /v1/pages/{id}/approval": onPage(),
     "POST /v1/pages/{id}/actions/{actionId}": actOnPrivate,
-    "GET /v1/webhooks/secret": ownSecret
+    "GET /v1/webhooks/secret": ownSecret,
+    ...liveRoutes
   },
   rpcs: {}
 }
