@@ -16,8 +16,8 @@ import {
   TemplateNotFound,
   WorkflowNotFound
 } from "./CatalogErrors.ts"
-import { PageInput } from "./Domain.ts"
 import { InvalidPage, PageNotFound } from "./Errors.ts"
+import { PublishBody, PublishedPage } from "./PagesApi.ts"
 
 const read = Requirement.read("pages")
 const write = Requirement.write("pages")
@@ -48,7 +48,7 @@ export const CreateTemplate = Schema.Struct({
   name: Schema.String.check(Schema.isPattern(/^[a-z0-9][a-z0-9_-]{0,63}$/)),
   description: Schema.optionalKey(Schema.String.check(Schema.isMaxLength(1000))),
   variables: Schema.Array(TemplateVariable).check(Schema.isMaxLength(50)),
-  page: PageInput
+  page: PublishBody
 })
 export type CreateTemplate = typeof CreateTemplate.Type
 
@@ -56,20 +56,9 @@ export const PublishFromTemplate = Schema.Struct({
   variables: Schema.optionalKey(Schema.Record(Schema.String, Schema.Unknown))
 })
 
-/** The answer of a publish (as `POST /v1/publish`'s). */
-export const PublishedPage = Schema.Struct({
-  pageId: Schema.String,
-  pageUrl: Schema.String,
-  status: Schema.String,
-  createdAt: Schema.String,
-  expiresAt: Schema.NullOr(Schema.String),
-  warnings: Schema.Array(Schema.String)
-})
-export type PublishedPage = typeof PublishedPage.Type
-
 export const CreateWorkflow = Schema.Struct({
   name: Schema.String.check(Schema.isMinLength(1), Schema.isMaxLength(200)),
-  pages: Schema.Array(PageInput).check(Schema.isMinLength(1), Schema.isMaxLength(20)),
+  pages: Schema.Array(PublishBody).check(Schema.isMinLength(1), Schema.isMaxLength(20)),
   flow: Schema.optionalKey(Schema.Literals(["sequential", "parallel"]))
 })
 export type CreateWorkflow = typeof CreateWorkflow.Type

@@ -1,15 +1,13 @@
 /** The catalog part's HTTP handlers: thin, they call the services. */
 import { Effect, Layer } from "effect"
-import { HttpServerRequest } from "effect/http"
 import { HttpApi, HttpApiBuilder } from "effect/http-api"
 import { CurrentPrincipal } from "trellis/contract"
-import { TrellisConfig } from "trellis/plugin"
 import { SqlClient } from "effect/sql"
 import { PagesCatalogGroup, PagesInboxGroup } from "./CatalogApi.ts"
 import { InboxEntryNotFound } from "./CatalogErrors.ts"
 import { Inbox } from "./InboxService.ts"
 import { Insights } from "./Insights.ts"
-import { publicBaseOf } from "./Pages.ts"
+import { pageUrlOf } from "./Pages.ts"
 import { Templates } from "./Templates.ts"
 import { Workflows } from "./Workflows.ts"
 
@@ -23,15 +21,23 @@ const CatalogHttp = HttpApiBuilder.group(
     const templates = yield* Templates
     const workflows = yield* Workflows
     const insights = yield* Insights
-    const config = yield* TrellisConfig
     return handlers
       .handle("listTemplates", () => Effect.map(templates.list, (list) => ({ templates: list })))
       .handle("createTemplate", ({ payload }) => templates.create(payload))
       .handle("deleteTemplate", ({ params }) => templates.remove(params.name))
       .handle("publishTemplate", ({ params, payload }) =>
         Effect.gen(function*() {
-          const request = yield* HttpServerRequest.HttpServerRequest
-          return yield* templates.publish(params.name, payload.variables ?? {}, publicBaseOf(config, request))
+          const { page, warnings } = yield* templates.publish(params.name, payload.variables ?? {})
+          const pageUrl = yield* pageUrlOf(page.id)
+          return {
+            pageId: page.id,
+            pageUrl,
+            shortUrl: pageUrl,
+            status: page.status,
+            createdAt: page.createdAt.toISOString(),
+            expiresAt: page.expiresAt === null ? null : page.expiresAt.toISOString(),
+            warnings
+          }
         }))
       .handle("createWorkflow", ({ payload }) => workflows.create(payload))
       .handle("getWorkflow", ({ params }) => workflows.get(params.groupId))

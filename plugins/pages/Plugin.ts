@@ -18,6 +18,17 @@ import { PagesGroup } from "./PagesApi.ts"
 import { PagesHttpLive } from "./PagesHttp.ts"
 import * as PageStreams from "./PageStreams.ts"
 import * as ViewerSessions from "./ViewerSessions.ts"
+import { PagesCatalogGroup, PagesInboxGroup } from "./CatalogApi.ts"
+import { catalogProblems } from "./CatalogErrors.ts"
+import { CatalogHttpLive } from "./CatalogHttp.ts"
+import * as InboxLive from "./Inbox.ts"
+import * as Insights from "./Insights.ts"
+import * as Templates from "./Templates.ts"
+import * as Workflows from "./Workflows.ts"
+import { migration as createTemplates } from "./migrations/0050_create_templates.ts"
+import { migration as createPageGroups } from "./migrations/0051_create_page_groups.ts"
+import { migration as createAssociations } from "./migrations/0052_create_associations.ts"
+import { migration as createInbox } from "./migrations/0053_create_inbox.ts"
 
 /** Services every part uses: who is looking, and how events are told. */
 const base = Layer.mergeAll(ViewerSessions.layer, PageStreams.layer)
@@ -25,14 +36,19 @@ const base = Layer.mergeAll(ViewerSessions.layer, PageStreams.layer)
 /** The core lane: the `Pages` service (and `PagesCore`) and its routes. */
 const core = PagesHttpLive.pipe(Layer.provideMerge(PagesLive.layer))
 
+/** The catalog lane: templates, page workflows, associations, analytics, the inbox (needs `Pages`). */
+const catalog = CatalogHttpLive.pipe(
+  Layer.provideMerge(Layer.mergeAll(Templates.layer, Workflows.layer, Insights.layer, InboxLive.layer))
+)
+
 export const PagesPlugin = Plugin.make({
   id: "pages",
   version: "0.1.0",
   description: "Surflet pages: what agents publish for people to read, approve and answer, with a browser viewer",
-  groups: [PagesGroup],
-  migrations: [createPages, createPageViews],
+  groups: [PagesGroup, PagesCatalogGroup, PagesInboxGroup],
+  migrations: [createPages, createPageViews, createTemplates, createPageGroups, createAssociations, createInbox],
   requires: ["runs"],
-  problems: [...pageProblems, ...coreProblems],
+  problems: [...pageProblems, ...coreProblems, ...catalogProblems],
   web: { routes: [] },
-  layer: core.pipe(Layer.provideMerge(base))
+  layer: catalog.pipe(Layer.provideMerge(core), Layer.provideMerge(base))
 })

@@ -8,20 +8,20 @@ import { Context, Effect, Layer, Option, Schema } from "effect"
 import { SqlClient } from "effect/sql"
 import { CurrentPrincipal, Template } from "trellis/contract"
 import { AuditLog, Row } from "trellis/plugin"
-import type { CreateTemplate, PublishedPage, TemplateSummary, TemplateVariable } from "./CatalogApi.ts"
+import type { CreateTemplate, TemplateSummary, TemplateVariable } from "./CatalogApi.ts"
 import { TemplateVariable as TemplateVariableSchema } from "./CatalogApi.ts"
 import { TemplateConflict, TemplateNotFound } from "./CatalogErrors.ts"
-import { PageInput } from "./Domain.ts"
 import { InvalidPage } from "./Errors.ts"
-import { Pages } from "./PagesService.ts"
-import { publishedOf } from "./CatalogShared.ts"
+import { PagesCore } from "./Pages.ts"
+import { PublishBody } from "./PagesApi.ts"
+import type { Published } from "./PagesService.ts"
 
 
 export interface PageTemplate {
   readonly name: string
   readonly description: string
   readonly variables: ReadonlyArray<TemplateVariable>
-  readonly page: PageInput
+  readonly page: PublishBody
 }
 
 const variable = (key: string, label: string, type: TemplateVariable["type"], required: boolean): TemplateVariable => ({
@@ -31,7 +31,7 @@ const variable = (key: string, label: string, type: TemplateVariable["type"], re
   type
 })
 
-const approveReject = (approve: string, reject: string): PageInput["actions"] => [
+const approveReject = (approve: string, reject: string): PublishBody["actions"] => [
   { action_id: "approve", label: approve, style: "primary", decision: "approve" },
   { action_id: "reject", label: reject, style: "danger", decision: "reject", requires_comment: true }
 ]
@@ -214,14 +214,14 @@ export const checkVariables = (
   })
 
 /** The page a template renders to with checked variables (decoded again: a template's page stays a `PageInput`). */
-export const render = (template: PageTemplate, values: Readonly<Record<string, string>>): PageInput =>
-  Schema.decodeUnknownSync(PageInput)(substitute(Schema.encodeSync(PageInput)(template.page), values))
+export const render = (template: PageTemplate, values: Readonly<Record<string, string>>): PublishBody =>
+  Schema.decodeUnknownSync(PublishBody)(substitute(Schema.encodeSync(PublishBody)(template.page), values))
 
 const StoredTemplate = Schema.Struct({
   name: Schema.String,
   description: Schema.String,
   variables: Row.Json(Schema.Array(TemplateVariableSchema)),
-  page: Row.Json(PageInput)
+  page: Row.Json(PublishBody)
 })
 
 const summaryOf = (template: PageTemplate, builtIn: boolean): TemplateSummary => ({
@@ -237,9 +237,8 @@ export class Templates extends Context.Service<Templates, {
   readonly remove: (name: string) => Effect.Effect<void, TemplateNotFound | TemplateConflict, CurrentPrincipal>
   readonly publish: (
     name: string,
-    variables: Readonly<Record<string, unknown>>,
-    origin: string
-  ) => Effect.Effect<PublishedPage, TemplateNotFound | InvalidPage, CurrentPrincipal>
+    variables: Readonly<Record<string, unknown>>
+  ) => Effect.Effect<Published, TemplateNotFound | InvalidPage, CurrentPrincipal>
 }>()("pages/Templates") {}
 
 export const layer = Layer.effect(
@@ -247,7 +246,7 @@ export const layer = Layer.effect(
   Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
     const audit = yield* AuditLog
-    const pages = yield* Pages
+    const core = yield* PagesCore
 
     const own = (organizationId: string) =>
       sql`SELECT name, description, variables, page FROM pages.templates
@@ -287,7 +286,7 @@ export const layer = Layer.effect(
           if (keys.has(v.key)) return yield* invalid(`variables[${index}].key`, `'${v.key}' is declared twice`)
           keys.add(v.key)
         }
-        for (const name of placeholdersOf(Schema.encodeSync(PageInput)(input.page), new Set())) {
+        for (const name of placeholdersOf(Schema.encodeSync(PublishBody)(input.page), new Set())) {
           if (!keys.has(name)) return yield* invalid("page", `uses {{${name}}}, which is not a declared variable`)
         }
         const template: PageTemplate = {
@@ -299,7 +298,7 @@ export const layer = Layer.effect(
         const inserted = yield* sql.withTransaction(Effect.gen(function*() {
           const rows = yield* sql`INSERT INTO pages.templates (organization_id, name, description, variables, page, created_by)
             VALUES (${principal.organizationId}, ${template.name}, ${template.description},
-              ${Row.jsonb(template.variables)}::jsonb, ${Row.jsonb(Schema.encodeSync(PageInput)(template.page))}::jsonb, ${principal.id})
+              ${Row.jsonb(template.variables)}::jsonb, ${Row.jsonb(Schema.encodeSync(PublishBody)(template.page))}::jsonb, ${principal.id})
             ON CONFLICT (organization_id, name) DO NOTHING
             RETURNING name`
           if (rows.length === 0) return false
@@ -327,7 +326,7 @@ export const layer = Layer.effect(
         }
       })
 
-    const publish = (name: string, variables: Readonly<Record<string, unknown>>, origin: string) =>
+    const publish = (name: string, variables: Readonly<Record<string, unknown>>) =>
       Effect.gen(function*() {
         const principal = yield* CurrentPrincipal
         const template = yield* find(principal.organizationId, name)
@@ -339,8 +338,7 @@ export const layer = Layer.effect(
           try: () => render(template.value, values),
           catch: () => invalid("variables", "the rendered page is not a valid page")
         })
-        const published = yield* pages.publish(page, { status: "active" })
-        return publishedOf(published, origin)
+        return yield* core.publish(page, { status: "active" })
       })
 
     return Templates.of({ list, create, remove, publish })

@@ -16,10 +16,10 @@ import { AuditLog, Row } from "trellis/plugin"
 import type { CreateWorkflow, WorkflowView } from "./CatalogApi.ts"
 import { WorkflowNotFound } from "./CatalogErrors.ts"
 import { newId } from "./CatalogShared.ts"
-import { PageInput } from "./Domain.ts"
 import type { PageRecord } from "./Domain.ts"
 import { InvalidPage } from "./Errors.ts"
 import { PagesCore } from "./Pages.ts"
+import { PublishBody } from "./PagesApi.ts"
 import { Pages } from "./PagesService.ts"
 
 const GroupRow = Schema.Struct({
@@ -63,8 +63,7 @@ export const layer = Layer.effect(
           FROM pages.page_group_members m JOIN pages.page_groups g ON g.id = m.group_id
           WHERE m.page_id = ${pageId} FOR UPDATE OF g`.pipe(
         Effect.flatMap(Row.decode(MemberOf)),
-        Effect.map((rows) => Option.filter(Option.fromNullishOr(rows[0]), (row) => row.status === "active")),
-        Effect.catchTag("SchemaError", Effect.die)
+        Effect.map((rows) => Option.filter(Option.fromNullishOr(rows[0]), (row) => row.status === "active"))
       )
 
     const advance = (page: PageRecord) =>
@@ -118,7 +117,7 @@ export const layer = Layer.effect(
           const ids: Array<string> = []
           for (const [index, page] of input.pages.entries()) {
             const status = flow === "parallel" || index === 0 ? "active" : "draft"
-            const published = yield* pages.publish(page, { status }).pipe(
+            const published = yield* core.publish(page, { status }).pipe(
               Effect.mapError((error) =>
                 new InvalidPage({
                   field: `pages[${index}].${error.field}`,
@@ -133,7 +132,7 @@ export const layer = Layer.effect(
             VALUES (${groupId}, ${principal.organizationId}, ${input.name}, ${flow}, 'active', ${principal.id})`
           for (const [index, pageId] of ids.entries()) {
             yield* sql`INSERT INTO pages.page_group_members (group_id, position, page_id, input)
-              VALUES (${groupId}, ${index}, ${pageId}, ${Row.jsonb(Schema.encodeSync(PageInput)(input.pages[index]!))}::jsonb)`
+              VALUES (${groupId}, ${index}, ${pageId}, ${Row.jsonb(Schema.encodeSync(PublishBody)(input.pages[index]!))}::jsonb)`
           }
           yield* audit.record("pages.workflow.create", { type: "page_workflow", id: groupId }, { flow, pages: ids })
           return { group_id: groupId, pages: ids, status: "active" as const }
