@@ -5,6 +5,7 @@
  */
 import { AgentsGroup } from "./agents/Api.ts"
 import { AutomationsGroup, AutomationWebhooksGroup } from "./automations/Api.ts"
+import { PagesCatalogGroup, PagesInboxGroup } from "./pages/CatalogApi.ts"
 import { PagesGroup } from "./pages/PagesApi.ts"
 import { PromptsGroup, PromptsHotReloadGroup, PromptsPlaygroundGroup, PromptsRpcs, PromptsSdkGroup } from "./prompts/Api.ts"
 import { RunLogGroup, RunsGroup, RunsRpcs } from "./runs/Api.ts"
@@ -26,7 +27,9 @@ export const firstPartyGroups = [
   AgentsGroup,
   AutomationsGroup,
   AutomationWebhooksGroup,
-  PagesGroup
+  PagesGroup,
+  PagesCatalogGroup,
+  PagesInboxGroup
 ] as const
 
 /** The first-party RPC groups, for `Client.makeRpc`. */
