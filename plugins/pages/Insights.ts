@@ -7,7 +7,7 @@
  * `score = round(0.5 × acceptanceRate + 0.3 × decisionRate + 0.2 × speed)`, where
  * `acceptanceRate` is the share of decided pages approved (0-100), `decisionRate` the share of
  * those pages that got a decision (0-100), and `speed` is 100 for an average decision within an
- * hour, falling linearly to 0 at 24 hours (100 when nothing was decided yet is not given: 0).
+ * hour, falling linearly to 0 at 24 hours (0 when nothing was decided).
  */
 import { Context, Effect, Layer, Schema } from "effect"
 import { SqlClient } from "effect/sql"
