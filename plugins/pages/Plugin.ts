@@ -13,6 +13,7 @@ import { Plugin } from "trellis/plugin"
 import { coreProblems, pageProblems } from "./Errors.ts"
 import { migration as createPages } from "./migrations/0001_create_pages.ts"
 import { migration as createPageViews } from "./migrations/0002_create_page_views.ts"
+import { migration as createViewerSessions } from "./migrations/0040_create_viewer_sessions.ts"
 import * as PagesLive from "./Pages.ts"
 import { PagesGroup } from "./PagesApi.ts"
 import { PagesHttpLive } from "./PagesHttp.ts"
@@ -46,7 +47,7 @@ export const PagesPlugin = Plugin.make({
   version: "0.1.0",
   description: "Surflet pages: what agents publish for people to read, approve and answer, with a browser viewer",
   groups: [PagesGroup, PagesCatalogGroup, PagesInboxGroup],
-  migrations: [createPages, createPageViews, createTemplates, createPageGroups, createAssociations, createInbox],
+  migrations: [createPages, createPageViews, createViewerSessions, createTemplates, createPageGroups, createAssociations, createInbox],
   requires: ["runs"],
   problems: [...pageProblems, ...coreProblems, ...catalogProblems],
   web: { routes: [] },

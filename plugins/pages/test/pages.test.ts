@@ -177,6 +177,147 @@ layer(TestKit.layer({ plugins: [testRunsPlugin(), PagesPlugin] }), { timeout: T,
       const theirs = yield* publish(page(), person.key)
       assert.match((yield* get(theirs.pageId as string)).created_by as string, /^user:u-.*@example\.test$/)
     }), T)
-})
 
-export { eventually }
+  it.effect("revoke, renew and update answer 409 in the wrong status", () =>
+    Effect.gen(function*() {
+      const id = (yield* publish()).pageId as string
+      const revoked = yield* call("POST", `/v1/pages/${id}/revoke`, { body: { reason: "Duplicate request" } })
+      assert.strictEqual(revoked.status, 200, revoked.text)
+      assert.strictEqual(revoked.body.status, "revoked")
+      assert.isString(revoked.body.revokedAt)
+      const after = yield* get(id)
+      assert.strictEqual(after.status, "revoked")
+      assert.strictEqual(after.revoke_reason, "Duplicate request")
+      assert.strictEqual(refused(yield* call("POST", `/v1/pages/${id}/revoke`, { body: {} }), 409).currentStatus, "revoked")
+      refused(yield* call("PATCH", `/v1/pages/${id}`, { body: { title: "x" } }), 409)
+      refused(yield* call("PATCH", `/v1/pages/${id}/blocks`, { body: { blocks: [{ type: "divider" }] } }), 409)
+      refused(yield* call("POST", `/v1/pages/${id}/renew`, { body: { expires_at: new Date(Date.now() + 3600_000).toISOString() } }), 409)
+      refused(yield* call("POST", `/v1/pages/${id}/blocks/insert`, { body: { position: 0, block: { type: "divider" } } }), 409)
+
+      const active = (yield* publish()).pageId as string
+      refused(yield* call("POST", `/v1/pages/${active}/renew`, { body: { expires_at: "2001-01-01T00:00:00Z" } }), 400, "expires_at")
+      const later = new Date(Date.now() + 30 * 24 * 3600_000).toISOString()
+      const renewed = yield* call("POST", `/v1/pages/${active}/renew`, { body: { expires_at: later } })
+      assert.strictEqual(renewed.status, 200, renewed.text)
+      assert.deepStrictEqual(renewed.body, { pageId: active, status: "active", expiresAt: later })
+      refused(yield* call("GET", "/v1/pages/pg_doesnotexist"), 404)
+    }), T)
+
+  it.effect("block routes: append, fix one block, reorder, insert", () =>
+    Effect.gen(function*() {
+      const id = (yield* publish(page({ blocks: [{ id: "a", type: "text", data: { content: "A" } }] }))).pageId as string
+      const appended = yield* call("PATCH", `/v1/pages/${id}/blocks`, {
+        body: { blocks: [{ type: "text", data: { content: "B" } }, { id: "c", type: "callout", data: { message: "C" } }] }
+      })
+      assert.strictEqual(appended.status, 200, appended.text)
+      assert.strictEqual(appended.body.version, 2)
+      assert.strictEqual(appended.body.totalBlocks, 3)
+      assert.strictEqual(appended.body.appendedBlocks, 2)
+      const ids = appended.body.appendedBlockIds as ReadonlyArray<string>
+      assert.match(ids[0]!, /^b_1_[0-9a-f]{8}$/)
+      assert.strictEqual(ids[1], "c")
+      assert.deepStrictEqual(appended.body.warnings, ["Block 'c' (callout): use 'content' not 'message'. Fix: rename data.message → data.content"])
+      refused(yield* call("PATCH", `/v1/pages/${id}/blocks`, { body: { blocks: [{ id: "a", type: "divider" }] } }), 400, "blocks[0].id")
+      refused(yield* call("PATCH", `/v1/pages/${id}/blocks`, { body: { blocks: [] } }), 400, "blocks")
+
+      const fixed = yield* call("PATCH", `/v1/pages/${id}/blocks/c`, { body: { data: { content: "Corrected", style: "info" }, title: "Note" } })
+      assert.strictEqual(fixed.status, 200, fixed.text)
+      assert.deepStrictEqual(fixed.body, {
+        pageId: id,
+        blockId: "c",
+        version: 3,
+        block: { id: "c", type: "callout", title: "Note", data: { content: "Corrected", style: "info" } },
+        warnings: []
+      })
+      const missing = refused(yield* call("PATCH", `/v1/pages/${id}/blocks/nope`, { body: { data: {} } }), 404)
+      assert.strictEqual(missing.blockId, "nope")
+
+      const reordered = yield* call("PUT", `/v1/pages/${id}/blocks/reorder`, { body: { block_order: ["c", "a"] } })
+      assert.strictEqual(reordered.status, 200, reordered.text)
+      assert.deepStrictEqual(reordered.body, { pageId: id, version: 4, block_order: ["c", "a", ids[0]] })
+      refused(yield* call("PUT", `/v1/pages/${id}/blocks/reorder`, { body: { block_order: ["c", "zz"] } }), 400, "block_order[1]")
+
+      const inserted = yield* call("POST", `/v1/pages/${id}/blocks/insert`, { body: { position: 1, block: { id: "ins", type: "callout", data: { content: "Inserted!", style: "info" } } } })
+      assert.strictEqual(inserted.status, 200, inserted.text)
+      assert.deepStrictEqual(inserted.body, { pageId: id, blockId: "ins", version: 5, position: 1, warnings: [] })
+      refused(yield* call("POST", `/v1/pages/${id}/blocks/insert`, { body: { position: 0, block: "text" } }), 400, "block[0].type")
+      refused(yield* call("POST", `/v1/pages/${id}/blocks/insert`, { body: { position: -1, block: { type: "divider" } } }), 400, "position")
+      const final = yield* get(id)
+      assert.deepStrictEqual((final.blocks as ReadonlyArray<Json>).map((b) => b.id), ["c", "ins", "a", ids[0]])
+      assert.strictEqual(final.version, 5)
+    }), T)
+
+  it.effect("20 racing appends all land, with distinct versions and ids", () =>
+    Effect.gen(function*() {
+      const id = (yield* publish(page({ blocks: [] }))).pageId as string
+      const replies = yield* Effect.forEach(
+        Array.from({ length: 20 }, (_, i) => i),
+        (i) => call("PATCH", `/v1/pages/${id}/blocks`, { body: { blocks: [{ type: "text", data: { content: `n${i}` } }] } }),
+        { concurrency: "unbounded" }
+      )
+      for (const reply of replies) assert.strictEqual(reply.status, 200, reply.text)
+      const versions = replies.map((reply) => reply.body.version as number).sort((a, b) => a - b)
+      assert.deepStrictEqual(versions, Array.from({ length: 20 }, (_, i) => i + 2))
+      const final = yield* get(id)
+      const blocks = final.blocks as ReadonlyArray<Json>
+      assert.strictEqual(blocks.length, 20)
+      assert.strictEqual(new Set(blocks.map((b) => b.id)).size, 20)
+      assert.deepStrictEqual(new Set(blocks.map((b) => (b.data as Json).content)), new Set(Array.from({ length: 20 }, (_, i) => `n${i}`)))
+      assert.strictEqual(final.version, 21)
+    }), T)
+
+  it.effect("the page's audit log lists its changes, and the organization's chain still verifies", () =>
+    Effect.gen(function*() {
+      const id = (yield* call("POST", "/v1/pages", { body: page() })).body.pageId as string
+      yield* call("PATCH", `/v1/pages/${id}`, { body: { title: "t2" } })
+      yield* call("POST", `/v1/pages/${id}/publish`, { body: {} })
+      yield* call("PATCH", `/v1/pages/${id}/blocks`, { body: { blocks: [{ type: "divider" }] } })
+      yield* call("POST", `/v1/pages/${id}/revoke`, { body: { reason: "done" } })
+      const audit = yield* call("GET", `/v1/pages/${id}/audit`)
+      assert.strictEqual(audit.status, 200, audit.text)
+      assert.strictEqual(audit.body.total, 5)
+      assert.strictEqual(audit.body.page, 1)
+      assert.strictEqual(audit.body.per_page, 50)
+      const items = audit.body.items as ReadonlyArray<Json>
+      assert.deepStrictEqual(items.map((item) => item.event_type), [
+        "pages.page.revoke",
+        "pages.blocks.append",
+        "pages.page.publish",
+        "pages.page.update",
+        "pages.page.draft"
+      ])
+      for (const item of items) {
+        assert.match(item.chain_hash as string, /^sha256:[0-9a-f]{64}$/)
+        assert.strictEqual(item.actor, "system")
+        assert.match(item.timestamp as string, /\.\d{3}Z$/)
+      }
+      assert.deepStrictEqual(items[0]!.details, { reason: "done" })
+      const second = yield* call("GET", `/v1/pages/${id}/audit?page=2&per_page=2`)
+      assert.deepStrictEqual((second.body.items as ReadonlyArray<Json>).map((item) => item.event_type), ["pages.page.publish", "pages.page.update"])
+      refused(yield* call("GET", `/v1/pages/${id}/audit?per_page=0`), 400)
+      const verified = yield* call("GET", "/v1/audit/verify")
+      assert.strictEqual(verified.status, 200, verified.text)
+      assert.strictEqual(verified.body.status, "valid", verified.text)
+    }), T)
+
+  it.effect("a body over TRELLIS_MAX_BODY_BYTES is 413", () =>
+    Effect.gen(function*() {
+      const kit = yield* TestKit.TrellisTest
+      const reply = yield* call("POST", "/v1/publish", { body: page({ summary: "x".repeat(kit.config.maxBodyBytes + 10) }) })
+      assert.strictEqual(reply.status, 413, reply.text)
+    }), T)
+
+  it.effect("a page expires when its expiry job runs; renewing makes it active again", () =>
+    Effect.gen(function*() {
+      const soon = new Date(Date.now() + 2_000).toISOString()
+      const id = (yield* publish(page({ expires_at: soon }))).pageId as string
+      yield* eventually(Effect.map(get(id), (one) => one.status === "expired" ? true : undefined))
+      const audit = yield* call("GET", `/v1/pages/${id}/audit`)
+      assert.strictEqual((audit.body.items as ReadonlyArray<Json>)[0]!.event_type, "pages.page.expire")
+      refused(yield* call("PATCH", `/v1/pages/${id}/blocks`, { body: { blocks: [{ type: "divider" }] } }), 409)
+      const later = new Date(Date.now() + 3600_000).toISOString()
+      const renewed = yield* call("POST", `/v1/pages/${id}/renew`, { body: { expires_at: later } })
+      assert.strictEqual(renewed.status, 200, renewed.text)
+      assert.strictEqual((yield* get(id)).status, "active")
+    }), T)
+})
