@@ -32,6 +32,17 @@ import { PagesGroup } from "./PagesApi.ts"
 import { PagesHttpLive } from "./PagesHttp.ts"
 import * as PageStreams from "./PageStreams.ts"
 import * as ViewerSessions from "./ViewerSessions.ts"
+import { PagesCatalogGroup, PagesInboxGroup } from "./CatalogApi.ts"
+import { catalogProblems } from "./CatalogErrors.ts"
+import { CatalogHttpLive } from "./CatalogHttp.ts"
+import * as InboxLive from "./Inbox.ts"
+import * as Insights from "./Insights.ts"
+import * as Templates from "./Templates.ts"
+import * as Workflows from "./Workflows.ts"
+import { migration as createTemplates } from "./migrations/0050_create_templates.ts"
+import { migration as createPageGroups } from "./migrations/0051_create_page_groups.ts"
+import { migration as createAssociations } from "./migrations/0052_create_associations.ts"
+import { migration as createInbox } from "./migrations/0053_create_inbox.ts"
 
 /** Services every part uses: who is looking, and how events are told. */
 const base = Layer.mergeAll(ViewerSessions.layer, PageStreams.layer)
@@ -46,16 +57,20 @@ const decisions = Layer.mergeAll(DecisionsHttpLive, RunApprovals.layer).pipe(
 )
 /** The live lane: page streams, comments, the agent's events and inbox. */
 const live = LiveHttpLive.pipe(Layer.provideMerge(Layer.mergeAll(CommentsLive.layer, AgentInbox.layer)))
+/** The catalog lane: templates, page workflows, associations, analytics, the inbox (needs `Pages`). */
+const catalog = CatalogHttpLive.pipe(
+  Layer.provideMerge(Layer.mergeAll(Templates.layer, Workflows.layer, Insights.layer, InboxLive.layer))
+)
 
 export const PagesPlugin = Plugin.make({
   id: "pages",
   version: "0.1.0",
   description: "Surflet pages: what agents publish for people to read, approve and answer, with a browser viewer",
-  groups: [PagesGroup, PageActionsGroup, PageApprovalGroup, PageStreamsGroup, PageCommentsGroup, AgentEventsGroup],
-  migrations: [createPages, createPageViews, createDecisions, createAgentEvents, createComments, createViewerSessions],
+  groups: [PagesGroup, PageActionsGroup, PageApprovalGroup, PageStreamsGroup, PageCommentsGroup, AgentEventsGroup, PagesCatalogGroup, PagesInboxGroup],
+  migrations: [createPages, createPageViews, createDecisions, createAgentEvents, createComments, createViewerSessions, createTemplates, createPageGroups, createAssociations, createInbox],
   requires: ["runs"],
   config: DecisionsLive.DecisionsConfig,
-  problems: [...pageProblems, ...coreProblems, ...decisionProblems, ...liveProblems],
+  problems: [...pageProblems, ...coreProblems, ...decisionProblems, ...liveProblems, ...catalogProblems],
   web: { routes: [] },
-  layer: Layer.mergeAll(decisions, live).pipe(Layer.provideMerge(core), Layer.provideMerge(base))
+  layer: Layer.mergeAll(decisions, live, catalog).pipe(Layer.provideMerge(core), Layer.provideMerge(base))
 })
