@@ -24,13 +24,13 @@ const invalid = (field: string, constraint: string) =>
   new InvalidPage({ field, constraint, detail: `${field}: ${constraint}.` })
 
 /** The page fields of a protocol body, as `PageInput` without its blocks and title. */
-const pageFieldsOf = (body: A2uiEnvelope | AgUiPublish | undefined) => {
+const pageFieldsOf = (body: A2uiEnvelope | AgUiPublish | undefined, keepVersion: boolean) => {
   if (body === undefined) return {}
   const { title: _title, ...rest } = body
   const fields: Record<string, unknown> = {}
+  if (keepVersion && rest.version !== undefined) fields.version = rest.version
   for (
     const key of [
-      "version",
       "page_type",
       "summary",
       "priority",
@@ -72,6 +72,20 @@ const mergeMetadata = (
   return Object.keys(merged).length === 0 ? undefined : merged
 }
 
+/**
+ * Publishes a translation. The blocks were made here, not sent: a refusal of the store's block
+ * checks (too many blocks, a block too large) names the list they came from (`source`).
+ */
+const publishFrom = (pages: Pages["Service"], input: PageInput, warnings: ReadonlyArray<string>, source: string) =>
+  pages.publish(input, { status: "active", warnings }).pipe(
+    Effect.catchTag("InvalidPage", (error) =>
+      Effect.fail(
+        error.field.startsWith("blocks")
+          ? invalid(source, `translates to blocks the page cannot hold (${error.field}: ${error.constraint})`)
+          : error
+      ))
+  )
+
 /** The request's public origin: `TRELLIS_PUBLIC_URL` is the core's `pageUrlOf`; until merged, the request's host. */
 const answer = (published: Published, origin: string): ProtocolPublished => ({
   pageId: published.page.id,
@@ -106,13 +120,14 @@ export const ProtocolsHttpLive = HttpApiBuilder.group(
           const actions = mergeActions(body?.actions, translation.actions, warnings)
           const metadata = mergeMetadata(body?.metadata, translation.surfaceId === undefined ? {} : { surface_id: translation.surfaceId })
           const input: PageInput = {
-            ...pageFieldsOf(body),
+            // The envelope's `version` is A2UI's ("v0.9"), not the page's.
+            ...pageFieldsOf(body, false),
             title: translation.title,
             blocks: translation.blocks,
             ...(actions === undefined ? {} : { actions }),
             ...(metadata === undefined ? {} : { metadata })
           }
-          const published = yield* pages.publish(input, { status: "active", warnings })
+          const published = yield* publishFrom(pages, input, warnings, found.field === "" ? "body" : found.field)
           return answer(published, yield* originOf)
         }))
       .handle("publishAgUi", ({ payload }) =>
@@ -123,13 +138,13 @@ export const ProtocolsHttpLive = HttpApiBuilder.group(
           const warnings = [...translation.warnings]
           const metadata = mergeMetadata(payload.metadata, translation.metadata)
           const input: PageInput = {
-            ...pageFieldsOf(payload),
+            ...pageFieldsOf(payload, true),
             title: payload.title !== undefined && payload.title.trim() !== "" ? payload.title : "Untitled",
             blocks: translation.blocks,
             ...(payload.actions === undefined ? {} : { actions: payload.actions }),
             ...(metadata === undefined ? {} : { metadata })
           }
-          const published = yield* pages.publish(input, { status: "active", warnings })
+          const published = yield* publishFrom(pages, input, warnings, "events")
           return answer(published, yield* originOf)
         }))
   })
