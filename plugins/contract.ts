@@ -6,6 +6,7 @@
 import { AgentsGroup } from "./agents/Api.ts"
 import { AutomationsGroup, AutomationWebhooksGroup } from "./automations/Api.ts"
 import { PagesGroup } from "./pages/PagesApi.ts"
+import { ProtocolsGroup } from "./pages/ProtocolsApi.ts"
 import { PromptsGroup, PromptsHotReloadGroup, PromptsPlaygroundGroup, PromptsRpcs, PromptsSdkGroup } from "./prompts/Api.ts"
 import { RunLogGroup, RunsGroup, RunsRpcs } from "./runs/Api.ts"
 import { ProjectsGroup, TicketSettingsGroup, TicketsGroup, TicketsRpcs } from "./tickets/Api.ts"
@@ -26,7 +27,8 @@ export const firstPartyGroups = [
   AgentsGroup,
   AutomationsGroup,
   AutomationWebhooksGroup,
-  PagesGroup
+  PagesGroup,
+  ProtocolsGroup
 ] as const
 
 /** The first-party RPC groups, for `Client.makeRpc`. */

@@ -18,6 +18,8 @@ import * as PagesLive from "./Pages.ts"
 import { PagesGroup } from "./PagesApi.ts"
 import { PagesHttpLive } from "./PagesHttp.ts"
 import * as PageStreams from "./PageStreams.ts"
+import { ProtocolsGroup } from "./ProtocolsApi.ts"
+import { ProtocolsHttpLive } from "./ProtocolsHttp.ts"
 import * as ViewerSessions from "./ViewerSessions.ts"
 
 /** Services every part uses: who is looking, and how events are told. */
@@ -26,14 +28,17 @@ const base = Layer.mergeAll(ViewerSessions.layer, PageStreams.layer)
 /** The core lane: the `Pages` service (and `PagesCore`) and its routes. */
 const core = PagesHttpLive.pipe(Layer.provideMerge(PagesLive.layer))
 
+/** The protocols lane: A2UI / AG-UI publishing through `Pages`. */
+const protocols = ProtocolsHttpLive.pipe(Layer.provideMerge(core))
+
 export const PagesPlugin = Plugin.make({
   id: "pages",
   version: "0.1.0",
   description: "Surflet pages: what agents publish for people to read, approve and answer, with a browser viewer",
-  groups: [PagesGroup],
+  groups: [PagesGroup, ProtocolsGroup],
   migrations: [createPages, createPageViews, createViewerSessions],
   requires: ["runs"],
   problems: [...pageProblems, ...coreProblems],
   web: { routes: [] },
-  layer: core.pipe(Layer.provideMerge(base))
+  layer: protocols.pipe(Layer.provideMerge(base))
 })

@@ -17,6 +17,7 @@ import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "effect/ht
 import { Authentication, Requirement, Requires, WireDialect } from "trellis/contract"
 import { PageInput } from "./Domain.ts"
 import { InvalidPage } from "./Errors.ts"
+import { PublishedPage } from "./PagesApi.ts"
 
 const { blocks: _blocks, title: _title, ...pageFields } = PageInput.fields
 
@@ -54,17 +55,6 @@ export const AgUiPublish = Schema.Struct({
 })
 export type AgUiPublish = typeof AgUiPublish.Type
 
-/** The answer of a protocol publish: `POST /v1/publish`'s, with the translation's warnings. */
-export const ProtocolPublished = Schema.Struct({
-  pageId: Schema.String,
-  pageUrl: Schema.String,
-  status: Schema.String,
-  createdAt: Schema.String,
-  expiresAt: Schema.NullOr(Schema.String),
-  /** Advisory: what the translation left out, and the blocks' own warnings. The page published anyway. */
-  warnings: Schema.Array(Schema.String)
-})
-export type ProtocolPublished = typeof ProtocolPublished.Type
 
 const write = Requirement.write("pages")
 
@@ -74,7 +64,7 @@ export class ProtocolsGroup extends HttpApiGroup.make("pageProtocols")
   .add(
     HttpApiEndpoint.post("publishA2ui", "/v1/publish/a2ui", {
       payload: A2uiPublish,
-      success: ProtocolPublished.pipe(HttpApiSchema.status(201)),
+      success: PublishedPage.pipe(HttpApiSchema.status(201)),
       error: InvalidPage
     }).annotate(Requires, write).annotateMerge(OpenApi.annotations({
       description: "Translates an A2UI v0.9 surface (`{version, title, updateComponents: {surfaceId, components}}`, " +
@@ -84,7 +74,7 @@ export class ProtocolsGroup extends HttpApiGroup.make("pageProtocols")
     })),
     HttpApiEndpoint.post("publishAgUi", "/v1/publish/ag-ui", {
       payload: AgUiPublish,
-      success: ProtocolPublished.pipe(HttpApiSchema.status(201)),
+      success: PublishedPage.pipe(HttpApiSchema.status(201)),
       error: InvalidPage
     }).annotate(Requires, write).annotateMerge(OpenApi.annotations({
       description: "Translates an AG-UI event list to blocks and publishes the page: text messages become text " +

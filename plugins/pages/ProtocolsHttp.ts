@@ -5,7 +5,6 @@
  * page published with `POST /v1/publish` (events, audit, listeners, expiry).
  */
 import { Effect } from "effect"
-import { HttpServerRequest } from "effect/http"
 import { HttpApi, HttpApiBuilder } from "effect/http-api"
 import { Row } from "trellis/plugin"
 import * as A2ui from "./A2ui.ts"
@@ -13,7 +12,8 @@ import * as AgUi from "./AgUi.ts"
 import type { Action, PageInput } from "./Domain.ts"
 import { InvalidPage } from "./Errors.ts"
 import { ProtocolsGroup } from "./ProtocolsApi.ts"
-import type { A2uiEnvelope, AgUiPublish, ProtocolPublished } from "./ProtocolsApi.ts"
+import type { A2uiEnvelope, AgUiPublish } from "./ProtocolsApi.ts"
+import { pageUrlOf } from "./Pages.ts"
 import { Pages } from "./PagesService.ts"
 import type { Published } from "./PagesService.ts"
 
@@ -86,20 +86,20 @@ const publishFrom = (pages: Pages["Service"], input: PageInput, warnings: Readon
       ))
   )
 
-/** The request's public origin: `TRELLIS_PUBLIC_URL` is the core's `pageUrlOf`; until merged, the request's host. */
-const answer = (published: Published, origin: string): ProtocolPublished => ({
-  pageId: published.page.id,
-  pageUrl: `${origin}/p/${published.page.id}`,
-  status: published.page.status,
-  createdAt: Row.iso(published.page.createdAt),
-  expiresAt: published.page.expiresAt === null ? null : Row.iso(published.page.expiresAt),
-  warnings: published.warnings
-})
-
-const originOf = Effect.gen(function*() {
-  const request = yield* HttpServerRequest.HttpServerRequest
-  return `http://${request.headers["host"] ?? "localhost"}`
-})
+/** `POST /v1/publish`'s answer. */
+const answer = (published: Published) =>
+  Effect.gen(function*() {
+    const pageUrl = yield* pageUrlOf(published.page.id)
+    return {
+      pageId: published.page.id,
+      pageUrl,
+      shortUrl: pageUrl,
+      status: published.page.status,
+      createdAt: Row.iso(published.page.createdAt),
+      expiresAt: published.page.expiresAt === null ? null : Row.iso(published.page.expiresAt),
+      warnings: published.warnings
+    }
+  })
 
 export const ProtocolsHttpLive = HttpApiBuilder.group(
   ProtocolsApi,
@@ -128,7 +128,7 @@ export const ProtocolsHttpLive = HttpApiBuilder.group(
             ...(metadata === undefined ? {} : { metadata })
           }
           const published = yield* publishFrom(pages, input, warnings, found.field === "" ? "body" : found.field)
-          return answer(published, yield* originOf)
+          return yield* answer(published)
         }))
       .handle("publishAgUi", ({ payload }) =>
         Effect.gen(function*() {
@@ -145,7 +145,7 @@ export const ProtocolsHttpLive = HttpApiBuilder.group(
             ...(metadata === undefined ? {} : { metadata })
           }
           const published = yield* publishFrom(pages, input, warnings, "events")
-          return answer(published, yield* originOf)
+          return yield* answer(published)
         }))
   })
 )

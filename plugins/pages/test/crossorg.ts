@@ -10,6 +10,7 @@ import { assert } from "@effect/vitest"
 import { Effect } from "effect"
 import { asA, assertClean, call, ok, registerA, view, World } from "../../../test/identity/crossorgMatrix.ts"
 import type { Entry, PluginMatrix } from "../../../test/identity/crossorgMatrix.ts"
+import { protocolRoutes } from "./crossorgProtocols.ts"
 
 /** A page of organization A's, with a named block; its ids registered for the leak scan. */
 const aPage = Effect.gen(function*() {
@@ -67,7 +68,8 @@ export const pagesMatrix: PluginMatrix = {
     "PUT /v1/pages/{id}/blocks/reorder": onPage({ block_order: [] }),
     "POST /v1/pages/{id}/blocks/insert": onPage({ position: 0, block: { type: "divider" } }),
     "PATCH /v1/pages/{id}/blocks/{blockId}": onPage({ data: { content: "B" } }, true),
-    "GET /v1/pages/{id}/audit": onPage()
+    "GET /v1/pages/{id}/audit": onPage(),
+    ...protocolRoutes
   },
   rpcs: {}
 }

@@ -5,7 +5,12 @@
  * fixtures are checked against `@ag-ui/core`'s own zod schemas, so they are real AG-UI.
  */
 import { EventSchemas } from "@ag-ui/core/schemas"
-import { assert, describe, it } from "@effect/vitest"
+import { assert, describe, it, layer } from "@effect/vitest"
+import { Effect } from "effect"
+import { SqlClient } from "effect/sql"
+import * as TestKit from "trellis/testing"
+import { RunsPlugin } from "../../runs/Plugin.ts"
+import { PagesPlugin } from "../Plugin.ts"
 import * as A2ui from "../A2ui.ts"
 import * as AgUi from "../AgUi.ts"
 
@@ -504,4 +509,252 @@ describe("junk never throws", () => {
     const result = A2ui.translate(list)
     assert.isTrue(result.warnings.some((warning) => /rendered components/.test(warning)))
   })
+})
+
+// ---------------------------------------------------------------------------------------------
+// Over real HTTP: the routes publish what the translations make, and refuse only what cannot be read.
+
+const T = 120_000
+type Json = Record<string, unknown>
+
+const call = (method: "GET" | "POST", path: string, options: TestKit.RequestOptions = {}) =>
+  Effect.gen(function*() {
+    const kit = yield* TestKit.TrellisTest
+    const response = yield* kit.request(method, path, options)
+    const text = yield* response.text
+    return { status: response.status, body: (text === "" ? null : JSON.parse(text)) as Json, text }
+  })
+
+/** The stored page's row, its JSON columns parsed (PGlite and PostgreSQL alike). */
+const stored = (pageId: string) =>
+  Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    const rows = yield* sql<{ readonly status: string; readonly title: string; readonly page_type: string; readonly summary: string | null } & Json>`SELECT status, title, page_type, summary, tags, blocks, actions, access, metadata FROM pages.pages WHERE id = ${pageId}`
+    assert.strictEqual(rows.length, 1, `page ${pageId} is stored`)
+    const row = rows[0]!
+    const parse = (value: unknown): unknown => (typeof value === "string" ? JSON.parse(value) as unknown : value)
+    return {
+      ...row,
+      tags: parse(row.tags),
+      blocks: parse(row.blocks) as ReadonlyArray<Json>,
+      actions: parse(row.actions) as ReadonlyArray<Json>,
+      access: parse(row.access) as Json,
+      metadata: parse(row.metadata) as Json | null
+    }
+  })
+
+const pageCount = Effect.gen(function*() {
+  const sql = yield* SqlClient.SqlClient
+  const rows = yield* sql<{ readonly n: number | string }>`SELECT count(*) AS n FROM pages.pages`
+  return Number(rows[0]!.n)
+})
+
+/** Blocks as the translation made them: without the ids the store assigned. */
+const withoutIds = (blocks: ReadonlyArray<Json>): ReadonlyArray<Json> =>
+  blocks.map(({ id: _id, ...rest }) => {
+    const data = rest.data as Json
+    if (Array.isArray(data.blocks)) return { ...rest, data: { ...data, blocks: withoutIds(data.blocks as ReadonlyArray<Json>) } }
+    if (rest.type === "columns" && Array.isArray(data.columns)) {
+      return { ...rest, data: { ...data, columns: (data.columns as ReadonlyArray<Json>).map((column) => ({ ...column, blocks: withoutIds(column.blocks as ReadonlyArray<Json>) })) } }
+    }
+    return rest
+  })
+
+const refused = (path: string, body: unknown, field: string) =>
+  Effect.gen(function*() {
+    const before = yield* pageCount
+    const reply = yield* call("POST", path, { body })
+    assert.strictEqual(reply.status, 400, reply.text)
+    assert.strictEqual((reply.body.error as Json).code, "INVALID_REQUEST", reply.text)
+    assert.include(reply.text, field)
+    assert.strictEqual(yield* pageCount, before, "nothing was published")
+    return reply.body
+  })
+
+layer(TestKit.layer({ plugins: [RunsPlugin, PagesPlugin] }), { timeout: T, excludeTestServices: true })("protocol publishing over HTTP", (it) => {
+  it.effect("POST /v1/publish/a2ui: seed 003's envelope publishes the documented blocks", () =>
+    Effect.gen(function*() {
+      const reply = yield* call("POST", "/v1/publish/a2ui", {
+        body: {
+          version: "v0.9",
+          title: "User Profile",
+          updateComponents: {
+            surfaceId: "demo",
+            components: [
+              { id: "name", component: "Text", text: "Alice Wang", variant: "h1" },
+              { id: "row", component: "Row", children: ["col1", "col2"] },
+              { id: "col1", component: "Column", children: ["info"], weight: 2 },
+              { id: "col2", component: "Column", children: ["avatar"], weight: 1 },
+              { id: "info", component: "Text", text: "Engineer @ Acme" },
+              { id: "avatar", component: "Image", src: "https://example.com/alice.png" }
+            ]
+          }
+        }
+      })
+      assert.strictEqual(reply.status, 201, reply.text)
+      const pageId = reply.body.pageId as string
+      assert.match(pageId, /^pg_[a-z0-9]{12}$/)
+      assert.strictEqual(reply.body.status, "active")
+      assert.match(reply.body.pageUrl as string, new RegExp(`/p/${pageId}$`))
+      assert.deepStrictEqual(reply.body.warnings, [])
+      const page = yield* stored(pageId)
+      assert.strictEqual(page.title, "User Profile")
+      assert.strictEqual(page.status, "active")
+      assert.deepStrictEqual(withoutIds(page.blocks), [
+        { type: "text", data: { content: "# Alice Wang" } },
+        {
+          type: "columns",
+          data: {
+            columns: [
+              { weight: 2, blocks: [{ type: "text", data: { content: "Engineer @ Acme" } }] },
+              { weight: 1, blocks: [{ type: "image", data: { src: "https://example.com/alice.png" } }] }
+            ]
+          }
+        }
+      ])
+      assert.deepStrictEqual(page.metadata, { surface_id: "demo" })
+    }), T)
+
+  it.effect("POST /v1/publish/a2ui: a bare array, Buttons as actions after the body's, page fields honoured, warnings returned", () =>
+    Effect.gen(function*() {
+      const bare = yield* call("POST", "/v1/publish/a2ui", {
+        body: [{ id: "h", component: "Text", text: "From an array", variant: "h1" }, { id: "x", component: "Sparkles" }]
+      })
+      assert.strictEqual(bare.status, 201, bare.text)
+      assert.strictEqual((yield* stored(bare.body.pageId as string)).title, "From an array")
+      assert.isTrue((bare.body.warnings as ReadonlyArray<string>).some((warning) => warning.includes("unknown component \"Sparkles\"")), bare.text)
+
+      const reply = yield* call("POST", "/v1/publish/a2ui", {
+        body: {
+          title: "Refund",
+          page_type: "approval",
+          summary: "Approve the refund",
+          tags: ["refunds"],
+          access: { mode: "private" },
+          actions: [{ action_id: "reject", label: "Reject" }],
+          metadata: { ticket: "T-1" },
+          components: [
+            { id: "root", component: "Column", children: ["text", "ok", "no"] },
+            { id: "text", component: "Text", text: "Refund 42 EUR?" },
+            { id: "ok", component: "Button", child: "okLabel", variant: "primary", action: { event: { name: "approve" } } },
+            { id: "okLabel", component: "Text", text: "Approve" },
+            { id: "no", component: "Button", child: "noLabel", action: { event: { name: "reject" } } },
+            { id: "noLabel", component: "Text", text: "No" }
+          ]
+        }
+      })
+      assert.strictEqual(reply.status, 201, reply.text)
+      const page = yield* stored(reply.body.pageId as string)
+      assert.strictEqual(page.page_type, "approval")
+      assert.strictEqual(page.summary, "Approve the refund")
+      assert.deepStrictEqual(page.tags, ["refunds"])
+      assert.strictEqual(page.access.mode, "private")
+      assert.deepStrictEqual(page.metadata, { ticket: "T-1" })
+      assert.deepStrictEqual(page.actions.map((action) => [action.action_id, action.label]), [["reject", "Reject"], ["approve", "Approve"]])
+      assert.isTrue((reply.body.warnings as ReadonlyArray<string>).some((warning) => warning.includes("\"reject\" is also in the body's actions")), reply.text)
+    }), T)
+
+  it.effect("POST /v1/publish/ag-ui: seed 003's events publish the documented blocks, thread and run in metadata", () =>
+    Effect.gen(function*() {
+      const reply = yield* call("POST", "/v1/publish/ag-ui", {
+        body: {
+          title: "Agent Analysis",
+          events: [
+            { type: "RUN_STARTED", threadId: "t1", runId: "r1" },
+            { type: "STEP_STARTED", stepName: "research" },
+            { type: "TOOL_CALL_START", toolCallId: "tc1", toolCallName: "search_db" },
+            { type: "TOOL_CALL_ARGS", toolCallId: "tc1", delta: "{\"query\": \"refunds\"}" },
+            { type: "TOOL_CALL_END", toolCallId: "tc1" },
+            { type: "TOOL_CALL_RESULT", toolCallId: "tc1", content: "Found 5 records" },
+            { type: "TEXT_MESSAGE_START", messageId: "m1", role: "assistant" },
+            { type: "TEXT_MESSAGE_CONTENT", messageId: "m1", delta: "## Summary\n\n..." },
+            { type: "TEXT_MESSAGE_END", messageId: "m1" },
+            { type: "RUN_FINISHED", threadId: "t1", runId: "r1" }
+          ]
+        }
+      })
+      assert.strictEqual(reply.status, 201, reply.text)
+      assert.deepStrictEqual(reply.body.warnings, [])
+      const page = yield* stored(reply.body.pageId as string)
+      assert.strictEqual(page.title, "Agent Analysis")
+      assert.deepStrictEqual(withoutIds(page.blocks), [
+        { type: "stepper", data: { steps: [{ label: "research", status: "active" }] } },
+        { type: "code", title: "search_db", data: { content: "{\n  \"query\": \"refunds\"\n}", language: "json" } },
+        { type: "callout", title: "Result of search_db", data: { content: "Found 5 records", style: "info" } },
+        { type: "text", data: { content: "## Summary\n\n..." } }
+      ])
+      assert.deepStrictEqual(page.metadata, { thread_id: "t1", run_id: "r1" })
+    }), T)
+
+  it.effect("unknown events and components are warnings: the page publishes", () =>
+    Effect.gen(function*() {
+      const reply = yield* call("POST", "/v1/publish/ag-ui", {
+        body: { events: [{ type: "CUSTOM", name: "x", value: 1 }, { type: "TEXT_MESSAGE_CONTENT", messageId: "ghost", delta: "?" }, { type: "NEW_THING" }] }
+      })
+      assert.strictEqual(reply.status, 201, reply.text)
+      assert.strictEqual((yield* stored(reply.body.pageId as string)).title, "Untitled")
+      const warnings = reply.body.warnings as ReadonlyArray<string>
+      for (const expected of ["events[0]", "events[1].messageId", "events[2].type"]) {
+        assert.isTrue(warnings.some((warning) => warning.startsWith(expected)), `${expected} in ${reply.text}`)
+      }
+    }), T)
+
+  it.effect("what cannot be read is a 400 naming the field, and publishes nothing", () =>
+    Effect.gen(function*() {
+      yield* refused("/v1/publish/ag-ui", { title: "x", events: "not a list" }, "events")
+      yield* refused("/v1/publish/ag-ui", { title: "x" }, "events")
+      yield* refused("/v1/publish/ag-ui", { title: "x", events: [{ type: "RUN_STARTED" }, { delta: "no type" }] }, "events[1].type")
+      yield* refused("/v1/publish/ag-ui", { title: "x", events: [{ type: 7 }] }, "events[0].type")
+      yield* refused("/v1/publish/ag-ui", { title: "x", events: [null] }, "events[0]")
+      yield* refused("/v1/publish/ag-ui", { title: "x", events: Array.from({ length: 5001 }, () => ({ type: "RAW", event: 1 })) }, "events")
+      yield* refused("/v1/publish/ag-ui", { title: "x", events: [], access: { mode: "everyone" } }, "body.access.mode")
+      // Within the event limit, but more blocks than a page holds: the list they came from is named.
+      const many = yield* refused(
+        "/v1/publish/ag-ui",
+        { title: "x", events: Array.from({ length: 600 }, (_, i) => ({ type: "TEXT_MESSAGE_CHUNK", messageId: `m${i}`, delta: "hi" })) },
+        "events"
+      )
+      assert.strictEqual((many.error as Json & { details: Json }).details.field, "events", JSON.stringify(many))
+      yield* refused("/v1/publish/a2ui", { title: "x" }, "updateComponents.components")
+      yield* refused("/v1/publish/a2ui", { title: "x", updateComponents: { surfaceId: "s", components: "nope" } }, "components")
+      yield* refused("/v1/publish/a2ui", { title: "x", components: Array.from({ length: 5001 }, (_, i) => ({ id: `t${i}`, component: "Divider" })) }, "components")
+      yield* refused("/v1/publish/a2ui", "just a string", "\"body\"")
+      yield* refused("/v1/publish/a2ui", { title: "x", components: [], access: { mode: "everyone" } }, "body.access.mode")
+    }), T)
+
+  it.effect("junk bodies never give a 500", () =>
+    Effect.gen(function*() {
+      const next = random(7)
+      for (let i = 0; i < 40; i++) {
+        const ids = ["a", "b", "root", "m1", "tc1"]
+        const list = Array.from({ length: Math.floor(next() * 8) }, () => {
+          const base = junk(next, 3, ids)
+          return typeof base === "object" && base !== null && !Array.isArray(base)
+            ? { ...base, id: ids[Math.floor(next() * ids.length)], component: componentNames[Math.floor(next() * componentNames.length)], type: eventTypes[Math.floor(next() * eventTypes.length)] }
+            : base
+        })
+        const a2ui = yield* call("POST", "/v1/publish/a2ui", { body: next() < 0.5 ? list : { title: "junk", updateComponents: { surfaceId: "s", components: list }, dataModel: junk(next, 2, ids) } })
+        assert.include([201, 400], a2ui.status, a2ui.text)
+        const agui = yield* call("POST", "/v1/publish/ag-ui", { body: { title: "junk", events: list } })
+        assert.include([201, 400], agui.status, agui.text)
+      }
+    }), T)
+
+  it.effect("needs a key with pages:write", () =>
+    Effect.gen(function*() {
+      const body = { title: "x", events: [] }
+      const anonymous = yield* call("POST", "/v1/publish/ag-ui", { token: null, body })
+      assert.strictEqual(anonymous.status, 401, anonymous.text)
+      const kit = yield* TestKit.TrellisTest
+      const created = yield* kit.request("POST", "/api/v1/orgs/org_default/service-keys", { body: { name: "svc-pages-reader", scopes: ["pages:read"] } })
+      assert.strictEqual(created.status, 201)
+      const key = (JSON.parse(yield* created.text) as { key: string }).key
+      const reader = yield* call("POST", "/v1/publish/a2ui", { token: key, body: [{ id: "t", component: "Divider" }] })
+      assert.strictEqual(reader.status, 403, reader.text)
+      const writer = yield* kit.request("POST", "/api/v1/orgs/org_default/service-keys", { body: { name: "svc-pages-writer", scopes: ["pages:write"] } })
+      assert.strictEqual(writer.status, 201)
+      const writerKey = (JSON.parse(yield* writer.text) as { key: string }).key
+      const written = yield* call("POST", "/v1/publish/a2ui", { token: writerKey, body: [{ id: "t", component: "Divider" }] })
+      assert.strictEqual(written.status, 201, written.text)
+    }), T)
 })
