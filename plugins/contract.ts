@@ -8,6 +8,7 @@ import { AutomationsGroup, AutomationWebhooksGroup } from "./automations/Api.ts"
 import { AgentEventsGroup, PageCommentsGroup, PageStreamsGroup } from "./pages/LiveApi.ts"
 import { PagesCatalogGroup, PagesInboxGroup } from "./pages/CatalogApi.ts"
 import { PagesGroup } from "./pages/PagesApi.ts"
+import { ProtocolsGroup } from "./pages/ProtocolsApi.ts"
 import { PromptsGroup, PromptsHotReloadGroup, PromptsPlaygroundGroup, PromptsRpcs, PromptsSdkGroup } from "./prompts/Api.ts"
 import { RunLogGroup, RunsGroup, RunsRpcs } from "./runs/Api.ts"
 import { ProjectsGroup, TicketSettingsGroup, TicketsGroup, TicketsRpcs } from "./tickets/Api.ts"
@@ -33,7 +34,8 @@ export const firstPartyGroups = [
   PageCommentsGroup,
   AgentEventsGroup,
   PagesCatalogGroup,
-  PagesInboxGroup
+  PagesInboxGroup,
+  ProtocolsGroup
 ] as const
 
 /** The first-party RPC groups, for `Client.makeRpc`. */

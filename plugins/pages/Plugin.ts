@@ -31,6 +31,8 @@ import * as PagesLive from "./Pages.ts"
 import { PagesGroup } from "./PagesApi.ts"
 import { PagesHttpLive } from "./PagesHttp.ts"
 import * as PageStreams from "./PageStreams.ts"
+import { ProtocolsGroup } from "./ProtocolsApi.ts"
+import { ProtocolsHttpLive } from "./ProtocolsHttp.ts"
 import * as ViewerSessions from "./ViewerSessions.ts"
 import { PagesCatalogGroup, PagesInboxGroup } from "./CatalogApi.ts"
 import { catalogProblems } from "./CatalogErrors.ts"
@@ -62,15 +64,18 @@ const catalog = CatalogHttpLive.pipe(
   Layer.provideMerge(Layer.mergeAll(Templates.layer, Workflows.layer, Insights.layer, InboxLive.layer))
 )
 
+/** The protocols lane: A2UI / AG-UI publishing through `Pages`. */
+const protocols = ProtocolsHttpLive
+
 export const PagesPlugin = Plugin.make({
   id: "pages",
   version: "0.1.0",
   description: "Surflet pages: what agents publish for people to read, approve and answer, with a browser viewer",
-  groups: [PagesGroup, PageActionsGroup, PageApprovalGroup, PageStreamsGroup, PageCommentsGroup, AgentEventsGroup, PagesCatalogGroup, PagesInboxGroup],
+  groups: [PagesGroup, PageActionsGroup, PageApprovalGroup, PageStreamsGroup, PageCommentsGroup, AgentEventsGroup, PagesCatalogGroup, PagesInboxGroup, ProtocolsGroup],
   migrations: [createPages, createPageViews, createDecisions, createAgentEvents, createComments, createViewerSessions, createTemplates, createPageGroups, createAssociations, createInbox],
   requires: ["runs"],
   config: DecisionsLive.DecisionsConfig,
   problems: [...pageProblems, ...coreProblems, ...decisionProblems, ...liveProblems, ...catalogProblems],
   web: { routes: [] },
-  layer: Layer.mergeAll(decisions, live, catalog).pipe(Layer.provideMerge(core), Layer.provideMerge(base))
+  layer: Layer.mergeAll(decisions, live, catalog, protocols).pipe(Layer.provideMerge(core), Layer.provideMerge(base))
 })

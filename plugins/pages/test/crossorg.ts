@@ -12,6 +12,7 @@ import * as TestKit from "trellis/testing"
 import { SqlClient } from "effect/sql"
 import { asA, assertClean, call, ok, openSse, ownCreate, ownList, ownRead, registerA, sentStrings, view, World } from "../../../test/identity/crossorgMatrix.ts"
 import type { Entry, Method, PluginMatrix, WorldShape } from "../../../test/identity/crossorgMatrix.ts"
+import { protocolRoutes } from "./crossorgProtocols.ts"
 
 /** A page of organization A's, with a named block; its ids registered for the leak scan. */
 const aPage = Effect.gen(function*() {
@@ -354,7 +355,8 @@ export const pagesMatrix: PluginMatrix = {
     "GET /v1/pages/{id}/approval": onPage(),
     "POST /v1/pages/{id}/actions/{actionId}": actOnPrivate,
     "GET /v1/webhooks/secret": ownSecret,
-    ...liveRoutes
+    ...liveRoutes,
+    ...protocolRoutes
   },
   rpcs: {}
 }
