@@ -257,7 +257,7 @@ export const layer = Layer.effectContext(
         return page
       })
 
-    /** `agent:<name>` for service keys and agent users, `user:<email or id>` for people, `system` for the admin token. */
+    /** `agent:<name>` for service keys (the key's name) and agent users (the name they registered with), `user:<email or id>` for people, `system` for the admin token. */
     const createdByOf = (principal: Principal) =>
       Effect.gen(function*() {
         if (principal.kind === "admin-token") return "system"
@@ -266,10 +266,11 @@ export const layer = Layer.effectContext(
           return `agent:${rows[0]?.name ?? principal.id}`
         }
         const userId = principal.userId ?? principal.id
-        const rows = yield* sql<{ readonly username: string; readonly email: string | null; readonly kind: string }>`
-          SELECT username, email, kind FROM identity.users WHERE id = ${userId}`
+        const rows = yield* sql<{ readonly username: string; readonly display_name: string | null; readonly email: string | null; readonly kind: string }>`
+          SELECT username, display_name, email, kind FROM identity.users WHERE id = ${userId}`
         const user = rows[0]
-        if (principal.agent || user?.kind === "agent") return `agent:${user?.username ?? userId}`
+        // An agent's name is the one it registered with (its display name); its username is made unique.
+        if (principal.agent || user?.kind === "agent") return `agent:${user?.display_name ?? user?.username ?? userId}`
         return `user:${user?.email ?? userId}`
       })
 

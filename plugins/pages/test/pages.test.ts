@@ -320,4 +320,52 @@ layer(TestKit.layer({ plugins: [testRunsPlugin(), PagesPlugin] }), { timeout: T,
       assert.strictEqual(renewed.status, 200, renewed.text)
       assert.strictEqual((yield* get(id)).status, "active")
     }), T)
+
+  it.effect("Surflet's documented calls, as an agent registered with /v1/auth/agent/register", () =>
+    Effect.gen(function*() {
+      const registered = yield* call("POST", "/v1/auth/agent/register", { token: null, body: { name: "refund-bot", owner_email: "owner@example.test" } })
+      assert.strictEqual(registered.status, 201, registered.text)
+      const key = registered.body.apiKey as string
+      // The seed's own example body, as documented.
+      const published = yield* call("POST", "/v1/publish", {
+        token: key,
+        body: {
+          version: "1.0",
+          page_type: "approval",
+          title: "Refund Approval #4821",
+          summary: "Customer reported product damage, recommend full refund",
+          priority: "high",
+          tags: ["refund", "cs"],
+          blocks: [{ type: "key_value", data: { title: "Ticket Overview", pairs: [{ key: "Customer", value: "Alice Wang" }, { key: "Amount", value: "$127.50" }] } }],
+          actions: [{ action_id: "act_approve", label: "Approve Refund", style: "primary" }],
+          access: { mode: "authenticated", allowed_identities: [{ type: "email", value: "cs-lead@example.test" }] },
+          notify: { channels: [{ type: "slack", target: "#cs-approvals" }] },
+          on_action: { default_url: "https://agent.example.test/webhook" }
+        }
+      })
+      assert.strictEqual(published.status, 201, published.text)
+      for (const field of ["pageId", "pageUrl", "shortUrl", "status", "createdAt", "expiresAt"]) assert.isString(published.body[field], field)
+      const id = published.body.pageId as string
+      const one = yield* get(id, key)
+      assert.strictEqual(one.created_by, "agent:refund-bot")
+      assert.deepStrictEqual(one.access, { mode: "authenticated", allowed_identities: [{ type: "email", value: "cs-lead@example.test" }] })
+      const appended = yield* call("PATCH", `/v1/pages/${id}/blocks`, {
+        token: key,
+        body: {
+          blocks: [
+            { type: "text", data: { title: "New Analysis", content: "## Findings\n\nAfter deeper analysis..." } },
+            { type: "chart", data: { title: "Trend", chart_type: "line", data: { labels: ["Mon", "Tue"], datasets: [{ label: "DAU", data: [1200, 1500] }] } } }
+          ]
+        }
+      })
+      assert.strictEqual(appended.status, 200, appended.text)
+      assert.strictEqual(appended.body.totalBlocks, 3)
+      assert.deepStrictEqual(appended.body.warnings, [])
+      const audit = yield* call("GET", `/v1/pages/${id}/audit`, { token: key })
+      assert.strictEqual(audit.status, 200, audit.text)
+      assert.strictEqual(audit.body.total, 2)
+      // Another agent (another tenant) does not see it.
+      const other = yield* call("POST", "/v1/auth/agent/register", { token: null, body: { name: "other-bot", owner_email: "other@example.test" } })
+      refused(yield* call("GET", `/v1/pages/${id}`, { token: other.body.apiKey as string }), 404)
+    }), T)
 })
