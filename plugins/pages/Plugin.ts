@@ -19,6 +19,7 @@ import { migration as createDecisions } from "./migrations/0010_create_decisions
 import * as RunApprovals from "./RunApprovals.ts"
 import { migration as createPages } from "./migrations/0001_create_pages.ts"
 import { migration as createPageViews } from "./migrations/0002_create_page_views.ts"
+import { migration as createViewerSessions } from "./migrations/0040_create_viewer_sessions.ts"
 import * as PagesLive from "./Pages.ts"
 import { PagesGroup } from "./PagesApi.ts"
 import { PagesHttpLive } from "./PagesHttp.ts"
@@ -42,7 +43,7 @@ export const PagesPlugin = Plugin.make({
   version: "0.1.0",
   description: "Surflet pages: what agents publish for people to read, approve and answer, with a browser viewer",
   groups: [PagesGroup, PageActionsGroup, PageApprovalGroup],
-  migrations: [createPages, createPageViews, createDecisions],
+  migrations: [createPages, createPageViews, createDecisions, createViewerSessions],
   requires: ["runs"],
   config: DecisionsLive.DecisionsConfig,
   problems: [...pageProblems, ...coreProblems, ...decisionProblems],
