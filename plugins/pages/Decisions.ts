@@ -387,7 +387,7 @@ export const layer = Layer.effect(
           if (page.approvalChain !== null) {
             yield* opened(page, Chain.initiallyOpen(page.approvalChain), principal, new Date())
           }
-        }).pipe(Effect.mapError((e) => e as never), Effect.orDie)
+        }).pipe(Effect.catchTag("JobError", (error) => Effect.die(error)))
     })
 
     // ── the service ───────────────────────────────────────────────────

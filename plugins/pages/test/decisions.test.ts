@@ -223,6 +223,23 @@ layer(kit, { timeout: T, excludeTestServices: true })("pages: actions and approv
       )
     })))
 
+  it.effect("notify: a Slack incoming webhook gets the title and link; an email job goes to the address and to the step's assignees", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const hook = yield* receiver
+      const pageId = yield* publish({
+        title: "Notified",
+        notify: { channels: [{ type: "slack", target: "#approvals", webhook_url: hook.url }, { type: "email", target: mail("ops") }] },
+        approval_chain: { steps: [{ step_id: "s", assignees: [mail("asg")] }] }
+      })
+      const slack = yield* eventually(Effect.sync(() => hook.deliveries[0]))
+      const text = (JSON.parse(slack.body) as { text: string }).text
+      assert.match(text, new RegExp(`^Notified https?://[^ ]+/p/${pageId}$`))
+      const sql = yield* SqlClient.SqlClient
+      const emails = yield* sql<{ to: string }>`SELECT data->'payload'->>'to' AS to FROM pgboss.job WHERE name = 'pages.notify-email'
+        AND data->'payload'->>'text' LIKE ${`%${pageId}%`} ORDER BY 1`
+      assert.deepStrictEqual(emails.map((e) => e.to), [mail("asg"), mail("ops")])
+    })))
+
   it.effect("a step's timeout escalates it to escalate_to, who may then decide", () =>
     Effect.gen(function*() {
       const pageId = yield* publish({
