@@ -7,7 +7,8 @@ import { MagicLinkFlow } from "./MagicLinks.ts"
 import type { LinkFailure } from "./MagicLinks.ts"
 import { isProvider, OAuthFlow } from "./OAuth.ts"
 import { PeopleGroup } from "./PeopleApi.ts"
-import { clearViewerCookie, failurePage, originOf, signedIn } from "./SignIn.ts"
+import { MagicLinkGone, MagicLinkInvalid, OAuthProviderFailed, OAuthSignInFailed } from "./PeopleErrors.ts"
+import { clearViewerCookie, originOf, signedIn } from "./SignIn.ts"
 import { ViewerSessions, viewerTokenPrefix } from "./ViewerSessions.ts"
 import { viewerCookie } from "./Viewers.ts"
 
@@ -52,28 +53,24 @@ const PeopleHandlers = HttpApiBuilder.group(PeopleApi, "people", Effect.fn(funct
 
 export const PeopleHttpLive = PeopleHandlers
 
-const linkFailures: Record<LinkFailure, { readonly status: number; readonly title: string; readonly message: string; readonly code: string }> = {
-  unknown: { status: 400, title: "This link does not work", message: "The sign-in link is not one this server sent.", code: "INVALID_REQUEST" },
-  used: { status: 410, title: "This link was already used", message: "Each sign-in link works once.", code: "NOT_FOUND" },
-  expired: { status: 410, title: "This link has expired", message: "Sign-in links work for 15 minutes.", code: "NOT_FOUND" }
-}
-
-/** `GET /v1/auth/magic-link/verify?token=`: signs the browser in and redirects, or says why not. */
+/** `GET /v1/auth/magic-link/verify?token=`: signs the browser in and redirects, or a problem saying why not. */
 const verifyLink = Effect.gen(function*() {
   const links = yield* MagicLinkFlow
   const request = yield* HttpServerRequest.HttpServerRequest
   const o = yield* origin
   const token = new URL(request.url, o).searchParams.get("token") ?? ""
-  if (token === "") {
-    const failure = linkFailures.unknown
-    return failurePage(failure.status, failure.title, "The link has no token.", failure.code)
-  }
+  if (token === "") return yield* new MagicLinkInvalid({ detail: "The link has no token." })
   return yield* links.verify(token).pipe(
     Effect.map(({ redirect, session }) => signedIn(session, o, redirect)),
-    Effect.catch((reason) => {
-      const failure = linkFailures[reason]
-      return Effect.succeed(failurePage(failure.status, failure.title, failure.message, failure.code))
-    })
+    Effect.catch((reason: LinkFailure): Effect.Effect<never, MagicLinkInvalid | MagicLinkGone> =>
+      reason === "unknown"
+        ? Effect.fail(new MagicLinkInvalid({ detail: "This sign-in link is not one this server sent." }))
+        : Effect.fail(new MagicLinkGone({
+          reason,
+          detail: reason === "used"
+            ? "This sign-in link was already used: each link works once. Ask for a new one on the page."
+            : "This sign-in link has expired (links work for 15 minutes). Ask for a new one on the page."
+        })))
   )
 })
 
@@ -84,13 +81,15 @@ const oauthCallback = Effect.gen(function*() {
   const params = yield* HttpRouter.params
   const provider = params["provider"] ?? ""
   const o = yield* origin
-  if (!isProvider(provider)) return failurePage(404, "Unknown sign-in provider", "This server signs in with GitHub or Google.", "NOT_FOUND")
+  if (!isProvider(provider)) return yield* new OAuthSignInFailed({ detail: "This server signs in with github or google." })
   const query = new URL(request.url, o).searchParams
   const value = (name: string) => query.get(name) ?? undefined
   return yield* oauth.callback(provider, { code: value("code"), state: value("state"), error: value("error") }, o).pipe(
     Effect.map(({ redirect, session }) => signedIn(session, o, redirect)),
-    Effect.catchTag("OAuthFailure", (failure) =>
-      Effect.succeed(failurePage(failure.status, "Sign-in failed", failure.message, failure.status === 502 ? "INTERNAL_ERROR" : "INVALID_REQUEST")))
+    Effect.catchTag("OAuthFailure", (failure): Effect.Effect<never, OAuthProviderFailed | OAuthSignInFailed> =>
+      failure.status === 502
+        ? Effect.fail(new OAuthProviderFailed({ detail: failure.message }))
+        : Effect.fail(new OAuthSignInFailed({ detail: failure.message })))
   )
 })
 
@@ -98,12 +97,12 @@ export const webRoutes = [
   WebRoute.get("/v1/auth/magic-link/verify", verifyLink, {
     auth: "public",
     reason: "the link mailed to a person with no account: the single-use token in the URL is the credential",
-    description: "Spends a magic link: sets the viewer cookie and redirects (the token also in the fragment), or an HTML page saying why not (400 unknown, 410 used or expired)."
+    description: "Spends a magic link: sets the viewer cookie and redirects (the token also in the fragment); 400 `magic-link-invalid` (unknown), 410 `magic-link-gone` (used or expired)."
   }),
   WebRoute.get("/v1/auth/oauth/:provider/callback", oauthCallback, {
     auth: "public",
     reason: "the OAuth provider sends the browser back here: the single-use state and the provider's code are the credential",
-    description: "Completes a GitHub or Google sign-in: a viewer session for the verified email address, then a redirect; an HTML page when it fails."
+    description: "Completes a GitHub or Google sign-in: a viewer session for the verified email address, then a redirect; 400 `oauth-sign-in-failed`, 502 `oauth-provider-failed`."
   })
 ]
 

@@ -2,13 +2,12 @@
  * What the two ways a person signs in (magic links, OAuth) share: where they may be sent
  * afterwards (only this server's own pages: an open redirect would make our links phishing
  * tools), the server's origin for the links, the answer that signs the browser in (viewer
- * cookie, 302, the token in the URL fragment for script clients), the HTML answer when a link
- * does not work (a browser opened it), and small in-memory rate windows.
+ * cookie, 302, the token in the URL fragment for script clients), and small in-memory rate
+ * windows.
  */
 import { Effect } from "effect"
 import { HttpServerResponse } from "effect/http"
 import type { HttpServerRequest } from "effect/http"
-import { Html } from "trellis/plugin"
 import { InvalidPage } from "./Errors.ts"
 import type { CreatedViewerSession } from "./ViewerSessions.ts"
 import { viewerSessionTtlSeconds } from "./ViewerSessions.ts"
@@ -93,16 +92,6 @@ export const clearViewerCookie = (response: HttpServerResponse.HttpServerRespons
     secure: origin.startsWith("https:"),
     maxAge: 0
   })
-
-/** A short HTML page for a sign-in link that did not work (a browser opened it). */
-export const failurePage = (status: number, title: string, message: string, code: string) => {
-  const { html } = Html
-  return Html.page(
-    html`<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${title}</title></head>
-<body><main><h1>${title}</h1><p>${message}</p><p>Go back to the page and ask for a new link.</p></main></body></html>`,
-    { status, headers: { "x-surflet-error": code } }
-  )
-}
 
 /**
  * Fixed windows of `limit` events per `windowMs` per key, in this process's memory (a restart
