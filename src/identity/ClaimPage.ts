@@ -28,9 +28,11 @@ import * as PasswordCheck from "./PasswordCheck.ts"
 import * as Secrets from "./Secrets.ts"
 import { Sessions, sessionTtlSeconds } from "./Sessions.ts"
 
-const layout = (body: Html, status = 200) =>
+// Every answer is 200 with the page: the platform turns any 4xx into problem+json, and a
+// person at a form needs the form again with the reason on it.
+const layout = (body: Html) =>
   page(html`<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>Claim an agent's account</title></head>
-<body><main><h1>Claim an agent's account</h1>${body}</main></body></html>`, { status })
+<body><main><h1>Claim an agent's account</h1>${body}</main></body></html>`)
 
 const claimForm = (csrf: string, message?: Html) =>
   html`${message ?? ""}<p>An agent created an account on this server and gave you a claim code (like <code>SURF-7K3M</code>). Enter it to become an owner of the agent's organization.</p>
@@ -85,19 +87,19 @@ const claim = Effect.gen(function*() {
   const request = yield* HttpServerRequest.HttpServerRequest
   const organizations = yield* Organizations
   const session = yield* signedIn
-  if (Option.isNone(session)) return layout(signInForm(error("Your session has ended: sign in again.")), 401)
+  if (Option.isNone(session)) return layout(signInForm(error("Your session has ended: sign in again.")))
   const field = yield* form
   const csrf = request.cookies[csrfCookie] ?? ""
   if (!csrfMatches(field("csrf_token"), session.value.csrfDigest ?? "")) {
-    return layout(claimForm(csrf, error("This form has expired: reload the page and try again.")), 403)
+    return layout(claimForm(csrf, error("This form has expired: reload the page and try again.")))
   }
   const code = field("claimCode").trim()
-  if (code === "") return layout(claimForm(csrf, error("Enter the claim code.")), 400)
+  if (code === "") return layout(claimForm(csrf, error("Enter the claim code.")))
   return yield* organizations.claim(session.value.principal, code).pipe(
     Effect.map((org) =>
       layout(html`<p role="status">Claimed: you are now an owner of <strong>${org.name}</strong> (<code>${org.id}</code>).</p>`)
     ),
-    Effect.catch((failure) => Effect.succeed(layout(claimForm(csrf, error(failure.detail ?? "This claim code does not work.")), failure.status)))
+    Effect.catch((failure) => Effect.succeed(layout(claimForm(csrf, error(failure.detail ?? "This claim code does not work.")))))
   )
 })
 
@@ -111,7 +113,7 @@ const signIn = Effect.gen(function*() {
   const field = yield* form
   const address = Option.getOrElse(request.remoteAddress, () => "unknown")
   const checked = yield* check(field("username").trim(), field("password"), address).pipe(Effect.result)
-  if (checked._tag === "Failure") return layout(signInForm(error(checked.failure.detail ?? "The username or password is wrong.")), checked.failure.status)
+  if (checked._tag === "Failure") return layout(signInForm(error(checked.failure.detail ?? "The username or password is wrong.")))
   const { key, user } = checked.success
   yield* guard.succeeded(key)
   const session = yield* sessions.create({ userId: user.id, organizationId: user.defaultOrganizationId })

@@ -2,7 +2,7 @@
  * The claim page over real HTTP, as a browser without script uses it: `GET /claim` offers a
  * sign-in form to someone not signed in; signing in there sets the session cookies; the claim
  * form carries the session's CSRF token (a POST without it is refused); a good code claims the
- * agent's organization, a bad or used one is shown on the page.
+ * agent's organization, a bad or used one is shown on the page (every answer is the page, 200).
  */
 import { assert, layer } from "@effect/vitest"
 import { Effect } from "effect"
@@ -45,7 +45,9 @@ layer(TestKit.layer({ plugins: [] }), { timeout: 180_000 })((it) => {
       assert.strictEqual(created.status, 201)
 
       const wrong = yield* post(`${kit.baseUrl}/claim/sign-in`, { username: name, password: "nope nope nope nope" })
-      assert.strictEqual(wrong.status, 401)
+      // Errors come back as the page with the reason on it (200: a person at a form).
+      assert.strictEqual(wrong.status, 200)
+      assert.include(wrong.body, `role="alert"`)
       assert.include(wrong.body, "wrong")
 
       const signedIn = yield* post(`${kit.baseUrl}/claim/sign-in`, { username: name, password })
@@ -59,9 +61,8 @@ layer(TestKit.layer({ plugins: [] }), { timeout: 180_000 })((it) => {
       assert.include(formPage.body, `name="csrf_token" value="${csrf}"`)
 
       const forged = yield* post(claimUrl, { claimCode }, cookie)
-      assert.strictEqual(forged.status, 403)
+      assert.include(forged.body, "This form has expired")
       const bad = yield* post(claimUrl, { claimCode: "SURF-NOPE", csrf_token: csrf }, cookie)
-      assert.strictEqual(bad.status, 400)
       assert.include(bad.body, "role=\"alert\"")
 
       const claimed = yield* post(claimUrl, { claimCode: claimCode.toLowerCase(), csrf_token: csrf }, cookie)
@@ -70,10 +71,10 @@ layer(TestKit.layer({ plugins: [] }), { timeout: 180_000 })((it) => {
       assert.include(claimed.body, "helper-agent")
 
       const again = yield* post(claimUrl, { claimCode, csrf_token: csrf }, cookie)
-      assert.strictEqual(again.status, 400)
       assert.include(again.body, "already used")
 
       const noSession = yield* post(claimUrl, { claimCode, csrf_token: csrf })
-      assert.strictEqual(noSession.status, 401)
+      assert.include(noSession.body, `action="/claim/sign-in"`)
+      assert.notInclude(noSession.body, "Claimed")
     }))
 })
