@@ -9,6 +9,7 @@ import { AgentEventsGroup, PageCommentsGroup, PageStreamsGroup } from "./pages/L
 import { PagesCatalogGroup, PagesInboxGroup } from "./pages/CatalogApi.ts"
 import { PagesGroup } from "./pages/PagesApi.ts"
 import { ProtocolsGroup } from "./pages/ProtocolsApi.ts"
+import { PeopleGroup } from "./pages/PeopleApi.ts"
 import { PromptsGroup, PromptsHotReloadGroup, PromptsPlaygroundGroup, PromptsRpcs, PromptsSdkGroup } from "./prompts/Api.ts"
 import { RunLogGroup, RunsGroup, RunsRpcs } from "./runs/Api.ts"
 import { ProjectsGroup, TicketSettingsGroup, TicketsGroup, TicketsRpcs } from "./tickets/Api.ts"
@@ -35,7 +36,8 @@ export const firstPartyGroups = [
   AgentEventsGroup,
   PagesCatalogGroup,
   PagesInboxGroup,
-  ProtocolsGroup
+  ProtocolsGroup,
+  PeopleGroup
 ] as const
 
 /** The first-party RPC groups, for `Client.makeRpc`. */

@@ -22,7 +22,7 @@ export type Decision =
 const normalize = (email: string): string => email.trim().toLowerCase()
 
 /** Whether `email` is one of the page's allowed identities (`email` entries, or a `domain` entry matching its domain). */
-export const identityAllowed = (page: PageRecord, email: string): boolean => {
+export const identityAllowed = (page: Pick<PageRecord, "access">, email: string): boolean => {
   const allowed = page.access.allowed_identities ?? []
   if (allowed.length === 0) return true
   const address = normalize(email)

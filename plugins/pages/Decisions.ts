@@ -18,7 +18,8 @@
  */
 import { Effect, Layer, Option, Schema } from "effect"
 import { SqlClient } from "effect/sql"
-import { AuditLog, JobQueue, Mailer, OutboundHttp, Principal, Row, SecretBox, Setting, Signature, TrellisConfig, systemPrincipal } from "trellis/plugin"
+import { AuditLog, JobQueue, Mailer, OutboundHttp, Principal, Row, SecretBox, Signature, TrellisConfig, systemPrincipal } from "trellis/plugin"
+import { PagesConfig } from "./PagesConfig.ts"
 import * as Chain from "./Chain.ts"
 import { ActionNotFound, DecisionConflict } from "./DecisionErrors.ts"
 import { Decisions } from "./DecisionsService.ts"
@@ -32,12 +33,6 @@ import { identityOf } from "./Viewers.ts"
 import type { Viewer } from "./Viewers.ts"
 
 /** The decisions part's settings. */
-export class DecisionsConfig extends Setting.Service<DecisionsConfig>()("pages/DecisionsConfig", {
-  webhooksAllowPrivate: Setting.boolean("TRELLIS_PAGES_WEBHOOKS_ALLOW_PRIVATE", {
-    default: false,
-    description: "Pages plugin: let action webhooks and Slack notices reach private and loopback addresses (an agent on the same network). Off, such a URL is refused and the delivery dropped (audited as `pages.webhook.refused`)."
-  })
-}) {}
 
 /** The step id of a page without a chain: its actions are one implicit step. */
 export const implicitStep = "default"
@@ -118,7 +113,7 @@ export const layer = Layer.effect(
     const jobs = yield* JobQueue
     const box = yield* SecretBox
     const mailer = yield* Mailer
-    const config = yield* DecisionsConfig
+    const config = yield* PagesConfig
     const policy: OutboundHttp.Policy = { allowPrivate: config.webhooksAllowPrivate }
     const trellisConfig = yield* TrellisConfig
     /** The page's link (`pageUrlOf`: the request's origin when `TRELLIS_PUBLIC_URL` is unset). */

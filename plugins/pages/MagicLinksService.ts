@@ -5,6 +5,7 @@
  */
 import { Context } from "effect"
 import type { Effect } from "effect"
+import type { Problems } from "trellis/contract"
 import type { InvalidPage } from "./Errors.ts"
 
 export interface MagicLinkRequest {
@@ -15,12 +16,15 @@ export interface MagicLinkRequest {
   readonly redirectUrl: string | null
   /** The server's public origin, for the link itself (`TRELLIS_PUBLIC_URL`, else the request's origin). */
   readonly origin: string
+  /** The client's address, for the per-client rate limit (optional: without it only the per-address one applies). */
+  readonly client?: string | undefined
 }
 
 export class MagicLinks extends Context.Service<MagicLinks, {
   /**
    * Sends the link when the address may open the page (answers the same either way, so that
-   * nobody learns who may); a bad email or redirect is 400 naming the field.
+   * nobody learns who may); a bad email or redirect is 400 naming the field; too many links for
+   * one address or one client in a minute is 429 (`Retry-After` is set on the response).
    */
-  readonly send: (request: MagicLinkRequest) => Effect.Effect<void, InvalidPage>
+  readonly send: (request: MagicLinkRequest) => Effect.Effect<void, InvalidPage | Problems.RateLimited>
 }>()("pages/MagicLinks") {}

@@ -10,6 +10,7 @@ import { authProblems } from "../auth/AuthProblems.ts"
 import * as Plugin from "../plugin/Plugin.ts"
 import { LoginGroup, SessionGroup, SessionFsAuthGroup, SignupGroup, SurfletAuthGroup } from "./AuthApi.ts"
 import { AuthHttp } from "./AuthHttp.ts"
+import { claimRoutes } from "./ClaimPage.ts"
 import { identityProblems } from "./IdentityProblems.ts"
 import { migrations } from "./migrations.ts"
 import { migration as mobileTokensMigration } from "./migrations/0004_mobile_tokens.ts"
@@ -41,5 +42,6 @@ export const IdentityPlugin = Plugin.make({
   migrations: [...migrations, tenancyMigration, workspaceDefaultsMigration, mobileTokensMigration],
   scopes: [...tenancyScopes],
   problems: [...authProblems, ...identityProblems, ...tenancyProblems, ...mobileProblems],
+  web: { routes: claimRoutes },
   layer: Layer.mergeAll(AuthHttp, TenancyLayer, MobileHttp, SettingsHttp)
 })

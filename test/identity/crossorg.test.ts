@@ -460,6 +460,12 @@ const platformRoutes: Record<string, Entry> = {
       })
   },
   "POST /v1/auth/agent/register": { kind: "public", reason: "agent self-registration makes a new organization; no credential" },
+  "GET /claim": { kind: "public", reason: "the claim page: a sign-in form, or for a signed-in person a claim-code form; nothing of an organization's" },
+  "POST /claim": {
+    kind: "public",
+    reason: "checks the session cookie and its CSRF token itself (a no-script form); a claim code is a one-time secret, not an id (as POST /v1/auth/claim)"
+  },
+  "POST /claim/sign-in": { kind: "public", reason: "a password sign-in (the same check and lockout as /api/login), then back to /claim" },
   "POST /v1/auth/claim": {
     kind: "notAnId",
     reason: "the claim code is a one-time secret of an agent-made organization (its holder becomes an owner, by design), " +

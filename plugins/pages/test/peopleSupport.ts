@@ -109,3 +109,21 @@ export const smtpSink = (): Promise<SmtpSink> => {
     })
   )
 }
+
+/** A page row as core's `Pages` would store it (the people tests need only its access and status). */
+export const insertPage = (
+  sql: import("effect/sql").SqlClient.SqlClient,
+  page: { readonly id: string; readonly title: string; readonly status?: string; readonly access: unknown }
+) =>
+  sql`
+    INSERT INTO pages.pages (id, organization_id, status, page_type, title, priority, access, created_by, principal)
+    VALUES (${page.id}, 'org_default', ${page.status ?? "active"}, 'report', ${page.title}, 'normal',
+      ${JSON.stringify(page.access)}::jsonb, 'agent:test', '{}'::jsonb)`
+
+/** The magic link in the newest message to `to`, if any. */
+export const linkIn = (sink: SmtpSink, to: string): { readonly message: string; readonly link: string } | undefined => {
+  const message = [...sink.received].reverse().find((m) => m.toLowerCase().includes(`to: ${to.toLowerCase()}`))
+  if (message === undefined) return undefined
+  const link = /https?:\/\/\S+\/v1\/auth\/magic-link\/verify\?token=ml_[A-Za-z0-9_-]+/.exec(message)?.[0]
+  return link === undefined ? undefined : { message, link }
+}
