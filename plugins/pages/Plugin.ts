@@ -14,6 +14,7 @@ import { pageProblems } from "./Errors.ts"
 import { migration as createPages } from "./migrations/0001_create_pages.ts"
 import * as PageStreams from "./PageStreams.ts"
 import * as ViewerSessions from "./ViewerSessions.ts"
+import { webRoutes as viewerRoutes } from "./ViewerRoutes.ts"
 
 /** Services every part uses: who is looking, and how events are told. */
 const base = Layer.mergeAll(ViewerSessions.layer, PageStreams.layer)
@@ -26,6 +27,6 @@ export const PagesPlugin = Plugin.make({
   migrations: [createPages],
   requires: ["runs"],
   problems: [...pageProblems],
-  web: { routes: [] },
+  web: { routes: [...viewerRoutes] },
   layer: Layer.empty.pipe(Layer.provideMerge(base))
 })
