@@ -114,7 +114,7 @@ const blockTitle = (block: StoredBlock): string | null => {
 
 const heading = (block: StoredBlock): Markup => {
   const t = blockTitle(block)
-  return t === null ? html`` : html`<h3 class="block-title">${t}</h3>`
+  return t === null ? html`` : html`<h2 class="block-title">${t}</h2>`
 }
 
 const textBlock = (block: StoredBlock): Markup =>
@@ -610,7 +610,7 @@ const actionsMarkup = (model: PageModel): Markup => {
   }
   const needsComment = page.actions.some((a) => a.requires_comment === true)
   return html`<section class="actions" aria-labelledby="actions-title"><h2 id="actions-title">Decision</h2><form id="decide" class="decide" method="post" action="/p/${page.id}/actions/${
-    page.actions[0]!.action_id
+    encodeURIComponent(page.actions[0]!.action_id)
   }">${csrfField(model.csrf)}<label for="decide-comment">Comment${needsComment ? " (required for some actions)" : " (optional)"}</label><textarea id="decide-comment" name="comment" rows="2"></textarea><div class="buttons">${
     page.actions.map((action) =>
       html`<button type="submit" class="btn btn-${actionStyle(action)}" formaction="/p/${page.id}/actions/${encodeURIComponent(action.action_id)}" name="action" value="${action.action_id}"${

@@ -236,7 +236,8 @@ interface ProblemLike {
 
 /** A part's refusal as a page: its status and its own message. */
 const refusalPage = (page: PageRecord, error: ProblemLike & { readonly _tag: string }) => {
-  const status = typeof error.status === "number" ? error.status : 400
+  const declared = (error.constructor as { readonly problem?: { readonly status?: unknown } }).problem?.status
+  const status = typeof error.status === "number" ? error.status : typeof declared === "number" ? declared : 400
   const titles: Record<number, string> = {
     400: "That did not work",
     401: "Sign in first",

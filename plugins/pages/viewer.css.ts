@@ -18,7 +18,7 @@ a:hover { color: #0f3d80; }
 .sr-only { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
 h1 { font-size: 1.5rem; line-height: 1.25; margin: .25rem 0 .5rem; }
 h2 { font-size: 1.15rem; margin: 0 0 .5rem; }
-h3.block-title { font-size: 1rem; margin: 0 0 .5rem; }
+h2.block-title { font-size: 1rem; margin: 0 0 .5rem; }
 .muted { color: #4d5668; }
 .eyebrow { text-transform: uppercase; letter-spacing: .05em; font-size: .75rem; color: #4d5668; margin: 0; }
 .summary { margin: 0 0 .5rem; }
