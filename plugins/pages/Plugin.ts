@@ -10,8 +10,12 @@
  */
 import { Layer } from "effect"
 import { Plugin } from "trellis/plugin"
-import { pageProblems } from "./Errors.ts"
+import { coreProblems, pageProblems } from "./Errors.ts"
 import { migration as createPages } from "./migrations/0001_create_pages.ts"
+import { migration as createPageViews } from "./migrations/0002_create_page_views.ts"
+import * as PagesLive from "./Pages.ts"
+import { PagesGroup } from "./PagesApi.ts"
+import { PagesHttpLive } from "./PagesHttp.ts"
 import * as PageStreams from "./PageStreams.ts"
 import * as ViewerSessions from "./ViewerSessions.ts"
 import { webRoutes as viewerRoutes } from "./ViewerRoutes.ts"
@@ -19,14 +23,17 @@ import { webRoutes as viewerRoutes } from "./ViewerRoutes.ts"
 /** Services every part uses: who is looking, and how events are told. */
 const base = Layer.mergeAll(ViewerSessions.layer, PageStreams.layer)
 
+/** The core lane: the `Pages` service (and `PagesCore`) and its routes. */
+const core = PagesHttpLive.pipe(Layer.provideMerge(PagesLive.layer))
+
 export const PagesPlugin = Plugin.make({
   id: "pages",
   version: "0.1.0",
   description: "Surflet pages: what agents publish for people to read, approve and answer, with a browser viewer",
-  groups: [],
-  migrations: [createPages],
+  groups: [PagesGroup],
+  migrations: [createPages, createPageViews],
   requires: ["runs"],
-  problems: [...pageProblems],
+  problems: [...pageProblems, ...coreProblems],
   web: { routes: [...viewerRoutes] },
-  layer: Layer.empty.pipe(Layer.provideMerge(base))
+  layer: core.pipe(Layer.provideMerge(base))
 })
