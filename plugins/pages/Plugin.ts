@@ -13,6 +13,7 @@ import { Plugin } from "trellis/plugin"
 import { coreProblems, pageProblems } from "./Errors.ts"
 import { migration as createPages } from "./migrations/0001_create_pages.ts"
 import { migration as createPageViews } from "./migrations/0002_create_page_views.ts"
+import { migration as createViewerSessions } from "./migrations/0040_create_viewer_sessions.ts"
 import * as PagesLive from "./Pages.ts"
 import { PagesGroup } from "./PagesApi.ts"
 import { PagesHttpLive } from "./PagesHttp.ts"
@@ -31,7 +32,7 @@ export const PagesPlugin = Plugin.make({
   version: "0.1.0",
   description: "Surflet pages: what agents publish for people to read, approve and answer, with a browser viewer",
   groups: [PagesGroup],
-  migrations: [createPages, createPageViews],
+  migrations: [createPages, createPageViews, createViewerSessions],
   requires: ["runs"],
   problems: [...pageProblems, ...coreProblems],
   web: { routes: [...viewerRoutes] },
