@@ -46,6 +46,8 @@ export interface PageModel {
   readonly files: ReadonlyArray<FileView>
   /** Whether uploads are possible (the files part is installed). */
   readonly uploads: boolean
+  /** Whether comments are possible (the comments part is installed). */
+  readonly commenting: boolean
   /** The hidden field of every form. */
   readonly csrf: string
   /** A one-line message after a form (`?notice=`): only the viewer's own fixed texts. */
@@ -259,7 +261,8 @@ const chartSvg = (kind: string, labels: ReadonlyArray<string>, series: ReadonlyA
         : ""
       return html`${area}<polyline points="${points.join(" ")}" fill="none" stroke="${color}" stroke-width="2"></polyline>`
     })
-    return html`<svg class="chart" viewBox="0 0 ${w} ${h}" aria-hidden="true" focusable="false">${axis}${paths}</svg>`
+    const lineLabels = labels.map((l, i) => html`<text x="${f(x(i))}" y="${h - 6}" class="tick" text-anchor="middle">${l.slice(0, 8)}</text>`)
+    return html`<svg class="chart" viewBox="0 0 ${w} ${h}" aria-hidden="true" focusable="false">${axis}${paths}${lineLabels}</svg>`
   }
   const groupW = plotW / count
   const barW = Math.max(1, (groupW * 0.8) / Math.max(series.length, 1))
@@ -702,7 +705,7 @@ export const pageMain = (model: PageModel): Markup => {
     hasFileList || (model.files.length === 0 && !(ctx.uploads && ctx.mayUpload))
       ? ""
       : html`<section class="attachments" aria-labelledby="files-title"><h2 id="files-title">Files</h2>${filesMarkup(ctx)}</section>`
-  }${commentsMarkup(model, mayAct && open)}${whoMarkup(model.viewer)}</main>`
+  }${model.commenting || model.comments.length > 0 ? commentsMarkup(model, mayAct && open && model.commenting) : ""}${whoMarkup(model.viewer)}</main>`
 }
 
 /** `GET /p/:id`: the whole document. */

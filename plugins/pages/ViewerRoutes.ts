@@ -180,6 +180,7 @@ const viewPage = Effect.gen(function*() {
     comments: thread,
     files: list,
     uploads: Option.isSome(files),
+    commenting: Option.isSome(comments),
     csrf: csrfToken(visit.visitor, viewer),
     notice: notices[query.get("notice") ?? ""] ?? null,
     error: null
