@@ -4,10 +4,12 @@
  * the viewer's forms alike. Tag and interface here; `Decisions.ts` implements it.
  */
 import { Context } from "effect"
+import type { Problems } from "trellis/contract"
 import type { Effect } from "effect"
 import type { PageRecord } from "./Domain.ts"
 import type { InvalidPage, PageForbidden, PageGone, PageLoginRequired, PageNotFound, PageStateConflict } from "./Errors.ts"
 import type { Viewer } from "./Viewers.ts"
+import type { ActionNotFound, DecisionConflict } from "./DecisionErrors.ts"
 
 export interface ActionRequest {
   /** `actor.identity` as sent: trusted only from the organization's own credentials (see `Decisions.ts`). */
@@ -46,7 +48,17 @@ export interface ApprovalView {
   readonly steps: ReadonlyArray<ChainStepView>
 }
 
-export type ActionError = PageNotFound | PageGone | PageLoginRequired | PageForbidden | PageStateConflict | InvalidPage
+export type ActionError =
+  | PageNotFound
+  | PageGone
+  | PageLoginRequired
+  | PageForbidden
+  | PageStateConflict
+  | InvalidPage
+  /** Unknown action id (404 `NOT_FOUND`). */
+  | ActionNotFound
+  /** A duplicate or late decision (409 `CONFLICT`). */
+  | DecisionConflict
 
 export class Decisions extends Context.Service<Decisions, {
   /** Executes `actionId` on the page for `viewer`: at most once per person per step; a late or duplicate one is 409. */
@@ -55,4 +67,9 @@ export class Decisions extends Context.Service<Decisions, {
   readonly approval: (page: PageRecord) => Effect.Effect<ApprovalView>
   /** Whether `viewer` may decide now (an assignee of a pending step, or anyone allowed on a chainless page), for the viewer's buttons. */
   readonly canDecide: (page: PageRecord, viewer: Viewer) => Effect.Effect<boolean>
+  /**
+   * The organization's webhook signing secret (created and stored sealed on first use): action
+   * webhooks carry `X-Trellis-Signature: t=<unix>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>`.
+   */
+  readonly webhookSecret: (organizationId: string) => Effect.Effect<string, Problems.SecretKeyUnavailable>
 }>()("pages/Decisions") {}

@@ -105,6 +105,9 @@ const columns = `id, organization_id, status, page_type, title, summary, priorit
   notify, on_action, approval_chain, metadata, version, created_by, principal, created_at, updated_at, published_at,
   expires_at, revoked_at, revoke_reason, completed_at, outcome, view_count, action_count, last_viewed_at`
 
+/** A nullable jsonb parameter: SQL NULL for null (not the JSON `null`). */
+const jsonOrNull = (value: unknown): string | null => value === null || value === undefined ? null : Row.jsonb(value)
+
 const parseJson = (value: unknown): unknown => typeof value === "string" ? JSON.parse(value) : value
 const date = (value: Date | string): Date => value instanceof Date ? value : new Date(value)
 const dateOrNull = (value: Date | string | null): Date | null => value === null ? null : date(value)
@@ -436,10 +439,10 @@ export const layer = Layer.effectContext(
                 blocks = ${Row.jsonb(checked?.blocks ?? page.blocks)}::jsonb,
                 actions = ${Row.jsonb(change.actions ?? page.actions)}::jsonb,
                 access = ${Row.jsonb(change.access ?? page.access)}::jsonb,
-                notify = ${Row.jsonb(change.notify ?? page.notify)}::jsonb,
-                on_action = ${Row.jsonb(change.on_action ?? page.onAction)}::jsonb,
-                approval_chain = ${Row.jsonb(change.approval_chain ?? page.approvalChain)}::jsonb,
-                metadata = ${Row.jsonb(change.metadata ?? page.metadata)}::jsonb,
+                notify = ${jsonOrNull(change.notify ?? page.notify)}::jsonb,
+                on_action = ${jsonOrNull(change.on_action ?? page.onAction)}::jsonb,
+                approval_chain = ${jsonOrNull(change.approval_chain ?? page.approvalChain)}::jsonb,
+                metadata = ${jsonOrNull(change.metadata ?? page.metadata)}::jsonb,
                 expires_at = ${expiresAt ?? page.expiresAt},
                 version = version + 1, updated_at = now()
               WHERE id = ${page.id} AND status IN ('draft', 'active') RETURNING ${cols}`
@@ -464,7 +467,7 @@ export const layer = Layer.effectContext(
               : new Date(Date.now() + defaultTtlMs)
             const rows = yield* sql<PageRow>`
               UPDATE pages.pages SET status = 'active', published_at = now(), updated_at = now(), expires_at = ${expiresAt},
-                notify = ${Row.jsonb(notify ?? page.notify)}::jsonb
+                notify = ${jsonOrNull(notify ?? page.notify)}::jsonb
               WHERE id = ${page.id} AND status = 'draft' RETURNING ${cols}`
             const published = rowOf(rows)
             if (published === undefined) return yield* conflictOf(page, "publish it")

@@ -11,6 +11,12 @@
 import { Layer } from "effect"
 import { Plugin } from "trellis/plugin"
 import { coreProblems, pageProblems } from "./Errors.ts"
+import { decisionProblems } from "./DecisionErrors.ts"
+import * as DecisionsLive from "./Decisions.ts"
+import { PageActionsGroup, PageApprovalGroup } from "./DecisionsApi.ts"
+import { DecisionsHttpLive } from "./DecisionsHttp.ts"
+import { migration as createDecisions } from "./migrations/0010_create_decisions.ts"
+import * as RunApprovals from "./RunApprovals.ts"
 import { migration as createPages } from "./migrations/0001_create_pages.ts"
 import { migration as createPageViews } from "./migrations/0002_create_page_views.ts"
 import { migration as createViewerSessions } from "./migrations/0040_create_viewer_sessions.ts"
@@ -27,14 +33,21 @@ const base = Layer.mergeAll(ViewerSessions.layer, PageStreams.layer)
 /** The core lane: the `Pages` service (and `PagesCore`) and its routes. */
 const core = PagesHttpLive.pipe(Layer.provideMerge(PagesLive.layer))
 
+/** The decisions lane: actions, approval chains, webhooks, notify, the runs approval channel. */
+const decisions = Layer.mergeAll(DecisionsHttpLive, RunApprovals.layer).pipe(
+  Layer.provideMerge(DecisionsLive.layer),
+  Layer.provide(DecisionsLive.DecisionsConfig.layerFromConfig)
+)
+
 export const PagesPlugin = Plugin.make({
   id: "pages",
   version: "0.1.0",
   description: "Surflet pages: what agents publish for people to read, approve and answer, with a browser viewer",
-  groups: [PagesGroup],
-  migrations: [createPages, createPageViews, createViewerSessions],
+  groups: [PagesGroup, PageActionsGroup, PageApprovalGroup],
+  migrations: [createPages, createPageViews, createDecisions, createViewerSessions],
   requires: ["runs"],
-  problems: [...pageProblems, ...coreProblems],
+  config: DecisionsLive.DecisionsConfig,
+  problems: [...pageProblems, ...coreProblems, ...decisionProblems],
   web: { routes: [...viewerRoutes] },
-  layer: core.pipe(Layer.provideMerge(base))
+  layer: decisions.pipe(Layer.provideMerge(core), Layer.provideMerge(base))
 })

@@ -53,6 +53,50 @@ const ownPublish = (reason: string): Entry => ({
     })
 })
 
+/**
+ * Decisions: a person acts from a link, so the action route is public; B's credentials meet A's
+ * `private` page as any outsider does (403, nothing recorded). The webhook secret is the
+ * caller's organization's own: B's differs from A's.
+ */
+const actOnPrivate: Entry = {
+  kind: "public",
+  reason: "a person acts from the page's link; Access.decide refuses B's credentials on A's private page",
+  check: ({ world, callers }) =>
+    Effect.gen(function*() {
+      const created = yield* asA<{ pageId: string }>("POST", "/v1/publish", {
+        title: world.unique("title"),
+        access: { mode: "private" },
+        actions: [{ action_id: "act_approve", label: "Approve" }]
+      }, 201)
+      yield* registerA(created.pageId)
+      for (const caller of callers) {
+        const reply = yield* call("POST", `/v1/pages/${created.pageId}/actions/act_approve`, { token: caller.token, body: { actor: { identity: "b" } } })
+        assert.strictEqual(reply.status, 403, `${caller.name}: ${reply.text}`)
+        assertClean(world, reply, `${caller.name}: act on A's page`)
+      }
+      const after = yield* asA<{ chain_status: string; current_step: string | null }>("GET", `/v1/pages/${created.pageId}/approval`, undefined, 200)
+      assert.strictEqual(after.current_step, "default", "nothing was decided")
+      const page = yield* asA<{ status: string }>("GET", `/v1/pages/${created.pageId}`, undefined, 200)
+      assert.strictEqual(page.status, "active")
+    })
+}
+
+const ownSecret: Entry = {
+  kind: "own",
+  reason: "the webhook signing secret of the caller's organization",
+  check: ({ world, callers }) =>
+    Effect.gen(function*() {
+      const mine = yield* asA<{ secret: string }>("GET", "/v1/webhooks/secret", undefined, 200)
+      for (const caller of callers) {
+        const reply = yield* call("GET", "/v1/webhooks/secret", { token: caller.token })
+        if (reply.status === 403) continue
+        const body = ok<{ secret: string }>(reply, `${caller.name}: GET /v1/webhooks/secret`)
+        assert.notStrictEqual(body.secret, mine.secret)
+        assertClean(world, reply, `${caller.name}: GET /v1/webhooks/secret`)
+      }
+    })
+}
+
 export const pagesMatrix: PluginMatrix = {
   plugin: "pages",
   routes: {
@@ -68,6 +112,9 @@ export const pagesMatrix: PluginMatrix = {
     "POST /v1/pages/{id}/blocks/insert": onPage({ position: 0, block: { type: "divider" } }),
     "PATCH /v1/pages/{id}/blocks/{blockId}": onPage({ data: { content: "B" } }, true),
     "GET /v1/pages/{id}/audit": onPage(),
+    "GET /v1/pages/{id}/approval": onPage(),
+    "POST /v1/pages/{id}/actions/{actionId}": actOnPrivate,
+    "GET /v1/webhooks/secret": ownSecret,
     // The viewer (web routes): public, the page decides access itself with Access.decide, so
     // another organization's private page answers its 401/403/404 page, never its content.
     "GET /p/assets/viewer.css": { kind: "public", reason: "the viewer's stylesheet: a static asset" },
