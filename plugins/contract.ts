@@ -5,6 +5,8 @@
  */
 import { AgentsGroup } from "./agents/Api.ts"
 import { AutomationsGroup, AutomationWebhooksGroup } from "./automations/Api.ts"
+import { AgentEventsGroup, PageCommentsGroup, PageStreamsGroup } from "./pages/LiveApi.ts"
+import { PagesCatalogGroup, PagesInboxGroup } from "./pages/CatalogApi.ts"
 import { PagesGroup } from "./pages/PagesApi.ts"
 import { PromptsGroup, PromptsHotReloadGroup, PromptsPlaygroundGroup, PromptsRpcs, PromptsSdkGroup } from "./prompts/Api.ts"
 import { RunLogGroup, RunsGroup, RunsRpcs } from "./runs/Api.ts"
@@ -26,7 +28,12 @@ export const firstPartyGroups = [
   AgentsGroup,
   AutomationsGroup,
   AutomationWebhooksGroup,
-  PagesGroup
+  PagesGroup,
+  PageStreamsGroup,
+  PageCommentsGroup,
+  AgentEventsGroup,
+  PagesCatalogGroup,
+  PagesInboxGroup
 ] as const
 
 /** The first-party RPC groups, for `Client.makeRpc`. */

@@ -6,6 +6,7 @@ import { Context } from "effect"
 import type { Effect } from "effect"
 import type { PageRecord } from "./Domain.ts"
 import type { InvalidPage, PageForbidden, PageNotFound } from "./Errors.ts"
+import type { CommentForbidden, CommentNotFound } from "./LiveErrors.ts"
 import type { Viewer } from "./Viewers.ts"
 
 /** A comment on the wire (seed 003's camelCase shape, plus Trellis's thread and edit members). */
@@ -32,6 +33,15 @@ export interface NewComment {
 
 export class Comments extends Context.Service<Comments, {
   readonly add: (page: PageRecord, viewer: Viewer, comment: NewComment) => Effect.Effect<Comment, InvalidPage | PageForbidden | PageNotFound>
-  /** Oldest first; replies carry their `parentId`. */
+  /** Oldest first; replies carry their `parentId`. Deleted comments are left out. */
   readonly list: (page: PageRecord) => Effect.Effect<ReadonlyArray<Comment>>
+  /** Edits the content: the author (the same identity) or a member of the page's organization. */
+  readonly update: (
+    page: PageRecord,
+    viewer: Viewer,
+    commentId: string,
+    content: string
+  ) => Effect.Effect<Comment, InvalidPage | CommentNotFound | CommentForbidden>
+  /** Deletes (the row stays, marked deleted): the author or a member of the page's organization. */
+  readonly remove: (page: PageRecord, viewer: Viewer, commentId: string) => Effect.Effect<void, CommentNotFound | CommentForbidden>
 }>()("pages/Comments") {}

@@ -24,9 +24,24 @@ export interface InboxFilter {
   readonly pageType?: string | undefined
   readonly limit?: number | undefined
   readonly offset?: number | undefined
+  /** Only the entries of pages of this organization (the API's `/v1/inbox` is the caller's organization's). */
+  readonly organizationId?: string | undefined
+}
+
+/** Which entry: its id, for the person with this email (in this organization, when given). */
+export interface InboxTarget {
+  readonly email: string
+  readonly entryId: string
+  readonly organizationId?: string | undefined
 }
 
 export class Inbox extends Context.Service<Inbox, {
   /** The entries of the person with this email address (archived ones only when asked for). */
   readonly list: (email: string, filter: InboxFilter) => Effect.Effect<{ readonly entries: ReadonlyArray<InboxEntry>; readonly total: number }>
+  /** Marks the entry read (an archived one stays archived); `false` when the person has no such entry. */
+  readonly markRead: (target: InboxTarget) => Effect.Effect<boolean>
+  /** Stars or unstars the entry; `false` when the person has no such entry. */
+  readonly star: (target: InboxTarget, starred: boolean) => Effect.Effect<boolean>
+  /** Archives the entry (soft delete); `false` when the person has no such entry. */
+  readonly archive: (target: InboxTarget) => Effect.Effect<boolean>
 }>()("pages/Inbox") {}

@@ -33,6 +33,13 @@ export interface Options {
    * event's name and data as stored). The frame's `id:` is always the event's number.
    */
   readonly format?: Format | undefined
+  /** Only the events it keeps go on the wire (their ids still count: a resume skips the others). */
+  readonly filter?: Filter | undefined
+  /**
+   * Raw SSE text sent once right after the opening comment, before any event (a greeting such
+   * as `data: {"type":"connected"}` whose clients expect one); end it with a blank line.
+   */
+  readonly intro?: string | undefined
   /**
    * Events retention deleted from the log that the stream's owner still keeps elsewhere (the
    * runs plugin keeps every run event in its own table): given a gap, the events `from..to`.
@@ -44,8 +51,13 @@ export interface Options {
 
 /** Events `from..to` of a gap, from where the stream's owner keeps them. */
 export type Fill = (gap: Gap) => Effect.Effect<ReadonlyArray<StoredEvent>>
-/** An event's SSE `event:` name and `data`, for a stream whose clients expect their own framing. */
-export type Format = (event: StoredEvent) => { readonly event: string; readonly data: unknown }
+/**
+ * An event's SSE `event:` name and `data`, for a stream whose clients expect their own framing.
+ * `event: undefined` leaves the `event:` line out (an unnamed event: `EventSource.onmessage`).
+ */
+export type Format = (event: StoredEvent) => { readonly event: string | undefined; readonly data: unknown }
+/** Which events a stream sends. */
+export type Filter = (event: StoredEvent) => boolean
 
 /** The comment sent first (so the response starts at once) and the heartbeat comment. */
 export const openFrame = ":ok\n\n"
@@ -68,11 +80,13 @@ export const gapFrame = (gap: Gap): string =>
 const formattedFrame = (format: Format | undefined) => (event: StoredEvent): string => {
   if (format === undefined) return frame(event)
   const shown = format(event)
-  return `id: ${event.seq}\nevent: ${shown.event}\ndata: ${JSON.stringify(shown.data) ?? "null"}\n\n`
+  const name = shown.event === undefined ? "" : `event: ${shown.event}\n`
+  return `id: ${event.seq}\n${name}data: ${JSON.stringify(shown.data) ?? "null"}\n\n`
 }
 
-const deliveryFrame = (format: Format | undefined, fill: Fill | undefined) => {
-  const eventFrame = formattedFrame(format)
+const deliveryFrame = (format: Format | undefined, fill: Fill | undefined, filter: Filter | undefined) => {
+  const formatted = formattedFrame(format)
+  const eventFrame = filter === undefined ? formatted : (event: StoredEvent) => filter(event) ? formatted(event) : ""
   return (delivery: Delivery): Effect.Effect<string> => {
     if (delivery._tag === "Event") return Effect.succeed(eventFrame(delivery.event))
     if (fill === undefined) return Effect.succeed(gapFrame(delivery))
@@ -122,6 +136,8 @@ export const body = (
     readonly shutdown: Effect.Effect<void>
     readonly format?: Format | undefined
     readonly fill?: Fill | undefined
+    readonly filter?: Filter | undefined
+    readonly intro?: string | undefined
   }
 ): Stream.Stream<Uint8Array> =>
   Stream.suspend(() => {
@@ -129,7 +145,8 @@ export const body = (
     const events = Stream.unwrap(
       Effect.map(afterSeq === "end" ? log.lastSeq(stream) : Effect.succeed(afterSeq), (after) => log.subscribeWithGaps(stream, after))
     ).pipe(
-      Stream.mapEffect(deliveryFrame(options.format, options.fill)),
+      Stream.mapEffect(deliveryFrame(options.format, options.fill, options.filter)),
+      Stream.filter((text) => text !== ""),
       Stream.tapError((error) => Effect.logWarning(`Event stream ${stream} ended: ${error.message}`)),
       Stream.ignore({ log: false })
     )
@@ -139,7 +156,7 @@ export const body = (
         shuttingDown = true
       })))
     )
-    return Stream.succeed(openFrame).pipe(
+    return Stream.succeed(options.intro === undefined ? openFrame : openFrame + options.intro).pipe(
       Stream.concat(live),
       Stream.concat(Stream.suspend(() => shuttingDown ? Stream.succeed(shutdownFrame) : Stream.empty)),
       Stream.encodeText
@@ -181,7 +198,9 @@ export const response = Effect.fn("Sse.response")(function*(
       heartbeat: options?.heartbeat ?? Duration.seconds(config.sseHeartbeatSeconds),
       shutdown: lifecycle.shutdownStarted,
       format: options?.format,
-      fill: options?.fill
+      fill: options?.fill,
+      filter: options?.filter,
+      intro: options?.intro
     }),
     {
       contentType: "text/event-stream",

@@ -157,6 +157,28 @@ layer(Layer.mergeAll(withEventLog(embeddedDatabase), config), { excludeTestServi
         ])
       })), T)
 
+    it.effect("sends the intro first, leaves the event name out when format gives none, and only the events filter keeps", () =>
+      withLifecycle(Effect.gen(function*() {
+        const stream = uniqueStream("sse-intro")
+        const log = yield* EventLog
+        yield* log.append(stream, "note", { i: 1 })
+        yield* log.append(stream, "comment.added", { i: 2 })
+        yield* log.append(stream, "note", { i: 3 })
+        yield* log.append(stream, "comment.deleted", { i: 4 })
+        const response = yield* Sse.response(stream, {
+          intro: "data: {\"type\":\"connected\"}\n\n",
+          format: (event) => ({ event: undefined, data: { type: event.event } }),
+          filter: (event) => event.event.startsWith("comment.")
+        }).pipe(Effect.provideService(HttpServerRequest.HttpServerRequest, request("/e")))
+        const { queue } = yield* frames(response)
+        assert.deepStrictEqual(yield* takeEvents(queue, 4), [
+          openFrame,
+          `data: {"type":"connected"}`,
+          `id: 2\ndata: {"type":"comment.added"}`,
+          `id: 4\ndata: {"type":"comment.deleted"}`
+        ])
+      }).pipe(Effect.scoped)), T)
+
     it.effect("refuses an invalid stream name with a defect (a 500), not an empty stream", () =>
       withLifecycle(Effect.gen(function*() {
         const exit = yield* Effect.exit(

@@ -8,8 +8,10 @@
  */
 import { assert } from "@effect/vitest"
 import { Effect } from "effect"
-import { asA, assertClean, call, ok, registerA, view, World } from "../../../test/identity/crossorgMatrix.ts"
-import type { Entry, PluginMatrix } from "../../../test/identity/crossorgMatrix.ts"
+import * as TestKit from "trellis/testing"
+import { SqlClient } from "effect/sql"
+import { asA, assertClean, call, ok, openSse, ownCreate, ownList, ownRead, registerA, sentStrings, view, World } from "../../../test/identity/crossorgMatrix.ts"
+import type { Entry, Method, PluginMatrix, WorldShape } from "../../../test/identity/crossorgMatrix.ts"
 
 /** A page of organization A's, with a named block; its ids registered for the leak scan. */
 const aPage = Effect.gen(function*() {
@@ -97,9 +99,246 @@ const ownSecret: Entry = {
     })
 }
 
+// ---------------------------------------------------------------------------------------------
+// Streams and comments (the live part)
+
+/** A page of A's (`mode`), with a comment of A's; their ids are registered for the leak scan. */
+const aLivePage = (mode: "public" | "private") =>
+  Effect.gen(function*() {
+    const world = yield* World
+    const published = ok<{ pageId: string }>(
+      yield* call("POST", "/v1/publish", { token: world.a.token, body: { title: world.unique("page"), access: { mode } } }),
+      "A publishes a page"
+    )
+    const comment = yield* asA<{ id: string }>("POST", `/v1/pages/${published.pageId}/comments`, { content: world.unique("comment") }, 201)
+    yield* registerA(published.pageId, comment.id)
+    return { pageId: published.pageId, commentId: comment.id }
+  })
+
+/** A's pending agent event (an anonymous comment on A's public page): its id and page. */
+const aAgentEvent = Effect.gen(function*() {
+  const world = yield* World
+  const page = yield* aLivePage("public")
+  ok(yield* call("POST", `/v1/pages/${page.pageId}/comments`, { token: null, body: { content: world.unique("anonymous") } }), "a person comments", 201)
+  const events = yield* asA<{ events: ReadonlyArray<{ id: string }> }>("GET", `/v1/pages/${page.pageId}/agent-events`)
+  const ids = events.events.map((e) => e.id)
+  yield* registerA(...ids)
+  return { pageId: page.pageId, eventIds: ids }
+})
+
+/**
+ * A route a person reaches from a page's link: on A's private page, B's callers (members of
+ * another organization) are refused with 403 and see nothing of the page; A's page is unchanged.
+ */
+const fromLink = (method: Method, suffix: (page: { readonly pageId: string; readonly commentId: string }) => string, body?: unknown): Entry => ({
+  kind: "public",
+  reason: "a person follows the page's link: the page's access rules decide (a private page is its organization's only)",
+  check: ({ world, callers }) =>
+    Effect.gen(function*() {
+      const page = yield* aLivePage("private")
+      const before = yield* view(`/v1/pages/${page.pageId}/comments`)
+      for (const caller of callers) {
+        const path = `/v1/pages/${page.pageId}${suffix(page)}`
+        const reply = yield* call(method, path, { token: caller.token, body })
+        assert.strictEqual(reply.status, 403, `${caller.name}: ${method} ${path}: ${reply.text.slice(0, 200)}`)
+        assertClean(world, reply, `${caller.name}: ${method} ${path}`, sentStrings(path, body))
+      }
+      assert.deepStrictEqual(yield* view(`/v1/pages/${page.pageId}/comments`), before)
+    })
+})
+
+const liveRoutes: Record<string, Entry> = {
+  "GET /v1/pages/{id}/events": fromLink("GET", () => "/events"),
+  "GET /v1/pages/{id}/comments/stream": fromLink("GET", () => "/comments/stream"),
+  "GET /v1/pages/{id}/comments": fromLink("GET", () => "/comments"),
+  "POST /v1/pages/{id}/comments": fromLink("POST", () => "/comments", { content: "from B" }),
+  "PATCH /v1/pages/{id}/comments/{commentId}": fromLink("PATCH", (p) => `/comments/${p.commentId}`, { content: "from B" }),
+  "DELETE /v1/pages/{id}/comments/{commentId}": fromLink("DELETE", (p) => `/comments/${p.commentId}`),
+  "GET /v1/agent/events": {
+    kind: "own",
+    reason: "the caller organization's agent stream: replayed from its start, it shows B's own event and none of A's",
+    check: ({ world, callers }) =>
+      Effect.gen(function*() {
+        const kit = yield* TestKit.TrellisTest
+        const a = yield* aAgentEvent
+        // B's own page and a person's comment on it: what B's stream must show.
+        const bPage = ok<{ pageId: string }>(
+          yield* call("POST", "/v1/publish", { token: world.b.owner.token, body: { title: "B's page", access: { mode: "public" } } }),
+          "B publishes a page"
+        )
+        const bComment = ok<{ id: string }>(
+          yield* call("POST", `/v1/pages/${bPage.pageId}/comments`, { token: null, body: { content: "on B's page" } }),
+          "a person comments on B's page",
+          201
+        )
+        for (const caller of callers) {
+          const url = `${kit.baseUrl}/v1/agent/events?token=${encodeURIComponent(caller.token)}`
+          const stream = yield* Effect.promise(() => openSse(url, { "last-event-id": "0" }))
+          assert.strictEqual(stream.status, 200, `${caller.name}: its own stream opens`)
+          yield* Effect.promise(() => stream.until((text) => text.includes(bComment.id)))
+          stream.close()
+          for (const id of [a.pageId, ...a.eventIds]) assert.notInclude(stream.text(), id, `${caller.name}: A's event on B's stream`)
+          assert.notInclude(stream.text(), world.marker, `${caller.name}: A's content on B's stream`)
+        }
+      })
+  },
+  "GET /v1/agent/inbox": ownList("/v1/agent/inbox?limit=500", Effect.map(aAgentEvent, (e) => e.eventIds), "the caller organization's pending agent events"),
+  "GET /v1/agent/inbox/count": ownRead("the caller organization's count of pending agent events"),
+  "POST /v1/events/{id}/ack": {
+    kind: "byId",
+    setup: () =>
+      Effect.map(aAgentEvent, (e) => ({
+        probes: [{ params: { id: e.eventIds[0]! } }],
+        view: view(`/v1/pages/${e.pageId}/agent-events`, "/v1/agent/inbox/count")
+      }))
+  },
+  "GET /v1/pages/{id}/agent-events": {
+    kind: "byId",
+    setup: () =>
+      Effect.map(aAgentEvent, (e) => ({
+        probes: [{ params: { id: e.pageId } }],
+        view: view(`/v1/pages/${e.pageId}/agent-events`)
+      }))
+  }
+}
+
+// ── catalog: templates, page workflows, associations, analytics, dashboard, quality, inbox ──
+
+const catalogPage = (world: WorldShape, what: string, extra: Record<string, unknown> = {}) => ({
+  title: world.unique(what),
+  page_type: "approval",
+  blocks: [{ type: "text", data: { content: world.unique(`${what}-content`) } }],
+  actions: [{ action_id: "approve", label: "Approve" }],
+  ...extra
+})
+
+/** A page of A's (published with A's owner session), its id registered. */
+const aCatalogPage = (what: string, extra: Record<string, unknown> = {}) =>
+  Effect.gen(function*() {
+    const world = yield* World
+    const published = yield* asA<{ pageId: string }>("POST", "/v1/publish", catalogPage(world, what, extra), 201)
+    yield* registerA(published.pageId)
+    return published.pageId
+  })
+
+/** A template of A's (its name carries the marker). */
+const aTemplate = Effect.gen(function*() {
+  const world = yield* World
+  const name = world.unique("tpl")
+  yield* asA("POST", "/v1/templates", {
+    name,
+    description: world.unique("tpl-description"),
+    variables: [{ key: "who", label: world.unique("tpl-label"), required: true, type: "string" }],
+    page: catalogPage(world, "tpl-page", { summary: "for {{who}}" })
+  }, 201)
+  return { id: name }
+})
+
+const aWorkflow = Effect.gen(function*() {
+  const world = yield* World
+  const created = yield* asA<{ group_id: string; pages: ReadonlyArray<string> }>("POST", "/v1/workflows", {
+    name: world.unique("workflow"),
+    pages: [catalogPage(world, "wf-page-1"), catalogPage(world, "wf-page-2")]
+  }, 201)
+  yield* registerA(created.group_id, ...created.pages)
+  return created.group_id
+})
+
+/** An inbox entry of A's owner: a page naming A's email. */
+const aInboxEntry = Effect.gen(function*() {
+  const world = yield* World
+  const sql = yield* SqlClient.SqlClient
+  // A's owner may have signed up without an address: give it one (the inbox is by email).
+  yield* sql`UPDATE identity.users SET email = ${`${world.marker}-owner@example.test`} WHERE id = ${world.a.userId} AND email IS NULL`
+  const [user] = yield* sql<{ email: string }>`SELECT email FROM identity.users WHERE id = ${world.a.userId}`
+  yield* aCatalogPage("inbox-page", { access: { mode: "authenticated", allowed_identities: [{ type: "email", value: user!.email }] } })
+  const inbox = yield* asA<{ entries: ReadonlyArray<{ id: string }> }>("GET", "/v1/inbox")
+  const id = inbox.entries[0]!.id
+  yield* registerA(id)
+  return id
+})
+
+const inboxEntryRoute = (body?: unknown): Entry => ({
+  kind: "byId",
+  body,
+  setup: () => Effect.map(aInboxEntry, (id) => ({ probes: [{ params: { id } }], view: view("/v1/inbox") }))
+})
+
+const catalogRoutes: Record<string, Entry> = {
+  "GET /v1/templates": ownList("/v1/templates", Effect.map(aTemplate, (t) => [t.id]), "the built-in templates and the caller organization's"),
+  "POST /v1/templates": ownCreate({
+    reason: "a template of the caller's organization",
+    body: (world) => ({
+      name: `b-${world.b.orgId.toLowerCase().replace(/[^a-z0-9]/g, "")}-${crypto.randomUUID().slice(0, 8)}`,
+      variables: [],
+      page: { title: "B's template", blocks: [] }
+    }),
+    status: 201,
+    idOf: (body) => (body as { name: string }).name,
+    aList: "/v1/templates"
+  }),
+  "DELETE /v1/templates/{name}": {
+    kind: "byId",
+    setup: () => Effect.map(aTemplate, (t) => ({ probes: [{ params: { name: t.id } }], view: view("/v1/templates") }))
+  },
+  "POST /v1/publish/template/{name}": {
+    kind: "byId",
+    body: { variables: { who: "B" } },
+    setup: () => Effect.map(aTemplate, (t) => ({ probes: [{ params: { name: t.id } }], view: view("/v1/templates") }))
+  },
+  "POST /v1/workflows": {
+    kind: "own",
+    reason: "a page workflow of the caller's organization",
+    check: ({ world, callers }) =>
+      Effect.gen(function*() {
+        for (const caller of callers) {
+          const reply = yield* call("POST", "/v1/workflows", {
+            token: caller.token,
+            body: { name: "B's workflow", flow: "parallel", pages: [{ title: "B's page" }] }
+          })
+          const created = ok<{ group_id: string }>(reply, `${caller.name}: POST /v1/workflows`, 201)
+          assertClean(world, reply, `${caller.name}: POST /v1/workflows`)
+          const fromA = yield* call("GET", `/v1/workflows/${created.group_id}`, { token: world.a.token })
+          assert.strictEqual(fromA.status, 404, "A does not see B's workflow")
+        }
+      })
+  },
+  "GET /v1/workflows/{groupId}": {
+    kind: "byId",
+    setup: () => Effect.map(aWorkflow, (id) => ({ probes: [{ params: { groupId: id } }], view: view(`/v1/workflows/${id}`) }))
+  },
+  "POST /v1/pages/{id}/associations": {
+    kind: "byId",
+    setup: () =>
+      Effect.gen(function*() {
+        const source = yield* aCatalogPage("assoc-source")
+        const target = yield* aCatalogPage("assoc-target")
+        return {
+          probes: [{ params: { id: source }, body: { targetPageId: target, relationType: "related" } }],
+          view: view(`/v1/pages/${source}/associations`, `/v1/pages/${target}/associations`)
+        }
+      })
+  },
+  "GET /v1/pages/{id}/associations": {
+    kind: "byId",
+    setup: () => Effect.map(aCatalogPage("assoc-list"), (id) => ({ probes: [{ params: { id } }], view: view(`/v1/pages/${id}/associations`) }))
+  },
+  "GET /v1/pages/{id}/analytics": {
+    kind: "byId",
+    setup: () => Effect.map(aCatalogPage("analytics"), (id) => ({ probes: [{ params: { id } }], view: view(`/v1/pages/${id}/analytics`) }))
+  },
+  "GET /v1/tenant/dashboard": ownRead("the caller organization's figures"),
+  "GET /v1/quality-score": ownRead("the caller organization's figures"),
+  "GET /v1/inbox": ownList("/v1/inbox", Effect.map(aInboxEntry, (id) => [id]), "the caller's own inbox"),
+  "PATCH /v1/inbox/{id}/read": inboxEntryRoute(),
+  "PATCH /v1/inbox/{id}/star": inboxEntryRoute({ starred: true }),
+  "DELETE /v1/inbox/{id}": inboxEntryRoute()
+}
+
 export const pagesMatrix: PluginMatrix = {
   plugin: "pages",
   routes: {
+    ...catalogRoutes,
     "POST /v1/publish": ownPublish("publishes a page in the caller's organization"),
     "POST /v1/pages": ownPublish("drafts a page in the caller's organization"),
     "GET /v1/pages/{id}": onPage(),
@@ -115,6 +354,7 @@ export const pagesMatrix: PluginMatrix = {
     "GET /v1/pages/{id}/approval": onPage(),
     "POST /v1/pages/{id}/actions/{actionId}": actOnPrivate,
     "GET /v1/webhooks/secret": ownSecret,
+    ...liveRoutes,
     // The viewer (web routes): public, the page decides access itself with Access.decide, so
     // another organization's private page answers its 401/403/404 page, never its content.
     "GET /p/assets/viewer.css": { kind: "public", reason: "the viewer's stylesheet: a static asset" },
