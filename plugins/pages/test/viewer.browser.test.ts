@@ -140,7 +140,7 @@ describeInBrowser("viewer.browser.test.ts", "pages viewer in a browser", () => {
         assert.deepStrictEqual(result.problems.filter((p) => landed.live || !/EventSource|events|status of 404/.test(p)), [], JSON.stringify(result.problems))
       })))
 
-    ;(landed.live ? it.effect : it.effect.skip)("the live script swaps in an appended block and keeps what the person is typing", () =>
+    ;(landed.liveSwap ? it.effect : it.effect.skip)("the live script swaps in an appended block and keeps what the person is typing", () =>
       Effect.scoped(Effect.gen(function*() {
         const kit = yield* TestKit.TrellisTest
         const id = yield* publish(pageInput({ blocks: [{ id: "b_first", type: "text", data: { content: "First" } }] }))
