@@ -53,6 +53,7 @@ import { ProtocolsGroup } from "./ProtocolsApi.ts"
 import { ProtocolsHttpLive } from "./ProtocolsHttp.ts"
 import * as RunApprovals from "./RunApprovals.ts"
 import * as Templates from "./Templates.ts"
+import { webRoutes as viewerRoutes } from "./ViewerRoutes.ts"
 import * as ViewerSessions from "./ViewerSessions.ts"
 import * as Workflows from "./Workflows.ts"
 
@@ -112,6 +113,6 @@ export const PagesPlugin = Plugin.make({
   requires: ["runs"],
   config: PagesConfig,
   problems: [...pageProblems, ...coreProblems, ...decisionProblems, ...liveProblems, ...catalogProblems, ...peopleProblems],
-  web: { routes: [...PeopleHttp.webRoutes] },
+  web: { routes: [...PeopleHttp.webRoutes, ...viewerRoutes] },
   layer: Layer.mergeAll(decisions, live, catalog, protocols, people).pipe(Layer.provideMerge(core), Layer.provideMerge(base))
 })

@@ -210,6 +210,9 @@ export const normalize = (
   if (response.status < 400) return response
   const body = response.body
   const contentType = response.headers["content-type"] ?? (body._tag === "Uint8Array" ? body.contentType : "")
+  // A server-rendered page's own error page (`Html.page` with a status: the viewer's 404, 410,
+  // 401 sign-in form) is meant for a person's browser: kept as it is.
+  if (contentType.startsWith("text/html")) return response
   if (body._tag === "Uint8Array" && contentType.startsWith(ProblemDetails.contentType)) {
     const parsed = safeParse(textDecoder.decode(body.body))
     if (parsed === undefined || "instance" in parsed && hasEnvelope(dialect, parsed)) return response

@@ -374,7 +374,18 @@ export const pagesMatrix: PluginMatrix = {
       kind: "public",
       reason: "the provider sends the browser back: the single-use state and the provider's code are the credential"
     },
-    "POST /v1/auth/viewer/logout": { kind: "public", reason: "ends the caller's own viewer session (cookie or pv_ token), if any" }
+    "POST /v1/auth/viewer/logout": { kind: "public", reason: "ends the caller's own viewer session (cookie or pv_ token), if any" },
+    // The viewer (web routes): public, the page decides access itself with Access.decide, so
+    // another organization's private page answers its 401/403/404 page, never its content.
+    "GET /p/assets/viewer.css": { kind: "public", reason: "the viewer's stylesheet: a static asset" },
+    "GET /p/assets/viewer.js": { kind: "public", reason: "the viewer's script: a static asset" },
+    "GET /p/{id}": { kind: "public", reason: "the viewer: opened from a link by people without a key; Access.decide refuses another organization's non-public pages" },
+    "POST /p/{id}/actions/{actionId}": { kind: "public", reason: "the viewer's decision form: Access.decide and Decisions.execute decide who may act; CSRF field required" },
+    "POST /p/{id}/comments": { kind: "public", reason: "the viewer's comment form: Access.decide decides who may comment; CSRF field required" },
+    "POST /p/{id}/files": { kind: "public", reason: "the viewer's upload form: Access.decide decides who may upload; CSRF field required" },
+    "POST /p/{id}/magic-link": { kind: "public", reason: "asks for a sign-in link; answers the same whoever may open the page" },
+    "GET /inbox": { kind: "public", reason: "the person's own inbox (viewer session or member email); anyone else gets the sign-in page" },
+    "POST /inbox/magic-link": { kind: "public", reason: "asks for a sign-in link to the inbox; answers the same for every address" }
   },
   rpcs: {}
 }
