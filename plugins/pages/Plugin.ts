@@ -11,7 +11,14 @@
 import { Layer } from "effect"
 import { Plugin } from "trellis/plugin"
 import { pageProblems } from "./Errors.ts"
+import { fileProblems } from "./FileErrors.ts"
+import * as FilesLive from "./Files.ts"
+import { PageFilesGroup } from "./FilesApi.ts"
+import { fileRoutes, PageFilesHttp } from "./FilesHttp.ts"
 import { migration as createPages } from "./migrations/0001_create_pages.ts"
+import { migration as createFileBlobs } from "./migrations/0030_create_file_blobs.ts"
+import { migration as createFiles } from "./migrations/0031_create_files.ts"
+import { PagesConfig } from "./PagesConfig.ts"
 import * as PageStreams from "./PageStreams.ts"
 import * as ViewerSessions from "./ViewerSessions.ts"
 
@@ -22,10 +29,14 @@ export const PagesPlugin = Plugin.make({
   id: "pages",
   version: "0.1.0",
   description: "Surflet pages: what agents publish for people to read, approve and answer, with a browser viewer",
-  groups: [],
-  migrations: [createPages],
+  groups: [PageFilesGroup],
+  migrations: [createPages, createFileBlobs, createFiles],
   requires: ["runs"],
-  problems: [...pageProblems],
-  web: { routes: [] },
-  layer: Layer.empty.pipe(Layer.provideMerge(base))
+  config: PagesConfig,
+  problems: [...pageProblems, ...fileProblems],
+  web: { routes: [...fileRoutes] },
+  layer: Layer.mergeAll(PageFilesHttp).pipe(
+    Layer.provideMerge(FilesLive.layer),
+    Layer.provideMerge(base)
+  )
 })
