@@ -5,6 +5,7 @@
  */
 import { AgentsGroup } from "./agents/Api.ts"
 import { AutomationsGroup, AutomationWebhooksGroup } from "./automations/Api.ts"
+import { PageFilesGroup } from "./pages/FilesApi.ts"
 import { PromptsGroup, PromptsHotReloadGroup, PromptsPlaygroundGroup, PromptsRpcs, PromptsSdkGroup } from "./prompts/Api.ts"
 import { RunLogGroup, RunsGroup, RunsRpcs } from "./runs/Api.ts"
 import { ProjectsGroup, TicketSettingsGroup, TicketsGroup, TicketsRpcs } from "./tickets/Api.ts"
@@ -24,7 +25,8 @@ export const firstPartyGroups = [
   WorkflowsGroup,
   AgentsGroup,
   AutomationsGroup,
-  AutomationWebhooksGroup
+  AutomationWebhooksGroup,
+  PageFilesGroup
 ] as const
 
 /** The first-party RPC groups, for `Client.makeRpc`. */

@@ -31,7 +31,7 @@ export class PagesConfig extends Setting.Service<PagesConfig>()("pages/PagesConf
     description: "Pages plugin: the largest file a page accepts, in bytes (presign, the upload PUT and the viewer's form); larger is 413. Applies to the upload route instead of `TRELLIS_MAX_BODY_BYTES`."
   }),
   fileTypes: Setting.list("TRELLIS_PAGES_FILE_TYPES", {
-    unset: "pdf, png, jpeg, gif, webp, txt, csv, json, markdown, docx, xlsx, zip",
+    unset: "(unset: pdf, png, jpeg, gif, webp, txt, csv, json, markdown, docx, xlsx, zip)",
     description: "Pages plugin: the media types files may have (comma-separated, e.g. `application/pdf,image/png`; `image/*` allows a whole family); another type is 400."
   })
 }) {}
