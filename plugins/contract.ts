@@ -6,6 +6,7 @@
 import { AgentsGroup } from "./agents/Api.ts"
 import { AutomationsGroup, AutomationWebhooksGroup } from "./automations/Api.ts"
 import { PageFilesGroup } from "./pages/FilesApi.ts"
+import { PagesGroup } from "./pages/PagesApi.ts"
 import { PromptsGroup, PromptsHotReloadGroup, PromptsPlaygroundGroup, PromptsRpcs, PromptsSdkGroup } from "./prompts/Api.ts"
 import { RunLogGroup, RunsGroup, RunsRpcs } from "./runs/Api.ts"
 import { ProjectsGroup, TicketSettingsGroup, TicketsGroup, TicketsRpcs } from "./tickets/Api.ts"
@@ -26,6 +27,7 @@ export const firstPartyGroups = [
   AgentsGroup,
   AutomationsGroup,
   AutomationWebhooksGroup,
+  PagesGroup,
   PageFilesGroup
 ] as const
 

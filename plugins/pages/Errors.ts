@@ -60,3 +60,14 @@ export class PageGone extends Problem<PageGone>()("PageGone", {
 
 /** The problems every part of the plugin may answer; each part adds its own list in `Plugin.ts`. */
 export const pageProblems = [PageNotFound, PageStateConflict, InvalidPage, PageLoginRequired, PageForbidden, PageGone] as const
+
+/** 404: the page has no (top-level) block with this id (core lane: `PATCH /v1/pages/:id/blocks/:blockId`). */
+export class BlockNotFound extends Problem<BlockNotFound>()("BlockNotFound", {
+  code: "NOT_FOUND",
+  type: typeFor("BLOCK_NOT_FOUND"),
+  status: 404,
+  title: "Block not found"
+}, { pageId: Schema.String, blockId: Schema.String }) {}
+
+/** The core lane's problems beyond `pageProblems`. */
+export const coreProblems = [BlockNotFound] as const

@@ -10,33 +10,41 @@
  */
 import { Layer } from "effect"
 import { Plugin } from "trellis/plugin"
-import { pageProblems } from "./Errors.ts"
+import { coreProblems, pageProblems } from "./Errors.ts"
 import { fileProblems } from "./FileErrors.ts"
 import * as FilesLive from "./Files.ts"
 import { PageFilesGroup } from "./FilesApi.ts"
 import { fileRoutes, PageFilesHttp } from "./FilesHttp.ts"
 import { migration as createPages } from "./migrations/0001_create_pages.ts"
+import { migration as createPageViews } from "./migrations/0002_create_page_views.ts"
 import { migration as createFileBlobs } from "./migrations/0030_create_file_blobs.ts"
 import { migration as createFiles } from "./migrations/0031_create_files.ts"
+import { migration as createViewerSessions } from "./migrations/0040_create_viewer_sessions.ts"
+import * as PagesLive from "./Pages.ts"
+import { PagesGroup } from "./PagesApi.ts"
 import { PagesConfig } from "./PagesConfig.ts"
+import { PagesHttpLive } from "./PagesHttp.ts"
 import * as PageStreams from "./PageStreams.ts"
 import * as ViewerSessions from "./ViewerSessions.ts"
 
 /** Services every part uses: who is looking, and how events are told. */
 const base = Layer.mergeAll(ViewerSessions.layer, PageStreams.layer)
 
+/** The core lane: the `Pages` service (and `PagesCore`) and its routes. */
+const core = PagesHttpLive.pipe(Layer.provideMerge(PagesLive.layer))
+
+/** The files lane: attachments (`Files`, over the database `FileStore`) and their routes; needs `Pages`. */
+const files = PageFilesHttp.pipe(Layer.provideMerge(FilesLive.layer))
+
 export const PagesPlugin = Plugin.make({
   id: "pages",
   version: "0.1.0",
   description: "Surflet pages: what agents publish for people to read, approve and answer, with a browser viewer",
-  groups: [PageFilesGroup],
-  migrations: [createPages, createFileBlobs, createFiles],
+  groups: [PagesGroup, PageFilesGroup],
+  migrations: [createPages, createPageViews, createFileBlobs, createFiles, createViewerSessions],
   requires: ["runs"],
   config: PagesConfig,
-  problems: [...pageProblems, ...fileProblems],
+  problems: [...pageProblems, ...coreProblems, ...fileProblems],
   web: { routes: [...fileRoutes] },
-  layer: Layer.mergeAll(PageFilesHttp).pipe(
-    Layer.provideMerge(FilesLive.layer),
-    Layer.provideMerge(base)
-  )
+  layer: files.pipe(Layer.provideMerge(core), Layer.provideMerge(base))
 })

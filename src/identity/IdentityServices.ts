@@ -5,6 +5,7 @@
 import { Layer } from "effect"
 import { ApiKeys } from "./ApiKeys.ts"
 import { CredentialCache } from "./CredentialCache.ts"
+import { Directory } from "./Directory.ts"
 import * as CredentialsLive from "./CredentialsLive.ts"
 import { LoginGuard } from "./LoginGuard.ts"
 import * as Mailer from "./Mailer.ts"
@@ -17,7 +18,7 @@ const stores = Layer.mergeAll(ApiKeys.layer, Sessions.layer, Users.layer, Passwo
   Layer.provideMerge(CredentialCache.layer)
 )
 
-export const layer = Layer.mergeAll(CredentialsLive.layer, Verifications.layer).pipe(
+export const layer = Layer.mergeAll(CredentialsLive.layer, Verifications.layer, Directory.layer).pipe(
   Layer.provideMerge(stores),
   Layer.provideMerge(Mailer.layer)
 )

@@ -53,5 +53,6 @@ export {
   type UsageLabel
 } from "../ai/Models.ts"
 export { ModelsConfig } from "../ai/ModelsConfig.ts"
+export { Directory } from "../identity/Directory.ts"
 export { Mailer, MailError, type Message as MailMessage } from "../identity/Mailer.ts"
 export { JobQueue, JobError, systemPrincipal, type EnqueueOptions, type JobInfo, type WorkerOptions } from "../jobs/JobQueue.ts"

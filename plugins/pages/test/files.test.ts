@@ -15,7 +15,7 @@ import { RunsPlugin } from "../../runs/Plugin.ts"
 import { signatureOf } from "../Files.ts"
 import { Files } from "../FilesService.ts"
 import { PagesPlugin } from "../Plugin.ts"
-import { pagesFor, pagesHelpers } from "./filesSupport.ts"
+import { pagesHelpers, pagesProbe } from "./filesSupport.ts"
 
 type Json = Record<string, unknown>
 
@@ -105,7 +105,7 @@ const registerOther = Effect.map(
 )
 
 layer(
-  TestKit.layer({ plugins: [RunsPlugin, ...pagesFor(PagesPlugin), filesProbe] }).pipe(Layer.provide(smallLimit)),
+  TestKit.layer({ plugins: [RunsPlugin, PagesPlugin, filesProbe, pagesProbe] }).pipe(Layer.provide(smallLimit)),
   { timeout: T, excludeTestServices: true }
 )("pages files", (it) => {
   it.effect("presign, PUT, complete round-trips 1.5 MB of binary exactly (over the body limit), lists it and downloads it", () =>
