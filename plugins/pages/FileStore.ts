@@ -15,6 +15,7 @@
  * never a file row without bytes.
  */
 import { Context, Data, Effect, Layer, Option } from "effect"
+import { Buffer } from "node:buffer"
 import { SqlClient } from "effect/sql"
 
 /** The store could not be reached or refused the operation (a 500: nothing the caller can fix). */

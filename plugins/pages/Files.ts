@@ -14,6 +14,7 @@
  *   magic-link email, else `anonymous`) with `upload_type: "user"`, whatever the body says.
  */
 import { Context, Effect, Layer, Option, Stream } from "effect"
+import { Buffer } from "node:buffer"
 import { createHash, createHmac, randomBytes, timingSafeEqual } from "node:crypto"
 import { SqlClient } from "effect/sql"
 import type { SqlError } from "effect/sql/SqlError"
