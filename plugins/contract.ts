@@ -7,6 +7,7 @@ import { AgentsGroup } from "./agents/Api.ts"
 import { AutomationsGroup, AutomationWebhooksGroup } from "./automations/Api.ts"
 import { AgentEventsGroup, PageCommentsGroup, PageStreamsGroup } from "./pages/LiveApi.ts"
 import { PagesCatalogGroup, PagesInboxGroup } from "./pages/CatalogApi.ts"
+import { PageFilesGroup } from "./pages/FilesApi.ts"
 import { PagesGroup } from "./pages/PagesApi.ts"
 import { ProtocolsGroup } from "./pages/ProtocolsApi.ts"
 import { PeopleGroup } from "./pages/PeopleApi.ts"
@@ -37,7 +38,8 @@ export const firstPartyGroups = [
   PagesCatalogGroup,
   PagesInboxGroup,
   ProtocolsGroup,
-  PeopleGroup
+  PeopleGroup,
+  PageFilesGroup
 ] as const
 
 /** The first-party RPC groups, for `Client.makeRpc`. */

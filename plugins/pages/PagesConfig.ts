@@ -2,9 +2,27 @@
  * The pages plugin's settings (the host reads and checks them at start, offers them as
  * `trellis serve` flags, and the README lists them). People: the OAuth apps a person may sign
  * in with (GitHub, Google) and their endpoints (defaults: the providers' own; an operator or a
- * test may point them elsewhere, such as a GitHub Enterprise server).
+ * test may point them elsewhere, such as a GitHub Enterprise server). Files: the largest
+ * attachment and the media types a page accepts (uploads are stored in the database, so the
+ * limit also bounds what one upload adds to it).
  */
 import { Setting } from "trellis/plugin"
+
+/** The media types accepted when `TRELLIS_PAGES_FILE_TYPES` is unset: common documents and images. */
+export const defaultFileTypes: ReadonlyArray<string> = [
+  "application/pdf",
+  "image/png",
+  "image/jpeg",
+  "image/gif",
+  "image/webp",
+  "text/plain",
+  "text/csv",
+  "application/json",
+  "text/markdown",
+  "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+  "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+  "application/zip"
+]
 
 const url = (name: string, fallback: string, description: string) =>
   Setting.make(name, {
@@ -58,6 +76,16 @@ export class PagesConfig extends Setting.Service<PagesConfig>()("pages/PagesConf
   webhooksAllowPrivate: Setting.boolean("TRELLIS_PAGES_WEBHOOKS_ALLOW_PRIVATE", {
     default: false,
     description: "Pages plugin: let action webhooks and Slack notices reach private and loopback addresses (an agent on the same network). Off, such a URL is refused and the delivery dropped (audited as `pages.webhook.refused`)."
+  }),
+  maxFileBytes: Setting.integer("TRELLIS_PAGES_MAX_FILE_BYTES", {
+    default: 25 * 1024 * 1024,
+    min: 1,
+    max: 1024 * 1024 * 1024,
+    description: "Pages plugin: the largest file a page accepts, in bytes (presign, the upload PUT and the viewer's form); larger is 413. Applies to the upload route instead of `TRELLIS_MAX_BODY_BYTES`."
+  }),
+  fileTypes: Setting.list("TRELLIS_PAGES_FILE_TYPES", {
+    unset: "(unset: pdf, png, jpeg, gif, webp, txt, csv, json, markdown, docx, xlsx, zip)",
+    description: "Pages plugin: the media types files may have (comma-separated, e.g. `application/pdf,image/png`; `image/*` allows a whole family); another type is 400."
   })
 }) {}
 

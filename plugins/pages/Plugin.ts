@@ -22,6 +22,10 @@ import * as DecisionsLive from "./Decisions.ts"
 import { PageActionsGroup, PageApprovalGroup } from "./DecisionsApi.ts"
 import { DecisionsHttpLive } from "./DecisionsHttp.ts"
 import { coreProblems, pageProblems } from "./Errors.ts"
+import { fileProblems } from "./FileErrors.ts"
+import * as FilesLive from "./Files.ts"
+import { PageFilesGroup } from "./FilesApi.ts"
+import { fileRoutes, PageFilesHttp } from "./FilesHttp.ts"
 import * as InboxLive from "./Inbox.ts"
 import * as Insights from "./Insights.ts"
 import { AgentEventsGroup, PageCommentsGroup, PageStreamsGroup } from "./LiveApi.ts"
@@ -33,6 +37,8 @@ import { migration as createPageViews } from "./migrations/0002_create_page_view
 import { migration as createDecisions } from "./migrations/0010_create_decisions.ts"
 import { migration as createAgentEvents } from "./migrations/0020_create_agent_events.ts"
 import { migration as createComments } from "./migrations/0021_create_comments.ts"
+import { migration as createFileBlobs } from "./migrations/0030_create_file_blobs.ts"
+import { migration as createFiles } from "./migrations/0031_create_files.ts"
 import { migration as createViewerSessions } from "./migrations/0040_create_viewer_sessions.ts"
 import { migration as createMagicLinks } from "./migrations/0041_create_magic_links.ts"
 import { migration as createOAuthStates } from "./migrations/0042_create_oauth_states.ts"
@@ -69,6 +75,9 @@ const decisions = Layer.mergeAll(DecisionsHttpLive, RunApprovals.layer).pipe(Lay
 /** Page streams, comments, the agent's events and inbox. */
 const live = LiveHttpLive.pipe(Layer.provideMerge(Layer.mergeAll(CommentsLive.layer, AgentInbox.layer)))
 
+/** Attachments (`Files`, over the database `FileStore`) and their routes. */
+const files = PageFilesHttp.pipe(Layer.provideMerge(FilesLive.layer))
+
 /** Templates, page workflows, associations, analytics, the people's inbox. */
 const catalog = CatalogHttpLive.pipe(
   Layer.provideMerge(Layer.mergeAll(Templates.layer, Workflows.layer, Insights.layer, InboxLive.layer))
@@ -91,6 +100,7 @@ export const PagesPlugin = Plugin.make({
     PageStreamsGroup,
     PageCommentsGroup,
     AgentEventsGroup,
+    PageFilesGroup,
     PagesCatalogGroup,
     PagesInboxGroup,
     ProtocolsGroup,
@@ -102,6 +112,8 @@ export const PagesPlugin = Plugin.make({
     createDecisions,
     createAgentEvents,
     createComments,
+    createFileBlobs,
+    createFiles,
     createViewerSessions,
     createMagicLinks,
     createOAuthStates,
@@ -112,7 +124,7 @@ export const PagesPlugin = Plugin.make({
   ],
   requires: ["runs"],
   config: PagesConfig,
-  problems: [...pageProblems, ...coreProblems, ...decisionProblems, ...liveProblems, ...catalogProblems, ...peopleProblems],
-  web: { routes: [...PeopleHttp.webRoutes, ...viewerRoutes] },
-  layer: Layer.mergeAll(decisions, live, catalog, protocols, people).pipe(Layer.provideMerge(core), Layer.provideMerge(base))
+  problems: [...pageProblems, ...coreProblems, ...decisionProblems, ...liveProblems, ...fileProblems, ...catalogProblems, ...peopleProblems],
+  web: { routes: [...fileRoutes, ...PeopleHttp.webRoutes, ...viewerRoutes] },
+  layer: Layer.mergeAll(decisions, live, files, catalog, protocols, people).pipe(Layer.provideMerge(core), Layer.provideMerge(base))
 })

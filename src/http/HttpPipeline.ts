@@ -10,7 +10,8 @@
  * - The body size limit: a declared `Content-Length` over it is refused before the handler
  *   runs (and Node never reads past a declared length); a chunked body is cut off while it is
  *   read, through `MaxBodySize`, which the Node server reads from the request fiber when the
- *   body is read. Effect sets no limit by default.
+ *   body is read. Effect sets no limit by default. A web route with `rawBody` (an upload) reads
+ *   and limits its own body: neither the limit nor the hygiene scan applies to it.
  * - Every error, including Effect's empty-bodied built-in ones and defects, as problem+json,
  *   in the wire dialect of the request's route (`WireDialect`, looked up only for errors).
  * - NUL characters and lone surrogates refused with a 400 naming the field (`InputHygiene`):
@@ -194,12 +195,20 @@ const make = (options: Options, writer: LogWriter["Service"] | undefined) => {
           ? InputHygiene.urlIssues(request.url, (path) => routes.templateOf(request.method, path))
           : []
         const contentType = headers["content-type"]
+        // A route that reads and limits its own body (an upload) skips the limit and the scan;
+        // the route is looked up only for a request that would be refused or scanned.
+        const hasBody = declaredLength !== undefined && declaredLength !== "0" || chunked
+        const ownBody = hasBody &&
+          (declaredLength !== undefined && Number(declaredLength) > options.maxBodyBytes || InputHygiene.bodyNeedsCheck(contentType)) &&
+          routeOf(running)?.rawBody === true
         const handled: Effect.Effect<HttpServerResponse.HttpServerResponse, Types.unhandled> =
-          declaredLength !== undefined && Number(declaredLength) > options.maxBodyBytes
+          ownBody
+            ? urlIssues.length > 0 ? refuse(urlIssues) : run
+            : declaredLength !== undefined && Number(declaredLength) > options.maxBodyBytes
             ? finish(running, ProblemResponse.tooLarge(request, options.maxBodyBytes, dialectOf(running)))
             : urlIssues.length > 0
             ? refuse(urlIssues)
-            : (declaredLength !== undefined && declaredLength !== "0" || chunked) && InputHygiene.bodyNeedsCheck(contentType)
+            : hasBody && InputHygiene.bodyNeedsCheck(contentType)
             ? Effect.flatMap(Effect.result(request.text), (text) => {
               // A body that cannot be read (too large, cut off) is left for the handler to report.
               if (text._tag === "Failure") return run

@@ -35,11 +35,14 @@ export interface Route {
   readonly method: string
   readonly path: string
   readonly dialect?: Dialect | undefined
+  readonly rawBody?: boolean | undefined
 }
 
 export interface RouteEntry {
   readonly template: string
   readonly dialect: Dialect
+  /** The route reads and limits its own body (`WebRoute.rawBody`): no host body limit or hygiene scan. */
+  readonly rawBody: boolean
 }
 
 type Entry = RouteEntry
@@ -55,7 +58,7 @@ export const make = (routes: ReadonlyArray<Route>): RouteTable => {
     if (dialect.prefix !== undefined) prefixes.set(dialect.prefix, dialect)
     if (seen.has(key) || route.path === "*") continue
     seen.add(key)
-    router.on(method as "GET", route.path as `/${string}`, { template: route.path, dialect })
+    router.on(method as "GET", route.path as `/${string}`, { template: route.path, dialect, rawBody: route.rawBody === true })
   }
   // Longest first, so `/api/v1/` wins over `/api/`.
   const byPrefix = [...prefixes].sort(([a], [b]) => b.length - a.length)

@@ -21,6 +21,7 @@ import { Public, Requires } from "../auth/Requirement.ts"
 import type { Requirement } from "../auth/Requirement.ts"
 import { RpcAuthentication } from "../auth/RpcAuthentication.ts"
 import type { ProblemSpec, ProblemSpecHolder } from "../problem/Problem.ts"
+import type { Dialect } from "../http/WireDialect.ts"
 import * as WebRouteModule from "../web/WebRoute.ts"
 import type * as Plugin from "./Plugin.ts"
 import type * as WebRoute from "../web/WebRoute.ts"
@@ -116,6 +117,10 @@ export interface RouteInfo {
   readonly method: string
   readonly path: string
   readonly owner: string
+  /** A web route that reads and limits its own body (`WebRoute.rawBody`). */
+  readonly rawBody?: boolean | undefined
+  /** A web route's wire dialect (`WebRoute.dialect`). */
+  readonly dialect?: Dialect | undefined
 }
 
 export interface CatalogEntry extends ProblemSpec {
@@ -319,7 +324,13 @@ export const compose = Effect.fnUntraced(function*(
       if (existing !== undefined) {
         return yield* new PluginConflict({ kind: "route", name: `${route.method} ${route.path}`, first: existing.owner, second: plugin.id })
       }
-      const info = { method: route.method, path: route.path, owner: plugin.id }
+      const info: RouteInfo = {
+        method: route.method,
+        path: route.path,
+        owner: plugin.id,
+        ...(route.rawBody === true ? { rawBody: true } : {}),
+        ...(route.dialect !== undefined ? { dialect: route.dialect } : {})
+      }
       routeOwners.set(key, info)
       routes.push(info)
       webRoutes.push({ route, owner: plugin.id })

@@ -26,6 +26,7 @@ import type { Effect, Option } from "effect"
 import type { HttpServerResponse } from "effect/http"
 import type { CurrentPrincipal } from "../auth/Principal.ts"
 import type { Requirement } from "../auth/Requirement.ts"
+import type { Dialect } from "../http/WireDialect.ts"
 import * as Asset from "./Asset.ts"
 
 export type Method = "GET" | "POST" | "PUT" | "PATCH" | "DELETE"
@@ -53,6 +54,14 @@ export interface WebRoute<E = unknown, R = unknown> {
   readonly auth: Auth
   readonly description: string
   readonly handler: Effect.Effect<HttpServerResponse.HttpServerResponse, E, R>
+  /**
+   * The handler reads and limits the request body itself (a file upload larger than
+   * `TRELLIS_MAX_BODY_BYTES`, any content type): the host skips its body limit and its input
+   * hygiene scan for this route.
+   */
+  readonly rawBody?: boolean | undefined
+  /** The wire dialect of the route's errors (as `WireDialect` on an API group); the platform's by default. */
+  readonly dialect?: Dialect | undefined
 }
 
 /** A route with its types erased, as the host handles it. */
@@ -61,7 +70,13 @@ export type Any = WebRoute<unknown, unknown>
 /** A handler that needs the principal cannot be public or signed (there is none). */
 type NoPrincipal<R, A> = [CurrentPrincipal] extends [R] ? never : A
 
-export type Options<R, RS> =
+/** What every kind of route may add: see `WebRoute.rawBody` and `WebRoute.dialect`. */
+interface Extras {
+  readonly rawBody?: boolean | undefined
+  readonly dialect?: Dialect | undefined
+}
+
+export type Options<R, RS> = Extras & (
   | NoPrincipal<R, { readonly auth: "public"; readonly reason: string; readonly description?: string | undefined }>
   | {
     readonly auth: "cookie" | "token-query"
@@ -72,7 +87,7 @@ export type Options<R, RS> =
     readonly auth: "signed"
     readonly secret: Effect.Effect<Option.Option<SealedSecret>, never, RS>
     readonly description?: string | undefined
-  }>
+  }>)
 
 const authOf = (options: Options<never, unknown>): Auth => {
   switch (options.auth) {
@@ -96,7 +111,9 @@ export const make = <E, R, RS = never>(
   path,
   auth: authOf(options as Options<never, unknown>),
   description: options.description ?? "",
-  handler
+  handler,
+  ...(options.rawBody === true ? { rawBody: true } : {}),
+  ...(options.dialect !== undefined ? { dialect: options.dialect } : {})
 })
 
 export const get = <E, R, RS = never>(path: `/${string}`, handler: Effect.Effect<HttpServerResponse.HttpServerResponse, E, R>, options: Options<R, RS>) =>
@@ -104,6 +121,9 @@ export const get = <E, R, RS = never>(path: `/${string}`, handler: Effect.Effect
 
 export const post = <E, R, RS = never>(path: `/${string}`, handler: Effect.Effect<HttpServerResponse.HttpServerResponse, E, R>, options: Options<R, RS>) =>
   make("POST", path, handler, options)
+
+export const put = <E, R, RS = never>(path: `/${string}`, handler: Effect.Effect<HttpServerResponse.HttpServerResponse, E, R>, options: Options<R, RS>) =>
+  make("PUT", path, handler, options)
 
 /** A static asset at `path` (public: assets carry nothing of an organization's). */
 export const asset = (path: `/${string}`, content: Asset.Asset): WebRoute<never, unknown> =>

@@ -11,7 +11,7 @@ import { Effect } from "effect"
 import * as TestKit from "trellis/testing"
 import { SqlClient } from "effect/sql"
 import { asA, assertClean, call, ok, openSse, ownCreate, ownList, ownRead, registerA, sentStrings, view, World } from "../../../test/identity/crossorgMatrix.ts"
-import type { Entry, Method, PluginMatrix, WorldShape } from "../../../test/identity/crossorgMatrix.ts"
+import type { Check, Entry, Method, PluginMatrix, WorldShape } from "../../../test/identity/crossorgMatrix.ts"
 import { protocolRoutes } from "./crossorgProtocols.ts"
 
 /** A page of organization A's, with a named block; its ids registered for the leak scan. */
@@ -338,6 +338,58 @@ const catalogRoutes: Record<string, Entry> = {
   "DELETE /v1/inbox/{id}": inboxEntryRoute()
 }
 
+/**
+ * Files: the routes are public (a page's link reaches them; `Access.decide` rules), so each is
+ * checked by hand: A attaches a file to a private page; B's callers, naming A's page, file and
+ * storage key, are refused (403 for the private page, 404 for a file through another page) and
+ * see nothing of A's; A's file list and bytes are the same afterwards. The upload PUT and the
+ * signed download refuse B's made-up token and signature.
+ */
+const aFile = Effect.gen(function*() {
+  const world = yield* World
+  const page = yield* asA<{ pageId: string }>("POST", "/v1/publish", {
+    title: world.unique("title"),
+    blocks: [{ type: "file_list", data: { allow_upload: true } }],
+    access: { mode: "private" }
+  }, 201)
+  const signed = yield* asA<{ uploadUrl: string; storageKey: string }>("POST", `/v1/pages/${page.pageId}/files/presign`, {
+    filename: "a-report.txt",
+    mime_type: "text/plain",
+    size_bytes: 64
+  })
+  const put = yield* call("PUT", signed.uploadUrl, { token: null, body: world.unique("content") })
+  ok(put, "A's upload PUT")
+  const file = yield* asA<{ id: string }>("POST", `/v1/pages/${page.pageId}/files/complete`, { storage_key: signed.storageKey }, 201)
+  yield* registerA(page.pageId, file.id, signed.storageKey)
+  return { pageId: page.pageId, fileId: file.id, storageKey: signed.storageKey }
+})
+
+const filesCheck = (request: (file: { pageId: string; fileId: string; storageKey: string }) => {
+  readonly path: string
+  readonly body?: unknown
+  readonly statuses: ReadonlyArray<number>
+}): Check =>
+({ world, callers, method }) =>
+  Effect.gen(function*() {
+    const file = yield* aFile
+    const before = yield* view(`/v1/pages/${file.pageId}/files`)
+    const { path, body, statuses } = request(file)
+    for (const caller of [...callers, world.b.service]) {
+      const reply = yield* call(method as Method, path, { token: caller.token, body })
+      assert.include(statuses, reply.status, `${caller.name}: ${method} ${path}: ${reply.text}`)
+      assertClean(world, reply, `${caller.name}: ${method} ${path}`, sentStrings(path, body))
+    }
+    assert.deepStrictEqual(yield* view(`/v1/pages/${file.pageId}/files`), before, "A's files are unchanged")
+  })
+
+const filesRoute = (reason: string, request: Parameters<typeof filesCheck>[0]): Entry => ({
+  kind: "public",
+  reason,
+  check: filesCheck(request)
+})
+
+const filesReason = "a page's files are reached from its link: Access.decide rules on the page (another organization's private page is 403)"
+
 export const pagesMatrix: PluginMatrix = {
   plugin: "pages",
   routes: {
@@ -385,7 +437,31 @@ export const pagesMatrix: PluginMatrix = {
     "POST /p/{id}/files": { kind: "public", reason: "the viewer's upload form: Access.decide decides who may upload; CSRF field required" },
     "POST /p/{id}/magic-link": { kind: "public", reason: "asks for a sign-in link; answers the same whoever may open the page" },
     "GET /inbox": { kind: "public", reason: "the person's own inbox (viewer session or member email); anyone else gets the sign-in page" },
-    "POST /inbox/magic-link": { kind: "public", reason: "asks for a sign-in link to the inbox; answers the same for every address" }
+    "POST /inbox/magic-link": { kind: "public", reason: "asks for a sign-in link to the inbox; answers the same for every address" },
+    "POST /v1/pages/{id}/files/presign": filesRoute(filesReason, (f) => ({
+      path: `/v1/pages/${f.pageId}/files/presign`,
+      body: { filename: "b.txt", mime_type: "text/plain", size_bytes: 4 },
+      statuses: [403]
+    })),
+    "POST /v1/pages/{id}/files/complete": filesRoute(filesReason, (f) => ({
+      path: `/v1/pages/${f.pageId}/files/complete`,
+      body: { storage_key: f.storageKey },
+      statuses: [403]
+    })),
+    "GET /v1/pages/{id}/files": filesRoute(filesReason, (f) => ({ path: `/v1/pages/${f.pageId}/files`, statuses: [403] })),
+    "GET /v1/pages/{id}/files/{fileId}/download": filesRoute(filesReason, (f) => ({
+      path: `/v1/pages/${f.pageId}/files/${f.fileId}/download`,
+      statuses: [403]
+    })),
+    "DELETE /v1/pages/{id}/files/{fileId}": filesRoute(filesReason, (f) => ({ path: `/v1/pages/${f.pageId}/files/${f.fileId}`, statuses: [403] })),
+    "PUT /v1/storage/upload/{key}": filesRoute(
+      "a presigned upload URL: its single-use token proves the caller (presign decided access)",
+      (f) => ({ path: `/v1/storage/upload/${encodeURIComponent(f.storageKey)}?token=made-up-by-b`, body: { b: "bytes" }, statuses: [403] })
+    ),
+    "GET /v1/storage/download/{key}": filesRoute(
+      "a signed download URL: its HMAC signature and expiry prove the caller (the download route decided access)",
+      (f) => ({ path: `/v1/storage/download/${encodeURIComponent(f.storageKey)}?expires=9999999999&sig=${"0".repeat(64)}`, statuses: [403] })
+    )
   },
   rpcs: {}
 }
