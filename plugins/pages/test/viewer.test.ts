@@ -192,6 +192,12 @@ layer(TestKit.layer({ plugins: [RunsPlugin, PagesPlugin] }), { timeout: 120_000 
       const sent = yield* anonymous.post("/inbox/magic-link", { email: "alice@example.test", csrf: csrfOf(login.text) })
       assert.strictEqual(sent.status, 200)
       assert.include(sent.text, "Check your email")
+      // Asking again and again: the rate limit answers its own page (429 with Retry-After), not "bad address".
+      let refused = sent
+      for (let i = 0; i < 20 && refused.status === 200; i++) refused = yield* anonymous.post("/inbox/magic-link", { email: "alice@example.test", csrf: csrfOf(login.text) })
+      assert.strictEqual(refused.status, 429, refused.text)
+      assert.include(refused.text, "Too many sign-in links")
+      assert.isNotNull(refused.headers.get("retry-after"))
       const admin = yield* anonymous.get("/inbox", { authorization: `Bearer ${kit.adminToken}` })
       assert.strictEqual(admin.status, 403)
     }))
