@@ -13,62 +13,20 @@
 import { assert, layer } from "@effect/vitest"
 import { Effect, Redacted } from "effect"
 import * as NodeFs from "node:fs"
-import * as NodeNet from "node:net"
 import * as NodePath from "node:path"
 import { createRequire } from "node:module"
 import { browser, describeInBrowser } from "../../../test/support/chromium.ts"
 import * as TestKit from "../../../src/testing/TestKit.ts"
 import { RunsPlugin } from "../../runs/Plugin.ts"
 import { PagesPlugin } from "../Plugin.ts"
+import { smtpSink, linkIn } from "./peopleSupport.ts"
 import { everyBlock, pageInput } from "./viewerFixture.ts"
 
 const artifacts = NodePath.resolve("artifacts/pages")
 const axeSource = NodeFs.readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8")
 
-/** A minimal SMTP relay that accepts every message and keeps each one's DATA (the magic link's mail). */
-const smtpSink = async () => {
-  const received: Array<string> = []
-  const server = NodeNet.createServer((socket) => {
-    let inData = false
-    let data = ""
-    let buffer = ""
-    socket.write("220 sink ESMTP\r\n")
-    socket.on("data", (chunk) => {
-      buffer += chunk.toString()
-      let index: number
-      while ((index = buffer.indexOf("\r\n")) >= 0) {
-        const line = buffer.slice(0, index)
-        buffer = buffer.slice(index + 2)
-        if (inData) {
-          if (line === ".") {
-            inData = false
-            received.push(data)
-            data = ""
-            socket.write("250 queued\r\n")
-          } else data += `${line}\n`
-        } else if (/^(EHLO|HELO)/i.test(line)) socket.write("250 sink\r\n")
-        else if (/^DATA/i.test(line)) {
-          inData = true
-          socket.write("354 go on\r\n")
-        } else if (/^QUIT/i.test(line)) {
-          socket.write("221 bye\r\n")
-          socket.end()
-        } else socket.write("250 ok\r\n")
-      }
-    })
-  })
-  server.unref()
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
-  return { port: (server.address() as NodeNet.AddressInfo).port, received }
-}
-
+/** The magic link's mail goes to a local SMTP sink (as in `magicLinks.test.ts`). */
 const sink = await smtpSink()
-
-/** The first URL in a mail (quoted-printable soft breaks undone). */
-const linkIn = (mail: string): string | null => {
-  const text = mail.replace(/=\r?\n/g, "").replace(/=3D/gi, "=")
-  return /https?:\/\/[^\s"<>]+/.exec(text)?.[0] ?? null
-}
 
 const publish = (input: Record<string, unknown>) =>
   Effect.gen(function*() {
@@ -199,7 +157,6 @@ describeInBrowser("viewer.browser.test.ts", "pages viewer in a browser", () => {
         const upload = NodePath.join(artifacts, "receipt.txt")
         NodeFs.mkdirSync(artifacts, { recursive: true })
         NodeFs.writeFileSync(upload, "receipt: damaged parcel\n")
-        const before = sink.received.length
         const { context } = yield* browser
         const result = yield* Effect.promise(async () => {
           const page = await context.newPage()
@@ -208,9 +165,8 @@ describeInBrowser("viewer.browser.test.ts", "pages viewer in a browser", () => {
           await page.fill("#login-email", "alice@example.test")
           await Promise.all([page.waitForLoadState(), page.click("form.login button")])
           const checkEmail = await page.locator("h1").textContent()
-          const deadline = Date.now() + 15_000
-          while (sink.received.length === before && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100))
-          const link = sink.received.length > before ? linkIn(sink.received[sink.received.length - 1]!) : null
+          // The form's answer comes after the SMTP delivery: the mail is there.
+          const link = linkIn(sink, "alice@example.test")?.link ?? null
           if (link === null) return { firstStatus, checkEmail, link }
           await page.goto(link)
           const arrived = new URL(page.url()).pathname
