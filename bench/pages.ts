@@ -99,7 +99,9 @@ const fanOut = async (baseUrl: string, pageId: string) => {
 
 const measure = (label: string, postgres: string | false) =>
   Effect.gen(function*() {
-    const server = yield* Effect.orDie(TestKit.restartable({ postgres, plugins: [RunsPlugin, PagesPlugin] }))
+    // Room for every reader (the default cap of 1,000 connections would close the last ones at once).
+    const env = { TRELLIS_MAX_CONNECTIONS: String(subscribers + 100) }
+    const server = yield* Effect.orDie(TestKit.restartable({ postgres, plugins: [RunsPlugin, PagesPlugin], env }))
     const { baseUrl } = yield* Effect.orDie(server.boot([RunsPlugin, PagesPlugin]))
     const line = (text: string) => Effect.sync(() => console.log(`${label}: ${text}`))
     yield* Effect.promise(async () => {

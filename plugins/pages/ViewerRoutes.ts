@@ -335,9 +335,22 @@ const sendLink = (email: string, pageId: string | null, redirectUrl: string) =>
   Effect.gen(function*() {
     const magic = yield* Effect.serviceOption(MagicLinks)
     if (Option.isNone(magic)) return message(404, "Not available", "Sign-in links are not available on this server.")
-    return yield* magic.value.send({ email: email.trim(), pageId, redirectUrl, origin: yield* origin }).pipe(
+    const request = yield* HttpServerRequest.HttpServerRequest
+    return yield* magic.value.send({
+      email: email.trim(),
+      pageId,
+      redirectUrl,
+      origin: yield* origin,
+      client: Option.getOrElse(request.remoteAddress, () => "unknown")
+    }).pipe(
       Effect.map(() => checkEmail(undefined)),
-      Effect.catch(() => Effect.succeed(message(400, "That address does not look right", "Enter a valid email address.", { back: redirectUrl })))
+      Effect.catch((error) =>
+        Effect.succeed(
+          error._tag === "RateLimited"
+            ? message(429, "Too many sign-in links", "Too many links were asked for. Wait a minute, then try again.", { back: redirectUrl })
+            : message(400, "That address does not look right", "Enter a valid email address.", { back: redirectUrl })
+        )
+      )
     )
   })
 

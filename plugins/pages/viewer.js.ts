@@ -127,6 +127,7 @@ export const viewerJsSource = `(function () {
       // A reconnect may have missed events: refresh once.
       if (connectedOnce) refresh();
       connectedOnce = true;
+      body.setAttribute("data-live-connected", "1");
       return;
     }
     refresh();

@@ -5,13 +5,6 @@
  */
 import { Effect } from "effect"
 
-/**
- * Which other lanes' parts this branch has merged: a test of a form whose service is not merged
- * yet is skipped; set each to true once its lane is merged (the lead: at the final merge).
- * `liveSwap`: the live-swap browser test timed out against the merged page stream (not debugged yet).
- */
-export const landed = { comments: true, files: false, magicLinks: false, live: true, liveSwap: false } as const
-
 /** One block of each type the viewer renders, plus an unknown type and grouping. */
 export const everyBlock: ReadonlyArray<Record<string, unknown>> = [
   { id: "b_text", type: "text", data: { title: "Findings", content: "## Summary\n\nThe **refund** is *justified*.\n\n- item one\n- item two\n\n[docs](https://example.com/docs)" } },
