@@ -7,8 +7,8 @@ import { afterAll, afterEach, assert, describe, it } from "vitest"
 import { Effect, Redacted } from "effect"
 import { spawnSync } from "node:child_process"
 import * as NodeFs from "node:fs"
-import * as NodeNet from "node:net"
 import { Mailer, layerSmtp } from "../../src/identity/Mailer.ts"
+import { smtpSink } from "../support/smtpSink.ts"
 import { freePort, freshDataDir, killAll, start, stop, waitReady } from "../platform/serverProcess.ts"
 
 const dirs: Array<string> = []
@@ -72,43 +72,6 @@ describe("first start and the command line", () => {
     assert.strictEqual((await stop(server)).code, 0)
   }, 240_000)
 })
-
-/** A minimal SMTP relay that accepts every message and keeps the DATA of each. */
-const smtpSink = async () => {
-  const received: Array<string> = []
-  const server = NodeNet.createServer((socket) => {
-    let inData = false
-    let data = ""
-    let buffer = ""
-    socket.write("220 sink ESMTP\r\n")
-    socket.on("data", (chunk) => {
-      buffer += chunk.toString()
-      let index: number
-      while ((index = buffer.indexOf("\r\n")) >= 0) {
-        const line = buffer.slice(0, index)
-        buffer = buffer.slice(index + 2)
-        if (inData) {
-          if (line === ".") {
-            inData = false
-            received.push(data)
-            data = ""
-            socket.write("250 queued\r\n")
-          } else data += `${line}\n`
-        } else if (/^(EHLO|HELO)/i.test(line)) socket.write("250 sink\r\n")
-        else if (/^DATA/i.test(line)) {
-          inData = true
-          socket.write("354 go on\r\n")
-        } else if (/^QUIT/i.test(line)) {
-          socket.write("221 bye\r\n")
-          socket.end()
-        } else socket.write("250 ok\r\n")
-      }
-    })
-  })
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
-  const address = server.address() as NodeNet.AddressInfo
-  return { port: address.port, received, close: () => server.close() }
-}
 
 describe("the SMTP mailer", () => {
   it("delivers a message to the relay", async () => {
