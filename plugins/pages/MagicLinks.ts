@@ -3,23 +3,24 @@
  * a person proves an email address by opening a link mailed to it, and gets a viewer session.
  *
  * - Sending answers the same whether or not a link went out (nobody learns who may open a
- *   page): a link is mailed only when the address may open the page (see `mayOpen`), or, with
+ *   page): a link is mailed only when the address may open the page (`Access.decide`, see `mayOpen`), or, with
  *   no page, to sign in to the inbox (which lists only what is addressed to that address).
  * - Tokens: `ml_` + 32 random bytes, the SHA-256 digest stored, 15 minutes, single use: one
  *   guarded UPDATE spends it, so two racing clicks cannot both sign in.
  * - Rate limits, in this process's memory: a few links a minute per address and per client
  *   (`TRELLIS_MAGIC_LINKS_PER_ADDRESS`, `TRELLIS_MAGIC_LINKS_PER_CLIENT`).
  */
-import { Context, Effect, Layer, Option, Schema } from "effect"
+import { Context, Effect, Layer, Option } from "effect"
 import { HttpEffect, HttpServerRequest, HttpServerResponse } from "effect/http"
 import { SqlClient } from "effect/sql"
 import { randomBytes } from "node:crypto"
 import { Problems } from "trellis/contract"
 import { Mailer, Row } from "trellis/plugin"
-import { identityAllowed } from "./Access.ts"
-import { Access } from "./Domain.ts"
+import { decide } from "./Access.ts"
+import type { PageRecord } from "./Domain.ts"
 import { MagicLinks } from "./MagicLinksService.ts"
 import { PagesConfig } from "./PagesConfig.ts"
+import { Pages } from "./PagesService.ts"
 import type { MagicLinkRequest } from "./MagicLinksService.ts"
 import { checkEmail, checkRedirect, windows } from "./SignIn.ts"
 import { tokenDigest, ViewerSessions } from "./ViewerSessions.ts"
@@ -32,32 +33,13 @@ export const magicLinkPrefix = "ml_"
 /** Why a link does not sign in. */
 export type LinkFailure = "unknown" | "used" | "expired"
 
-const decodeAccess = Schema.decodeUnknownOption(Row.Json(Access))
-
-interface PageRow {
-  readonly title: string
-  readonly status: string
-  readonly access: unknown
-}
-
 /**
- * Whether a person with this (proven) address may open the page: an active or completed page,
- * `public`, or `authenticated` with the address among its allowed identities. Never a draft,
- * a gone page or a `private` one (members sign in with their account).
+ * Whether a person with this (proven) address may open the page: what `Access.decide` answers
+ * for them as a viewer session (public pages, and `authenticated` ones that allow the address;
+ * never a draft, a gone page or a `private` one: members sign in with their account).
  */
-const mayOpen = (page: PageRow, email: string): boolean => {
-  if (page.status !== "active" && page.status !== "completed") return false
-  const access = decodeAccess(page.access)
-  if (Option.isNone(access)) return false
-  switch (access.value.mode) {
-    case "public":
-      return true
-    case "authenticated":
-      return identityAllowed({ access: access.value }, email)
-    case "private":
-      return false
-  }
-}
+const mayOpen = (page: PageRecord, email: string): boolean =>
+  decide(page, { _tag: "Identity", email, sessionId: "" })._tag === "Allowed"
 
 export interface Verified {
   readonly session: CreatedViewerSession
@@ -66,6 +48,7 @@ export interface Verified {
 
 export const make = Effect.gen(function*() {
   const sql = yield* SqlClient.SqlClient
+  const pages = yield* Pages
   const mailer = yield* Mailer
   const sessions = yield* ViewerSessions
   const config = yield* PagesConfig
@@ -99,8 +82,8 @@ export const make = Effect.gen(function*() {
 
       let title = "your pages"
       if (pageId !== null) {
-        const rows = yield* sql<PageRow>`SELECT title, status, access FROM pages.pages WHERE id = ${pageId}`
-        const page = rows[0]
+        const found = yield* pages.find(pageId)
+        const page = Option.getOrUndefined(found)
         if (page === undefined || !mayOpen(page, email)) {
           yield* Effect.logDebug("magic link not sent: the address may not open the page").pipe(
             Effect.annotateLogs({ pageId })
