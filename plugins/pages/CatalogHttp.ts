@@ -1,8 +1,8 @@
 /** The catalog part's HTTP handlers: thin, they call the services. */
-import { Effect, Layer } from "effect"
+import { Effect, Layer, Option } from "effect"
 import { HttpApi, HttpApiBuilder } from "effect/http-api"
 import { CurrentPrincipal } from "trellis/contract"
-import { SqlClient } from "effect/sql"
+import { Directory } from "trellis/plugin"
 import { PagesCatalogGroup, PagesInboxGroup } from "./CatalogApi.ts"
 import { InboxEntryNotFound } from "./CatalogErrors.ts"
 import { Inbox } from "./InboxService.ts"
@@ -54,13 +54,12 @@ const InboxHttp = HttpApiBuilder.group(
   "pagesInbox",
   Effect.fn(function*(handlers) {
     const inbox = yield* Inbox
-    const sql = yield* SqlClient.SqlClient
+    const directory = yield* Directory
     /** The caller's email: their user's address; a credential without a user (a service key, the admin token) has no inbox. */
     const emailOf = Effect.gen(function*() {
       const principal = yield* CurrentPrincipal
       if (principal.userId === null) return null
-      const rows = yield* sql<{ readonly email: string | null }>`SELECT email FROM identity.users WHERE id = ${principal.userId}`.pipe(Effect.orDie)
-      return rows[0]?.email ?? null
+      return Option.getOrNull(yield* directory.emailOf(principal.userId))
     })
     const change = (entryId: string, act: (target: { email: string; entryId: string; organizationId: string }) => Effect.Effect<boolean>) =>
       Effect.gen(function*() {
