@@ -315,7 +315,7 @@ export const check = (
   return Array.isArray(blocks) ? { _tag: "Checked", blocks, warnings } : blocks
 }
 
-/** The page-level parts of a publish other lanes act on, checked up front (field named on failure). */
+/** The page-level parts of a publish other parts act on, checked up front (field named on failure). */
 export interface PageParts {
   readonly notify?: { readonly channels: ReadonlyArray<{ readonly type: string }> } | undefined
   readonly actions?: ReadonlyArray<{ readonly action_id: string }> | undefined

@@ -61,7 +61,7 @@ export class PageGone extends Problem<PageGone>()("PageGone", {
 /** The problems every part of the plugin may answer; each part adds its own list in `Plugin.ts`. */
 export const pageProblems = [PageNotFound, PageStateConflict, InvalidPage, PageLoginRequired, PageForbidden, PageGone] as const
 
-/** 404: the page has no (top-level) block with this id (core lane: `PATCH /v1/pages/:id/blocks/:blockId`). */
+/** 404: the page has no (top-level) block with this id (`PATCH /v1/pages/:id/blocks/:blockId`). */
 export class BlockNotFound extends Problem<BlockNotFound>()("BlockNotFound", {
   code: "NOT_FOUND",
   type: typeFor("BLOCK_NOT_FOUND"),
@@ -69,5 +69,5 @@ export class BlockNotFound extends Problem<BlockNotFound>()("BlockNotFound", {
   title: "Block not found"
 }, { pageId: Schema.String, blockId: Schema.String }) {}
 
-/** The core lane's problems beyond `pageProblems`. */
+/** The problems of pages and blocks beyond `pageProblems`. */
 export const coreProblems = [BlockNotFound] as const

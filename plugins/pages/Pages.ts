@@ -1,5 +1,5 @@
 /**
- * The `Pages` implementation (seam in `PagesService.ts`) and the core lane's own operations
+ * The `Pages` implementation (seam in `PagesService.ts`) and the operations of the pages and blocks routes
  * (`PagesCore`: update, publish a draft, revoke, renew, the block routes, the page audit).
  *
  * Every change is one transaction: the guarded UPDATE (or INSERT), the page's event
@@ -177,7 +177,7 @@ export interface AuditItem {
   readonly chain_hash: string
 }
 
-/** The core lane's operations beyond the seam (the routes of `PagesHttp.ts`). */
+/** The operations of the pages and blocks routes beyond the seam (the routes of `PagesHttp.ts`). */
 export class PagesCore extends Context.Service<PagesCore, {
   readonly publish: (input: LooseInput, options: PublishOptions) => Effect.Effect<Published, InvalidPage, CurrentPrincipal>
   readonly update: (pageId: string, update: PageUpdate) => Effect.Effect<Published, InvalidPage | PageNotFound | PageStateConflict, CurrentPrincipal>

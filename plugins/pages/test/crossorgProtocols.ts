@@ -1,5 +1,5 @@
 /**
- * The protocols lane's entries of the cross-organization matrix (spread into `crossorg.ts`):
+ * The A2UI and AG-UI routes' entries of the cross-organization matrix (spread into `crossorg.ts`):
  * B publishes through `POST /v1/publish/a2ui` and `/ag-ui`; the page is B's own, the answer
  * names nothing of A's, and A cannot open it by its id (404).
  */
