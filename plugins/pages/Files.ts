@@ -144,7 +144,6 @@ export const filenameProblem = (filename: string): string | undefined => {
   if (filename.trim() === "") return "must not be empty"
   if ([...filename].length > 255) return "must be at most 255 characters"
   if (/[/\\]/.test(filename)) return "must not contain path separators (/ or \\)"
-  // eslint-disable-next-line no-control-regex
   if (/[\u0000-\u001f\u007f]/.test(filename)) return "must not contain control characters"
   if (filename === "." || filename === "..") return "must be a file name"
   return undefined

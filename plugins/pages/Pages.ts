@@ -18,7 +18,7 @@ import { HttpServerRequest } from "effect/http"
 import { SqlClient } from "effect/sql"
 import type { SqlError } from "effect/sql/SqlError"
 import { CurrentPrincipal, Principal } from "trellis/contract"
-import { AuditLog, JobQueue, Row, TrellisConfig } from "trellis/plugin"
+import { AuditLog, Directory, JobQueue, Row, TrellisConfig } from "trellis/plugin"
 import * as Blocks from "./Blocks.ts"
 import type { Access, Action, ApprovalChain, Notify, OnAction, PageInput, PageOutcome, PageRecord, PageStatus, StoredBlock } from "./Domain.ts"
 import { BlockNotFound, InvalidPage, PageNotFound, PageStateConflict } from "./Errors.ts"
@@ -232,6 +232,7 @@ const fromCheck = <A>(result: Blocks.BlockProblem | A): Effect.Effect<Exclude<A,
 export const layer = Layer.effectContext(
   Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
+    const directory = yield* Directory
     const events = yield* PageEvents
     const audit = yield* AuditLog
     const jobs = yield* JobQueue
@@ -259,20 +260,7 @@ export const layer = Layer.effectContext(
 
     /** `agent:<name>` for service keys (the key's name) and agent users (the name they registered with), `user:<email or id>` for people, `system` for the admin token. */
     const createdByOf = (principal: Principal) =>
-      Effect.gen(function*() {
-        if (principal.kind === "admin-token") return "system"
-        if (principal.kind === "service-key") {
-          const rows = yield* sql<{ readonly name: string }>`SELECT name FROM identity.api_keys WHERE id = ${principal.credentialId ?? principal.id}`
-          return `agent:${rows[0]?.name ?? principal.id}`
-        }
-        const userId = principal.userId ?? principal.id
-        const rows = yield* sql<{ readonly username: string; readonly display_name: string | null; readonly email: string | null; readonly kind: string }>`
-          SELECT username, display_name, email, kind FROM identity.users WHERE id = ${userId}`
-        const user = rows[0]
-        // An agent's name is the one it registered with (its display name); its username is made unique.
-        if (principal.agent || user?.kind === "agent") return `agent:${user?.display_name ?? user?.username ?? userId}`
-        return `user:${user?.email ?? userId}`
-      })
+      Effect.map(directory.nameOf(principal), (name) => name.kind === "system" ? "system" : `${name.kind}:${name.name}`)
 
     const actorOf = (principal: Principal) => principal.kind === "admin-token" ? "system" : principal.id
 
