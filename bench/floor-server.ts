@@ -6,7 +6,13 @@
  * database. Trellis cannot be faster than this; the gap between this and the bare server is
  * what Effect's HttpApi costs, the gap between Trellis and this is what Trellis adds.
  *
- * Input (environment): BENCH_BARE_TOKEN, BENCH_BARE_BODY (the JSON to answer with).
+ * With `BENCH_FLOOR_TYPED=1` the endpoint declares Trellis's own success schema (`PluginList`,
+ * from the client-safe contract) instead of `Schema.Unknown`, so Effect encodes the answer as
+ * it does for Trellis: the same endpoint's work, without Trellis's pipeline. Untyped, the floor
+ * skips that encoding, which no typed endpoint of Trellis can.
+ *
+ * Input (environment): BENCH_BARE_TOKEN, BENCH_BARE_BODY (the JSON to answer with),
+ * BENCH_FLOOR_TYPED.
  * Output: one line `{"port":<n>}` on stdout once listening on 127.0.0.1.
  */
 import { NodeHttpServer } from "@effect/platform-node"
@@ -15,6 +21,7 @@ import { HttpRouter, HttpServer } from "effect/http"
 import { HttpApi, HttpApiBuilder, HttpApiEndpoint, HttpApiError, HttpApiGroup, HttpApiMiddleware, HttpApiSecurity } from "effect/http-api"
 import { createHash, timingSafeEqual } from "node:crypto"
 import { createServer } from "node:http"
+import { PluginList } from "../src/http/SystemApi.ts"
 
 const required = (name: string): string => {
   const value = process.env[name]
@@ -27,7 +34,8 @@ const required = (name: string): string => {
 
 const digest = (value: string): Buffer => createHash("sha256").update(value).digest()
 const expected = digest(required("BENCH_BARE_TOKEN"))
-const body: unknown = JSON.parse(required("BENCH_BARE_BODY"))
+const typed = process.env.BENCH_FLOOR_TYPED === "1"
+const parsed: unknown = JSON.parse(required("BENCH_BARE_BODY"))
 
 class Caller extends Context.Service<Caller, { readonly id: string }>()("bench/Caller") {}
 
@@ -36,8 +44,12 @@ class Auth extends HttpApiMiddleware.Service<Auth, { provides: Caller; requires:
   error: HttpApiError.Unauthorized
 }) {}
 
+/** The success schema; the answer is decoded with it once, as Trellis's handler holds typed values. */
+const Success: Schema.Codec<unknown, unknown> = typed ? PluginList : Schema.Unknown
+const body: unknown = Schema.decodeUnknownSync(Success)(parsed)
+
 class Group extends HttpApiGroup.make("plugins")
-  .add(HttpApiEndpoint.get("list", "/api/plugins", { success: Schema.Unknown }))
+  .add(HttpApiEndpoint.get("list", "/api/plugins", { success: Success }))
   .middleware(Auth)
 {}
 
@@ -67,4 +79,6 @@ const main = announce.pipe(
   Layer.launch
 )
 
+// Exit on SIGTERM (the bench stops it so) through `process.exit`, so that `--cpu-prof` writes its profile.
+process.once("SIGTERM", () => process.exit(0))
 Effect.runFork(main)

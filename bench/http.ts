@@ -10,18 +10,28 @@
  *   BENCH_SECONDS           seconds per measured run (default 10; e.g. 3 for a quick run)
  *   BENCH_WARMUP_SECONDS    warm-up before each measured run, not counted (default 2)
  *   BENCH_CONNECTIONS       comma-separated connection counts (default 1,50)
+ *   BENCH_REPEAT            measure each server this many times, alternating the servers'
+ *                           order (default 1); the table and the ratios use each figure's
+ *                           median. On a shared 2-core machine one run's CPU per request moves
+ *                           by ±10%: use 5 or more to compare figures a few percent apart
  *   BENCH_ONLY              run only scenarios whose name contains this text
  *   BENCH_LOG_LEVELS        Trellis log levels to run, one server start each (default info,warn;
  *                           at info every request writes an access-log line)
  *   BENCH_TRELLIS_NODE_ARGS extra node flags for the Trellis child (after `npm start`'s own,
  *                           bench/server-node-args.ts), e.g.
  *                           "--cpu-prof --cpu-prof-dir=tmp/prof" (written when it stops)
+ *   BENCH_REFERENCE_NODE_ARGS node flags for the bare and floor servers (default: `npm start`'s
+ *                           own, so that every server runs under the same V8 settings; "" for
+ *                           V8's defaults), e.g. "--cpu-prof --cpu-prof-dir=tmp/prof"
  *   BENCH_PIPELINE          set to 1 to add a round with the HTTP fast path off: the full
  *                           Effect pipeline on the same requests (see src/http/FastPath.ts)
  *   BENCH_KEEP_LOGS         set to 1 to keep the temp dir (server logs) and print its path
  *   BENCH_FLOOR             set to 1 to also load the framework floor (bench/floor-server.ts:
  *                           the smallest Effect HttpApi server with the same authenticated GET)
- *                           and print its ratio to bare: what Effect itself costs
+ *                           and print its ratio to bare: what Effect itself costs. Two floors
+ *                           run: `floor` answers `Schema.Unknown`, `floor-typed` declares
+ *                           Trellis's own `PluginList` (Effect encodes the answer, as for Trellis);
+ *                           Trellis's CPU per request is printed against both (target 1.5 ×)
  * Other TRELLIS_* variables (e.g. TRELLIS_LOG_FORMAT=json) pass through to the Trellis child.
  *
  * To add a scenario (e.g. a prompts SDK fetch), append to `scenarios` below: `prepare` creates
@@ -59,6 +69,7 @@ const connectionCounts = listFromEnv("BENCH_CONNECTIONS", "1,50").map((s) => {
   return n
 })
 const only = process.env.BENCH_ONLY ?? ""
+const repeat = intFromEnv("BENCH_REPEAT", 1, 1)
 const logLevels = listFromEnv("BENCH_LOG_LEVELS", "info,warn")
 const withPipeline = process.env.BENCH_PIPELINE === "1"
 /**
@@ -72,6 +83,10 @@ const rounds: ReadonlyArray<{ readonly label: string; readonly logLevel: string;
 ]
 /** `npm start`'s node flags, then BENCH_TRELLIS_NODE_ARGS. */
 const trellisNodeArgs = [...serverNodeArgs, ...(process.env.BENCH_TRELLIS_NODE_ARGS ?? "").split(/\s+/).filter((s) => s !== "")]
+/** The bare and floor servers run under `npm start`'s flags too (its young-generation size changes GC cost). */
+const referenceNodeArgs = process.env.BENCH_REFERENCE_NODE_ARGS === undefined
+  ? serverNodeArgs
+  : process.env.BENCH_REFERENCE_NODE_ARGS.split(/\s+/).filter((s) => s !== "")
 const keepLogs = process.env.BENCH_KEEP_LOGS === "1"
 const withFloor = process.env.BENCH_FLOOR === "1"
 const readyTimeoutMs = 180_000
@@ -81,11 +96,11 @@ const ratioTarget = 0.6
 // ---------------------------------------------------------------------------------------------
 // Scenarios: the hook for later issues
 
-type ServerKind = "trellis" | "bare" | "floor"
+type ServerKind = "trellis" | "bare" | "floor" | "floor-typed"
 
 interface Target {
   readonly kind: ServerKind
-  /** e.g. `trellis(log=info)`, `bare` or `floor` */
+  /** e.g. `trellis(log=info)`, `bare`, `floor` or `floor-typed` */
   readonly label: string
   readonly baseUrl: string
   readonly token: string
@@ -130,7 +145,7 @@ const createPrompt = async (target: Target): Promise<string> => {
 const scenarios: ReadonlyArray<Scenario> = [
   {
     name: "GET /api/plugins",
-    runsOn: ["bare", "floor", "trellis"], // the Trellis/bare (and floor/bare) ratios are printed
+    runsOn: ["bare", "floor", "floor-typed", "trellis"], // the Trellis/bare (and floor) ratios are printed
     prepare: async (target) => ({ method: "GET", path: "/api/plugins", headers: bearer(target) })
   },
   {
@@ -341,12 +356,12 @@ const startTrellis = async (round: (typeof rounds)[number], dataDir: string): Pr
 const startBare = (reference: { body: string; contentType: string; headers: Record<string, string> }): Promise<Server> =>
   startReference("bare", "bare-server.ts", reference)
 
-const startFloor = (reference: { body: string; contentType: string; headers: Record<string, string> }): Promise<Server> =>
-  startReference("floor", "floor-server.ts", reference)
+const startFloor = (reference: { body: string; contentType: string; headers: Record<string, string> }, typed: boolean): Promise<Server> =>
+  startReference(typed ? "floor-typed" : "floor", "floor-server.ts", reference)
 
 /** Starts a reference server (`bench/<script>`) that prints `{"port":n}` once listening. */
 const startReference = async (
-  kind: "bare" | "floor",
+  kind: "bare" | "floor" | "floor-typed",
   script: string,
   reference: { body: string; contentType: string; headers: Record<string, string> }
 ): Promise<Server> => {
@@ -357,9 +372,10 @@ const startReference = async (
     BENCH_BARE_TOKEN: token,
     BENCH_BARE_BODY: reference.body,
     BENCH_BARE_CONTENT_TYPE: reference.contentType,
-    BENCH_BARE_HEADERS: JSON.stringify(reference.headers)
+    BENCH_BARE_HEADERS: JSON.stringify(reference.headers),
+    BENCH_FLOOR_TYPED: kind === "floor-typed" ? "1" : "0"
   }
-  const child = startChild(kind, [join("bench", script)], env, logFile, true)
+  const child = startChild(kind, [...referenceNodeArgs, join("bench", script)], env, logFile, true)
   const stdout = child.proc.stdout
   if (stdout === null) throw new Error(`${kind}: no stdout`)
   const port = await new Promise<number>((resolve, reject) => {
@@ -511,9 +527,12 @@ const runRound = async (round: string, servers: ReadonlyArray<Server>): Promise<
       prepared.push({ server, spec })
     }
     for (const connections of connectionCounts) {
-      for (const { server, spec } of prepared) {
-        if (interrupted) return
-        await measure(server, scenario, spec, connections, round)
+      for (let run = 0; run < repeat; run++) {
+        // Alternate the order, so no server always runs right after the same one.
+        for (const { server, spec } of run % 2 === 0 ? prepared : prepared.toReversed()) {
+          if (interrupted) return
+          await measure(server, scenario, spec, connections, round)
+        }
       }
     }
   }
@@ -530,14 +549,46 @@ const fmtMb = (n: number | undefined): string => (n === undefined ? "n/a" : `${M
 const fmtPct = (n: number | undefined): string => (n === undefined ? "n/a" : `${Math.round(n)}%`)
 const fmtUs = (n: number | undefined): string => (n === undefined ? "n/a" : `${Math.round(n)} µs`)
 
-const kindOrder: ReadonlyArray<ServerKind> = ["bare", "floor", "trellis"]
+const kindOrder: ReadonlyArray<ServerKind> = ["bare", "floor", "floor-typed", "trellis"]
 
 const roundIndex = (label: string): number => rounds.findIndex((r) => r.label === label)
+
+const median = (values: ReadonlyArray<number>): number => {
+  const sorted = values.toSorted((a, b) => a - b)
+  const mid = Math.floor(sorted.length / 2)
+  return sorted.length % 2 === 1 ? (sorted[mid] ?? 0) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2
+}
+
+/** With `BENCH_REPEAT`, one row per measurement: each figure the median of its runs, counts summed. */
+const mediansOf = (all: ReadonlyArray<Row>): ReadonlyArray<Row> => {
+  const groups = new Map<string, Array<Row>>()
+  for (const row of all) {
+    const key = `${row.round}\u0000${row.server}\u0000${row.scenario}\u0000${row.connections}`
+    groups.set(key, [...(groups.get(key) ?? []), row])
+  }
+  return [...groups.values()].map((group) => {
+    const first = group[0] as Row
+    const defined = (pick: (r: Row) => number | undefined): number | undefined => {
+      const values = group.map(pick).filter((v): v is number => v !== undefined)
+      return values.length === 0 ? undefined : median(values)
+    }
+    return {
+      ...first,
+      reqPerSec: median(group.map((r) => r.reqPerSec)),
+      p99Ms: median(group.map((r) => r.p99Ms)),
+      non2xx: group.reduce((n, r) => n + r.non2xx, 0),
+      errors: group.reduce((n, r) => n + r.errors, 0),
+      cpuPercent: defined((r) => r.cpuPercent),
+      cpuUsPerRequest: defined((r) => r.cpuUsPerRequest),
+      rssMb: group.at(-1)?.rssMb
+    }
+  })
+}
 
 const printTable = (): void => {
   const header = ["round", "server", "scenario", "conns", "req/s", "p99 ms", "non-2xx", "errors", "cpu", "cpu/req", "RSS"]
   const scenarioIndex = (r: Row): number => scenarios.findIndex((s) => s.name === r.scenario)
-  const sorted = rows.toSorted((a, b) =>
+  const sorted = mediansOf(rows).toSorted((a, b) =>
     roundIndex(a.round) - roundIndex(b.round) ||
     scenarioIndex(a) - scenarioIndex(b) ||
     a.connections - b.connections ||
@@ -559,15 +610,17 @@ const printTable = (): void => {
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((cells) => cells[i]?.length ?? 0)))
   const line = (cells: ReadonlyArray<string>): string =>
     cells.map((c, i) => (i < 3 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join("  ")
+  if (repeat > 1) console.log(`\nmedians of ${repeat} runs each (RSS: the last run's)`)
   console.log(`\n${line(header)}\n${widths.map((w) => "-".repeat(w)).join("  ")}`)
   for (const cells of body) console.log(line(cells))
 }
 
 const printRatios = (): void => {
+  const collapsed = mediansOf(rows)
   for (const scenario of scenarios) {
     if (!(scenario.runsOn.includes("bare") && scenario.runsOn.includes("trellis"))) continue
     const find = (round: string, kind: ServerKind, c: number): Row | undefined =>
-      rows.find((r) => r.round === round && r.kind === kind && r.scenario === scenario.name && r.connections === c)
+      collapsed.find((r) => r.round === round && r.kind === kind && r.scenario === scenario.name && r.connections === c)
     /** `kind` against bare at each connection count: req/s over bare's, or bare's CPU per request over its own. */
     const ratios = (round: string, kind: ServerKind, measure: "req/s" | "cpu", target: boolean): string =>
       connectionCounts.map((c) => {
@@ -596,6 +649,21 @@ const printRatios = (): void => {
       console.log(`  log=${round.padEnd(6)} ${ratios(round, "trellis", "cpu", false)}`)
       if (withFloor) console.log(`    bare/floor (Effect HttpApi alone) ${ratios(round, "floor", "cpu", false)}`)
     }
+    if (withFloor && scenario.runsOn.includes("floor")) {
+      // Issue 11's goal for the full pipeline: at most 1.5 × the floor's CPU per request.
+      const overFloor = (round: string, kind: ServerKind): string =>
+        connectionCounts.map((c) => {
+          const t = find(round, "trellis", c)?.cpuUsPerRequest
+          const f = find(round, kind, c)?.cpuUsPerRequest
+          return t === undefined || f === undefined || f === 0 ? `c=${c} n/a` : `c=${c} ${(t / f).toFixed(2)}`
+        }).join("   ")
+      // Only the rounds without the fast path: a fast route answers without the pipeline.
+      const pipelineRounds = rounds.filter((r) => !r.fastPath)
+      console.log(`CPU time per request, Trellis/floor (goal <= 1.50 with the fast path off${pipelineRounds.length === 0 ? ": set BENCH_PIPELINE=1" : ""}):`)
+      for (const { label: round } of pipelineRounds) {
+        console.log(`  log=${round.padEnd(6)} floor ${overFloor(round, "floor")}   floor-typed ${overFloor(round, "floor-typed")}`)
+      }
+    }
   }
 }
 
@@ -605,6 +673,7 @@ const printRatios = (): void => {
 const main = async (): Promise<void> => {
   console.log(`Node ${process.version}, ${cpus().length} CPUs (${cpus()[0]?.model ?? "?"}), ${process.platform}/${process.arch}`)
   console.log(`runs: ${seconds} s each after ${warmupSeconds} s warm-up, connections ${connectionCounts.join(",")}, Trellis rounds ${rounds.map((r) => r.label).join(" / ")}`)
+  console.log(`node flags: Trellis ${trellisNodeArgs.join(" ") || "(none)"}, bare and floor ${referenceNodeArgs.join(" ") || "(none)"}`)
   console.log(`load generator (autocannon) shares the machine with the server under test; load average ${fmtLoad()}\n`)
 
   tempDir = mkdtempSync(join(tmpdir(), "bench-http-"))
@@ -612,7 +681,7 @@ const main = async (): Promise<void> => {
 
   // One database for all Trellis starts: created by the first, reopened (fast) by the others.
   let bare: Server | undefined
-  let floor: Server | undefined
+  let floors: ReadonlyArray<Server> = []
   for (const round of rounds) {
     const trellis = await startTrellis(round, dataDir)
     if (bare === undefined) {
@@ -628,15 +697,15 @@ const main = async (): Promise<void> => {
       const contentType = response.headers.get("content-type") ?? "application/json"
       console.log(`reference: GET /api/plugins -> ${response.status} ${contentType}, ${Buffer.byteLength(body)} bytes`)
       bare = await startBare({ body, contentType, headers })
-      if (withFloor) floor = await startFloor({ body, contentType, headers })
+      if (withFloor) floors = [await startFloor({ body, contentType, headers }, false), await startFloor({ body, contentType, headers }, true)]
     }
-    await runRound(round.label, floor === undefined ? [bare, trellis] : [bare, floor, trellis])
+    await runRound(round.label, [bare, ...floors, trellis])
     await stopChild(trellis.child)
     if (trellis.child.proc.exitCode !== 0) problems.push(`${trellis.target.label} exited with code ${trellis.child.proc.exitCode} signal ${trellis.child.proc.signalCode}`)
     if (interrupted) return
   }
   if (bare !== undefined) await stopChild(bare.child)
-  if (floor !== undefined) await stopChild(floor.child)
+  for (const floor of floors) await stopChild(floor.child)
 
   printTable()
   printRatios()

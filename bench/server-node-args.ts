@@ -2,7 +2,7 @@
  * The node flags `npm start` gives the server (package.json's `start` script, the one place
  * they are written): the benchmarks start their Trellis child with them, and the binary build
  * bakes them in (its SEA `execArgv`), so every measured or shipped server runs as `npm start`
- * does. Today that is `--max-semi-space-size=8`: see README "Memory".
+ * does. Today that is `--max-semi-space-size=16`: see README "Memory".
  */
 import { readFileSync } from "node:fs"
 import { join } from "node:path"

@@ -45,16 +45,24 @@ const databaseUp = Metric.gauge("trellis_database_up", {
   description: "1 when the database answered a ping at the last scrape, else 0"
 })
 
-/** Prometheus text format; the database gauge is refreshed at each scrape. */
-const MetricsRoute = HttpRouter.add(
-  "GET",
-  "/metrics",
+/**
+ * Prometheus text format; the database gauge is refreshed at each scrape. Host routes run in
+ * the request's context, which holds no platform service (`Server.ts`): the route takes what it
+ * needs when it is built.
+ */
+const MetricsRoute = HttpRouter.use((router) =>
   Effect.gen(function*() {
     const database = yield* DatabaseInfo
-    const up = yield* database.ping
-    yield* Metric.update(Metric.withAttributes(databaseUp, { kind: database.kind }), up ? 1 : 0)
-    const body = yield* PrometheusMetrics.format()
-    return HttpServerResponse.text(body, { contentType: "text/plain; version=0.0.4; charset=utf-8" })
+    yield* router.add(
+      "GET",
+      "/metrics",
+      Effect.gen(function*() {
+        const up = yield* database.ping
+        yield* Metric.update(Metric.withAttributes(databaseUp, { kind: database.kind }), up ? 1 : 0)
+        const body = yield* PrometheusMetrics.format()
+        return HttpServerResponse.text(body, { contentType: "text/plain; version=0.0.4; charset=utf-8" })
+      })
+    )
   })
 )
 

@@ -11,9 +11,8 @@
  *   (WebSockets) included (`Listener`): no client can hold the process past it.
  */
 import { NodeHttpServer } from "@effect/platform-node"
-import { Context, Effect, Layer } from "effect"
-import { HttpRouter } from "effect/http"
-import type { HttpServer } from "effect/http"
+import { Context, Effect, Layer, Scope } from "effect"
+import { HttpRouter, HttpServer } from "effect/http"
 import { AuthenticationLive, RpcAuthenticationLive } from "../auth/AuthenticationLive.ts"
 import { DeclaredScopes } from "../auth/DeclaredScopes.ts"
 import { AuditPlugin } from "../audit/AuditPlugin.ts"
@@ -132,12 +131,32 @@ const shutdownHook = (listener: Listener.Listener, graceSeconds: number) =>
   }))
 
 /**
+ * Serves the app with request fibers that start from `runtime`, the context the server was
+ * started in (loggers, configuration provider, the CLI's services), instead of the context of
+ * every platform service, which each request would otherwise copy. `HttpRouter.serve` forks
+ * request fibers from the context it is built in; every HttpApi handler then merges its own
+ * context (the services its group was built with) into the request's, and Effect copies both
+ * maps whole to do it: with the platform's ~35 services in the request's context that copy
+ * was most of the merge's cost (issue 11, section 10). Handlers lose nothing: their group's
+ * context holds the platform services; a host route that needs a service takes it when it is
+ * built (`App.ts`).
+ */
+const serveFrom = (runtime: ReadonlySet<string>, app: Layer.Layer<never, unknown, unknown>) =>
+  Layer.effectDiscard(Effect.gen(function*() {
+    const handler = yield* HttpRouter.toHttpEffect(app)
+    const server = yield* HttpServer.HttpServer
+    yield* Effect.updateContext(server.serve(handler), (built: Context.Context<never>) =>
+      Context.makeUnsafe(new Map([...built.mapUnsafe].filter(([key]) => runtime.has(key) || key === Scope.Scope.key))))
+  }))
+
+/**
  * The server layer. Its output includes `HttpServer`, whose `address` tells the bound port
  * (use port 0 to pick a free one).
  */
 export const layer = (options: ServerOptions) =>
   Layer.unwrap(Effect.gen(function*() {
     const { config } = options
+    const runtime = new Set((yield* Effect.context<never>()).mapUnsafe.keys())
     const composition = yield* compose(options.plugins)
     // Every plugin's declared variables, read (from the ConfigProvider: the CLI's is the
     // environment with the flags over it) and checked before anything opens or listens.
@@ -146,7 +165,7 @@ export const layer = (options: ServerOptions) =>
     const platform = platformLayer(config, composition, options.firstPartyIds ?? new Set()).pipe(Layer.provideMerge(configs))
     const listener = Listener.make(config.listener)
     const server = listener.server
-    const http = HttpRouter.serve(App.layer(composition, config, server), { disableLogger: true, disableListenLog: true }).pipe(
+    const http = serveFrom(runtime, App.layer(composition, config, server)).pipe(
       Layer.provideMerge(NodeHttpServer.layer(() => server, {
         port: config.port,
         host: config.host,
