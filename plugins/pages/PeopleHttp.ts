@@ -1,6 +1,11 @@
-/** Handlers of the people routes (`PeopleApi.ts`) and the web routes a browser opens from a link or a provider. */
+/**
+ * Handlers of the people routes (`PeopleApi.ts`) and the web routes a browser opens from a link
+ * or a provider. Those two answer a link that does not work with the problem a client expects,
+ * or, to a browser (`Accept: text/html`), with a page that says the same in words.
+ */
 import { Effect, Option } from "effect"
 import { HttpEffect, HttpRouter, HttpServerRequest } from "effect/http"
+import type { HttpServerResponse } from "effect/http"
 import { HttpApi, HttpApiBuilder } from "effect/http-api"
 import { TrellisConfig, WebRoute } from "trellis/plugin"
 import { MagicLinkFlow } from "./MagicLinks.ts"
@@ -11,6 +16,7 @@ import { MagicLinkGone, MagicLinkInvalid, OAuthProviderFailed, OAuthSignInFailed
 import { clearViewerCookie, originOf, signedIn } from "./SignIn.ts"
 import { ViewerSessions, viewerTokenPrefix } from "./ViewerSessions.ts"
 import { viewerCookie } from "./Viewers.ts"
+import { messagePage } from "./ViewerRoutes.ts"
 
 export class PeopleApi extends HttpApi.make("pages-people").add(PeopleGroup) {}
 
@@ -53,26 +59,46 @@ const PeopleHandlers = HttpApiBuilder.group(PeopleApi, "people", Effect.fn(funct
 
 export const PeopleHttpLive = PeopleHandlers
 
-/** `GET /v1/auth/magic-link/verify?token=`: signs the browser in and redirects, or a problem saying why not. */
+/** Whether the request comes from a browser that wants a page rather than a problem. */
+const wantsPage = (request: HttpServerRequest.HttpServerRequest): boolean => (request.headers["accept"] ?? "").includes("text/html")
+
+/**
+ * A failed sign-in: to a browser, a page with the problem's status and detail (fixed texts,
+ * never the request's); to anything else, the problem itself.
+ */
+const failedSignIn = <E extends { readonly status: number; readonly detail?: string | undefined }>(title: string, problem: E) =>
+  Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) =>
+    wantsPage(request)
+      ? Effect.succeed(messagePage(problem.status, title, problem.detail ?? title, { back: "/inbox" }))
+      : Effect.fail(problem))
+
+const linkFailed = "This sign-in link does not work"
+
+/** `GET /v1/auth/magic-link/verify?token=`: signs the browser in and redirects, or says why not. */
 const verifyLink = Effect.gen(function*() {
   const links = yield* MagicLinkFlow
   const request = yield* HttpServerRequest.HttpServerRequest
   const o = yield* origin
   const token = new URL(request.url, o).searchParams.get("token") ?? ""
-  if (token === "") return yield* new MagicLinkInvalid({ detail: "The link has no token." })
+  if (token === "") return yield* failedSignIn(linkFailed, new MagicLinkInvalid({ detail: "The link has no token." }))
   return yield* links.verify(token).pipe(
     Effect.map(({ redirect, session }) => signedIn(session, o, redirect)),
-    Effect.catch((reason: LinkFailure): Effect.Effect<never, MagicLinkInvalid | MagicLinkGone> =>
+    Effect.catch((reason: LinkFailure): Effect.Effect<HttpServerResponse.HttpServerResponse, MagicLinkInvalid | MagicLinkGone, HttpServerRequest.HttpServerRequest> =>
       reason === "unknown"
-        ? Effect.fail(new MagicLinkInvalid({ detail: "This sign-in link is not one this server sent." }))
-        : Effect.fail(new MagicLinkGone({
-          reason,
-          detail: reason === "used"
-            ? "This sign-in link was already used: each link works once. Ask for a new one on the page."
-            : "This sign-in link has expired (links work for 15 minutes). Ask for a new one on the page."
-        })))
+        ? failedSignIn(linkFailed, new MagicLinkInvalid({ detail: "This sign-in link is not one this server sent." }))
+        : failedSignIn(
+          linkFailed,
+          new MagicLinkGone({
+            reason,
+            detail: reason === "used"
+              ? "This sign-in link was already used: each link works once. Ask for a new one on the page."
+              : "This sign-in link has expired (links work for 15 minutes). Ask for a new one on the page."
+          })
+        ))
   )
 })
+
+const oauthFailed = "Sign-in did not work"
 
 /** `GET /v1/auth/oauth/:provider/callback?code&state`: where the provider sends the browser back. */
 const oauthCallback = Effect.gen(function*() {
@@ -81,15 +107,15 @@ const oauthCallback = Effect.gen(function*() {
   const params = yield* HttpRouter.params
   const provider = params["provider"] ?? ""
   const o = yield* origin
-  if (!isProvider(provider)) return yield* new OAuthSignInFailed({ detail: "This server signs in with github or google." })
+  if (!isProvider(provider)) return yield* failedSignIn(oauthFailed, new OAuthSignInFailed({ detail: "This server signs in with github or google." }))
   const query = new URL(request.url, o).searchParams
   const value = (name: string) => query.get(name) ?? undefined
   return yield* oauth.callback(provider, { code: value("code"), state: value("state"), error: value("error") }, o).pipe(
     Effect.map(({ redirect, session }) => signedIn(session, o, redirect)),
-    Effect.catchTag("OAuthFailure", (failure): Effect.Effect<never, OAuthProviderFailed | OAuthSignInFailed> =>
+    Effect.catchTag("OAuthFailure", (failure): Effect.Effect<HttpServerResponse.HttpServerResponse, OAuthProviderFailed | OAuthSignInFailed, HttpServerRequest.HttpServerRequest> =>
       failure.status === 502
-        ? Effect.fail(new OAuthProviderFailed({ detail: failure.message }))
-        : Effect.fail(new OAuthSignInFailed({ detail: failure.message })))
+        ? failedSignIn(oauthFailed, new OAuthProviderFailed({ detail: failure.message }))
+        : failedSignIn(oauthFailed, new OAuthSignInFailed({ detail: failure.message })))
   )
 })
 
@@ -97,12 +123,12 @@ export const webRoutes = [
   WebRoute.get("/v1/auth/magic-link/verify", verifyLink, {
     auth: "public",
     reason: "the link mailed to a person with no account: the single-use token in the URL is the credential",
-    description: "Spends a magic link: sets the viewer cookie and redirects (the token also in the fragment); 400 `magic-link-invalid` (unknown), 410 `magic-link-gone` (used or expired)."
+    description: "Spends a magic link: sets the viewer cookie and redirects (the token also in the fragment); 400 `magic-link-invalid` (unknown), 410 `magic-link-gone` (used or expired), as an HTML page to a browser (`Accept: text/html`)."
   }),
   WebRoute.get("/v1/auth/oauth/:provider/callback", oauthCallback, {
     auth: "public",
     reason: "the OAuth provider sends the browser back here: the single-use state and the provider's code are the credential",
-    description: "Completes a GitHub or Google sign-in: a viewer session for the verified email address, then a redirect; 400 `oauth-sign-in-failed`, 502 `oauth-provider-failed`."
+    description: "Completes a GitHub or Google sign-in: a viewer session for the verified email address, then a redirect; 400 `oauth-sign-in-failed`, 502 `oauth-provider-failed`, as an HTML page to a browser (`Accept: text/html`)."
   })
 ]
 

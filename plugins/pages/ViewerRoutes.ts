@@ -80,11 +80,11 @@ const document = (body: Html.Html, status: number, headers?: Record<string, stri
 
 const seeOther = (location: string) => HttpServerResponse.empty({ status: 303, headers: { location } })
 
-/** A fixed message page (never text a request chose). */
-const message = (status: number, title: string, text: string, options?: { readonly back?: string; readonly headers?: Record<string, string> }) =>
+/** A fixed message page (never text a request chose). The people routes answer a browser with it too. */
+export const messagePage = (status: number, title: string, text: string, options?: { readonly back?: string; readonly headers?: Record<string, string> }) =>
   document(Viewer.messageDocument({ title, message: text, back: options?.back }), status, options?.headers)
 
-const notFoundPage = () => message(404, "Page not found", "There is no page at this address. Check the link you were sent.")
+const notFoundPage = () => messagePage(404, "Page not found", "There is no page at this address. Check the link you were sent.")
 
 const origin = Effect.gen(function*() {
   const config = yield* TrellisConfig
@@ -109,7 +109,7 @@ const openPage = (pageId: string, visit: Visit) =>
       case "Gone":
         return {
           _tag: "Refused" as const,
-          response: message(
+          response: messagePage(
             410,
             page.status === "expired" ? "This page has expired" : "This page was withdrawn",
             page.status === "expired"
@@ -120,7 +120,7 @@ const openPage = (pageId: string, visit: Visit) =>
       case "Forbidden":
         return {
           _tag: "Refused" as const,
-          response: message(403, "You may not open this page", "You are signed in, but this page was not published for you. Ask whoever sent it to share it with you.")
+          response: messagePage(403, "You may not open this page", "You are signed in, but this page was not published for you. Ask whoever sent it to share it with you.")
         }
       case "LoginRequired": {
         const magic = yield* Effect.serviceOption(MagicLinks)
@@ -206,10 +206,10 @@ const field = (form: FormData, name: string): string | null => {
   return typeof value === "string" ? value : null
 }
 
-const badForm = (pageId: string) => message(400, "The form could not be read", "Send the form from the page again.", { back: `/p/${pageId}` })
+const badForm = (pageId: string) => messagePage(400, "The form could not be read", "Send the form from the page again.", { back: `/p/${pageId}` })
 
 const csrfRefused = (pageId: string) =>
-  message(403, "The form has expired", "This form was not sent from this page in this browser (or your sign-in changed). Open the page again and resend it.", {
+  messagePage(403, "The form has expired", "This form was not sent from this page in this browser (or your sign-in changed). Open the page again and resend it.", {
     back: `/p/${pageId}`
   })
 
@@ -252,7 +252,7 @@ const refusalPage = (page: PageRecord, error: ProblemLike & { readonly _tag: str
   const text = status === 409
     ? "This decision can no longer be made: someone decided already, or the page changed. Open the page to see where it stands."
     : detail ?? "The request was refused."
-  return message(status, titles[status] ?? "That did not work", text, { back: `/p/${page.id}` })
+  return messagePage(status, titles[status] ?? "That did not work", text, { back: `/p/${page.id}` })
 }
 
 const execute = Effect.gen(function*() {
@@ -261,7 +261,7 @@ const execute = Effect.gen(function*() {
   const { page, viewer, form } = got
   const { actionId } = yield* HttpRouter.params
   const decisions = yield* Effect.serviceOption(Decisions)
-  if (Option.isNone(decisions)) return message(404, "Not available", "Decisions are not available on this server.", { back: `/p/${page.id}` })
+  if (Option.isNone(decisions)) return messagePage(404, "Not available", "Decisions are not available on this server.", { back: `/p/${page.id}` })
   const formData: Record<string, unknown> = {}
   for (const [name, value] of form.entries()) {
     if (!name.startsWith(Viewer.fieldPrefix) || typeof value !== "string") continue
@@ -282,7 +282,7 @@ const addComment = Effect.gen(function*() {
   if (got._tag === "Done") return got.response
   const { page, viewer, form } = got
   const comments = yield* Effect.serviceOption(Comments)
-  if (Option.isNone(comments)) return message(404, "Not available", "Comments are not available on this server.", { back: `/p/${page.id}` })
+  if (Option.isNone(comments)) return messagePage(404, "Not available", "Comments are not available on this server.", { back: `/p/${page.id}` })
   const blank = (value: string | null) => value === null || value.trim() === "" ? null : value.trim()
   return yield* comments.value.add(page, viewer, {
     content: field(form, "content") ?? "",
@@ -300,10 +300,10 @@ const upload = Effect.gen(function*() {
   if (got._tag === "Done") return got.response
   const { page, viewer, form } = got
   const files = yield* Effect.serviceOption(Files)
-  if (Option.isNone(files)) return message(404, "Not available", "Files are not available on this server.", { back: `/p/${page.id}` })
+  if (Option.isNone(files)) return messagePage(404, "Not available", "Files are not available on this server.", { back: `/p/${page.id}` })
   const file = form.get("file")
   if (file === null || typeof file === "string" || file.name === "") {
-    return message(400, "No file chosen", "Choose a file to upload, then send the form again.", { back: `/p/${page.id}` })
+    return messagePage(400, "No file chosen", "Choose a file to upload, then send the form again.", { back: `/p/${page.id}` })
   }
   const bytes = new Uint8Array(yield* Effect.promise(() => file.arrayBuffer()))
   return yield* files.value.upload(page, viewer, {
@@ -317,7 +317,7 @@ const upload = Effect.gen(function*() {
 })
 
 const checkEmail = (back: string | undefined) =>
-  message(200, "Check your email", "If this address may open the page, a sign-in link is on its way. It works once and expires soon.", back === undefined ? undefined : { back })
+  messagePage(200, "Check your email", "If this address may open the page, a sign-in link is on its way. It works once and expires soon.", back === undefined ? undefined : { back })
 
 /** The "email me a link" form of the 401 page. */
 const pageMagicLink = Effect.gen(function*() {
@@ -334,7 +334,7 @@ const pageMagicLink = Effect.gen(function*() {
 const sendLink = (email: string, pageId: string | null, redirectUrl: string) =>
   Effect.gen(function*() {
     const magic = yield* Effect.serviceOption(MagicLinks)
-    if (Option.isNone(magic)) return message(404, "Not available", "Sign-in links are not available on this server.")
+    if (Option.isNone(magic)) return messagePage(404, "Not available", "Sign-in links are not available on this server.")
     const request = yield* HttpServerRequest.HttpServerRequest
     return yield* magic.value.send({
       email: email.trim(),
@@ -347,8 +347,8 @@ const sendLink = (email: string, pageId: string | null, redirectUrl: string) =>
       Effect.catch((error) =>
         Effect.succeed(
           error._tag === "RateLimited"
-            ? message(429, "Too many sign-in links", "Too many links were asked for. Wait a minute, then try again.", { back: redirectUrl })
-            : message(400, "That address does not look right", "Enter a valid email address.", { back: redirectUrl })
+            ? messagePage(429, "Too many sign-in links", "Too many links were asked for. Wait a minute, then try again.", { back: redirectUrl })
+            : messagePage(400, "That address does not look right", "Enter a valid email address.", { back: redirectUrl })
         )
       )
     )
@@ -382,9 +382,9 @@ const inboxMagicLink = Effect.gen(function*() {
   const request = yield* HttpServerRequest.HttpServerRequest
   const viewer = yield* (yield* Viewers).current
   const form = yield* formOf(request)
-  if (Option.isNone(form)) return message(400, "The form could not be read", "Send the form again.", { back: "/inbox" })
+  if (Option.isNone(form)) return messagePage(400, "The form could not be read", "Send the form again.", { back: "/inbox" })
   if (!csrfValid(request.cookies[visitorCookie], viewer, field(form.value, "csrf"))) {
-    return message(403, "The form has expired", "Open the inbox page again and resend the form.", { back: "/inbox" })
+    return messagePage(403, "The form has expired", "Open the inbox page again and resend the form.", { back: "/inbox" })
   }
   return yield* sendLink(field(form.value, "email") ?? "", null, "/inbox")
 })

@@ -42,9 +42,10 @@ const linkFor = (email: string, pageId: string, redirectUrl?: string) =>
   })
 
 /** Opens a link as a browser would, without following the redirect. */
-const open = (link: string) =>
+/** Opens a link as a client does, or with `browser` as a browser does (`Accept: text/html`). */
+const open = (link: string, browser = false) =>
   Effect.promise(async () => {
-    const response = await fetch(link, { redirect: "manual" })
+    const response = await fetch(link, { redirect: "manual", headers: browser ? { accept: "text/html,application/xhtml+xml,*/*;q=0.8" } : {} })
     const cookies = response.headers.getSetCookie()
     return {
       status: response.status,
@@ -171,7 +172,7 @@ layer(
       assert.match(refused.headers["retry-after"] ?? "", /^\d+$/)
     }))
 
-  it.effect("an expired or unknown link answers a problem and signs nobody in", () =>
+  it.effect("an expired or unknown link answers a problem (a page to a browser) and signs nobody in", () =>
     Effect.gen(function*() {
       const sql = yield* SqlClient.SqlClient
       const page = yield* newPage({ mode: "public" })
@@ -188,6 +189,17 @@ layer(
       assert.include(unknown.body, "magic-link-invalid")
       const none = yield* open(`${new URL(link).origin}/v1/auth/magic-link/verify`)
       assert.strictEqual(none.status, 400)
+
+      // A browser gets a page with the same status that says why, and is not signed in either.
+      const lateInBrowser = yield* open(link, true)
+      assert.strictEqual(lateInBrowser.status, 410)
+      assert.match(lateInBrowser.contentType, /^text\/html/)
+      assert.include(lateInBrowser.body, "This sign-in link has expired")
+      assert.isUndefined(lateInBrowser.setCookie)
+      const unknownInBrowser = yield* open(`${new URL(link).origin}/v1/auth/magic-link/verify?token=ml_nothing`, true)
+      assert.strictEqual(unknownInBrowser.status, 400)
+      assert.match(unknownInBrowser.contentType, /^text\/html/)
+      assert.include(unknownInBrowser.body, "not one this server sent")
     }))
 
   it.effect("viewer sign-out revokes the session and clears the cookie", () =>

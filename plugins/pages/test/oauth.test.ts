@@ -64,11 +64,13 @@ const settings = ConfigProvider.layer(ConfigProvider.fromEnvRecord({
   TRELLIS_OAUTH_ALLOW_PRIVATE: "true"
 }))
 
-const open = (url: string) =>
+/** Opens a URL as a client does, or with `browser` as a browser does (`Accept: text/html`). */
+const open = (url: string, browser = false) =>
   Effect.promise(async () => {
-    const response = await fetch(url, { redirect: "manual" })
+    const response = await fetch(url, { redirect: "manual", headers: browser ? { accept: "text/html,*/*;q=0.8" } : {} })
     return {
       status: response.status,
+      contentType: response.headers.get("content-type") ?? "",
       location: response.headers.get("location") ?? "",
       setCookie: response.headers.getSetCookie().find((c) => c.startsWith("trellis_viewer=")),
       body: await response.text()
@@ -110,7 +112,7 @@ layer(TestKit.layer({ plugins: [RunsPlugin, PagesPlugin] }).pipe(Layer.provide(s
       assert.isUndefined(replay.setCookie)
     }))
 
-  it.effect("Google: the verified userinfo address; a bad code is 502 and an unknown state 400", () =>
+  it.effect("Google: the verified userinfo address; a bad code is 502 and an unknown state 400 (a page to a browser)", () =>
     Effect.gen(function*() {
       const kit = yield* TestKit.TrellisTest
       const url = yield* start("google", {})
@@ -125,6 +127,13 @@ layer(TestKit.layer({ plugins: [RunsPlugin, PagesPlugin] }).pipe(Layer.provide(s
       assert.strictEqual(refused.status, 502)
       const unknown = yield* open(`${kit.baseUrl}/v1/auth/oauth/google/callback?code=good-code&state=nothing`)
       assert.strictEqual(unknown.status, 400)
+      assert.include(unknown.body, "oauth-sign-in-failed")
+      // The browser the provider sends back gets a page that says so, with the same status.
+      const unknownInBrowser = yield* open(`${kit.baseUrl}/v1/auth/oauth/google/callback?code=good-code&state=nothing`, true)
+      assert.strictEqual(unknownInBrowser.status, 400)
+      assert.match(unknownInBrowser.contentType, /^text\/html/)
+      assert.include(unknownInBrowser.body, "Sign-in did not work")
+      assert.isUndefined(unknownInBrowser.setCookie)
       const badRedirect = yield* kit.request("POST", "/v1/auth/oauth/google", { token: null, body: { redirectUrl: "https://evil.test/p/x" } })
       assert.strictEqual(badRedirect.status, 400)
     }))

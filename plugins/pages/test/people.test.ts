@@ -1,6 +1,7 @@
 /**
  * People (seed 003 "Authentication") over real HTTP: viewer sessions as `Viewers.current` and
- * `Viewers.ofToken` see them (bearer, cookies, expiry, revocation), members' email addresses.
+ * `Viewers.ofToken` see them (bearer, cookies, expiry, revocation), members' email addresses,
+ * and a viewer session deciding only as the address it proved.
  */
 import { assert, layer } from "@effect/vitest"
 import { Deferred, Effect } from "effect"
@@ -80,5 +81,39 @@ layer(TestKit.layer({ plugins: [RunsPlugin, PagesPlugin, viewerProbe(sessions)] 
         (yield* viewerOf({ cookie: `trellis_session=trs_nothing; trellis_viewer=${viewer.token}` }))._tag,
         "Identity"
       )
+    }))
+
+  it.effect("a viewer session decides only as the address it proved: another actor.identity is 403 and counts nothing", () =>
+    Effect.gen(function*() {
+      const kit = yield* TestKit.TrellisTest
+      const store = yield* Deferred.await(sessions)
+      const viewer = yield* store.create("dee@example.test")
+      const published = yield* kit.request("POST", "/v1/publish", {
+        body: {
+          title: "Leave request",
+          access: { mode: "authenticated" },
+          actions: [{ action_id: "act_approve", label: "Approve" }],
+          approval_chain: { mode: "sequential", steps: [{ step_id: "leads", name: "Leads", assignees: ["dee@example.test", "eve@example.test"] }] }
+        }
+      })
+      assert.strictEqual(published.status, 201)
+      const { pageId } = yield* json<{ readonly pageId: string }>(published)
+      const decide = (identity: string) =>
+        kit.request("POST", `/v1/pages/${pageId}/actions/act_approve`, { token: viewer.token, body: { actor: { identity } } })
+      const decisionsOf = Effect.gen(function*() {
+        const approval = yield* json<{ readonly steps: ReadonlyArray<{ readonly decisions: ReadonlyArray<{ readonly identity: string }> }> }>(
+          yield* kit.request("GET", `/v1/pages/${pageId}/approval`)
+        )
+        return approval.steps[0]?.decisions.map((d) => d.identity)
+      })
+
+      const asEve = yield* decide("eve@example.test")
+      assert.strictEqual(asEve.status, 403)
+      assert.strictEqual((yield* json<{ readonly error: { readonly code: string } }>(asEve)).error.code, "FORBIDDEN")
+      assert.deepStrictEqual(yield* decisionsOf, [])
+
+      const asSelf = yield* decide("DEE@example.test")
+      assert.strictEqual(asSelf.status, 200)
+      assert.deepStrictEqual(yield* decisionsOf, ["dee@example.test"])
     }))
 })
