@@ -8,8 +8,9 @@
  *
  * With `BENCH_FLOOR_TYPED=1` the endpoint declares Trellis's own success schema (`PluginList`,
  * from the client-safe contract) instead of `Schema.Unknown`, so Effect encodes the answer as
- * it does for Trellis: the same endpoint's work, without Trellis's pipeline. Untyped, the floor
- * skips that encoding, which no typed endpoint of Trellis can.
+ * it does for Trellis: the same endpoint's work, without Trellis's pipeline. Untyped, Effect
+ * only walks the answer to check it is JSON-like (cheaper than the typed encoding, which no
+ * typed endpoint of Trellis can skip).
  *
  * Input (environment): BENCH_BARE_TOKEN, BENCH_BARE_BODY (the JSON to answer with),
  * BENCH_FLOOR_TYPED.

@@ -564,7 +564,9 @@ const mediansOf = (all: ReadonlyArray<Row>): ReadonlyArray<Row> => {
   const groups = new Map<string, Array<Row>>()
   for (const row of all) {
     const key = `${row.round}\u0000${row.server}\u0000${row.scenario}\u0000${row.connections}`
-    groups.set(key, [...(groups.get(key) ?? []), row])
+    const group = groups.get(key)
+    if (group === undefined) groups.set(key, [row])
+    else group.push(row)
   }
   return [...groups.values()].map((group) => {
     const first = group[0] as Row
