@@ -7,7 +7,7 @@ import { PagesCatalogGroup, PagesInboxGroup } from "./CatalogApi.ts"
 import { InboxEntryNotFound } from "./CatalogErrors.ts"
 import { Inbox } from "./InboxService.ts"
 import { Insights } from "./Insights.ts"
-import { pageUrlOf } from "./Pages.ts"
+import { publishedAnswer } from "./Pages.ts"
 import { Templates } from "./Templates.ts"
 import { Workflows } from "./Workflows.ts"
 
@@ -26,19 +26,7 @@ const CatalogHttp = HttpApiBuilder.group(
       .handle("createTemplate", ({ payload }) => templates.create(payload))
       .handle("deleteTemplate", ({ params }) => templates.remove(params.name))
       .handle("publishTemplate", ({ params, payload }) =>
-        Effect.gen(function*() {
-          const { page, warnings } = yield* templates.publish(params.name, payload.variables ?? {})
-          const pageUrl = yield* pageUrlOf(page.id)
-          return {
-            pageId: page.id,
-            pageUrl,
-            shortUrl: pageUrl,
-            status: page.status,
-            createdAt: page.createdAt.toISOString(),
-            expiresAt: page.expiresAt === null ? null : page.expiresAt.toISOString(),
-            warnings
-          }
-        }))
+        Effect.flatMap(templates.publish(params.name, payload.variables ?? {}), publishedAnswer))
       .handle("createWorkflow", ({ payload }) => workflows.create(payload))
       .handle("getWorkflow", ({ params }) => workflows.get(params.groupId))
       .handle("createAssociation", ({ params, payload }) => insights.associate(params.id, payload.targetPageId, payload.relationType))

@@ -21,7 +21,7 @@ import { PageEvents } from "./PageEvents.ts"
 import type { PageEventType } from "./PageEvents.ts"
 import { newId } from "./PageStreams.ts"
 import { Pages } from "./PagesService.ts"
-import { identityOf } from "./Viewers.ts"
+import { auditActorOf, identityOf } from "./Viewers.ts"
 import type { Viewer } from "./Viewers.ts"
 
 /** The longest comment, in characters. */
@@ -66,17 +66,6 @@ const isMember = (page: PageRecord, viewer: Viewer): boolean =>
 const isOwnKey = (page: PageRecord, viewer: Viewer): boolean =>
   isMember(page, viewer) && viewer._tag === "Member" && viewer.principal.kind !== "user"
 
-const auditActor = (viewer: Viewer): { readonly id: string; readonly kind: string } => {
-  switch (viewer._tag) {
-    case "Member":
-      return { id: viewer.principal.id, kind: viewer.principal.kind }
-    case "Identity":
-      return { id: viewer.email, kind: "viewer" }
-    case "Anonymous":
-      return { id: "anonymous", kind: "anonymous" }
-  }
-}
-
 const checkContent = (content: string): Effect.Effect<string, InvalidPage> => {
   if (content.trim() === "") return Effect.fail(new InvalidPage({ field: "content", constraint: "required, not empty" }))
   if (content.length > maxContentLength) {
@@ -118,7 +107,7 @@ export const layer = Layer.effect(
         })
         yield* audit.append({
           organizationId: page.organizationId,
-          actor: auditActor(viewer),
+          actor: auditActorOf(viewer),
           action: `pages.${type}`,
           target: { type: "page", id: page.id },
           details: { commentId: comment.id }

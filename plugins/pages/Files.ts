@@ -41,7 +41,7 @@ import * as FileStoreModule from "./FileStore.ts"
 import { PageEvents } from "./PageEvents.ts"
 import { defaultFileTypes, PagesConfig } from "./PagesConfig.ts"
 import { Pages } from "./PagesService.ts"
-import { identityOf, Viewers } from "./Viewers.ts"
+import { auditActorOf, identityOf, Viewers } from "./Viewers.ts"
 import type { Viewer } from "./Viewers.ts"
 
 /** How long a presigned upload URL works. */
@@ -172,17 +172,6 @@ const storageKeyOf = (page: PageRecord, filename: string): string => {
 /** The path of a signed download (`FilesHttp.ts` serves it). */
 export const downloadPathOf = (storageKey: string, expires: number, sig: string): string =>
   `/v1/storage/download/${encodeURIComponent(storageKey)}?expires=${expires}&sig=${sig}`
-
-const auditActor = (viewer: Viewer): { readonly id: string; readonly kind: string } => {
-  switch (viewer._tag) {
-    case "Member":
-      return { id: viewer.principal.id, kind: viewer.principal.kind }
-    case "Identity":
-      return { id: viewer.email, kind: "viewer" }
-    case "Anonymous":
-      return { id: "anonymous", kind: "anonymous" }
-  }
-}
 
 /** The `Files` part's operations, for its routes (`FilesHttp.ts`); `Files` (the seam) is derived from them. */
 export class FileOperations extends Context.Service<FileOperations, {
@@ -321,7 +310,7 @@ export const layerOperations = Layer.effect(
         })
         yield* audit.append({
           organizationId: opened.page.organizationId,
-          actor: auditActor(opened.viewer),
+          actor: auditActorOf(opened.viewer),
           action: "pages.file.upload",
           target: { type: "page", id: opened.page.id },
           details: { fileId: row.id, filename: row.filename, sizeBytes: Number(row.size_bytes) }
@@ -512,7 +501,7 @@ export const layerOperations = Layer.effect(
           })
           yield* audit.append({
             organizationId: opened.page.organizationId,
-            actor: auditActor(opened.viewer),
+            actor: auditActorOf(opened.viewer),
             action: "pages.file.delete",
             target: { type: "page", id: opened.page.id },
             details: { fileId, filename: row.filename }

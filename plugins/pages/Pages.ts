@@ -67,6 +67,18 @@ export const pageUrlOf = (pageId: string): Effect.Effect<string, never, TrellisC
     return `${publicBaseOf(config, Option.getOrUndefined(request))}/p/${pageId}`
   })
 
+/** The answer of every publish (`POST /v1/publish`, a template, A2UI, AG-UI): the page's links and state, and the warnings. */
+export const publishedAnswer = (published: Published) =>
+  Effect.map(pageUrlOf(published.page.id), (pageUrl) => ({
+    pageId: published.page.id,
+    pageUrl,
+    shortUrl: pageUrl,
+    status: published.page.status,
+    createdAt: Row.iso(published.page.createdAt),
+    expiresAt: published.page.expiresAt === null ? null : Row.iso(published.page.expiresAt),
+    warnings: published.warnings
+  }))
+
 // ── rows ─────────────────────────────────────────────────────────────────
 
 interface PageRow {

@@ -2,7 +2,7 @@
 import { Effect } from "effect"
 import { HttpApiBuilder } from "effect/http-api"
 import type { PageRecord } from "./Domain.ts"
-import { pageUrlOf, PagesCore } from "./Pages.ts"
+import { pageUrlOf, PagesCore, publishedAnswer } from "./Pages.ts"
 import { PagesApi } from "./PagesApi.ts"
 import type { PageView } from "./PagesApi.ts"
 import { Pages } from "./PagesService.ts"
@@ -47,20 +47,7 @@ export const PagesHttpLive = HttpApiBuilder.group(
     const core = yield* PagesCore
     const pages = yield* Pages
     return handlers
-      .handle("publish", ({ payload }) =>
-        Effect.gen(function*() {
-          const { page, warnings } = yield* core.publish(payload, { status: "active" })
-          const pageUrl = yield* pageUrlOf(page.id)
-          return {
-            pageId: page.id,
-            pageUrl,
-            shortUrl: pageUrl,
-            status: page.status,
-            createdAt: page.createdAt.toISOString(),
-            expiresAt: isoOrNull(page.expiresAt),
-            warnings
-          }
-        }))
+      .handle("publish", ({ payload }) => Effect.flatMap(core.publish(payload, { status: "active" }), publishedAnswer))
       .handle("draft", ({ payload }) =>
         Effect.gen(function*() {
           const { page, warnings } = yield* core.publish(payload, { status: "draft" })

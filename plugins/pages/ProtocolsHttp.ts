@@ -6,16 +6,14 @@
  */
 import { Effect } from "effect"
 import { HttpApi, HttpApiBuilder } from "effect/http-api"
-import { Row } from "trellis/plugin"
 import * as A2ui from "./A2ui.ts"
 import * as AgUi from "./AgUi.ts"
 import type { Action, PageInput } from "./Domain.ts"
 import { InvalidPage } from "./Errors.ts"
 import { ProtocolsGroup } from "./ProtocolsApi.ts"
 import type { A2uiEnvelope, AgUiPublish } from "./ProtocolsApi.ts"
-import { pageUrlOf } from "./Pages.ts"
+import { publishedAnswer } from "./Pages.ts"
 import { Pages } from "./PagesService.ts"
-import type { Published } from "./PagesService.ts"
 
 /** The group's own API value, for its handlers. */
 export class ProtocolsApi extends HttpApi.make("pageProtocols").add(ProtocolsGroup) {}
@@ -86,21 +84,6 @@ const publishFrom = (pages: Pages["Service"], input: PageInput, warnings: Readon
       ))
   )
 
-/** `POST /v1/publish`'s answer. */
-const answer = (published: Published) =>
-  Effect.gen(function*() {
-    const pageUrl = yield* pageUrlOf(published.page.id)
-    return {
-      pageId: published.page.id,
-      pageUrl,
-      shortUrl: pageUrl,
-      status: published.page.status,
-      createdAt: Row.iso(published.page.createdAt),
-      expiresAt: published.page.expiresAt === null ? null : Row.iso(published.page.expiresAt),
-      warnings: published.warnings
-    }
-  })
-
 export const ProtocolsHttpLive = HttpApiBuilder.group(
   ProtocolsApi,
   "pageProtocols",
@@ -128,7 +111,7 @@ export const ProtocolsHttpLive = HttpApiBuilder.group(
             ...(metadata === undefined ? {} : { metadata })
           }
           const published = yield* publishFrom(pages, input, warnings, found.field === "" ? "body" : found.field)
-          return yield* answer(published)
+          return yield* publishedAnswer(published)
         }))
       .handle("publishAgUi", ({ payload }) =>
         Effect.gen(function*() {
@@ -145,7 +128,7 @@ export const ProtocolsHttpLive = HttpApiBuilder.group(
             ...(metadata === undefined ? {} : { metadata })
           }
           const published = yield* publishFrom(pages, input, warnings, "events")
-          return yield* answer(published)
+          return yield* publishedAnswer(published)
         }))
   })
 )

@@ -46,3 +46,15 @@ export const identityOf = (viewer: Viewer): string | null => {
       return null
   }
 }
+
+/** Who an act is audited as: the member's principal, the proven address (`viewer`), or `anonymous`. */
+export const auditActorOf = (viewer: Viewer): { readonly id: string; readonly kind: string } => {
+  switch (viewer._tag) {
+    case "Member":
+      return { id: viewer.principal.id, kind: viewer.principal.kind }
+    case "Identity":
+      return { id: viewer.email, kind: "viewer" }
+    case "Anonymous":
+      return { id: "anonymous", kind: "anonymous" }
+  }
+}

@@ -1,8 +1,12 @@
 /**
  * Helpers to run the real `trellis serve` as an OS process in tests: free ports, a data
  * directory copied from the test run's template database, waiting for readiness, stopping
- * with a signal.
+ * with a signal, JSON requests with the admin token, and statements on the test run's
+ * PostgreSQL (creating and dropping the database several processes share).
  */
+import * as PgClient from "@effect/sql-pg/PgClient"
+import { Effect, Redacted } from "effect"
+import { Reactivity } from "effect/reactivity"
 import { spawn } from "node:child_process"
 import type { ChildProcess } from "node:child_process"
 import * as NodeFs from "node:fs"
@@ -102,3 +106,26 @@ export const stop = async (server: RunningServer, signal: NodeJS.Signals = "SIGT
 }
 
 export const authorized = { authorization: `Bearer ${adminToken}` }
+
+/** A JSON request with the admin token: the status, the parsed body (`undefined` when empty) and its text. */
+export const requestJson = async <A>(
+  server: RunningServer,
+  method: string,
+  path: string,
+  body?: unknown
+): Promise<{ status: number; body: A; text: string }> => {
+  const response = await fetch(`${server.url}${path}`, {
+    method,
+    headers: { ...authorized, "content-type": "application/json" },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) })
+  })
+  const text = await response.text()
+  return { status: response.status, body: (text === "" ? undefined : JSON.parse(text)) as A, text }
+}
+
+/** Runs one statement on the test run's PostgreSQL (`TRELLIS_TEST_DATABASE_URL`), e.g. `CREATE DATABASE`. */
+export const pgAdmin = (statement: string): Promise<void> =>
+  Effect.runPromise(Effect.scoped(Effect.gen(function*() {
+    const client = yield* PgClient.make({ url: Redacted.make(process.env.TRELLIS_TEST_DATABASE_URL ?? ""), maxConnections: 1 })
+    yield* client.unsafe(statement)
+  })).pipe(Effect.provide(Reactivity.layer)))

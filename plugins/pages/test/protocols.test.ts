@@ -25,23 +25,26 @@ const agui = (...events: ReadonlyArray<Record<string, unknown>>) => {
 
 const components = (...list: ReadonlyArray<Record<string, unknown>>) => A2ui.translate(list)
 
+/** Seed 003's A2UI example (`POST /v1/publish/a2ui`): a heading, then a row of two weighted columns. */
+const seedExample = {
+  version: "v0.9",
+  title: "User Profile",
+  updateComponents: {
+    surfaceId: "demo",
+    components: [
+      { id: "name", component: "Text", text: "Alice Wang", variant: "h1" },
+      { id: "row", component: "Row", children: ["col1", "col2"] },
+      { id: "col1", component: "Column", children: ["info"], weight: 2 },
+      { id: "col2", component: "Column", children: ["avatar"], weight: 1 },
+      { id: "info", component: "Text", text: "Engineer @ Acme" },
+      { id: "avatar", component: "Image", src: "https://example.com/alice.png" }
+    ]
+  }
+}
+
 describe("A2UI", () => {
   it("seed 003's example: an h1, then the Row as two weighted columns", () => {
-    const result = A2ui.translate({
-      version: "v0.9",
-      title: "User Profile",
-      updateComponents: {
-        surfaceId: "demo",
-        components: [
-          { id: "name", component: "Text", text: "Alice Wang", variant: "h1" },
-          { id: "row", component: "Row", children: ["col1", "col2"] },
-          { id: "col1", component: "Column", children: ["info"], weight: 2 },
-          { id: "col2", component: "Column", children: ["avatar"], weight: 1 },
-          { id: "info", component: "Text", text: "Engineer @ Acme" },
-          { id: "avatar", component: "Image", src: "https://example.com/alice.png" }
-        ]
-      }
-    })
+    const result = A2ui.translate(seedExample)
     assert.strictEqual(result.title, "User Profile")
     assert.deepStrictEqual(result.blocks, [
       { type: "text", data: { content: "# Alice Wang" } },
@@ -575,21 +578,7 @@ layer(TestKit.layer({ plugins: [RunsPlugin, PagesPlugin] }), { timeout: T, exclu
   it.effect("POST /v1/publish/a2ui: seed 003's envelope publishes the documented blocks", () =>
     Effect.gen(function*() {
       const reply = yield* call("POST", "/v1/publish/a2ui", {
-        body: {
-          version: "v0.9",
-          title: "User Profile",
-          updateComponents: {
-            surfaceId: "demo",
-            components: [
-              { id: "name", component: "Text", text: "Alice Wang", variant: "h1" },
-              { id: "row", component: "Row", children: ["col1", "col2"] },
-              { id: "col1", component: "Column", children: ["info"], weight: 2 },
-              { id: "col2", component: "Column", children: ["avatar"], weight: 1 },
-              { id: "info", component: "Text", text: "Engineer @ Acme" },
-              { id: "avatar", component: "Image", src: "https://example.com/alice.png" }
-            ]
-          }
-        }
+        body: seedExample
       })
       assert.strictEqual(reply.status, 201, reply.text)
       const pageId = reply.body.pageId as string

@@ -10,7 +10,8 @@ import { Effect } from "effect"
 import * as TestKit from "../../../src/testing/TestKit.ts"
 import { RunsPlugin } from "../../runs/Plugin.ts"
 import { PagesPlugin } from "../Plugin.ts"
-import { browserLike, csrfOf, everyBlock, pageInput, renderedTypes } from "./viewerFixture.ts"
+import { blockTypes } from "../Domain.ts"
+import { browserLike, csrfOf, everyBlock, pageInput } from "./viewerFixture.ts"
 
 const publish = (input: Record<string, unknown>, path = "/v1/publish") =>
   Effect.gen(function*() {
@@ -36,7 +37,8 @@ layer(TestKit.layer({ plugins: [RunsPlugin, PagesPlugin] }), { timeout: 120_000 
       assert.notInclude(csp, "unsafe-inline")
       assert.isTrue(browser.jar.has("trellis_vid"), "the visitor cookie is set")
       assert.match(page.headers.get("set-cookie") ?? "", /HttpOnly; SameSite=Lax/)
-      for (const type of renderedTypes) assert.include(page.text, `data-block-type="${type}"`, type)
+      // Every type the viewer renders: a new one fails here until `everyBlock` shows it.
+      for (const type of blockTypes) assert.include(page.text, `data-block-type="${type}"`, type)
       assert.include(page.text, `data-block-type="sparkline"`)
       for (const block of everyBlock) assert.include(page.text, `id="block-${block["id"] as string}"`)
       // Hostile markdown is text, not markup.

@@ -56,24 +56,6 @@ export const everyBlock: ReadonlyArray<Record<string, unknown>> = [
   { id: "b_g2", type: "text", group: "Details", tab: "Order", data: { content: "Order #1002." } }
 ]
 
-/** The block types `everyBlock` covers (besides the unknown one). */
-export const renderedTypes = [
-  "text",
-  "key_value",
-  "metric",
-  "table",
-  "chart",
-  "callout",
-  "code",
-  "image",
-  "stepper",
-  "columns",
-  "collapsible",
-  "form",
-  "file_list",
-  "divider"
-] as const
-
 export const pageInput = (overrides: Record<string, unknown> = {}): Record<string, unknown> => ({
   page_type: "approval",
   title: "Refund Approval #4821",

@@ -6,47 +6,13 @@
  *
  * Runs only when TRELLIS_TEST_DATABASE_URL names a PostgreSQL server.
  */
-import * as PgClient from "@effect/sql-pg/PgClient"
-import { Effect, Redacted } from "effect"
-import { Reactivity } from "effect/reactivity"
 import { afterAll, assert, describe, it } from "vitest"
 import { firstParty } from "../../index.ts"
-import { authorized, start, stop } from "../../../test/platform/serverProcess.ts"
+import { authorized, pgAdmin as admin, requestJson as json, start, stop, waitReady } from "../../../test/platform/serverProcess.ts"
 import type { RunningServer } from "../../../test/platform/serverProcess.ts"
 import { connect } from "./wsClient.ts"
 
 const pgBase = process.env.TRELLIS_TEST_DATABASE_URL
-
-const admin = (statement: string) =>
-  Effect.runPromise(Effect.scoped(Effect.gen(function*() {
-    const client = yield* PgClient.make({ url: Redacted.make(pgBase ?? ""), maxConnections: 1 })
-    yield* client.unsafe(statement)
-  })).pipe(Effect.provide(Reactivity.layer)))
-
-/**
- * Like `serverProcess.waitReady`, but each probe gives up after two seconds: a request that
- * lands while the port is open but the app is not attached yet would otherwise hang forever.
- */
-const waitReady = async (server: RunningServer, timeoutMs = 90_000): Promise<void> => {
-  const deadline = Date.now() + timeoutMs
-  while (Date.now() < deadline) {
-    if (server.child.exitCode !== null) throw new Error(`server exited before it was ready:\n${server.output()}`)
-    const status = await fetch(`${server.url}/ready`, { signal: AbortSignal.timeout(2_000) }).then((r) => r.status, () => 0)
-    if (status === 200) return
-    await new Promise((resolve) => setTimeout(resolve, 200))
-  }
-  throw new Error(`server not ready after ${timeoutMs} ms:\n${server.output()}`)
-}
-
-const json = async <A>(server: RunningServer, method: string, path: string, body?: unknown): Promise<{ status: number; body: A }> => {
-  const response = await fetch(`${server.url}${path}`, {
-    method,
-    headers: { ...authorized, "content-type": "application/json" },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) })
-  })
-  const text = await response.text()
-  return { status: response.status, body: (text === "" ? undefined : JSON.parse(text)) as A }
-}
 
 describe.skipIf(pgBase === undefined || pgBase === "")("prompts plugin: two processes on one PostgreSQL", () => {
   const name = `trellis_prompts_${crypto.randomUUID().replace(/-/g, "").slice(0, 12)}`
