@@ -10,6 +10,7 @@ import { CurrentPrincipal, Template } from "trellis/contract"
 import { AuditLog, Row } from "trellis/plugin"
 import type { CreateTemplate, TemplateSummary, TemplateVariable } from "./CatalogApi.ts"
 import { TemplateVariable as TemplateVariableSchema } from "./CatalogApi.ts"
+import * as Blocks from "./Blocks.ts"
 import { TemplateConflict, TemplateNotFound } from "./CatalogErrors.ts"
 import { InvalidPage } from "./Errors.ts"
 import { PagesCore } from "./Pages.ts"
@@ -213,6 +214,19 @@ export const checkVariables = (
     return values
   })
 
+/**
+ * What a publish checks before it writes (`Blocks.check`, `Blocks.checkParts`), run on a new
+ * template's page, so that a broken template is refused when it is added rather than at every
+ * publish. Placeholders fill in text only, so the structure checked here (block types and ids,
+ * actions, approval chain, notify channels) is what every publish from the template gets. The
+ * field is named inside `page`.
+ */
+export const checkPage = (page: PublishBody): Effect.Effect<void, InvalidPage> => {
+  const checked = Blocks.check(page.blocks ?? [])
+  const problem = checked._tag === "Invalid" ? checked : Blocks.checkParts(page)
+  return problem === undefined ? Effect.void : Effect.fail(invalid(`page.${problem.field}`, problem.constraint))
+}
+
 /** The page a template renders to with checked variables (decoded again: a template's page stays a `PageInput`). */
 export const render = (template: PageTemplate, values: Readonly<Record<string, string>>): PublishBody =>
   Schema.decodeUnknownSync(PublishBody)(substitute(Schema.encodeSync(PublishBody)(template.page), values))
@@ -289,6 +303,7 @@ export const layer = Layer.effect(
         for (const name of placeholdersOf(Schema.encodeSync(PublishBody)(input.page), new Set())) {
           if (!keys.has(name)) return yield* invalid("page", `uses {{${name}}}, which is not a declared variable`)
         }
+        yield* checkPage(input.page)
         const template: PageTemplate = {
           name: input.name,
           description: input.description ?? "",

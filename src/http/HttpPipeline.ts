@@ -23,7 +23,7 @@
  * request id, and the body limit only for a chunked body), no generator, metrics kept in
  * plain counters that the exporter reads at scrape time, and the access-log fields given to
  * the logger as an object rather than through `Effect.annotateLogs`, and the security headers
- * and request id added with one copy of the response's headers. (Each service added to a
+ * and request id added with one copy of the response's headers (from pairs, not a record). (Each service added to a
  * request's context is cheap until the context is 8 deep; past that Effect copies it whole.)
  */
 import { ByteSize, Cause, Context, Effect, Layer, Option, References } from "effect"
@@ -90,8 +90,8 @@ export const layer = (options: Options) =>
 
 const make = (options: Options, writer: LogWriter["Service"] | undefined) => {
   const maxBodySize = ByteSize.bytes(options.maxBodyBytes)
-  const extraHeaders: Record<string, string> = Object.fromEntries(securityHeadersOf(options.https))
-  const extraHeadersKeepingCsp: Record<string, string> = Object.fromEntries(securityHeadersOf(options.https).filter(([name]) => name !== cspHeader))
+  const extraHeaders = securityHeadersOf(options.https)
+  const extraHeadersKeepingCsp = extraHeaders.filter(([name]) => name !== cspHeader)
   const metrics = options.metrics
   const routes = options.routes
   // The server's own log (`TrellisLogger`): the access-log line is written through its
@@ -124,10 +124,10 @@ const make = (options: Options, writer: LogWriter["Service"] | undefined) => {
   ): Effect.Effect<HttpServerResponse.HttpServerResponse> => {
     const { fiber, request, requestId } = running
     const normalized = raw.status < 400 ? raw : ProblemResponse.normalize(raw, request, dialectOf(running))
-    // One header copy for all of them (each `setHeader` copies the whole set); the names are
-    // lower case already. A page's own policy (`/docs`) is kept.
+    // One header copy for all of them (each `setHeader` copies the whole set), given as pairs:
+    // Effect copies a record's entries into pairs first. A page's own policy (`/docs`) is kept.
     const added = normalized.headers[cspHeader] === undefined ? extraHeaders : extraHeadersKeepingCsp
-    const response = HttpServerResponse.setHeaders(normalized, { ...added, [requestIdHeader]: requestId })
+    const response = HttpServerResponse.setHeaders(normalized, [...added, [requestIdHeader, requestId]])
     const seconds = (performance.now() - running.started) / 1000
     const method = request.method
     const route = routeOf(running)?.template ?? "unmatched"

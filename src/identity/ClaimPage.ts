@@ -31,7 +31,7 @@ import { Sessions, sessionTtlSeconds } from "./Sessions.ts"
 // Every answer is 200 with the page: the platform turns any 4xx into problem+json, and a
 // person at a form needs the form again with the reason on it.
 const layout = (body: Html) =>
-  page(html`<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>Claim an agent's account</title></head>
+  page(html`<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><link rel="icon" href="data:,"><title>Claim an agent's account</title></head>
 <body><main><h1>Claim an agent's account</h1>${body}</main></body></html>`)
 
 const claimForm = (csrf: string, message?: Html) =>

@@ -145,11 +145,21 @@ layer(TestKit.layer({ plugins: [testRunsPlugin(), PagesPlugin, probeOf(services)
         body: { ...body, name: "other", page: page("Hi {{nobody}}") }
       }), 400, "INVALID_REQUEST")
       assert.include(undeclared.constraint as string, "nobody")
+      // What a publish would refuse is refused when the template is added, named inside `page`.
+      const untyped = refused(yield* call("POST", "/v1/templates", {
+        body: { ...body, name: "untyped", page: page("Hi", { blocks: [{ data: { content: "no type" } }] }) }
+      }), 400, "INVALID_REQUEST")
+      assert.strictEqual(untyped.field, "page.blocks[0].type")
+      const twice = refused(yield* call("POST", "/v1/templates", {
+        body: { ...body, name: "twice", page: page("Hi", { actions: [{ action_id: "ok", label: "A" }, { action_id: "ok", label: "B" }] }) }
+      }), 400, "INVALID_REQUEST")
+      assert.strictEqual(twice.field, "page.actions[1].action_id")
       refused(yield* call("POST", "/v1/templates", { body: { ...body, name: "Bad Name!" } }), 400, "INVALID_REQUEST")
 
       const listed = expect(yield* call("GET", "/v1/templates"), 200).templates as ReadonlyArray<Json>
       assert.isTrue(listed.some((t) => t.name === "vendor_onboarding" && t.builtIn === false))
       assert.isTrue(listed.some((t) => t.name === "refund_approval" && t.builtIn === true))
+      assert.isFalse(listed.some((t) => t.name === "untyped" || t.name === "twice"), "a refused template is not stored")
 
       const published = expect(yield* call("POST", "/v1/publish/template/vendor_onboarding", { body: { variables: { vendor: "Acme", urgent: true } } }), 201)
       const one = expect(yield* call("GET", `/v1/pages/${published.pageId as string}`), 200)
