@@ -90,7 +90,7 @@ export class ProjectsGroup extends HttpApiGroup.make("ticketProjects")
     HttpApiEndpoint.post("createProject", "/api/v1/projects/", {
       payload: CreateProject,
       success: Project.pipe(HttpApiSchema.status(201)),
-      error: ProjectExists
+      error: [ProjectExists, AuthProblems.CrossOrgDenied]
     }).annotate(Requires, userOnly),
     HttpApiEndpoint.get("getProject", "/api/v1/projects/:project", {
       params: { project: Schema.String },

@@ -83,7 +83,13 @@ export type UpdateProjectTicketSettings = typeof UpdateProjectTicketSettings.Typ
 export const CreateProject = Schema.Struct({
   name: Text(200),
   git_remote_normalized: Text(500),
-  context_document: Schema.optionalKey(Schema.String)
+  context_document: Schema.optionalKey(Schema.String),
+  /**
+   * SessionFS's `sfs project init --org`: the organization to create the project in. Trellis
+   * creates it in the organization the caller acts in (its key's, or `X-Trellis-Organization`);
+   * naming another is 403 `cross_org_denied`, never a project created elsewhere.
+   */
+  org_id: Schema.optionalKey(Schema.NullOr(Schema.String))
 })
 export type CreateProject = typeof CreateProject.Type
 

@@ -46,7 +46,7 @@ export const contextTemplate = `# Project Context
 
 export class Projects extends Context.Service<Projects, {
   readonly list: Effect.Effect<ReadonlyArray<Project>, never, CurrentPrincipal>
-  readonly create: (input: CreateProject) => Effect.Effect<Project, ProjectExists, CurrentPrincipal>
+  readonly create: (input: CreateProject) => Effect.Effect<Project, ProjectExists | AuthProblems.CrossOrgDenied, CurrentPrincipal>
   /** By id, or by normalized git remote. */
   readonly get: (key: string) => Effect.Effect<Project, ProjectAccessError, CurrentPrincipal>
   readonly remove: (id: string) => Effect.Effect<{ readonly status: "deleted"; readonly id: string }, ProjectAccessError | NotProjectAdmin, CurrentPrincipal>
@@ -112,6 +112,11 @@ export class Projects extends Context.Service<Projects, {
 
       const create = Effect.fn("Projects.create")(function*(input: CreateProject) {
         const principal = yield* CurrentPrincipal
+        if (input.org_id !== undefined && input.org_id !== null && input.org_id !== "" && input.org_id !== principal.organizationId) {
+          return yield* new AuthProblems.CrossOrgDenied({
+            detail: "Projects are created in the organization you act in: make that organization your default (PUT /api/v1/auth/me/default-org) or send X-Trellis-Organization."
+          })
+        }
         const existing = yield* find(principal.organizationId, input.git_remote_normalized)
         if (Option.isSome(existing) && existing.value.git_remote_normalized === input.git_remote_normalized) {
           return yield* new ProjectExists({

@@ -247,7 +247,7 @@ export const ServiceKeyRequest = Schema.Struct({
   name: Schema.String.check(Schema.isMinLength(1), Schema.isMaxLength(200)),
   scopes: Schema.Array(Schema.String).check(Schema.isMinLength(1)),
   expires_at: Schema.optionalKey(Schema.NullOr(Schema.String)),
-  expires_in_days: Schema.optionalKey(Schema.NullOr(Schema.Int.check(Schema.isGreaterThan(0)))),
+  expires_in_days: Schema.optionalKey(Schema.NullOr(Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 730 })))),
   project_ids: Schema.optionalKey(Schema.NullOr(Schema.Array(Schema.String)))
 })
 

@@ -89,7 +89,12 @@ const endSession = (sessions: Sessions["Service"], audit: AuditLog["Service"]) =
   })
 
 /** SessionFS shows a key's first 12 characters. */
-const sessionFsPrefix = (key: ApiKeyRecord) => key.prefix.replace(/\.\.\.$/, "").slice(0, 12)
+/**
+ * SessionFS's `key_prefix`: the start of the key, long enough to tell keys apart. SessionFS's own
+ * keys (`sk_sfs_` and hex) show 12 characters; Trellis's type prefixes are longer
+ * (`sk_sfs_user_`), so it shows the type prefix and the first six random characters, as stored.
+ */
+const sessionFsPrefix = (key: ApiKeyRecord) => key.prefix.replace(/\.\.\.$/, "")
 
 const userKeySummary = (key: ApiKeyRecord) => ({
   key_id: key.id,

@@ -263,7 +263,10 @@ describe("identity", () => {
           yield* create({ name: "github actions", scopes: ["tickets:read", "agent_runs:write", "tickets:read"] })
         )
         assert.deepStrictEqual(ci.scopes, ["tickets:read", "agent_runs:write"])
-        assert.strictEqual(ci.key_prefix, ci.key.slice(0, 12))
+        // The type prefix and six random characters: enough to tell keys apart in a list.
+        assert.strictEqual(ci.key_prefix, ci.key.slice(0, "sk_sfs_svc_".length + 6))
+        // SessionFS's bound on a service key's life: 1 to 730 days (422, as its validation errors).
+        assert.strictEqual((yield* create({ name: "too long", scopes: ["tickets:read"], expires_in_days: 731 })).status, 422)
         // A scope no route opts into reaches nothing.
         const refused = yield* kit.request("GET", "/api/hello/greetings", { token: ci.key })
         assert.strictEqual(refused.status, 403)

@@ -53,6 +53,14 @@ describe("tickets: access", () => {
         // The same remote may be registered by the other organization: remotes are unique per organization.
         const own = yield* request("POST", "/api/v1/projects/", outsider.key, { name: "mine", git_remote_normalized: p.git_remote_normalized })
         assert.notStrictEqual((yield* expect<{ id: string }>(own, 201)).id, p.id)
+        // `sfs project init --org`: naming another organization is refused, and nothing is created anywhere.
+        const projectCount = Effect.map(Effect.flatMap(SqlClient.SqlClient, (sql) => sql<{ n: number }>`SELECT count(*)::int AS n FROM tickets.projects`), (rows) => rows[0].n)
+        const before = yield* projectCount
+        const elsewhere = yield* request("POST", "/api/v1/projects/", outsider.key, { name: "there", git_remote_normalized: "acme/there", org_id: "org_default" })
+        assert.strictEqual((yield* expect<ProblemBody>(elsewhere, 403)).code, "cross_org_denied")
+        assert.strictEqual(yield* projectCount, before)
+        const named = yield* request("POST", "/api/v1/projects/", outsider.key, { name: "here", git_remote_normalized: "acme/here", org_id: "org_outside" })
+        yield* expect(named, 201)
         const unchanged = yield* expect<TicketBody>(yield* kit.request("GET", ticketPath(p.id, ticket.id)), 200)
         assert.deepStrictEqual([unchanged.status, unchanged.title], ["open", "private"])
         assert.lengthOf(yield* storedComments(ticket.id), 1)

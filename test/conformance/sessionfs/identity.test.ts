@@ -76,7 +76,8 @@ describe("SessionFS CLI: identity", () => {
         assert.isString(created.key)
         assert.isString(created.id)
         assert.strictEqual(created.name, "ci")
-        assert.strictEqual(created.key_prefix, String(created.key).slice(0, 12))
+        // A prefix of the key that tells keys apart: the type prefix and six random characters.
+        assert.strictEqual(created.key_prefix, String(created.key).slice(0, "sk_sfs_user_".length + 6))
         assert.isString(created.expires_at)
         // sfs auth keys create --name plain (no expiry)
         const plain = ok<{ key: string; id: string; expires_at: string | null }>(
