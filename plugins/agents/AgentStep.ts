@@ -422,7 +422,8 @@ export const make = (settings: AgentStepSettings) =>
             Effect.gen(function*() {
               yield* flush
               yield* context.reportUsage({
-                provider: request.provider,
+                // As `Models` names it (`gemini` is `google`), as a successful call reports it.
+                provider: error.provider,
                 model: request.model,
                 promptTokens: 0,
                 outputTokens: 0,

@@ -7,7 +7,7 @@
 import { Effect, Exit, Layer, Option, Schema } from "effect"
 import { SqlClient } from "effect/sql"
 import { isSqlError } from "effect/sql/SqlError"
-import { CurrentPrincipal, MockScript, Models, SecretBox, storedWorkspaceId, Template } from "trellis/plugin"
+import { AuditLog, CurrentPrincipal, MockScript, Models, SecretBox, storedWorkspaceId, Template } from "trellis/plugin"
 import { UnknownProvider } from "../prompts/Errors.ts"
 import { Runs } from "../runs/RunsService.ts"
 import { StepRegistry } from "../runs/StepRegistry.ts"
@@ -74,6 +74,7 @@ const decodeExit = <A>(schema: Schema.Codec<A, unknown>, value: unknown) => Sche
 
 export const make = Effect.gen(function*() {
   const sql = yield* SqlClient.SqlClient
+  const audit = yield* AuditLog
   const runs = yield* Runs
   const registry = yield* StepRegistry
   const secrets = yield* SecretBox
@@ -192,11 +193,15 @@ export const make = Effect.gen(function*() {
       const id = crypto.randomUUID()
       const workspaceId = storedWorkspaceId(org, input.workspace_id ?? "")
       const provider = input.provider === undefined || input.provider === "" ? "mock" : input.provider
-      yield* sql`INSERT INTO agents.agents
-        (id, organization_id, workspace_id, key, name, description, prompt, provider, model, tools, max_steps, token_budget, mock, created_by)
-        VALUES (${id}, ${org}, ${workspaceId}, ${input.key}, ${input.name ?? ""}, ${input.description ?? ""}, ${input.prompt ?? ""},
-          ${provider}, ${input.model ?? ""}, ${JSON.stringify(tools)}::jsonb, ${input.max_steps ?? defaultMaxSteps},
-          ${input.token_budget ?? null}, ${mock === undefined || mock === null ? null : JSON.stringify(mock)}::jsonb, ${principal.id})`.pipe(
+      // PromptOps records agent changes in its audit log; the entry commits with the row.
+      yield* sql.withTransaction(Effect.gen(function*() {
+        yield* sql`INSERT INTO agents.agents
+          (id, organization_id, workspace_id, key, name, description, prompt, provider, model, tools, max_steps, token_budget, mock, created_by)
+          VALUES (${id}, ${org}, ${workspaceId}, ${input.key}, ${input.name ?? ""}, ${input.description ?? ""}, ${input.prompt ?? ""},
+            ${provider}, ${input.model ?? ""}, ${JSON.stringify(tools)}::jsonb, ${input.max_steps ?? defaultMaxSteps},
+            ${input.token_budget ?? null}, ${mock === undefined || mock === null ? null : JSON.stringify(mock)}::jsonb, ${principal.id})`
+        yield* audit.record("agents.agent.create", { type: "agent", id }, { key: input.key, name: input.name ?? "" })
+      })).pipe(
         keyTaken(input.key, workspaceId),
         Effect.catchIf(isSqlError, Effect.die)
       )
@@ -210,13 +215,17 @@ export const make = Effect.gen(function*() {
       const tools = input.tools === undefined ? before.tools : yield* checkTools(input.tools, id)
       const mock = input.mock === undefined ? before.mock : yield* checkMock(input.mock)
       const provider = input.provider === undefined || input.provider === "" ? before.provider : input.provider
-      const rows = yield* sql<{ id: string }>`UPDATE agents.agents SET
-          name = ${input.name ?? before.name}, description = ${input.description ?? before.description},
-          prompt = ${input.prompt ?? before.prompt}, provider = ${provider}, model = ${input.model ?? before.model},
-          tools = ${JSON.stringify(tools)}::jsonb, max_steps = ${input.max_steps ?? before.max_steps},
-          token_budget = ${input.token_budget === undefined ? before.token_budget : input.token_budget},
-          mock = ${mock === null || mock === undefined ? null : JSON.stringify(mock)}::jsonb, updated_at = now()
-        WHERE organization_id = ${principal.organizationId} AND id = ${id} RETURNING id`.pipe(Effect.orDie)
+      const rows = yield* sql.withTransaction(Effect.gen(function*() {
+        const updated = yield* sql<{ id: string; key: string; name: string }>`UPDATE agents.agents SET
+            name = ${input.name ?? before.name}, description = ${input.description ?? before.description},
+            prompt = ${input.prompt ?? before.prompt}, provider = ${provider}, model = ${input.model ?? before.model},
+            tools = ${JSON.stringify(tools)}::jsonb, max_steps = ${input.max_steps ?? before.max_steps},
+            token_budget = ${input.token_budget === undefined ? before.token_budget : input.token_budget},
+            mock = ${mock === null || mock === undefined ? null : JSON.stringify(mock)}::jsonb, updated_at = now()
+          WHERE organization_id = ${principal.organizationId} AND id = ${id} RETURNING id, key, name`
+        if (updated.length > 0) yield* audit.record("agents.agent.update", { type: "agent", id }, { key: updated[0].key, name: updated[0].name })
+        return updated
+      })).pipe(Effect.orDie)
       if (rows.length === 0) return yield* notFound(id)
       return toAgent(Option.getOrThrow(yield* rowById(principal.organizationId, id)))
     })
@@ -250,9 +259,12 @@ export const make = Effect.gen(function*() {
     remove: (id) =>
       Effect.gen(function*() {
         const principal = yield* CurrentPrincipal
-        const rows = yield* sql<{ id: string }>`DELETE FROM agents.agents WHERE organization_id = ${principal.organizationId} AND id = ${id} RETURNING id`.pipe(
-          Effect.orDie
-        )
+        const rows = yield* sql.withTransaction(Effect.gen(function*() {
+          const deleted = yield* sql<{ key: string; name: string }>`
+            DELETE FROM agents.agents WHERE organization_id = ${principal.organizationId} AND id = ${id} RETURNING key, name`
+          if (deleted.length > 0) yield* audit.record("agents.agent.delete", { type: "agent", id }, { key: deleted[0].key, name: deleted[0].name })
+          return deleted
+        })).pipe(Effect.orDie)
         if (rows.length === 0) return yield* notFound(id)
       }),
     run: (id, request) =>

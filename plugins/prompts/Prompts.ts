@@ -201,7 +201,7 @@ export const layer = Layer.effect(
             ${input.content ?? ""}, ${input.model ?? ""}, ${input.category ?? ""},
             ${JSON.stringify(normalizeTags(input.tags))}::jsonb, ${givenLabel(input.version)}, ${principal.id}, ${principal.id})`
         const row = yield* Effect.orDie(findPrompt(org, id))
-        yield* audit.record("prompts.prompt.create", { type: "prompt", id }, { key: row.key, env: row.env, version: workingLabel(row) })
+        yield* audit.record("prompts.prompt.create", { type: "prompt", id }, { key: row.key, name: row.name, env: row.env, version: workingLabel(row) })
         // In a `live` workspace SDKs are served the new prompt at once.
         const live = (yield* servingOf(org, workspaceId)) === "live"
         yield* emit(org, changeOf("prompt.created", row, live), [{ key: row.key, env: row.env }])
@@ -236,6 +236,7 @@ export const layer = Layer.effect(
         const moved = row.key !== before.key || row.env !== before.env || row.workspace_id !== before.workspace_id
         yield* audit.record("prompts.prompt.update", { type: "prompt", id }, {
           key: row.key,
+          name: row.name,
           env: row.env,
           fields: Object.keys(input),
           version: workingLabel(row)
@@ -258,7 +259,7 @@ export const layer = Layer.effect(
       yield* sql.withTransaction(Effect.gen(function*() {
         const row = yield* findPrompt(org, id, true)
         yield* sql`DELETE FROM prompts.prompts WHERE organization_id = ${org} AND id = ${id}`
-        yield* audit.record("prompts.prompt.delete", { type: "prompt", id }, { key: row.key, env: row.env })
+        yield* audit.record("prompts.prompt.delete", { type: "prompt", id }, { key: row.key, name: row.name, env: row.env })
         yield* emit(org, { ...changeOf("prompt.deleted", row, true), version: null, version_number: null }, [{
           key: row.key,
           env: row.env

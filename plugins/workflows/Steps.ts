@@ -225,7 +225,8 @@ export const register = (settings: StepSettings) =>
           Effect.ensuring(flush),
           Effect.tapError((e) =>
             context.reportUsage({
-              provider,
+              // As `Models` names it (`gemini` is `google`), as a successful call reports it.
+              provider: e.provider,
               model: e._tag === "ModelCallFailed" ? e.model : (m.model ?? ""),
               promptTokens: 0,
               outputTokens: 0,

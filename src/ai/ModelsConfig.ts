@@ -9,7 +9,7 @@ import * as Setting from "../config/Setting.ts"
 
 export class ModelsConfig extends Setting.Service<ModelsConfig>()("trellis/ai/ModelsConfig", {
   openaiBaseUrl: Setting.url("TRELLIS_OPENAI_BASE_URL", ["http:", "https:"], {
-    unset: "(unset: OpenAI's own API when a key is set)",
+    unset: "(unset: OpenAI's own API when a key is set or sent with the call)",
     description: "Model providers: base URL of the `openai` provider (any OpenAI-compatible chat-completions API; `/v1` is added when missing). Private and loopback addresses are refused unless `TRELLIS_PROVIDERS_ALLOW_PRIVATE=true`."
   }),
   openaiApiKey: Setting.secret("TRELLIS_OPENAI_API_KEY", {

@@ -100,6 +100,12 @@ interface ProviderDef {
   readonly defaultModel: string
   /** Whether a call needs a key (the hosted APIs). */
   readonly needsKey: boolean
+  /**
+   * Whether the public endpoint is used only with a key at hand, the environment's or the
+   * call's (OpenAI): an unconfigured server sends nothing there, and a key sent with the call
+   * is enough, as PromptOps's console expects (it sends `api_key` and no `base_url`).
+   */
+  readonly defaultNeedsKey: boolean
 }
 
 type Config = typeof ModelsConfig.Service
@@ -110,11 +116,11 @@ export const definitions = (config: Config): ReadonlyArray<ProviderDef> => [
     aliases: [],
     kind: "openai",
     envBaseUrl: config.openaiBaseUrl,
-    // OpenAI's own API only when a key says so: an unconfigured server sends nothing there.
-    defaultBaseUrl: config.openaiApiKey === undefined ? undefined : "https://api.openai.com/v1",
+    defaultBaseUrl: "https://api.openai.com/v1",
     envKey: config.openaiApiKey,
     defaultModel: config.openaiModel,
-    needsKey: false
+    needsKey: false,
+    defaultNeedsKey: true
   },
   {
     name: "anthropic",
@@ -124,7 +130,8 @@ export const definitions = (config: Config): ReadonlyArray<ProviderDef> => [
     defaultBaseUrl: "https://api.anthropic.com/v1",
     envKey: config.anthropicApiKey,
     defaultModel: config.anthropicModel,
-    needsKey: true
+    needsKey: true,
+    defaultNeedsKey: false
   },
   {
     name: "google",
@@ -134,7 +141,8 @@ export const definitions = (config: Config): ReadonlyArray<ProviderDef> => [
     defaultBaseUrl: "https://generativelanguage.googleapis.com/v1beta",
     envKey: config.googleApiKey,
     defaultModel: config.googleModel,
-    needsKey: true
+    needsKey: true,
+    defaultNeedsKey: false
   },
   {
     name: "ollama",
@@ -144,7 +152,8 @@ export const definitions = (config: Config): ReadonlyArray<ProviderDef> => [
     defaultBaseUrl: undefined,
     envKey: undefined,
     defaultModel: config.ollamaModel,
-    needsKey: false
+    needsKey: false,
+    defaultNeedsKey: false
   },
   {
     name: "openai-compatible",
@@ -154,7 +163,8 @@ export const definitions = (config: Config): ReadonlyArray<ProviderDef> => [
     defaultBaseUrl: undefined,
     envKey: config.compatibleApiKey,
     defaultModel: config.compatibleModel,
-    needsKey: false
+    needsKey: false,
+    defaultNeedsKey: false
   },
   {
     name: "mock",
@@ -164,7 +174,8 @@ export const definitions = (config: Config): ReadonlyArray<ProviderDef> => [
     defaultBaseUrl: undefined,
     envKey: undefined,
     defaultModel: "mock-1",
-    needsKey: false
+    needsKey: false,
+    defaultNeedsKey: false
   }
 ]
 
@@ -180,7 +191,11 @@ export const sameOrigin = (a: string, b: string): boolean => {
 /** Whether a provider can be called without a per-call key or endpoint. */
 export const isConfigured = (def: ProviderDef): boolean =>
   def.kind === "mock" ||
-  ((def.envBaseUrl ?? def.defaultBaseUrl) !== undefined && (!def.needsKey || def.envKey !== undefined))
+  ((def.envBaseUrl ?? defaultBaseOf(def, undefined)) !== undefined && (!def.needsKey || def.envKey !== undefined))
+
+/** The provider's public endpoint for a call with `requestKey` (none when it needs a key and there is none). */
+const defaultBaseOf = (def: ProviderDef, requestKey: string | undefined): string | undefined =>
+  def.defaultNeedsKey && def.envKey === undefined && requestKey === undefined ? undefined : def.defaultBaseUrl
 
 /** The OpenAI-style base URL: as the playground always did, `/v1` is added when it does not end with it. */
 const openaiBase = (baseUrl: string) => {
@@ -530,7 +545,8 @@ const build = Effect.gen(function*() {
 
   /** Endpoint, key and model of one call: the request's, else the environment's; a key only to its own origin. */
   const resolve = (def: ProviderDef, request: GenerateRequest): Target | ProviderNotConfigured => {
-    const configuredBase = def.envBaseUrl ?? def.defaultBaseUrl
+    const requestKey = request.apiKey === undefined ? undefined : nonEmpty(Redacted.value(request.apiKey))
+    const configuredBase = def.envBaseUrl ?? defaultBaseOf(def, requestKey)
     const baseUrl = nonEmpty(request.baseUrl) ?? configuredBase
     const model = nonEmpty(request.model) ?? def.defaultModel
     if (baseUrl === undefined) {
@@ -540,7 +556,6 @@ const build = Effect.gen(function*() {
         "unconfigured"
       )
     }
-    const requestKey = request.apiKey === undefined ? undefined : nonEmpty(Redacted.value(request.apiKey))
     const envKey = def.envKey !== undefined && configuredBase !== undefined && sameOrigin(baseUrl, configuredBase)
       ? Redacted.value(def.envKey)
       : undefined

@@ -243,6 +243,20 @@ describe("Models on the AI SDK", () => {
         }
       }))
 
+    it.effect("openai without a configured endpoint: nothing without a key; a key sent with the call goes to OpenAI's public API", () =>
+      Effect.gen(function*() {
+        const models = yield* modelsWith({ allowPrivate: false })
+        assert.isFalse((yield* models.providers()).find((p) => p.name === "openai")?.configured)
+        const unkeyed = yield* Effect.exit(generate(models, { provider: "openai", messages: user("x") }))
+        const refused = Exit.isFailure(unkeyed) ? unkeyed.cause.reasons.find((r) => r._tag === "Fail")?.error : undefined
+        assert.strictEqual(refused?._tag, "ProviderNotConfigured")
+        // PromptOps's console sends `api_key` and no `base_url`. This machine has no route to
+        // OpenAI, so the call fails on the way there, not for want of an endpoint.
+        const keyed = yield* Effect.exit(generate(models, { provider: "openai", apiKey: Redacted.make("sk-call"), messages: user("x") }))
+        const failed = Exit.isFailure(keyed) ? keyed.cause.reasons.find((r) => r._tag === "Fail")?.error : undefined
+        assert.strictEqual(failed?._tag, "ModelCallFailed", JSON.stringify(failed))
+      }))
+
     it.effect("retention: usage rows older than TRELLIS_LLM_USAGE_RETENTION_DAYS are deleted (at start, then hourly)", () =>
       Effect.gen(function*() {
         const sql = yield* SqlClient.SqlClient

@@ -18,7 +18,7 @@ import { Effect } from "effect"
 import { SqlClient } from "effect/sql"
 import * as TestKit from "trellis/testing"
 import type { RunEvent } from "../../runs/Domain.ts"
-import { as, awaitEndLanded, call, createAgent, servedPlugins, sink, statusOf, tester } from "./support.ts"
+import { as, call, createAgent, servedPlugins, sink, statusOf, tester } from "./support.ts"
 
 const served = servedPlugins({ fakeWorkflows: true })
 
@@ -205,6 +205,17 @@ describe("agents plugin: the tool-calling loop", () => {
         assert.lengthOf(started, 0)
       }))
 
+    it.effect("a failed call is logged under the provider's own name (`gemini` is `google`), as a successful one is", () =>
+      Effect.gen(function*() {
+        const agent = yield* createAgent({ prompt: "x", provider: "gemini" })
+        // No Google key here: the call fails before anything is sent.
+        const failed = yield* call<{ error: string }>("POST", `/api/agents/${agent.id}/run`, { body: { variables: {} } })
+        assert.strictEqual(failed.status, 502, JSON.stringify(failed.body))
+        const log = yield* call<{ data: ReadonlyArray<{ ref_key: string; provider: string; status: string }> }>("GET", "/api/runs?limit=100&offset=0")
+        const row = log.body.data.find((r) => r.ref_key === agent.id)
+        assert.deepStrictEqual([row?.provider, row?.status], ["google", "error"])
+      }))
+
     it.effect("refuses an agent step naming no agent when the run is created", () =>
       Effect.gen(function*() {
         const runs = yield* served.runs
@@ -216,9 +227,6 @@ describe("agents plugin: the tool-calling loop", () => {
 
     it.effect("PromptOps's run: the answer, the 502 shape, the api_key sealed", () =>
       Effect.gen(function*() {
-        const runs = yield* served.runs
-        // The synchronous route waits with `Runs.awaitEnd` (runs-api, issue 12): these run once it has landed.
-        if (!(yield* awaitEndLanded(runs))) return
         const agent = yield* createAgent({ prompt: "Hello {{name}}", model: "mock-2" })
         const answer = yield* call<{ rendered: string; result: { provider: string; model: string; output: string }; run_id: string }>(
           "POST",

@@ -13,8 +13,6 @@ import { testRunsPlugin } from "../../runs/test/support.ts"
 import { Agents } from "../AgentsService.ts"
 import { makeAgentsPlugin } from "../Plugin.ts"
 
-import { as, tester } from "../../runs/test/support.ts"
-
 export { as, eventually, sink, statusOf, tester } from "../../runs/test/support.ts"
 
 /** The agents plugin as tests use it: HTTP tools may reach the local sink. */
@@ -93,17 +91,6 @@ export const createAgent = (body: Record<string, unknown>) =>
     if (created.status !== 200) return yield* Effect.die(new Error(`create failed: ${created.status} ${JSON.stringify(created.body)}`))
     return created.body.data
   })
-
-/**
- * Whether `Runs.awaitEnd` is implemented (the runs-api work of issue 12; it dies until then):
- * the synchronous run route and sub-run tools wait on it.
- */
-export const awaitEndLanded = (runs: Runs["Service"]) =>
-  runs.awaitEnd("run_does_not_exist").pipe(
-    as(tester),
-    Effect.exit,
-    Effect.map((exit) => exit._tag === "Failure" && exit.cause.reasons.some((r) => r._tag === "Fail"))
-  )
 
 /**
  * One database (the test kit's `restartable`: embedded, or a fresh PostgreSQL database when

@@ -12,7 +12,7 @@
 import { assert, describe, layer } from "@effect/vitest"
 import { Effect } from "effect"
 import * as TestKit from "trellis/testing"
-import { awaitEndLanded, servedPlugins } from "../../../plugins/agents/test/support.ts"
+import { servedPlugins } from "../../../plugins/agents/test/support.ts"
 import { consoleCall, freshKey, loginAs } from "./promptsSupport.ts"
 
 interface ConsoleAgent {
@@ -75,27 +75,24 @@ describe("PromptOps conformance: agents (console)", () => {
         assert.strictEqual(refused.status, 403)
         assert.isString(refused.json.error)
 
-        const runs = yield* served.runs
-        if (yield* awaitEndLanded(runs)) {
-          // run(): `runAgent(id, {variables, api_key: apiKey || undefined})` (axios drops the undefined key).
-          const ran = yield* consoleCall<PlaygroundResponse>("POST", `/agents/${id}/run`, viewer, { variables: { customer: "Ada" } })
-          assert.strictEqual(ran.status, 200, ran.text)
-          assert.strictEqual(ran.json.rendered, "Help Ada")
-          assert.deepInclude(ran.json.result, { provider: "mock", model: "mock-large" })
-          assert.include(ran.json.result.output, "Help Ada")
-          // A failing provider: the console shows `resp.data.error`.
-          const broken = yield* consoleCall<{ data: ConsoleAgent }>("POST", "/agents", editor, {
-            key: freshKey("broken"),
-            prompt: "x",
-            provider: "mock",
-            workspace_id: workspace,
-            mock: { turns: [{ error: "upstream unavailable", retryable: false }] }
-          })
-          const failed = yield* consoleCall<{ error: string; rendered: string }>("POST", `/agents/${broken.json.data.id}/run`, viewer, { variables: {}, api_key: "sk-from-the-form" })
-          assert.strictEqual(failed.status, 502, failed.text)
-          assert.strictEqual(failed.json.error, "upstream unavailable")
-          assert.strictEqual(failed.json.rendered, "x")
-        }
+        // run(): `runAgent(id, {variables, api_key: apiKey || undefined})` (axios drops the undefined key).
+        const ran = yield* consoleCall<PlaygroundResponse>("POST", `/agents/${id}/run`, viewer, { variables: { customer: "Ada" } })
+        assert.strictEqual(ran.status, 200, ran.text)
+        assert.strictEqual(ran.json.rendered, "Help Ada")
+        assert.deepInclude(ran.json.result, { provider: "mock", model: "mock-large" })
+        assert.include(ran.json.result.output, "Help Ada")
+        // A failing provider: the console shows `resp.data.error`.
+        const broken = yield* consoleCall<{ data: ConsoleAgent }>("POST", "/agents", editor, {
+          key: freshKey("broken"),
+          prompt: "x",
+          provider: "mock",
+          workspace_id: workspace,
+          mock: { turns: [{ error: "upstream unavailable", retryable: false }] }
+        })
+        const failed = yield* consoleCall<{ error: string; rendered: string }>("POST", `/agents/${broken.json.data.id}/run`, viewer, { variables: {}, api_key: "sk-from-the-form" })
+        assert.strictEqual(failed.status, 502, failed.text)
+        assert.strictEqual(failed.json.error, "upstream unavailable")
+        assert.strictEqual(failed.json.rendered, "x")
 
         // AgentListView's remove(): `removeAgent(a.id)`, then the list again.
         const removed = yield* consoleCall<{ ok: boolean }>("DELETE", `/agents/${id}`, editor)
@@ -106,6 +103,14 @@ describe("PromptOps conformance: agents (console)", () => {
         const gone = yield* consoleCall<{ error: string }>("GET", `/agents/${id}`, viewer)
         assert.strictEqual(gone.status, 404)
         assert.isString(gone.json.error)
+
+        // ObservabilityView's audit tab: the agent's create, save and delete, as PromptOps records them.
+        const audit = yield* consoleCall<{ data: ReadonlyArray<Record<string, unknown>> }>("GET", "/audit?limit=50&offset=0", editor)
+        assert.strictEqual(audit.status, 200, audit.text)
+        assert.deepStrictEqual(
+          audit.json.data.filter((e) => e.resource_id === id).reverse().map((e) => [e.action, e.resource, e.key, e.summary]),
+          [["create", "agent", form.key, "Support"], ["update", "agent", form.key, "Support"], ["delete", "agent", form.key, "Support"]]
+        )
       }))
   })
 })

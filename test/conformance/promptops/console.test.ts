@@ -242,6 +242,8 @@ describe("PromptOps console: identity, workspaces, audit, health", () => {
         assert.strictEqual(summaries[1], `version ${String(v1.version)}`)
         assert.strictEqual(summaries[4], `to ${String(v1.version)}`)
         assert.deepStrictEqual(summaries.slice(5, 7), ["gray release updated", "gray release removed"])
+        // Create, update and delete are summarised by the prompt's name, as PromptOps does.
+        assert.deepStrictEqual([summaries[0], summaries[2], summaries[7]], ["Greeting", "Greeting", "Greeting"])
         // The chain's fields are still there.
         for (const entry of entries) assert.match(String(entry.hash), /^sha256:[0-9a-f]{64}$/)
 
