@@ -8,10 +8,8 @@ import { ProjectNotFound } from "./Errors.ts"
 import { Projects } from "./Projects.ts"
 import { Tickets } from "./Tickets.ts"
 import { TicketSettings } from "./TicketSettings.ts"
+import { remoteOf } from "./ProjectOrganization.ts"
 
-/** The remote a path spells; a trailing literal `*` (a typed client filling the pattern) adds nothing. */
-const remoteOf = (owner: string, repo: string, rest: string | undefined) =>
-  [owner, repo, ...(rest === undefined || rest === "" || rest === "*" ? [] : [rest])].join("/")
 
 /**
  * The remote of `PUT /api/v1/projects/{owner}/{repo}[/{more}]/context`: the path without its

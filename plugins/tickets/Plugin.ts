@@ -19,6 +19,7 @@ import { migration as projectSettings } from "./migrations/0002_project_settings
 import { migration as millisecondTimestamps } from "./migrations/0003_millisecond_timestamps.ts"
 import { migration as mobileProjects } from "./migrations/0004_mobile_projects.ts"
 import { MobileProjects } from "./MobileProjects.ts"
+import * as ProjectOrganization from "./ProjectOrganization.ts"
 import { Projects } from "./Projects.ts"
 import * as TicketsLive from "./Tickets.ts"
 import { TicketsConfig } from "./TicketsConfig.ts"
@@ -29,7 +30,7 @@ const services = Layer.mergeAll(TicketsLive.layer, Comments.layer, MobileProject
   Layer.provideMerge(Layer.mergeAll(Projects.layer, TicketSettings.layer))
 )
 
-const layer = TicketsHttp.pipe(Layer.provideMerge(services))
+const layer = Layer.merge(TicketsHttp, ProjectOrganization.layer).pipe(Layer.provideMerge(services))
 
 /** The plugin; the host provides `TicketsConfig` from its declaration (`config`). */
 export const TicketsPlugin = Plugin.make({

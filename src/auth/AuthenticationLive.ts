@@ -1,14 +1,17 @@
 /**
  * The server side of `Authentication` and `RpcAuthentication`: resolves the credential through
  * `Credentials`, applies `X-Trellis-Organization`, checks CSRF on cookie-authenticated writes,
+ * moves a user to the organization of the resource a route addresses (`ActingOrganization`),
  * enforces the endpoint's `Requires`, spends the principal's rate-limit budget (and a stream
  * slot for live streams), applies `Idempotency-Key` to POSTs, and provides `CurrentPrincipal`.
  */
 import { rateGroupOf } from "../ratelimit/RateGroup.ts"
 import { Clock, Context, Effect, Layer, Option, Redacted } from "effect"
 import type { Scope, Types } from "effect"
-import { HttpServerRequest } from "effect/http"
+import { HttpRouter, HttpServerRequest } from "effect/http"
 import type { HttpServerResponse } from "effect/http"
+import { ActingOrganization } from "./ActingOrganization.ts"
+import type { Resolver } from "./ActingOrganization.ts"
 import { Unauthorized } from "../problem/Problems.ts"
 import { AcceptsQueryToken, Authentication, csrfHeader, organizationHeader, queryTokenParam, sessionCookie } from "./Authentication.ts"
 import { CsrfFailed } from "./AuthProblems.ts"
@@ -74,6 +77,29 @@ const principalFor = (
       : yield* credentials.actAs(principal, organization)
   })
 
+/**
+ * The principal a user acts as for a route that names its resource's organization: the first
+ * of the resolver's organizations the user is a member of, with their role there; unchanged
+ * when the resource is in the current organization or in none of the user's (the handler then
+ * answers as it would). Service keys and the admin token never move.
+ */
+const actingFor = (
+  credentials: Credentials["Service"],
+  principal: Principal,
+  resolve: Resolver,
+  params: Readonly<Record<string, string | undefined>>
+): Effect.Effect<Principal> => {
+  if (principal.userId === null || principal.kind === "service-key" || principal.kind === "admin-token") return Effect.succeed(principal)
+  return Effect.flatMap(resolve(params), (organizations) => {
+    if (organizations.length === 0 || organizations.includes(principal.organizationId)) return Effect.succeed(principal)
+    const firstMember = (i: number): Effect.Effect<Principal> =>
+      i >= organizations.length
+        ? Effect.succeed(principal)
+        : Effect.catchTag(credentials.actAs(principal, organizations[i]!), "CrossOrgDenied", () => firstMember(i + 1))
+    return firstMember(0)
+  })
+}
+
 /** What the middleware fails with (besides the handler's own failures). */
 type Failure = Effect.Error<ReturnType<typeof principalFor>> | Denial
 
@@ -87,6 +113,7 @@ export const AuthenticationLive = Layer.effect(
     const credentials = yield* Credentials
     const limiter = yield* RateLimiter
     const idempotency = yield* IdempotencyStore
+    const acting = yield* ActingOrganization
     return Authentication.of({
       // Runs on every authenticated request, so it is written without generators: a
       // credential this process resolved a moment ago (`resolveNow`: the admin token, a cached
@@ -125,11 +152,16 @@ export const AuthenticationLive = Layer.effect(
             return HttpRateLimit.enforceWith(limiter, principal, requirement as Requirement, idempotent, rateGroupOf(endpoint.annotations, group.annotations))
           }
 
+          // A route whose resource names its organization: a user acts there (unless the header chose).
+          const resolve = organization === undefined || organization === "" ? acting.resolverOf(group.identifier) : undefined
+          const enter = resolve === undefined ? proceed : (principal: Principal) =>
+            Effect.flatMap(actingFor(credentials, principal, resolve, Context.getUnsafe(fiber.context, HttpRouter.RouteContext).params), proceed)
+
           const known = organization === undefined || organization === "" ? credentials.resolveNow(token) : undefined
           if (known !== undefined) {
-            return csrfRefused(known.csrfDigest, csrf) ? Effect.fail(csrfFailed()) : proceed(known.principal)
+            return csrfRefused(known.csrfDigest, csrf) ? Effect.fail(csrfFailed()) : enter(known.principal)
           }
-          return Effect.flatMap(principalFor(credentials, token, organization, csrf), proceed)
+          return Effect.flatMap(principalFor(credentials, token, organization, csrf), enter)
         })
     })
   })

@@ -13,6 +13,7 @@
 import { NodeHttpServer } from "@effect/platform-node"
 import { Context, Effect, Layer, Scope } from "effect"
 import { HttpRouter, HttpServer } from "effect/http"
+import { ActingOrganization } from "../auth/ActingOrganization.ts"
 import { AuthenticationLive, RpcAuthenticationLive } from "../auth/AuthenticationLive.ts"
 import { DeclaredScopes } from "../auth/DeclaredScopes.ts"
 import { AuditPlugin } from "../audit/AuditPlugin.ts"
@@ -102,6 +103,7 @@ export const platformLayer = (config: TrellisConfigShape, composition: PluginHos
     TrellisConfig.layer(config),
     Lifecycle.layer,
     FastPath.layer,
+    ActingOrganization.layer,
     DeclaredScopes.layer(composition.plugins.flatMap((p) => p.scopes ?? [])),
     registry
   )
