@@ -8,12 +8,8 @@
  */
 import { assert, layer } from "@effect/vitest"
 import { Effect } from "effect"
-import * as NodeFs from "node:fs"
-import { createRequire } from "node:module"
-import { browser, describeInBrowser } from "../support/chromium.ts"
+import { axeViolations, browser, describeInBrowser, serious, watchedPage } from "../support/chromium.ts"
 import * as TestKit from "trellis/testing"
-
-const axeSource = NodeFs.readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8")
 
 describeInBrowser("claimPage.browser.test.ts", "claim page in a browser", () => {
   layer(TestKit.layer({ plugins: [] }), { timeout: 180_000 })((it) => {
@@ -36,32 +32,15 @@ describeInBrowser("claimPage.browser.test.ts", "claim page in a browser", () => 
 
         const { context } = yield* browser
         const result = yield* Effect.promise(async () => {
-          const page = await context.newPage()
-          const problems: Array<string> = []
-          page.on("console", (message) => {
-            if (message.type() === "error") problems.push(message.text())
-          })
-          page.on("pageerror", (error) => problems.push(error.message))
-          await page.addInitScript(() => {
-            const w = window as unknown as { __csp: Array<string> }
-            w.__csp = []
-            document.addEventListener("securitypolicyviolation", (e) => w.__csp.push(`${e.violatedDirective} ${e.blockedURI}`))
-          })
+          const { cspViolations, page, problems } = await watchedPage(context)
           const opened = await page.goto(claimUrl)
-          const axeOf = async () => {
-            await page.evaluate(axeSource)
-            return page.evaluate(async () => {
-              const run = (window as unknown as { axe: { run: (ctx: Document) => Promise<{ violations: Array<{ id: string; impact: string | null }> }> } }).axe.run
-              return (await run(document)).violations.map((v) => ({ id: v.id, impact: v.impact }))
-            })
-          }
-          const signInAxe = await axeOf()
+          const signInAxe = await axeViolations(page)
           await page.getByLabel("Username or email").fill(name)
           await page.getByLabel("Password").fill(password)
           await page.getByRole("button", { name: "Sign in" }).click()
           await page.waitForURL(claimUrl)
           await page.getByLabel("Claim code").waitFor()
-          const claimAxe = await axeOf()
+          const claimAxe = await axeViolations(page)
           await page.setViewportSize({ width: 375, height: 812 })
           await page.waitForTimeout(50)
           const scroll = await page.evaluate(() => ({ scrollWidth: document.documentElement.scrollWidth, width: window.innerWidth }))
@@ -70,17 +49,14 @@ describeInBrowser("claimPage.browser.test.ts", "claim page in a browser", () => 
           await page.getByRole("button", { name: "Claim" }).click()
           await page.waitForLoadState()
           const text = await page.locator("main").innerText()
-          const csp = await page.evaluate(() => (window as unknown as { __csp: Array<string> }).__csp)
+          const csp = await cspViolations()
           await page.close()
           return { status: opened?.status(), signInAxe, claimAxe, scroll, text, csp, problems }
         })
         assert.strictEqual(result.status, 200)
         assert.include(result.text, "Claimed")
         assert.include(result.text, "browser-agent")
-        for (const violations of [result.signInAxe, result.claimAxe]) {
-          const serious = violations.filter((v) => v.impact === "serious" || v.impact === "critical")
-          assert.deepStrictEqual(serious, [], JSON.stringify(violations))
-        }
+        for (const violations of [result.signInAxe, result.claimAxe]) assert.deepStrictEqual(serious(violations), [], JSON.stringify(violations))
         assert.isAtMost(result.scroll.scrollWidth, result.scroll.width, "no horizontal scroll at 375 px")
         assert.deepStrictEqual(result.csp, [], JSON.stringify(result.csp))
         assert.deepStrictEqual(result.problems, [], JSON.stringify(result.problems))

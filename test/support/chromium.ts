@@ -8,7 +8,9 @@ import { Effect } from "effect"
 import * as NodeFs from "node:fs"
 import * as NodeOs from "node:os"
 import * as NodePath from "node:path"
+import { createRequire } from "node:module"
 import { chromium } from "playwright-core"
+import type { BrowserContext, Page } from "playwright-core"
 
 export const executablePath = process.env.TRELLIS_TEST_CHROMIUM ?? "/usr/bin/chromium"
 export const hasChromium = NodeFs.existsSync(executablePath)
@@ -52,3 +54,39 @@ export const describeInBrowser = (file: string, name: string, suite: () => void)
     it.skip(`skipped: ${reason}`, () => {})
   })
 }
+
+/**
+ * A new page that records what a page people look at must never do: console errors, uncaught
+ * exceptions (`problems`) and Content-Security-Policy violations (`cspViolations()`).
+ */
+export const watchedPage = async (context: BrowserContext) => {
+  const page = await context.newPage()
+  const problems: Array<string> = []
+  page.on("console", (message) => {
+    if (message.type() === "error") problems.push(message.text())
+  })
+  page.on("pageerror", (error) => problems.push(error.message))
+  await page.addInitScript(() => {
+    const w = window as unknown as { __csp: Array<string> }
+    w.__csp = []
+    document.addEventListener("securitypolicyviolation", (e) => w.__csp.push(`${e.violatedDirective} ${e.blockedURI}`))
+  })
+  const cspViolations = () => page.evaluate(() => (window as unknown as { __csp: Array<string> }).__csp)
+  return { page, problems, cspViolations }
+}
+
+const axeSource = NodeFs.readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8")
+
+/** axe-core's violations on the page as it is now (rule, impact, the first three elements). */
+export const axeViolations = async (page: Page) => {
+  await page.evaluate(axeSource)
+  return page.evaluate(async () => {
+    const run = (window as unknown as { axe: { run: (ctx: Document) => Promise<{ violations: Array<{ id: string; impact: string | null; nodes: Array<{ target: Array<string> }> }> }> } }).axe.run
+    const found = await run(document)
+    return found.violations.map((v) => ({ id: v.id, impact: v.impact, targets: v.nodes.map((n) => n.target.join(" ")).slice(0, 3) }))
+  })
+}
+
+/** The serious and critical ones: what the browser tests refuse. */
+export const serious = <V extends { readonly impact: string | null }>(violations: ReadonlyArray<V>): ReadonlyArray<V> =>
+  violations.filter((v) => v.impact === "serious" || v.impact === "critical")

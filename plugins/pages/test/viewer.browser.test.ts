@@ -14,8 +14,7 @@ import { assert, layer } from "@effect/vitest"
 import { Effect, Redacted } from "effect"
 import * as NodeFs from "node:fs"
 import * as NodePath from "node:path"
-import { createRequire } from "node:module"
-import { browser, describeInBrowser } from "../../../test/support/chromium.ts"
+import { axeViolations, browser, describeInBrowser, serious, watchedPage } from "../../../test/support/chromium.ts"
 import * as TestKit from "../../../src/testing/TestKit.ts"
 import { RunsPlugin } from "../../runs/Plugin.ts"
 import { PagesPlugin } from "../Plugin.ts"
@@ -23,7 +22,6 @@ import { smtpSink, linkIn } from "./peopleSupport.ts"
 import { everyBlock, pageInput } from "./viewerFixture.ts"
 
 const artifacts = NodePath.resolve("artifacts/pages")
-const axeSource = NodeFs.readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8")
 
 /** The magic link's mail goes to a local SMTP sink (as in `magicLinks.test.ts`). */
 const sink = await smtpSink()
@@ -46,17 +44,7 @@ describeInBrowser("viewer.browser.test.ts", "pages viewer in a browser", () => {
         const { context } = yield* browser
         NodeFs.mkdirSync(artifacts, { recursive: true })
         const result = yield* Effect.promise(async () => {
-          const page = await context.newPage()
-          const problems: Array<string> = []
-          page.on("console", (message) => {
-            if (message.type() === "error") problems.push(message.text())
-          })
-          page.on("pageerror", (error) => problems.push(error.message))
-          await page.addInitScript(() => {
-            const w = window as unknown as { __csp: Array<string> }
-            w.__csp = []
-            document.addEventListener("securitypolicyviolation", (e) => w.__csp.push(`${e.violatedDirective} ${e.blockedURI}`))
-          })
+          const { cspViolations, page, problems } = await watchedPage(context)
           const response = await page.goto(`${kit.baseUrl}/p/${id}`)
           await page.waitForFunction(() => document.body.getAttribute("data-live") === "on")
           // The hostile markdown's link is not a link; nothing set the marker.
@@ -69,17 +57,12 @@ describeInBrowser("viewer.browser.test.ts", "pages viewer in a browser", () => {
             if (shown[block["id"] as string]) await element.screenshot({ path: NodePath.join(artifacts, `${block["id"] as string}-${block["type"] as string}.png`) })
           }
           await page.screenshot({ path: NodePath.join(artifacts, "page-desktop.png"), fullPage: true })
-          await page.evaluate(axeSource)
-          const axe = await page.evaluate(async () => {
-            const run = (window as unknown as { axe: { run: (ctx: Document) => Promise<{ violations: Array<{ id: string; impact: string | null; nodes: Array<{ target: Array<string> }> }> }> } }).axe.run
-            const found = await run(document)
-            return found.violations.map((v) => ({ id: v.id, impact: v.impact, targets: v.nodes.map((n) => n.target.join(" ")).slice(0, 3) }))
-          })
+          const axe = await axeViolations(page)
           await page.setViewportSize({ width: 375, height: 812 })
           await page.waitForTimeout(50)
           const scroll = await page.evaluate(() => ({ scrollWidth: document.documentElement.scrollWidth, width: window.innerWidth }))
           await page.screenshot({ path: NodePath.join(artifacts, "page-phone.png"), fullPage: true })
-          const csp = await page.evaluate(() => (window as unknown as { __csp: Array<string> }).__csp)
+          const csp = await cspViolations()
           await page.close()
           return { status: response?.status(), hostileLinks, pwned, shown, axe, scroll, csp, problems }
         })
@@ -90,8 +73,7 @@ describeInBrowser("viewer.browser.test.ts", "pages viewer in a browser", () => {
           // Tabs after the first are closed <details>: present, not visible.
           if (block["id"] !== "b_g2") assert.isTrue(result.shown[block["id"] as string], `block ${block["id"] as string} is visible`)
         }
-        const serious = result.axe.filter((v) => v.impact === "serious" || v.impact === "critical")
-        assert.deepStrictEqual(serious, [], JSON.stringify(result.axe))
+        assert.deepStrictEqual(serious(result.axe), [], JSON.stringify(result.axe))
         assert.isAtMost(result.scroll.scrollWidth, result.scroll.width, "no horizontal scroll at 375 px")
         assert.deepStrictEqual(result.csp, [], JSON.stringify(result.csp))
         assert.deepStrictEqual(result.problems, [], JSON.stringify(result.problems))
