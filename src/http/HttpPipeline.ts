@@ -23,8 +23,9 @@
  * request id, and the body limit only for a chunked body), no generator, metrics kept in
  * plain counters that the exporter reads at scrape time, and the access-log fields given to
  * the logger as an object rather than through `Effect.annotateLogs`, and the security headers
- * and request id added with one copy of the response's headers (from pairs, not a record). (Each service added to a
- * request's context is cheap until the context is 8 deep; past that Effect copies it whole.)
+ * and request id added with one copy of the response's headers (from pairs, not a record).
+ * (Each service added to a request's context is cheap until the context is 8 deep; past that
+ * Effect copies it whole.)
  */
 import { ByteSize, Cause, Context, Effect, Layer, Option, References } from "effect"
 import type { Fiber, Types } from "effect"
