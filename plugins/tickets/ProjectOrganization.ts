@@ -11,6 +11,7 @@ import { Effect } from "effect"
 import { SqlClient } from "effect/sql"
 import { ActingOrganization } from "trellis/plugin"
 import type { ActingOrganizationResolver } from "trellis/plugin"
+import { ProjectsGroup, TicketSettingsGroup, TicketsGroup } from "./Api.ts"
 
 /** The remote a path spells; a trailing literal `*` (a typed client filling the pattern) adds nothing. */
 export const remoteOf = (owner: string, repo: string, rest: string | undefined) =>
@@ -25,7 +26,7 @@ export const projectKeyOf = (params: Readonly<Record<string, string | undefined>
 
 /** Registers the resolver for the SessionFS project, task and settings groups. */
 export const layer = ActingOrganization.groups(
-  ["ticketProjects", "tickets", "ticketSettings"],
+  [ProjectsGroup, TicketsGroup, TicketSettingsGroup],
   Effect.map(SqlClient.SqlClient, (sql): ActingOrganizationResolver => (params) => {
     const key = projectKeyOf(params)
     if (key === undefined) return Effect.succeed([])

@@ -33,12 +33,12 @@ export class ActingOrganization extends Context.Service<ActingOrganization, {
     }
   })
 
-  /** A layer that registers `make`'s resolver for each of these groups (merge it into the plugin's layer). */
+  /** A layer that registers `make`'s resolver for each of these API groups (merge it into the plugin's layer). */
   static readonly groups = <E, R>(
-    groupIdentifiers: ReadonlyArray<string>,
+    groups: ReadonlyArray<{ readonly identifier: string }>,
     make: Effect.Effect<Resolver, E, R>
   ): Layer.Layer<never, E, R | ActingOrganization> =>
     Layer.effectDiscard(Effect.flatMap(make, (resolve) =>
-      ActingOrganization.use((registry) => Effect.forEach(groupIdentifiers, (id) => registry.register(id, resolve), { discard: true }))
+      ActingOrganization.use((registry) => Effect.forEach(groups, (group) => registry.register(group.identifier, resolve), { discard: true }))
     ))
 }
